@@ -1,0 +1,16 @@
+//! The core of the TikTok publisher. Every Lambda is a thin handler over this crate.
+//!
+//! - [`tiktok`]: TikTok's v2 OAuth and Content Posting client, the chunk plan, and its errors.
+//! - [`errors`]: the stable error names the state machine routes on.
+//! - [`store`]: ports (traits) for tokens, OAuth states and posts, with DynamoDB adapters.
+//! - [`media`]: the video source port and its S3 adapter (ranged, version-pinned reads).
+//! - [`tokens`]: `fresh_access_token`, the refresh guarded by a lease.
+//! - [`config`]: settings read from the environment.
+
+pub mod config;
+pub mod errors;
+pub mod media;
+pub mod store;
+pub mod tiktok;
+pub mod tokens;
+pub mod transfer;

@@ -1,0 +1,464 @@
+//! DynamoDB adapters of the store ports, one file per table, and the tables' definitions.
+//!
+//! # Tables (the SAM template copies these)
+//!
+//! **accounts** (`ACCOUNTS_TABLE`), one item per connected TikTok account:
+//! - key: `open_id` (S, HASH). No index, no TTL.
+//! - `access_token` (S, sealed), `access_expires_at` (N), `refresh_token` (S, sealed, absent
+//!   when TikTok never gave one), `refresh_expires_at` (N), `scopes` (L of S), `nickname` (S),
+//!   `needs_reconnect` (BOOL), `reconnect_reason` (S), `version` (N, +1 on every token write),
+//!   `lease_owner` (S) + `lease_until` (N) while someone refreshes, `connected_at`,
+//!   `updated_at` (N).
+//!
+//! **posts** (`POSTS_TABLE`), one item per post:
+//! - key: `id` (S, HASH): the post id.
+//! - GSI `by_account`: `open_id` (S, HASH), `created_at` (N, RANGE), projection ALL.
+//! - `state` (S), `bucket`, `key`, `version_id`, `size`, `content_type`, `etag` (source),
+//!   `options` (S, JSON), `publish_id` (S), `upload_url` (S, sealed), `upload_issued_at`,
+//!   `video_size`, `chunk_size`, `chunk_count`, `chunks_done`, `bytes_done` (N),
+//!   `public_post_ids` (L of S), `failure_kind`, `failure_reason`, `failure_advice` (S),
+//!   `created_at`, `updated_at` (N), `history` (L of M {state S, at N, note S}). No TTL.
+//!
+//! **oauth** (`OAUTH_TABLE`), one item per one-time token (OAuth state, connect link):
+//! - key: `id` (S, HASH): hex SHA-256 of the token (the token itself is never stored).
+//! - `kind` (S), `created_at` (N), `expires_at` (N, **the TTL attribute**), `used_at` (N),
+//!   `redirect_uri`, `return_to`, `binding`, `note` (S).
+//!
+//! All three are PAY_PER_REQUEST.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+
+use super::StoreError;
+use crate::config::{ConfigError, required};
+
+mod accounts;
+mod oauth;
+mod posts;
+
+pub use accounts::DynamoTokenStore;
+pub use oauth::DynamoOAuthStateStore;
+pub use posts::DynamoPostStore;
+
+/// The name of the posts table's index by account.
+pub const POSTS_BY_ACCOUNT_INDEX: &str = "by_account";
+/// The oauth table's TTL attribute.
+pub const OAUTH_TTL_ATTRIBUTE: &str = "expires_at";
+
+/// The three tables' names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames {
+    pub accounts: String,
+    pub posts: String,
+    pub oauth: String,
+}
+
+impl TableNames {
+    /// Reads `ACCOUNTS_TABLE`, `POSTS_TABLE` and `OAUTH_TABLE`.
+    pub fn from_env() -> Result<TableNames, ConfigError> {
+        Ok(TableNames {
+            accounts: required("ACCOUNTS_TABLE")?,
+            posts: required("POSTS_TABLE")?,
+            oauth: required("OAUTH_TABLE")?,
+        })
+    }
+
+    /// `{prefix}-accounts`, `{prefix}-posts`, `{prefix}-oauth` (tests, the local stack).
+    pub fn with_prefix(prefix: &str) -> TableNames {
+        TableNames {
+            accounts: format!("{prefix}-accounts"),
+            posts: format!("{prefix}-posts"),
+            oauth: format!("{prefix}-oauth"),
+        }
+    }
+}
+
+/// Creates the three tables (as the module documentation describes) and waits until they
+/// are active. A table that already exists is left as it is.
+pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), StoreError> {
+    create_table(client, &names.accounts, "open_id", None).await?;
+    create_table(
+        client,
+        &names.posts,
+        "id",
+        Some(GsiSpec {
+            name: POSTS_BY_ACCOUNT_INDEX,
+            hash: "open_id",
+            range: "created_at",
+        }),
+    )
+    .await?;
+    create_table(client, &names.oauth, "id", None).await?;
+    for table in [&names.accounts, &names.posts, &names.oauth] {
+        client
+            .wait_until_table_exists()
+            .table_name(table)
+            .wait(Duration::from_secs(120))
+            .await
+            .map_err(|e| StoreError::Unavailable {
+                operation: "DescribeTable",
+                detail: format!(
+                    "table {table} did not become active: {}",
+                    DisplayErrorContext(&e)
+                ),
+                source: None,
+            })?;
+    }
+    let ttl = TimeToLiveSpecification::builder()
+        .enabled(true)
+        .attribute_name(OAUTH_TTL_ATTRIBUTE)
+        .build()
+        .map_err(build_error)?;
+    match client
+        .update_time_to_live()
+        .table_name(&names.oauth)
+        .time_to_live_specification(ttl)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        // Enabling TTL twice is refused: a table created earlier has it already.
+        Err(e)
+            if e.as_service_error()
+                .and_then(|s| s.message())
+                .is_some_and(|m| m.contains("already enabled")) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(sdk_error("UpdateTimeToLive", e)),
+    }
+}
+
+struct GsiSpec {
+    name: &'static str,
+    hash: &'static str,
+    range: &'static str,
+}
+
+async fn create_table(
+    client: &Client,
+    table: &str,
+    key: &str,
+    gsi: Option<GsiSpec>,
+) -> Result<(), StoreError> {
+    let mut request = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute_definition(key, ScalarAttributeType::S)?)
+        .key_schema(key_element(key, KeyType::Hash)?);
+    if let Some(gsi) = gsi {
+        request = request
+            .attribute_definitions(attribute_definition(gsi.hash, ScalarAttributeType::S)?)
+            .attribute_definitions(attribute_definition(gsi.range, ScalarAttributeType::N)?)
+            .global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(gsi.name)
+                    .key_schema(key_element(gsi.hash, KeyType::Hash)?)
+                    .key_schema(key_element(gsi.range, KeyType::Range)?)
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .map_err(build_error)?,
+            );
+    }
+    match request.send().await {
+        Ok(_) => Ok(()),
+        Err(e) if error_code(&e) == Some("ResourceInUseException") => Ok(()),
+        Err(e) => Err(sdk_error("CreateTable", e)),
+    }
+}
+
+fn attribute_definition(
+    name: &str,
+    kind: ScalarAttributeType,
+) -> Result<AttributeDefinition, StoreError> {
+    AttributeDefinition::builder()
+        .attribute_name(name)
+        .attribute_type(kind)
+        .build()
+        .map_err(build_error)
+}
+
+fn key_element(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
+    KeySchemaElement::builder()
+        .attribute_name(name)
+        .key_type(kind)
+        .build()
+        .map_err(build_error)
+}
+
+fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    StoreError::Refused {
+        operation: "build request",
+        detail: e.to_string(),
+        source: Some(Box::new(e)),
+    }
+}
+
+// ---- SDK errors ------------------------------------------------------------------------
+
+/// The service's error code (`ConditionalCheckFailedException`, ...), if it answered one.
+pub(crate) fn error_code<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Option<&str> {
+    err.as_service_error().and_then(|e| e.code())
+}
+
+pub(crate) fn is_condition_failed<E: ProvideErrorMetadata>(
+    err: &SdkError<E, HttpResponse>,
+) -> bool {
+    error_code(err) == Some("ConditionalCheckFailedException")
+}
+
+/// Codes DynamoDB uses for "not now": throttling and its own trouble.
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "TransactionConflictException",
+    "TransactionInProgressException",
+];
+
+/// Maps an SDK failure that the caller did not expect: transient ones to
+/// [`StoreError::Unavailable`], the rest (validation, missing table, access) to
+/// [`StoreError::Refused`]. Conditional-check failures are handled by each caller first.
+pub(crate) fn sdk_error<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    let detail = DisplayErrorContext(&err).to_string();
+    let transient = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => {
+            service.raw().status().as_u16() >= 500
+                || service
+                    .err()
+                    .code()
+                    .is_some_and(|code| TRANSIENT_CODES.contains(&code))
+        }
+        // A request the SDK could not build is our bug.
+        _ => false,
+    };
+    let source: Option<super::BoxError> = Some(Box::new(err));
+    if transient {
+        StoreError::Unavailable {
+            operation,
+            detail,
+            source,
+        }
+    } else {
+        StoreError::Refused {
+            operation,
+            detail,
+            source,
+        }
+    }
+}
+
+// ---- Items -----------------------------------------------------------------------------
+
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub(crate) fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub(crate) fn string_list(values: &[String]) -> AttributeValue {
+    AttributeValue::L(values.iter().map(|v| s(v.as_str())).collect())
+}
+
+/// Reads attributes of one item, naming the item in every error.
+pub(crate) struct Reader<'a> {
+    pub item: &'a Item,
+    pub entity: &'static str,
+    pub id: String,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(item: &'a Item, entity: &'static str, key: &str) -> Reader<'a> {
+        let id = match item.get(key) {
+            Some(AttributeValue::S(id)) => id.clone(),
+            _ => "(no key)".to_owned(),
+        };
+        Reader { item, entity, id }
+    }
+
+    pub fn corrupt(&self, detail: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            entity: self.entity,
+            id: self.id.clone(),
+            detail: detail.into(),
+        }
+    }
+
+    pub fn opt_s(&self, name: &str) -> Result<Option<String>, StoreError> {
+        match self.item.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::S(v)) => Ok(Some(v.clone())),
+            Some(_) => Err(self.corrupt(format!("{name} is not a string"))),
+        }
+    }
+
+    pub fn s(&self, name: &str) -> Result<String, StoreError> {
+        self.opt_s(name)?
+            .ok_or_else(|| self.corrupt(format!("{name} is missing")))
+    }
+
+    pub fn opt_n<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>, StoreError> {
+        match self.item.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::N(v)) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| self.corrupt(format!("{name} is not a valid number"))),
+            Some(_) => Err(self.corrupt(format!("{name} is not a number"))),
+        }
+    }
+
+    pub fn n<T: std::str::FromStr>(&self, name: &str) -> Result<T, StoreError> {
+        self.opt_n(name)?
+            .ok_or_else(|| self.corrupt(format!("{name} is missing")))
+    }
+
+    pub fn bool_or_false(&self, name: &str) -> Result<bool, StoreError> {
+        match self.item.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(false),
+            Some(AttributeValue::Bool(v)) => Ok(*v),
+            Some(_) => Err(self.corrupt(format!("{name} is not a boolean"))),
+        }
+    }
+
+    pub fn string_list(&self, name: &str) -> Result<Vec<String>, StoreError> {
+        match self.item.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(Vec::new()),
+            Some(AttributeValue::L(values)) => values
+                .iter()
+                .map(|v| match v {
+                    AttributeValue::S(s) => Ok(s.clone()),
+                    _ => Err(self.corrupt(format!("{name} holds a non-string"))),
+                })
+                .collect(),
+            Some(AttributeValue::Ss(values)) => Ok(values.clone()),
+            Some(_) => Err(self.corrupt(format!("{name} is not a list"))),
+        }
+    }
+}
+
+/// Builds an update (or condition) expression with every attribute name and value bound
+/// as a placeholder, so reserved words (`state`, `key`, `version`, ...) never bite.
+#[derive(Default)]
+pub(crate) struct Expr {
+    sets: Vec<String>,
+    removes: Vec<String>,
+    conditions: Vec<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl Expr {
+    pub fn new() -> Expr {
+        Expr::default()
+    }
+
+    /// The placeholder of attribute `attr` (a plain identifier).
+    pub fn name(&mut self, attr: &str) -> String {
+        let placeholder = format!("#{attr}");
+        self.names.insert(placeholder.clone(), attr.to_owned());
+        placeholder
+    }
+
+    /// A fresh placeholder bound to `value`.
+    pub fn value(&mut self, value: AttributeValue) -> String {
+        let placeholder = format!(":v{}", self.values.len());
+        self.values.insert(placeholder.clone(), value);
+        placeholder
+    }
+
+    pub fn set(&mut self, attr: &str, value: AttributeValue) -> &mut Expr {
+        let name = self.name(attr);
+        let value = self.value(value);
+        self.sets.push(format!("{name} = {value}"));
+        self
+    }
+
+    /// A raw `SET` clause written with placeholders from [`Expr::name`]/[`Expr::value`].
+    pub fn set_raw(&mut self, clause: String) -> &mut Expr {
+        self.sets.push(clause);
+        self
+    }
+
+    pub fn remove(&mut self, attr: &str) -> &mut Expr {
+        let name = self.name(attr);
+        self.removes.push(name);
+        self
+    }
+
+    /// Adds a condition; all conditions must hold.
+    pub fn condition(&mut self, condition: String) -> &mut Expr {
+        self.conditions.push(format!("({condition})"));
+        self
+    }
+
+    pub fn update_expression(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        if !self.sets.is_empty() {
+            parts.push(format!("SET {}", self.sets.join(", ")));
+        }
+        if !self.removes.is_empty() {
+            parts.push(format!("REMOVE {}", self.removes.join(", ")));
+        }
+        (!parts.is_empty()).then(|| parts.join(" "))
+    }
+
+    pub fn condition_expression(&self) -> Option<String> {
+        (!self.conditions.is_empty()).then(|| self.conditions.join(" AND "))
+    }
+
+    /// The name and value maps; `None` when empty (DynamoDB refuses empty maps).
+    pub fn into_maps(self) -> (Option<HashMap<String, String>>, Option<Item>) {
+        (
+            (!self.names.is_empty()).then_some(self.names),
+            (!self.values.is_empty()).then_some(self.values),
+        )
+    }
+
+    /// Sends it as an UpdateItem on `key`, returning the new item.
+    pub fn update_item(
+        self,
+        client: &Client,
+        table: &str,
+        key: Item,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        let update = self.update_expression();
+        let condition = self.condition_expression();
+        let (names, values) = self.into_maps();
+        client
+            .update_item()
+            .table_name(table)
+            .set_key(Some(key))
+            .set_update_expression(update)
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+    }
+}

@@ -1,0 +1,473 @@
+//! The record of one post: what the post store keeps and users see.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::UnixTime;
+use crate::errors::ErrorKind;
+use crate::media::{VideoLocation, VideoObject};
+use crate::tiktok::{ChunkPlan, PostMode, PrivacyLevel, UploadUrl};
+
+/// A post's id: the hex SHA-256 of (open_id, bucket, key, version), so the same video for
+/// the same account always gets the same id. It is also the Step Functions execution name
+/// (at most 80 characters of `[0-9A-Za-z_-]`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct PostId(String);
+
+/// Why a string is not a post id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a post id is 1 to 80 characters of 0-9, a-z, A-Z, '_' and '-'")]
+pub struct PostIdError;
+
+impl PostId {
+    pub const MAX_LEN: usize = 80;
+
+    /// The id of `location` posted to `open_id`.
+    pub fn derive(open_id: &str, location: &VideoLocation) -> PostId {
+        let mut hasher = Sha256::new();
+        // Length-prefixed fields: ("a", "bc") and ("ab", "c") must not hash alike, nor a
+        // missing version like an empty one.
+        for field in [
+            Some(open_id),
+            Some(location.bucket.as_str()),
+            Some(location.key.as_str()),
+            location.version_id.as_deref(),
+        ] {
+            match field {
+                Some(value) => {
+                    hasher.update([1u8]);
+                    hasher.update((value.len() as u64).to_be_bytes());
+                    hasher.update(value.as_bytes());
+                }
+                None => hasher.update([0u8]),
+            }
+        }
+        PostId(hex::encode(hasher.finalize()))
+    }
+
+    /// A post id received from outside (an API path, a state machine input).
+    pub fn parse(value: &str) -> Result<PostId, PostIdError> {
+        let valid = !value.is_empty()
+            && value.len() <= Self::MAX_LEN
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if valid {
+            Ok(PostId(value.to_owned()))
+        } else {
+            Err(PostIdError)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PostId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for PostId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = String::deserialize(deserializer)?;
+        PostId::parse(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where a post is in its life (see `design.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PostState {
+    Received,
+    AwaitingOptions,
+    Queued,
+    Uploading,
+    Processing,
+    Published,
+    SentToInbox,
+    Refused,
+    Failed,
+    Cancelled,
+}
+
+impl PostState {
+    pub const ALL: [PostState; 10] = [
+        PostState::Received,
+        PostState::AwaitingOptions,
+        PostState::Queued,
+        PostState::Uploading,
+        PostState::Processing,
+        PostState::Published,
+        PostState::SentToInbox,
+        PostState::Refused,
+        PostState::Failed,
+        PostState::Cancelled,
+    ];
+
+    pub const FINAL: [PostState; 5] = [
+        PostState::Published,
+        PostState::SentToInbox,
+        PostState::Refused,
+        PostState::Failed,
+        PostState::Cancelled,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PostState::Received => "RECEIVED",
+            PostState::AwaitingOptions => "AWAITING_OPTIONS",
+            PostState::Queued => "QUEUED",
+            PostState::Uploading => "UPLOADING",
+            PostState::Processing => "PROCESSING",
+            PostState::Published => "PUBLISHED",
+            PostState::SentToInbox => "SENT_TO_INBOX",
+            PostState::Refused => "REFUSED",
+            PostState::Failed => "FAILED",
+            PostState::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<PostState> {
+        PostState::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+
+    /// No step moves a post out of a final state.
+    pub const fn is_final(self) -> bool {
+        matches!(
+            self,
+            PostState::Published
+                | PostState::SentToInbox
+                | PostState::Refused
+                | PostState::Failed
+                | PostState::Cancelled
+        )
+    }
+}
+
+impl fmt::Display for PostState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the user chose for the post (stored as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostOptions {
+    #[serde(default)]
+    pub title: String,
+    /// `None` for drafts (the creator chooses in the app); a Direct Post needs one, and
+    /// TikTok's audit forbids defaulting it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub privacy_level: Option<PrivacyLevel>,
+    #[serde(default)]
+    pub disable_duet: bool,
+    #[serde(default)]
+    pub disable_comment: bool,
+    #[serde(default)]
+    pub disable_stitch: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video_cover_timestamp_ms: Option<u64>,
+    #[serde(default)]
+    pub brand_content_toggle: bool,
+    #[serde(default)]
+    pub brand_organic_toggle: bool,
+    #[serde(default)]
+    pub is_aigc: bool,
+    pub mode: PostMode,
+    /// Not before this time (Unix seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_at: Option<UnixTime>,
+}
+
+/// The video: its location, and what HeadObject said once it was looked at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostSource {
+    pub location: VideoLocation,
+    pub size: Option<u64>,
+    pub content_type: Option<String>,
+    pub etag: Option<String>,
+}
+
+impl PostSource {
+    pub fn at(location: VideoLocation) -> PostSource {
+        PostSource {
+            location,
+            size: None,
+            content_type: None,
+            etag: None,
+        }
+    }
+}
+
+impl From<&VideoObject> for PostSource {
+    fn from(object: &VideoObject) -> Self {
+        PostSource {
+            location: object.location.clone(),
+            size: Some(object.size),
+            content_type: object.content_type.clone(),
+            etag: Some(object.etag.clone()),
+        }
+    }
+}
+
+/// The numbers of the chunk plan declared at init.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlanFields {
+    pub video_size: u64,
+    pub chunk_size: u64,
+    pub total_chunk_count: u64,
+}
+
+impl From<&ChunkPlan> for PlanFields {
+    fn from(plan: &ChunkPlan) -> Self {
+        PlanFields {
+            video_size: plan.video_size(),
+            chunk_size: plan.chunk_size(),
+            total_chunk_count: plan.total_chunk_count(),
+        }
+    }
+}
+
+/// The upload in progress: the URL init gave (a secret: never logged) and how far it got.
+#[derive(Debug, Clone)]
+pub struct UploadSession {
+    /// `None` once the post is final (the URL is dropped then).
+    pub upload_url: Option<UploadUrl>,
+    pub issued_at: UnixTime,
+    pub plan: PlanFields,
+    pub chunks_done: u64,
+    pub bytes_done: u64,
+}
+
+/// What TikTok made of the post.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PostOutcome {
+    /// Often empty for a complete post (private, slow moderation); filled in later.
+    pub public_post_ids: Vec<String>,
+}
+
+/// Why the post failed or was refused, and what the user can do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostFailure {
+    /// An [`ErrorKind`] name.
+    pub kind: String,
+    pub reason: String,
+    pub advice: Option<String>,
+}
+
+impl PostFailure {
+    pub fn new(kind: ErrorKind, reason: impl Into<String>, advice: Option<String>) -> Self {
+        PostFailure {
+            kind: kind.name().to_owned(),
+            reason: reason.into(),
+            advice,
+        }
+    }
+
+    pub fn error_kind(&self) -> Option<ErrorKind> {
+        ErrorKind::from_name(&self.kind)
+    }
+}
+
+/// One state change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub state: PostState,
+    pub at: UnixTime,
+    pub note: Option<String>,
+}
+
+/// The whole record of one post.
+#[derive(Debug, Clone)]
+pub struct PostRecord {
+    pub id: PostId,
+    pub open_id: String,
+    pub source: PostSource,
+    /// `None` while awaiting options.
+    pub options: Option<PostOptions>,
+    pub state: PostState,
+    pub publish_id: Option<String>,
+    pub upload: Option<UploadSession>,
+    pub outcome: Option<PostOutcome>,
+    pub failure: Option<PostFailure>,
+    pub created_at: UnixTime,
+    pub updated_at: UnixTime,
+    pub history: Vec<HistoryEntry>,
+}
+
+impl PostRecord {
+    /// A new record in `state`, its id derived from the account and the video.
+    pub fn new(
+        open_id: impl Into<String>,
+        source: PostSource,
+        options: Option<PostOptions>,
+        state: PostState,
+        now: UnixTime,
+    ) -> PostRecord {
+        let open_id = open_id.into();
+        PostRecord {
+            id: PostId::derive(&open_id, &source.location),
+            open_id,
+            source,
+            options,
+            state,
+            publish_id: None,
+            upload: None,
+            outcome: None,
+            failure: None,
+            created_at: now,
+            updated_at: now,
+            history: vec![HistoryEntry {
+                state,
+                at: now,
+                note: None,
+            }],
+        }
+    }
+}
+
+/// What [`super::PostStore::create`] found.
+#[derive(Debug, Clone)]
+pub enum CreateOutcome {
+    Created,
+    /// A record with that id exists (a second event for the same video): here it is.
+    AlreadyExists(Box<PostRecord>),
+}
+
+/// Changes that ride along a state transition, in the same conditional write.
+#[derive(Debug, Clone, Default)]
+pub struct PostUpdate {
+    /// Kept in the history entry.
+    pub note: Option<String>,
+    pub options: Option<PostOptions>,
+    pub source: Option<PostSource>,
+    pub outcome: Option<PostOutcome>,
+    pub failure: Option<PostFailure>,
+    /// Forget a failure recorded earlier (e.g. when a post is queued again).
+    pub clear_failure: bool,
+}
+
+impl PostUpdate {
+    pub fn note(note: impl Into<String>) -> PostUpdate {
+        PostUpdate {
+            note: Some(note.into()),
+            ..PostUpdate::default()
+        }
+    }
+
+    pub fn failed(failure: PostFailure) -> PostUpdate {
+        PostUpdate {
+            note: Some(failure.reason.clone()),
+            failure: Some(failure),
+            ..PostUpdate::default()
+        }
+    }
+}
+
+/// Where a listing stopped: pass it back to continue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostCursor {
+    pub created_at: UnixTime,
+    pub id: PostId,
+}
+
+impl PostCursor {
+    /// A string form for APIs: `{created_at}.{id}`.
+    pub fn to_token(&self) -> String {
+        format!("{}.{}", self.created_at, self.id)
+    }
+
+    pub fn parse(token: &str) -> Option<PostCursor> {
+        let (created_at, id) = token.split_once('.')?;
+        Some(PostCursor {
+            created_at: created_at.parse().ok()?,
+            id: PostId::parse(id).ok()?,
+        })
+    }
+}
+
+/// One page of a listing.
+#[derive(Debug, Clone)]
+pub struct PostPage {
+    pub posts: Vec<PostRecord>,
+    pub next: Option<PostCursor>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn location(version: Option<&str>) -> VideoLocation {
+        VideoLocation {
+            bucket: "videos".into(),
+            key: "a/b.mp4".into(),
+            version_id: version.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn post_ids_are_stable_valid_execution_names() {
+        let id = PostId::derive("open-1", &location(Some("v1")));
+        assert_eq!(id, PostId::derive("open-1", &location(Some("v1"))));
+        assert_eq!(id.as_str().len(), 64);
+        assert_eq!(PostId::parse(id.as_str()), Ok(id.clone()));
+        assert_ne!(id, PostId::derive("open-2", &location(Some("v1"))));
+        assert_ne!(id, PostId::derive("open-1", &location(Some("v2"))));
+        assert_ne!(
+            PostId::derive("open-1", &location(None)),
+            PostId::derive("open-1", &location(Some("")))
+        );
+    }
+
+    #[test]
+    fn fields_cannot_slide_into_each_other() {
+        let a = VideoLocation {
+            bucket: "ab".into(),
+            key: "c".into(),
+            version_id: None,
+        };
+        let b = VideoLocation {
+            bucket: "a".into(),
+            key: "bc".into(),
+            version_id: None,
+        };
+        assert_ne!(PostId::derive("o", &a), PostId::derive("o", &b));
+    }
+
+    #[test]
+    fn post_id_parse_refuses_what_step_functions_would() {
+        for bad in ["", "a b", "a/b", "é", &"a".repeat(81)] {
+            assert_eq!(PostId::parse(bad), Err(PostIdError), "{bad:?}");
+        }
+        assert!(PostId::parse(&"a".repeat(80)).is_ok());
+        assert!(serde_json::from_str::<PostId>("\"a/b\"").is_err());
+    }
+
+    #[test]
+    fn states_round_trip_and_final_ones_are_known() {
+        for state in PostState::ALL {
+            assert_eq!(PostState::parse(state.as_str()), Some(state));
+            assert_eq!(
+                serde_json::to_value(state).unwrap(),
+                serde_json::Value::String(state.as_str().into())
+            );
+            assert_eq!(state.is_final(), PostState::FINAL.contains(&state));
+        }
+    }
+
+    #[test]
+    fn cursor_round_trips() {
+        let cursor = PostCursor {
+            created_at: 1_700_000_000,
+            id: PostId::derive("o", &location(None)),
+        };
+        assert_eq!(PostCursor::parse(&cursor.to_token()), Some(cursor));
+        assert_eq!(PostCursor::parse("x.y"), None);
+    }
+}

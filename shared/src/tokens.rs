@@ -1,0 +1,719 @@
+//! Access tokens that work: [`TokenService::fresh_access_token`] and the refresh behind it.
+//!
+//! TikTok rotates refresh tokens, so two refreshes racing with the same refresh token leave
+//! at most one trustworthy result. Every refresh therefore runs under the account's lease
+//! (a conditional write on the account's `version`): one caller refreshes, the others poll
+//! the account until its version moves, then use what the winner stored.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use tokio::time::Instant;
+
+use crate::config::{ConfigError, number_or};
+use crate::errors::{Classify, ErrorKind};
+use crate::store::account::{AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved};
+use crate::store::{StoreError, TokenStore, UnixTime, same_secret, unix_now};
+use crate::tiktok::{TikTokClient, TikTokError, TokenGrant};
+
+/// TikTok's token endpoint, as the token service needs it.
+#[async_trait]
+pub trait TokenRefresher: Send + Sync {
+    /// Trades a refresh token for new tokens (the refresh token may rotate).
+    async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenGrant, TikTokError>;
+
+    /// Trades an authorization code for the account's first tokens.
+    async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<TokenGrant, TikTokError>;
+}
+
+#[async_trait]
+impl TokenRefresher for TikTokClient {
+    async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenGrant, TikTokError> {
+        TikTokClient::refresh(self, refresh_token).await
+    }
+
+    async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<TokenGrant, TikTokError> {
+        TikTokClient::exchange_code(self, code, redirect_uri).await
+    }
+}
+
+/// Where "now" comes from (tests move it by hand).
+pub trait Clock: Send + Sync {
+    fn now(&self) -> UnixTime;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> UnixTime {
+        unix_now()
+    }
+}
+
+/// How the token service refreshes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenSettings {
+    /// A token is handed out only if it stays valid this long; closer to expiry it is
+    /// refreshed first. `TOKEN_REFRESH_MARGIN_SECS`, default 300.
+    pub refresh_margin: Duration,
+    /// How long a refresh lease lasts. Longer than a token call's time-out, so a slow but
+    /// successful refresh still owns the lease when it saves. `TOKEN_REFRESH_LEASE_SECS`,
+    /// default 60.
+    pub lease_duration: Duration,
+    /// How often a caller waiting for someone else's refresh reads the account again.
+    pub poll_interval: Duration,
+    /// The longest a caller waits for someone else's refresh before giving up (retryable).
+    pub max_wait: Duration,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        TokenSettings::new(Duration::from_secs(300), Duration::from_secs(60))
+    }
+}
+
+impl TokenSettings {
+    /// Settings with this margin and lease; callers wait a little over one lease.
+    pub fn new(refresh_margin: Duration, lease_duration: Duration) -> Self {
+        TokenSettings {
+            refresh_margin,
+            lease_duration,
+            poll_interval: Duration::from_millis(250),
+            max_wait: lease_duration + Duration::from_secs(5),
+        }
+    }
+
+    /// Reads `TOKEN_REFRESH_MARGIN_SECS` and `TOKEN_REFRESH_LEASE_SECS`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let margin = number_or("TOKEN_REFRESH_MARGIN_SECS", 300)?;
+        let lease = number_or("TOKEN_REFRESH_LEASE_SECS", 60)?;
+        if lease == 0 {
+            return Err(ConfigError::Invalid {
+                name: "TOKEN_REFRESH_LEASE_SECS",
+                reason: "must be at least 1".into(),
+            });
+        }
+        Ok(TokenSettings::new(
+            Duration::from_secs(margin),
+            Duration::from_secs(lease),
+        ))
+    }
+
+    fn margin_secs(&self) -> i64 {
+        i64::try_from(self.refresh_margin.as_secs()).unwrap_or(i64::MAX)
+    }
+
+    fn lease_secs(&self) -> i64 {
+        i64::try_from(self.lease_duration.as_secs().max(1)).unwrap_or(i64::MAX)
+    }
+}
+
+/// An access token for one account, valid for at least the refresh margin when handed out.
+/// `Debug` redacts it.
+#[derive(Clone)]
+pub struct AccessToken {
+    open_id: String,
+    token: SecretString,
+    expires_at: UnixTime,
+}
+
+impl AccessToken {
+    fn of(account: &AccountTokens) -> Self {
+        AccessToken {
+            open_id: account.open_id.clone(),
+            token: account.access_token.clone(),
+            expires_at: account.access_expires_at,
+        }
+    }
+
+    pub fn open_id(&self) -> &str {
+        &self.open_id
+    }
+
+    /// The token, for the `Authorization` header.
+    pub fn secret(&self) -> &SecretString {
+        &self.token
+    }
+
+    pub fn expires_at(&self) -> UnixTime {
+        self.expires_at
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("open_id", &self.open_id)
+            .field("token", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Why no working access token could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The account was never connected (or was removed).
+    #[error("the TikTok account {open_id} is not connected: connect it first")]
+    NotConnected { open_id: String },
+
+    /// TikTok refused the refresh token, or it expired: the owner must connect again.
+    #[error("the TikTok account {open_id} must be connected again: {reason}")]
+    NeedsReconnect { open_id: String, reason: String },
+
+    /// Another run has held the refresh for longer than we wait; retry shortly.
+    #[error(
+        "the token refresh of TikTok account {open_id} is still running elsewhere; retry shortly"
+    )]
+    RefreshStalled { open_id: String },
+
+    /// TikTok answered a refresh with another account's tokens.
+    #[error("TikTok answered the refresh of {expected} with tokens for {got}")]
+    WrongAccount { expected: String, got: String },
+
+    #[error("TikTok's token endpoint failed: {0}")]
+    TikTok(#[from] TikTokError),
+
+    #[error("the token store failed: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl Classify for TokenError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            TokenError::NotConnected { .. } | TokenError::NeedsReconnect { .. } => {
+                ErrorKind::AccountNeedsReconnect
+            }
+            TokenError::RefreshStalled { .. } => ErrorKind::TikTokUnavailable,
+            TokenError::WrongAccount { .. } => ErrorKind::Internal,
+            TokenError::TikTok(e) => e.kind(),
+            TokenError::Store(e) => e.kind(),
+        }
+    }
+}
+
+/// Hands out working access tokens, refreshing them under the account's lease.
+#[derive(Clone)]
+pub struct TokenService {
+    store: Arc<dyn TokenStore>,
+    tiktok: Arc<dyn TokenRefresher>,
+    settings: TokenSettings,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for TokenService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenService")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What one attempt under the lease came to.
+enum Attempt {
+    Done(AccessToken),
+    /// Someone else's tokens are newer now: read the account again.
+    ReadAgain,
+}
+
+impl TokenService {
+    pub fn new(
+        store: Arc<dyn TokenStore>,
+        tiktok: Arc<dyn TokenRefresher>,
+        settings: TokenSettings,
+    ) -> Self {
+        TokenService {
+            store,
+            tiktok,
+            settings,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn settings(&self) -> &TokenSettings {
+        &self.settings
+    }
+
+    /// An access token valid for at least the refresh margin, refreshed first if needed.
+    #[tracing::instrument(skip(self))]
+    pub async fn fresh_access_token(&self, open_id: &str) -> Result<AccessToken, TokenError> {
+        self.obtain(open_id, None).await
+    }
+
+    /// For when TikTok answered `access_token_invalid` to `rejected` although it had not
+    /// expired: refreshes unless the stored token is already another one (someone else
+    /// refreshed meanwhile), in which case that one is returned.
+    #[tracing::instrument(skip(self, rejected))]
+    pub async fn force_refresh(
+        &self,
+        open_id: &str,
+        rejected: &SecretString,
+    ) -> Result<AccessToken, TokenError> {
+        self.obtain(open_id, Some(rejected)).await
+    }
+
+    /// Exchanges an authorization code and saves the connection (a reconnect clears the
+    /// account's reconnect flag).
+    #[tracing::instrument(skip(self, code))]
+    pub async fn connect(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<AccountSummary, TokenError> {
+        let grant = self.tiktok.exchange_code(code, redirect_uri).await?;
+        let account = self
+            .store
+            .save_connection(&grant, None, self.clock.now())
+            .await?;
+        tracing::info!(open_id = %account.open_id, "TikTok account connected");
+        Ok(account.summary())
+    }
+
+    async fn obtain(
+        &self,
+        open_id: &str,
+        rejected: Option<&SecretString>,
+    ) -> Result<AccessToken, TokenError> {
+        let owner = lease_owner_id();
+        let deadline = Instant::now() + self.settings.max_wait;
+        loop {
+            if Instant::now() >= deadline {
+                return Err(TokenError::RefreshStalled {
+                    open_id: open_id.to_owned(),
+                });
+            }
+            let now = self.clock.now();
+            let account =
+                self.store
+                    .get(open_id)
+                    .await?
+                    .ok_or_else(|| TokenError::NotConnected {
+                        open_id: open_id.to_owned(),
+                    })?;
+            if account.needs_reconnect {
+                return Err(TokenError::NeedsReconnect {
+                    open_id: open_id.to_owned(),
+                    reason: account
+                        .reconnect_reason
+                        .clone()
+                        .unwrap_or_else(|| "the account was marked for reconnection".into()),
+                });
+            }
+            let refused = rejected.is_some_and(|r| same_secret(r, &account.access_token));
+            if !refused && account.access_valid_for(self.settings.margin_secs(), now) {
+                return Ok(AccessToken::of(&account));
+            }
+            if account.usable_refresh_token(now).is_none() {
+                let reason = "the refresh token has expired or is missing";
+                if self
+                    .store
+                    .mark_needs_reconnect(open_id, reason, Some(account.version), now)
+                    .await?
+                {
+                    return Err(TokenError::NeedsReconnect {
+                        open_id: open_id.to_owned(),
+                        reason: reason.into(),
+                    });
+                }
+                // New tokens arrived meanwhile (a reconnect): look at them.
+                continue;
+            }
+            if !account.lease_is_live(now) {
+                let until = now.saturating_add(self.settings.lease_secs());
+                let outcome = self
+                    .store
+                    .try_take_refresh_lease(open_id, account.version, &owner, until, now)
+                    .await?;
+                if outcome == LeaseOutcome::Taken {
+                    match self.refresh_under_lease(&account, &owner).await? {
+                        Attempt::Done(token) => return Ok(token),
+                        Attempt::ReadAgain => continue,
+                    }
+                }
+            }
+            tokio::time::sleep(self.jittered_poll()).await;
+        }
+    }
+
+    /// Refreshes while holding the lease taken on `account.version`.
+    async fn refresh_under_lease(
+        &self,
+        account: &AccountTokens,
+        owner: &str,
+    ) -> Result<Attempt, TokenError> {
+        let open_id = account.open_id.as_str();
+        let Some(refresh_token) = account.usable_refresh_token(self.clock.now()).cloned() else {
+            self.store.release_lease(open_id, owner).await?;
+            return Ok(Attempt::ReadAgain);
+        };
+        tracing::info!(open_id, "refreshing the TikTok access token");
+        let mut grant = match self.tiktok.refresh(&refresh_token).await {
+            Ok(grant) => grant,
+            Err(TikTokError::NeedsReconnect { reason, .. }) => {
+                let marked = self
+                    .store
+                    .mark_needs_reconnect(open_id, &reason, Some(account.version), self.clock.now())
+                    .await?;
+                if !marked {
+                    // Our refresh token was old: a reconnect saved new tokens meanwhile.
+                    return Ok(Attempt::ReadAgain);
+                }
+                tracing::warn!(
+                    open_id,
+                    "TikTok refused the refresh token; the account must reconnect"
+                );
+                return Err(TokenError::NeedsReconnect {
+                    open_id: open_id.to_owned(),
+                    reason,
+                });
+            }
+            Err(e) => {
+                // Let the next caller try at once rather than after the lease runs out.
+                if let Err(release) = self.store.release_lease(open_id, owner).await {
+                    tracing::warn!(open_id, error = %release, "could not release the refresh lease");
+                }
+                return Err(e.into());
+            }
+        };
+        if grant.open_id.is_empty() {
+            grant.open_id = open_id.to_owned();
+        }
+        if grant.open_id != open_id {
+            self.store.release_lease(open_id, owner).await?;
+            return Err(TokenError::WrongAccount {
+                expected: open_id.to_owned(),
+                got: grant.open_id,
+            });
+        }
+        // TikTok has rotated the refresh token: losing this save loses the account, so a
+        // transient store failure is worth a few quick retries.
+        let mut attempt = 0;
+        let saved = loop {
+            attempt += 1;
+            match self
+                .store
+                .save_refreshed(open_id, owner, &grant, self.clock.now())
+                .await
+            {
+                Err(StoreError::Unavailable { .. }) if attempt < 4 => {
+                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                }
+                other => break other?,
+            }
+        };
+        match saved {
+            RefreshSaved::Saved(account) => Ok(Attempt::Done(AccessToken::of(&account))),
+            RefreshSaved::LeaseLost => {
+                tracing::warn!(
+                    open_id,
+                    "the refresh lease was lost before saving; using the stored tokens"
+                );
+                Ok(Attempt::ReadAgain)
+            }
+        }
+    }
+
+    fn jittered_poll(&self) -> Duration {
+        let base = self.settings.poll_interval.as_millis().max(1) as u64;
+        Duration::from_millis(rand::random_range(base / 2..=base + base / 2))
+    }
+}
+
+/// A fresh id for one caller's lease.
+fn lease_owner_id() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+
+    use secrecy::ExposeSecret;
+
+    use super::*;
+    use crate::store::memory::MemoryTokenStore;
+
+    const NOW: UnixTime = 1_800_000_000;
+
+    struct ManualClock(AtomicI64);
+
+    impl Clock for ManualClock {
+        fn now(&self) -> UnixTime {
+            self.0.load(Ordering::SeqCst)
+        }
+    }
+
+    /// A token endpoint that rotates tokens and counts refreshes, like TikTok.
+    struct FakeRefresher {
+        calls: AtomicUsize,
+        /// The refresh token TikTok currently accepts.
+        current_refresh: Mutex<String>,
+        answer: Mutex<Option<fn() -> TikTokError>>,
+        delay: Duration,
+    }
+
+    impl FakeRefresher {
+        fn new(current_refresh: &str) -> Self {
+            FakeRefresher {
+                calls: AtomicUsize::new(0),
+                current_refresh: Mutex::new(current_refresh.into()),
+                answer: Mutex::new(None),
+                delay: Duration::from_millis(50),
+            }
+        }
+
+        fn fail_with(&self, error: fn() -> TikTokError) {
+            *self.answer.lock().unwrap() = Some(error);
+        }
+    }
+
+    fn grant(n: usize) -> TokenGrant {
+        TokenGrant {
+            open_id: "open-1".into(),
+            access_token: SecretString::from(format!("act.{n}")),
+            expires_in: 86_400,
+            refresh_token: SecretString::from(format!("rft.{n}")),
+            refresh_expires_in: 31_536_000,
+            scope: "user.info.basic,video.publish".into(),
+            token_type: "Bearer".into(),
+        }
+    }
+
+    #[async_trait]
+    impl TokenRefresher for FakeRefresher {
+        async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenGrant, TikTokError> {
+            let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+            tokio::time::sleep(self.delay).await;
+            if let Some(error) = *self.answer.lock().unwrap() {
+                return Err(error());
+            }
+            let mut current = self.current_refresh.lock().unwrap();
+            if refresh_token.expose_secret() != current.as_str() {
+                return Err(TikTokError::NeedsReconnect {
+                    reason: "invalid_grant".into(),
+                    log_id: None,
+                });
+            }
+            *current = format!("rft.{n}");
+            Ok(grant(n))
+        }
+
+        async fn exchange_code(
+            &self,
+            code: &str,
+            _redirect_uri: &str,
+        ) -> Result<TokenGrant, TikTokError> {
+            if code != "good-code" {
+                return Err(TikTokError::NeedsReconnect {
+                    reason: "invalid_grant".into(),
+                    log_id: None,
+                });
+            }
+            *self.current_refresh.lock().unwrap() = "rft.code".into();
+            let mut grant = grant(0);
+            grant.refresh_token = SecretString::from("rft.code");
+            Ok(grant)
+        }
+    }
+
+    fn account(access_expires_at: UnixTime) -> AccountTokens {
+        AccountTokens {
+            open_id: "open-1".into(),
+            access_token: SecretString::from("act.old"),
+            access_expires_at,
+            refresh_token: Some(SecretString::from("rft.old")),
+            refresh_expires_at: NOW + 1_000_000,
+            scopes: vec!["video.publish".into()],
+            nickname: None,
+            needs_reconnect: false,
+            reconnect_reason: None,
+            version: 1,
+            lease_owner: None,
+            lease_until: None,
+            connected_at: NOW - 1000,
+            updated_at: NOW - 1000,
+        }
+    }
+
+    fn service(
+        store: Arc<MemoryTokenStore>,
+        tiktok: Arc<FakeRefresher>,
+    ) -> (TokenService, Arc<ManualClock>) {
+        let clock = Arc::new(ManualClock(AtomicI64::new(NOW)));
+        let mut settings = TokenSettings::default();
+        settings.poll_interval = Duration::from_millis(10);
+        let service = TokenService::new(store, tiktok, settings).with_clock(clock.clone());
+        (service, clock)
+    }
+
+    #[tokio::test]
+    async fn a_token_far_from_expiry_is_used_as_it_is() {
+        let store = Arc::new(MemoryTokenStore::new());
+        store.insert(account(NOW + 3600));
+        let tiktok = Arc::new(FakeRefresher::new("rft.old"));
+        let (service, _) = service(store, tiktok.clone());
+        let token = service.fresh_access_token("open-1").await.unwrap();
+        assert_eq!(token.secret().expose_secret(), "act.old");
+        assert_eq!(tiktok.calls.load(Ordering::SeqCst), 0);
+        assert!(!format!("{token:?}").contains("act.old"));
+    }
+
+    #[tokio::test]
+    async fn twenty_callers_near_expiry_cause_one_refresh() {
+        let store = Arc::new(MemoryTokenStore::new());
+        store.insert(account(NOW + 60));
+        let tiktok = Arc::new(FakeRefresher::new("rft.old"));
+        let (service, _) = service(store.clone(), tiktok.clone());
+        let calls = (0..20).map(|_| {
+            let service = service.clone();
+            tokio::spawn(async move { service.fresh_access_token("open-1").await })
+        });
+        for result in futures::future::join_all(calls).await {
+            let token = result.unwrap().unwrap();
+            assert_eq!(token.secret().expose_secret(), "act.1");
+        }
+        assert_eq!(tiktok.calls.load(Ordering::SeqCst), 1);
+        let stored = store.get("open-1").await.unwrap().unwrap();
+        assert_eq!(stored.refresh_token.unwrap().expose_secret(), "rft.1");
+        assert_eq!(stored.version, 2);
+        assert!(stored.lease_owner.is_none());
+    }
+
+    #[tokio::test]
+    async fn a_refused_refresh_marks_the_account_for_reconnection() {
+        let store = Arc::new(MemoryTokenStore::new());
+        store.insert(account(NOW + 60));
+        let tiktok = Arc::new(FakeRefresher::new("rft.someone-else"));
+        let (service, _) = service(store.clone(), tiktok.clone());
+        let error = service.fresh_access_token("open-1").await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::AccountNeedsReconnect);
+        let stored = store.get("open-1").await.unwrap().unwrap();
+        assert!(stored.needs_reconnect);
+        // Flagged accounts are not refreshed again.
+        let error = service.fresh_access_token("open-1").await.unwrap_err();
+        assert!(matches!(error, TokenError::NeedsReconnect { .. }));
+        assert_eq!(tiktok.calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_transient_failure_releases_the_lease_and_is_retryable() {
+        let store = Arc::new(MemoryTokenStore::new());
+        store.insert(account(NOW + 60));
+        let tiktok = Arc::new(FakeRefresher::new("rft.old"));
+        tiktok.fail_with(|| TikTokError::Unavailable {
+            endpoint: crate::tiktok::Endpoint::Token,
+            detail: "HTTP 503".into(),
+            status: Some(503),
+            log_id: None,
+            source: None,
+        });
+        let (service, _) = service(store.clone(), tiktok.clone());
+        let error = service.fresh_access_token("open-1").await.unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::TikTokUnavailable);
+        let stored = store.get("open-1").await.unwrap().unwrap();
+        assert!(stored.lease_owner.is_none());
+        assert!(!stored.needs_reconnect);
+        *tiktok.answer.lock().unwrap() = None;
+        let token = service.fresh_access_token("open-1").await.unwrap();
+        assert_eq!(token.secret().expose_secret(), "act.2");
+    }
+
+    #[tokio::test]
+    async fn unknown_and_expired_accounts_need_reconnecting() {
+        let store = Arc::new(MemoryTokenStore::new());
+        let mut expired = account(NOW - 10);
+        expired.refresh_expires_at = NOW - 1;
+        store.insert(expired);
+        let tiktok = Arc::new(FakeRefresher::new("rft.old"));
+        let (service, _) = service(store.clone(), tiktok.clone());
+        let error = service.fresh_access_token("nobody").await.unwrap_err();
+        assert!(matches!(error, TokenError::NotConnected { .. }));
+        assert_eq!(error.kind(), ErrorKind::AccountNeedsReconnect);
+        let error = service.fresh_access_token("open-1").await.unwrap_err();
+        assert!(matches!(error, TokenError::NeedsReconnect { .. }));
+        assert!(store.get("open-1").await.unwrap().unwrap().needs_reconnect);
+        assert_eq!(tiktok.calls.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn force_refresh_refreshes_only_the_rejected_token() {
+        let store = Arc::new(MemoryTokenStore::new());
+        store.insert(account(NOW + 3600));
+        let tiktok = Arc::new(FakeRefresher::new("rft.old"));
+        let (service, _) = service(store.clone(), tiktok.clone());
+        let rejected = SecretString::from("act.old");
+        let token = service.force_refresh("open-1", &rejected).await.unwrap();
+        assert_eq!(token.secret().expose_secret(), "act.1");
+        // A second caller holding the same rejected token gets the new one, no refresh.
+        let token = service.force_refresh("open-1", &rejected).await.unwrap();
+        assert_eq!(token.secret().expose_secret(), "act.1");
+        assert_eq!(tiktok.calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_live_lease_is_waited_for_then_taken_over_when_it_expires() {
+        let store = Arc::new(MemoryTokenStore::new());
+        let mut held = account(NOW + 60);
+        held.lease_owner = Some("crashed".into());
+        held.lease_until = Some(NOW + 30);
+        store.insert(held);
+        let tiktok = Arc::new(FakeRefresher::new("rft.old"));
+        let (service, clock) = service(store.clone(), tiktok.clone());
+        let waiting = tokio::spawn({
+            let service = service.clone();
+            async move { service.fresh_access_token("open-1").await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(tiktok.calls.load(Ordering::SeqCst), 0);
+        clock.0.store(NOW + 31, Ordering::SeqCst);
+        let token = waiting.await.unwrap().unwrap();
+        assert_eq!(token.secret().expose_secret(), "act.1");
+        assert_eq!(tiktok.calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn connect_saves_the_tokens_and_clears_the_flag() {
+        let store = Arc::new(MemoryTokenStore::new());
+        let mut flagged = account(NOW - 10);
+        flagged.needs_reconnect = true;
+        store.insert(flagged);
+        let tiktok = Arc::new(FakeRefresher::new("rft.old"));
+        let (service, _) = service(store.clone(), tiktok.clone());
+        let summary = service.connect("good-code", "https://x/cb").await.unwrap();
+        assert!(!summary.needs_reconnect);
+        let token = service.fresh_access_token("open-1").await.unwrap();
+        assert_eq!(token.secret().expose_secret(), "act.0");
+        let error = service
+            .connect("bad-code", "https://x/cb")
+            .await
+            .unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::AccountNeedsReconnect);
+    }
+
+    #[test]
+    fn settings_default_to_five_minutes_and_a_minute_lease() {
+        let settings = TokenSettings::default();
+        assert_eq!(settings.refresh_margin, Duration::from_secs(300));
+        assert_eq!(settings.lease_duration, Duration::from_secs(60));
+        assert!(settings.max_wait > settings.lease_duration);
+    }
+}

@@ -1,0 +1,325 @@
+//! Moving a video's chunks from the [`VideoSource`] to TikTok's upload URL.
+//!
+//! Each chunk's S3 range is streamed straight into the PUT body: memory stays flat whatever
+//! the chunk size (a few hyper buffers), and a 300 MB video never sits in a Lambda's memory.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+
+use crate::errors::{Classify, ErrorKind};
+use crate::media::{ByteStream, SourceError, VideoObject, VideoSource};
+use crate::tiktok::{ChunkAccepted, ChunkPlan, TikTokClient, TikTokError, UploadUrl};
+
+/// Why a chunk did not reach TikTok.
+#[derive(Debug, thiserror::Error)]
+pub enum TransferError {
+    /// Reading the video failed, or it changed since the plan was made.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+
+    /// TikTok (or the road to it) refused or dropped the chunk.
+    #[error(transparent)]
+    TikTok(#[from] TikTokError),
+
+    /// The plan was made for another size than the object has now: a bug upstream, or the
+    /// object was looked up again and differs.
+    #[error("the chunk plan is for {plan_size} bytes but the video is {object_size} bytes")]
+    PlanMismatch { plan_size: u64, object_size: u64 },
+
+    /// Asked for a chunk the plan does not have.
+    #[error("chunk {index} is not in the plan ({total} chunks)")]
+    NoSuchChunk { index: u64, total: u64 },
+
+    /// TikTok's answer does not fit where we are: 201 before the last chunk (the video it
+    /// keeps is truncated) or 206 after it (it still waits for bytes we do not have).
+    #[error("TikTok answered {answer:?} to chunk {index} of {total}; the upload is out of step")]
+    OutOfStep {
+        index: u64,
+        total: u64,
+        answer: ChunkAccepted,
+    },
+}
+
+impl Classify for TransferError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            TransferError::Source(e) => e.kind(),
+            TransferError::TikTok(e) => e.kind(),
+            // Retrying the same request cannot fix any of these.
+            TransferError::PlanMismatch { .. }
+            | TransferError::NoSuchChunk { .. }
+            | TransferError::OutOfStep { .. } => ErrorKind::Internal,
+        }
+    }
+}
+
+/// The `Content-Type` of the chunk PUTs: the object's own type when TikTok takes it, else
+/// from the key's extension, else `video/mp4` (S3 often stores `binary/octet-stream`).
+pub fn upload_content_type(object: &VideoObject) -> &'static str {
+    const ACCEPTED: [&str; 3] = ["video/mp4", "video/quicktime", "video/webm"];
+    if let Some(declared) = &object.content_type {
+        let essence = declared.split(';').next().unwrap_or("").trim();
+        if let Some(accepted) = ACCEPTED.iter().find(|t| t.eq_ignore_ascii_case(essence)) {
+            return accepted;
+        }
+    }
+    let extension = object
+        .location
+        .key
+        .rsplit_once('.')
+        .map(|(_, ext)| ext.to_ascii_lowercase());
+    match extension.as_deref() {
+        Some("mov") => "video/quicktime",
+        Some("webm") => "video/webm",
+        _ => "video/mp4",
+    }
+}
+
+/// Uploads chunk `index` of `plan`, streaming its bytes from `source` into the PUT.
+///
+/// Checks TikTok's answer against the plan: 206 for every chunk but the last, 201 for the
+/// last. A read failing mid-body is reported as the [`SourceError`] it is, not as TikTok's.
+#[tracing::instrument(skip(tiktok, source, object, plan, upload_url), fields(chunk = index))]
+pub async fn upload_chunk_from_source(
+    tiktok: &TikTokClient,
+    source: &dyn VideoSource,
+    object: &VideoObject,
+    plan: &ChunkPlan,
+    index: u64,
+    upload_url: &UploadUrl,
+) -> Result<ChunkAccepted, TransferError> {
+    if plan.video_size() != object.size {
+        return Err(TransferError::PlanMismatch {
+            plan_size: plan.video_size(),
+            object_size: object.size,
+        });
+    }
+    let total = plan.total_chunk_count();
+    let chunk = plan
+        .chunk(index)
+        .ok_or(TransferError::NoSuchChunk { index, total })?;
+    let body = source.read_range(object, chunk.first, chunk.last).await?;
+    let (body, read_failure) = tap_source_errors(body);
+    let sent = tiktok
+        .upload_chunk(
+            upload_url,
+            chunk,
+            plan.video_size(),
+            upload_content_type(object),
+            body,
+        )
+        .await;
+    // When the body broke, TikTok's side only saw a dropped request: the cause is the read.
+    if let Some(failure) = read_failure
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+    {
+        return Err(TransferError::Source(failure));
+    }
+    let answer = sent?;
+    let is_last = index + 1 == total;
+    match (answer, is_last) {
+        (ChunkAccepted::MoreExpected, false) | (ChunkAccepted::UploadComplete, true) => {
+            tracing::debug!(bytes = chunk.len(), "chunk accepted");
+            Ok(answer)
+        }
+        _ => Err(TransferError::OutOfStep {
+            index,
+            total,
+            answer,
+        }),
+    }
+}
+
+/// Keeps the first read error of `body` aside (the HTTP client only sees an opaque body
+/// error) so the caller can report it as what it is.
+fn tap_source_errors(body: ByteStream) -> (ByteStream, Arc<Mutex<Option<SourceError>>>) {
+    let slot = Arc::new(Mutex::new(None));
+    let writer = Arc::clone(&slot);
+    let tapped = body.map(move |item| {
+        item.map_err(|err| {
+            let failure = match err.into_inner().map(|inner| inner.downcast::<SourceError>()) {
+                Some(Ok(source_error)) => *source_error,
+                Some(Err(other)) => SourceError::Unavailable {
+                    detail: "reading the video failed mid-chunk".into(),
+                    source: Some(other),
+                },
+                None => SourceError::Unavailable {
+                    detail: "reading the video failed mid-chunk".into(),
+                    source: None,
+                },
+            };
+            let message = failure.to_string();
+            let mut stored = writer.lock().unwrap_or_else(PoisonError::into_inner);
+            stored.get_or_insert(failure);
+            std::io::Error::other(message)
+        })
+    });
+    (Box::pin(tapped), slot)
+}
+
+/// Where [`upload_chunks`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadProgress {
+    /// TikTok has the whole video (it answered 201 to the last chunk).
+    Complete,
+    /// The time budget ran out: chunks from `next_index` on remain, to be sent by a later
+    /// invocation on the same upload URL.
+    Paused { next_index: u64 },
+}
+
+/// A chunk failed: chunks before `next_index` were accepted, `next_index` itself was not.
+#[derive(Debug, thiserror::Error)]
+#[error("chunk {next_index} was not uploaded: {error}")]
+pub struct UploadFailed {
+    pub next_index: u64,
+    #[source]
+    pub error: TransferError,
+}
+
+impl Classify for UploadFailed {
+    fn kind(&self) -> ErrorKind {
+        self.error.kind()
+    }
+}
+
+/// Uploads chunks `start..` in order until TikTok has them all or `budget` would run out.
+///
+/// The first chunk is always attempted (a caller with no time for one should not call);
+/// after that, a chunk starts only if, at the slowest rate seen so far plus a quarter for
+/// safety, it ends within the budget. A Lambda thus stops between chunks rather than being
+/// killed in the middle of one.
+#[tracing::instrument(skip(tiktok, source, object, plan, upload_url), fields(total = plan.total_chunk_count()))]
+pub async fn upload_chunks(
+    tiktok: &TikTokClient,
+    source: &dyn VideoSource,
+    object: &VideoObject,
+    plan: &ChunkPlan,
+    start: u64,
+    upload_url: &UploadUrl,
+    budget: Duration,
+) -> Result<UploadProgress, UploadFailed> {
+    let started = Instant::now();
+    let mut slowest_secs_per_byte: Option<f64> = None;
+    let total = plan.total_chunk_count();
+    if start >= total {
+        return Err(UploadFailed {
+            next_index: start,
+            error: TransferError::NoSuchChunk {
+                index: start,
+                total,
+            },
+        });
+    }
+    for index in start..total {
+        if let (Some(rate), Some(chunk)) = (slowest_secs_per_byte, plan.chunk(index)) {
+            let needed = Duration::from_secs_f64(rate * chunk.len() as f64 * 1.25);
+            if started.elapsed() + needed > budget {
+                tracing::info!(next_index = index, "time budget spent; pausing between chunks");
+                return Ok(UploadProgress::Paused { next_index: index });
+            }
+        }
+        let chunk_started = Instant::now();
+        let answer = upload_chunk_from_source(tiktok, source, object, plan, index, upload_url)
+            .await
+            .map_err(|error| UploadFailed {
+                next_index: index,
+                error,
+            })?;
+        if answer == ChunkAccepted::UploadComplete {
+            return Ok(UploadProgress::Complete);
+        }
+        if let Some(chunk) = plan.chunk(index) {
+            let rate = chunk_started.elapsed().as_secs_f64() / chunk.len() as f64;
+            slowest_secs_per_byte = Some(slowest_secs_per_byte.map_or(rate, |r| r.max(rate)));
+        }
+    }
+    // upload_chunk_from_source refuses a 206 on the last chunk, so the loop never ends here.
+    Err(UploadFailed {
+        next_index: total,
+        error: TransferError::NoSuchChunk {
+            index: total,
+            total,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::VideoLocation;
+
+    fn object(key: &str, content_type: Option<&str>) -> VideoObject {
+        VideoObject {
+            location: VideoLocation {
+                bucket: "b".into(),
+                key: key.into(),
+                version_id: None,
+            },
+            size: 1,
+            content_type: content_type.map(str::to_owned),
+            etag: "\"e\"".into(),
+        }
+    }
+
+    #[test]
+    fn content_type_prefers_an_accepted_declared_type() {
+        assert_eq!(upload_content_type(&object("a.mp4", Some("video/webm"))), "video/webm");
+        assert_eq!(
+            upload_content_type(&object("a.mp4", Some("Video/QuickTime; foo=bar"))),
+            "video/quicktime"
+        );
+    }
+
+    #[test]
+    fn content_type_falls_back_to_the_extension_then_mp4() {
+        for (key, declared, expected) in [
+            ("clip.MOV", Some("binary/octet-stream"), "video/quicktime"),
+            ("dir.x/clip.webm", None, "video/webm"),
+            ("clip.mp4", Some("application/octet-stream"), "video/mp4"),
+            ("clip", None, "video/mp4"),
+            ("clip.avi", Some("video/x-msvideo"), "video/mp4"),
+        ] {
+            assert_eq!(upload_content_type(&object(key, declared)), expected, "{key}");
+        }
+    }
+
+    #[test]
+    fn kinds_follow_the_cause() {
+        let changed = TransferError::Source(SourceError::Changed {
+            bucket: "b".into(),
+            key: "k".into(),
+        });
+        assert_eq!(changed.kind(), ErrorKind::VideoChanged);
+        let expired = TransferError::TikTok(TikTokError::UploadUrlExpired { status: 404 });
+        assert_eq!(expired.kind(), ErrorKind::UploadUrlExpired);
+        let failed = UploadFailed {
+            next_index: 2,
+            error: expired,
+        };
+        assert_eq!(failed.kind(), ErrorKind::UploadUrlExpired);
+        assert_eq!(
+            TransferError::NoSuchChunk { index: 3, total: 3 }.kind(),
+            ErrorKind::Internal
+        );
+    }
+
+    #[tokio::test]
+    async fn a_read_failure_mid_body_is_kept_as_the_source_error() {
+        let items: Vec<Result<bytes::Bytes, std::io::Error>> = vec![
+            Ok(bytes::Bytes::from_static(b"ab")),
+            Err(std::io::Error::other(SourceError::Changed {
+                bucket: "b".into(),
+                key: "k".into(),
+            })),
+        ];
+        let (mut tapped, slot) = tap_source_errors(Box::pin(futures::stream::iter(items)));
+        assert!(tapped.next().await.unwrap().is_ok());
+        assert!(tapped.next().await.unwrap().is_err());
+        let kept = slot.lock().unwrap().take().unwrap();
+        assert!(matches!(kept, SourceError::Changed { .. }));
+    }
+}

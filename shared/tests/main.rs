@@ -1,0 +1,8 @@
+//! Integration tests of the core against its real stand-ins: the strict fake TikTok
+//! (in-process) and moto (started on first use by `test-support`).
+
+mod client;
+mod source;
+mod stores;
+mod tokens;
+mod transfer;

@@ -1,0 +1,418 @@
+//! Peak memory (VmHWM) of uploading a 300 MB video from S3 (moto) to the fake TikTok.
+//!
+//! `cargo run --release -p publish-bench --bin upload-rss`
+//!
+//! The parent process starts moto and the fake TikTok, writes the video, then runs each case
+//! in a fresh child process (this binary again, with `--child CASE`), so every figure is the
+//! peak of one upload alone: neither the fake's memory nor an earlier case's high-water mark
+//! counts. Cases: the production path (chunks streamed S3 → PUT) at the largest and the
+//! smallest chunk size, the same with each chunk collected in memory first (what streaming
+//! saves), and a baseline that builds the clients and calls init but uploads nothing.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use aws_sdk_s3::primitives::ByteStream as S3Body;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use bytes::Bytes;
+use fake_tiktok::{AccountSeed, FakeSettings, FakeTikTok};
+use futures::TryStreamExt;
+use secrecy::SecretString;
+use sha2::{Digest, Sha256};
+use tiktok_publish_core::config::TikTokConfig;
+use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
+use tiktok_publish_core::media::{VideoLocation, VideoSource};
+use tiktok_publish_core::tiktok::chunk_plan::{
+    ChunkPlan, ChunkPolicy, DEFAULT_MAX_VIDEO_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE,
+};
+use tiktok_publish_core::tiktok::TikTokClient;
+use tiktok_publish_core::transfer::{UploadProgress, upload_chunks, upload_content_type};
+
+const VIDEO_SIZE: u64 = 300_000_000;
+const PART_SIZE: u64 = 16 * 1024 * 1024;
+const SEED: u64 = 0x5EED;
+const MIB: f64 = 1024.0 * 1024.0;
+/// The goals: a streamed upload fits a small Lambda whatever the chunk size.
+const STREAMED_LIMIT_MIB: f64 = 32.0;
+const STREAMED_SPREAD: f64 = 0.10;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Mode {
+    /// Clients built, HeadObject and init done, nothing uploaded.
+    Baseline,
+    /// The production path: `transfer::upload_chunks`.
+    Streamed,
+    /// Each chunk read whole into memory, then sent.
+    Buffered,
+}
+
+struct Case {
+    id: &'static str,
+    label: &'static str,
+    mode: Mode,
+    target_chunk_size: u64,
+}
+
+const CASES: [Case; 5] = [
+    Case {
+        id: "baseline",
+        label: "baseline (clients, head, init)",
+        mode: Mode::Baseline,
+        target_chunk_size: MAX_CHUNK_SIZE,
+    },
+    Case {
+        id: "streamed-64mb",
+        label: "streamed, 64,000,000 B chunks",
+        mode: Mode::Streamed,
+        target_chunk_size: MAX_CHUNK_SIZE,
+    },
+    Case {
+        id: "streamed-5mib",
+        label: "streamed, 5 MiB chunks",
+        mode: Mode::Streamed,
+        target_chunk_size: MIN_CHUNK_SIZE,
+    },
+    Case {
+        id: "buffered-64mb",
+        label: "buffered, 64,000,000 B chunks",
+        mode: Mode::Buffered,
+        target_chunk_size: MAX_CHUNK_SIZE,
+    },
+    Case {
+        id: "buffered-5mib",
+        label: "buffered, 5 MiB chunks",
+        mode: Mode::Buffered,
+        target_chunk_size: MIN_CHUNK_SIZE,
+    },
+];
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("cannot start tokio: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = match args.get(1).map(String::as_str) {
+        Some("--child") => match args.get(2).and_then(|id| CASES.iter().find(|c| c.id == id)) {
+            Some(case) => runtime.block_on(child(case)),
+            None => Err(anyhow::anyhow!("usage: upload-rss --child <case id>")),
+        },
+        None => runtime.block_on(parent()),
+        Some(other) => Err(anyhow::anyhow!("unknown argument {other:?}")),
+    };
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("upload-rss: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What a child reports on stdout: `publish_id=... vmhwm_kib=... upload_ms=...`.
+struct Measured {
+    publish_id: String,
+    vmhwm_kib: u64,
+    upload: Duration,
+}
+
+async fn parent() -> anyhow::Result<bool> {
+    let started = Instant::now();
+    let moto = test_support::moto();
+    let s3 = moto.s3().await;
+    let fake = FakeTikTok::start(FakeSettings::default()).await?;
+    let bucket = test_support::unique_name("bench");
+    s3.create_bucket().bucket(&bucket).send().await?;
+    let key = "bench/video.mp4";
+    let sha256 = put_video(&s3, &bucket, key).await?;
+    println!(
+        "video: {VIDEO_SIZE} bytes in moto (written in {:.1} s), sha256 {sha256}",
+        started.elapsed().as_secs_f64()
+    );
+
+    let exe = std::env::current_exe().context("locate this binary")?;
+    let mut results = Vec::new();
+    for case in &CASES {
+        let open_id = fake.seed_account(AccountSeed::default());
+        let tokens = fake.issue_tokens(&open_id, &["user.info.basic", "video.upload"]);
+        // The fake lives in this process: wait for the child without blocking its runtime.
+        let output = tokio::process::Command::new(&exe)
+            .args(["--child", case.id])
+            .env("BENCH_MOTO_ENDPOINT", moto.endpoint())
+            .env("BENCH_TIKTOK_BASE_URL", fake.base_url())
+            .env("BENCH_CLIENT_KEY", &fake.settings().client_key)
+            .env("BENCH_CLIENT_SECRET", &fake.settings().client_secret)
+            .env("BENCH_ACCESS_TOKEN", &tokens.access_token)
+            .env("BENCH_BUCKET", &bucket)
+            .env("BENCH_KEY", key)
+            .output()
+            .await
+            .with_context(|| format!("run case {}", case.id))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        if !output.status.success() {
+            bail!(
+                "case {} failed ({}): {}{}",
+                case.id,
+                output.status,
+                stdout,
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        let measured = parse_report(&stdout).with_context(|| format!("case {}: {stdout}", case.id))?;
+        if case.mode != Mode::Baseline {
+            let publish = fake
+                .publish(&measured.publish_id)
+                .context("the fake does not know the publish")?;
+            if publish.video_sha256.as_deref() != Some(sha256.as_str()) {
+                bail!("case {}: the fake got other bytes: {publish:?}", case.id);
+            }
+        }
+        results.push((case, measured));
+    }
+    let violations = fake.violations();
+    if !violations.is_empty() {
+        bail!("the fake saw violations: {violations:?}");
+    }
+
+    println!();
+    println!("{:<32} {:>14} {:>10} {:>10}", "case", "peak RSS", "upload", "MB/s");
+    for (case, m) in &results {
+        let secs = m.upload.as_secs_f64();
+        let rate = if case.mode == Mode::Baseline || secs == 0.0 {
+            "-".to_owned()
+        } else {
+            format!("{:.0}", VIDEO_SIZE as f64 / 1e6 / secs)
+        };
+        println!(
+            "{:<32} {:>10.1} MiB {:>8.2} s {:>10}",
+            case.label,
+            m.vmhwm_kib as f64 / 1024.0,
+            secs,
+            rate
+        );
+    }
+    let peak = |id: &str| {
+        results
+            .iter()
+            .find(|(c, _)| c.id == id)
+            .map(|(_, m)| m.vmhwm_kib as f64 * 1024.0)
+            .unwrap_or(f64::NAN)
+    };
+    let (s64, s5) = (peak("streamed-64mb"), peak("streamed-5mib"));
+    let (b64, b5) = (peak("buffered-64mb"), peak("buffered-5mib"));
+    println!();
+    println!("buffered / streamed, 64,000,000 B chunks: {:.2}x", b64 / s64);
+    println!("buffered / streamed, 5 MiB chunks:        {:.2}x", b5 / s5);
+    println!("streamed 64,000,000 B / streamed 5 MiB:   {:.3}", s64 / s5);
+    let under = s64 / MIB < STREAMED_LIMIT_MIB && s5 / MIB < STREAMED_LIMIT_MIB;
+    let spread = (s64 - s5).abs() / s64.min(s5);
+    let close = spread <= STREAMED_SPREAD;
+    println!();
+    println!(
+        "goal: both streamed cases under {STREAMED_LIMIT_MIB} MiB: {}",
+        if under { "yes" } else { "NO" }
+    );
+    println!(
+        "goal: streamed cases within {:.0}% of each other ({:.1}% apart): {}",
+        STREAMED_SPREAD * 100.0,
+        spread * 100.0,
+        if close { "yes" } else { "NO" }
+    );
+    println!("total time {:.1} s", started.elapsed().as_secs_f64());
+    Ok(under && close)
+}
+
+fn parse_report(stdout: &str) -> anyhow::Result<Measured> {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("publish_id="))
+        .context("no report line")?;
+    let field = |name: &str| {
+        line.split_whitespace()
+            .find_map(|f| f.strip_prefix(name))
+            .with_context(|| format!("no {name}"))
+    };
+    Ok(Measured {
+        publish_id: field("publish_id=")?.to_owned(),
+        vmhwm_kib: field("vmhwm_kib=")?.parse()?,
+        upload: Duration::from_millis(field("upload_ms=")?.parse()?),
+    })
+}
+
+fn env(name: &str) -> anyhow::Result<String> {
+    std::env::var(name).with_context(|| format!("{name} is not set"))
+}
+
+/// One upload, as a Lambda would do it, then this process's peak RSS.
+async fn child(case: &Case) -> anyhow::Result<bool> {
+    let endpoint = env("BENCH_MOTO_ENDPOINT")?;
+    let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "bench",
+        ))
+        .load()
+        .await;
+    let source = S3VideoSource::new(s3_client(&sdk_config));
+    let base_url = env("BENCH_TIKTOK_BASE_URL")?;
+    let config = TikTokConfig::new(
+        env("BENCH_CLIENT_KEY")?,
+        SecretString::from(env("BENCH_CLIENT_SECRET")?),
+    )
+    .with_base_urls(base_url.clone(), base_url);
+    let tiktok = TikTokClient::new(config)?;
+    let token = SecretString::from(env("BENCH_ACCESS_TOKEN")?);
+
+    let location = VideoLocation {
+        bucket: env("BENCH_BUCKET")?,
+        key: env("BENCH_KEY")?,
+        version_id: None,
+    };
+    let object = source.head(&location).await?;
+    let policy = ChunkPolicy::new(case.target_chunk_size, DEFAULT_MAX_VIDEO_SIZE)?;
+    let plan = ChunkPlan::new(object.size, &policy)?;
+    let init = tiktok.init_inbox(&token, &plan).await?;
+
+    let started = Instant::now();
+    match case.mode {
+        Mode::Baseline => {}
+        Mode::Streamed => {
+            let progress = upload_chunks(
+                &tiktok,
+                &source,
+                &object,
+                &plan,
+                0,
+                &init.upload_url,
+                Duration::from_secs(3600),
+            )
+            .await?;
+            if progress != UploadProgress::Complete {
+                bail!("upload stopped at {progress:?}");
+            }
+        }
+        Mode::Buffered => {
+            for chunk in plan.chunks() {
+                let stream = source.read_range(&object, chunk.first, chunk.last).await?;
+                let mut whole = Vec::with_capacity(usize::try_from(chunk.len())?);
+                let mut stream = stream;
+                while let Some(bytes) = stream.try_next().await? {
+                    whole.extend_from_slice(&bytes);
+                }
+                let body = Bytes::from(whole);
+                let body: tiktok_publish_core::media::ByteStream =
+                    Box::pin(futures::stream::once(async move { Ok(body) }));
+                tiktok
+                    .upload_chunk(
+                        &init.upload_url,
+                        chunk,
+                        plan.video_size(),
+                        upload_content_type(&object),
+                        body,
+                    )
+                    .await?;
+            }
+        }
+    }
+    let upload = started.elapsed();
+    println!(
+        "publish_id={} vmhwm_kib={} upload_ms={} chunks={}",
+        init.publish_id,
+        vmhwm_kib()?,
+        upload.as_millis(),
+        plan.total_chunk_count()
+    );
+    Ok(true)
+}
+
+/// The process's peak resident set size, from the kernel.
+fn vmhwm_kib() -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .context("no VmHWM in /proc/self/status")?;
+    line.split_whitespace()
+        .nth(1)
+        .context("empty VmHWM")?
+        .parse()
+        .context("VmHWM is not a number")
+}
+
+/// Byte `i` of the video depends only on `i`: the same generator as the integration tests.
+fn video_bytes(offset: u64, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    let mut position = offset;
+    let end = offset + len as u64;
+    while position < end {
+        let word = splitmix64(SEED ^ (position / 8).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let bytes = word.to_le_bytes();
+        let from = (position % 8) as usize;
+        let take = (8 - from).min((end - position) as usize);
+        out.extend_from_slice(&bytes[from..from + take]);
+        position += take as u64;
+    }
+    out
+}
+
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Writes the video to moto part by part (one part in memory at a time); returns its SHA-256.
+async fn put_video(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> anyhow::Result<String> {
+    let upload = s3
+        .create_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .content_type("video/mp4")
+        .send()
+        .await?;
+    let upload_id = upload.upload_id().context("no upload id")?;
+    let mut hasher = Sha256::new();
+    let mut parts = Vec::new();
+    let (mut offset, mut number) = (0, 1);
+    while offset < VIDEO_SIZE {
+        let len = PART_SIZE.min(VIDEO_SIZE - offset);
+        let bytes = video_bytes(offset, usize::try_from(len)?);
+        hasher.update(&bytes);
+        let part = s3
+            .upload_part()
+            .bucket(bucket)
+            .key(key)
+            .upload_id(upload_id)
+            .part_number(number)
+            .body(S3Body::from(bytes))
+            .send()
+            .await?;
+        parts.push(
+            CompletedPart::builder()
+                .part_number(number)
+                .set_e_tag(part.e_tag().map(str::to_owned))
+                .build(),
+        );
+        offset += len;
+        number += 1;
+    }
+    s3.complete_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .multipart_upload(
+            CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build(),
+        )
+        .send()
+        .await?;
+    Ok(hex::encode(hasher.finalize()))
+}

@@ -1,0 +1,103 @@
+//! `/__fake/...`: the test-control API for out-of-process use (the local stack), thin JSON
+//! wrappers over the same functions as the Rust API. Calls here are not recorded.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State as AxState};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{AccountSeed, Fault, Shared};
+
+pub(crate) fn router() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/__fake/accounts", post(seed_account))
+        .route("/__fake/accounts/{open_id}", get(account))
+        .route("/__fake/violations", get(violations))
+        .route("/__fake/calls", get(calls))
+        .route("/__fake/faults", post(inject))
+        .route("/__fake/publishes/{publish_id}", get(publish))
+        .route("/__fake/codes", post(mint_code))
+        .route("/__fake/tokens", post(issue_tokens))
+}
+
+async fn seed_account(
+    AxState(shared): AxState<Arc<Shared>>,
+    Json(seed): Json<AccountSeed>,
+) -> Response {
+    let open_id = shared.lock().seed_account(seed);
+    Json(json!({ "open_id": open_id })).into_response()
+}
+
+async fn account(AxState(shared): AxState<Arc<Shared>>, Path(open_id): Path<String>) -> Response {
+    match shared.lock().account_snapshot(&open_id) {
+        Some(snapshot) => Json(snapshot).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+async fn violations(AxState(shared): AxState<Arc<Shared>>) -> Response {
+    Json(shared.lock().violations.clone()).into_response()
+}
+
+async fn calls(AxState(shared): AxState<Arc<Shared>>) -> Response {
+    Json(shared.lock().calls.clone()).into_response()
+}
+
+async fn inject(AxState(shared): AxState<Arc<Shared>>, Json(fault): Json<Fault>) -> Response {
+    shared.lock().inject(fault);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn publish(
+    AxState(shared): AxState<Arc<Shared>>,
+    Path(publish_id): Path<String>,
+) -> Response {
+    match shared
+        .lock()
+        .publish_snapshot(&shared.settings, &publish_id)
+    {
+        Some(snapshot) => Json(snapshot).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+struct CodeRequest {
+    open_id: String,
+    scopes: Vec<String>,
+    redirect_uri: String,
+}
+
+async fn mint_code(
+    AxState(shared): AxState<Arc<Shared>>,
+    Json(request): Json<CodeRequest>,
+) -> Response {
+    let code = shared.lock().mint_code(
+        &shared.settings,
+        &request.open_id,
+        request.scopes,
+        &request.redirect_uri,
+    );
+    Json(json!({ "code": code })).into_response()
+}
+
+#[derive(Deserialize)]
+struct TokenRequest {
+    open_id: String,
+    scopes: Vec<String>,
+}
+
+async fn issue_tokens(
+    AxState(shared): AxState<Arc<Shared>>,
+    Json(request): Json<TokenRequest>,
+) -> Response {
+    let tokens = shared
+        .lock()
+        .grant(&shared.settings, &request.open_id, request.scopes);
+    Json(tokens).into_response()
+}

@@ -1,0 +1,519 @@
+//! A strict, in-process fake of TikTok's v2 OAuth and Content Posting API.
+//!
+//! Tests start it on port 0, point the client at [`FakeTikTok::base_url`], and assert
+//! [`FakeTikTok::violations`] is empty: every breach of the contract in
+//! `/work/shared/tiktok-api.md` is answered as TikTok would and recorded. Faults
+//! ([`Fault`]) make it misbehave the way the real service does.
+
+mod api;
+mod conn;
+mod control;
+mod plan;
+mod state;
+mod upload;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+pub use plan::{ChunkPlan, MAX_CHUNK_COUNT, MAX_CHUNK_SIZE, MAX_LAST_CHUNK_SIZE, MIN_CHUNK_SIZE};
+
+use state::State;
+
+/// Rate limits per account per endpoint group, in a sliding 60 s window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Direct Post init and inbox init together.
+    pub init_per_minute: u32,
+    pub status_per_minute: u32,
+    pub creator_info_per_minute: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            init_per_minute: 6,
+            status_per_minute: 30,
+            creator_info_per_minute: 20,
+        }
+    }
+}
+
+/// How the fake behaves. Build with `FakeSettings { field: .., ..Default::default() }`.
+#[derive(Clone)]
+pub struct FakeSettings {
+    pub client_key: String,
+    pub client_secret: String,
+    /// Empty: any http(s) redirect URI is accepted.
+    pub allowed_redirect_uris: Vec<String>,
+    /// Time between the last chunk (201) and the final status.
+    pub processing_time: Duration,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub upload_url_ttl: Duration,
+    pub code_ttl: Duration,
+    pub max_video_size: u64,
+    pub rate_limits: RateLimits,
+    /// Reserved for webhook delivery; nothing is sent yet.
+    pub webhook_url: Option<String>,
+    /// Shown on the HTML consent page.
+    pub app_name: String,
+    /// Cap on the last chunk (chunk_size + remainder). Lower it to 64,000,000 to mimic
+    /// TikTok refusing plans that lean on the "last chunk may be larger" clause.
+    pub max_last_chunk_size: u64,
+}
+
+impl Default for FakeSettings {
+    fn default() -> Self {
+        Self {
+            client_key: "fake-client-key".into(),
+            client_secret: "fake-client-secret".into(),
+            allowed_redirect_uris: Vec::new(),
+            processing_time: Duration::from_secs(2),
+            access_token_ttl: Duration::from_secs(86_400),
+            refresh_token_ttl: Duration::from_secs(365 * 86_400),
+            upload_url_ttl: Duration::from_secs(3_600),
+            code_ttl: Duration::from_secs(600),
+            max_video_size: 4_000_000_000,
+            rate_limits: RateLimits::default(),
+            webhook_url: None,
+            app_name: "Fake TikTok App".into(),
+            max_last_chunk_size: MAX_LAST_CHUNK_SIZE,
+        }
+    }
+}
+
+impl fmt::Debug for FakeSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeSettings")
+            .field("client_key", &self.client_key)
+            .field("client_secret", &"<redacted>")
+            .field("allowed_redirect_uris", &self.allowed_redirect_uris)
+            .field("processing_time", &self.processing_time)
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("upload_url_ttl", &self.upload_url_ttl)
+            .field("code_ttl", &self.code_ttl)
+            .field("max_video_size", &self.max_video_size)
+            .field("rate_limits", &self.rate_limits)
+            .field("webhook_url", &self.webhook_url)
+            .field("app_name", &self.app_name)
+            .field("max_last_chunk_size", &self.max_last_chunk_size)
+            .finish()
+    }
+}
+
+pub const PRIVACY_LEVELS: [&str; 4] = [
+    "PUBLIC_TO_EVERYONE",
+    "MUTUAL_FOLLOW_FRIENDS",
+    "FOLLOWER_OF_CREATOR",
+    "SELF_ONLY",
+];
+
+/// A creator account to create. `open_id: None` draws a random one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccountSeed {
+    pub open_id: Option<String>,
+    pub nickname: String,
+    pub username: String,
+    pub privacy_level_options: Vec<String>,
+    pub comment_disabled: bool,
+    pub duet_disabled: bool,
+    pub stitch_disabled: bool,
+    pub max_video_post_duration_sec: u32,
+}
+
+impl Default for AccountSeed {
+    fn default() -> Self {
+        Self {
+            open_id: None,
+            nickname: "Fake Creator".into(),
+            username: "fake.creator".into(),
+            privacy_level_options: PRIVACY_LEVELS.iter().map(|s| s.to_string()).collect(),
+            comment_disabled: false,
+            duet_disabled: false,
+            stitch_disabled: false,
+            max_video_post_duration_sec: 600,
+        }
+    }
+}
+
+/// Tokens handed out by [`FakeTikTok::issue_tokens`] (same shape as a token answer).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedTokens {
+    pub open_id: String,
+    pub access_token: String,
+    pub refresh_token: String,
+    pub expires_in: u64,
+    pub refresh_expires_in: u64,
+    /// Comma-separated, as TikTok returns it.
+    pub scope: String,
+}
+
+impl fmt::Debug for IssuedTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedTokens")
+            .field("open_id", &self.open_id)
+            .field("access_token", &"<redacted>")
+            .field("refresh_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field("refresh_expires_in", &self.refresh_expires_in)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+/// An account as the fake sees it now.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSnapshot {
+    pub open_id: String,
+    pub nickname: String,
+    pub username: String,
+    pub privacy_level_options: Vec<String>,
+    pub comment_disabled: bool,
+    pub duet_disabled: bool,
+    pub stitch_disabled: bool,
+    pub max_video_post_duration_sec: u32,
+    /// Scopes of the latest grant.
+    pub scopes: Vec<String>,
+    /// The newest access token, unless revoked (it may have expired: see `access_token_expired`).
+    pub access_token: Option<String>,
+    pub access_token_expired: bool,
+    /// The newest refresh token, unless revoked. Any older one is dead.
+    pub refresh_token: Option<String>,
+    pub revoked: bool,
+}
+
+impl fmt::Debug for AccountSnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountSnapshot")
+            .field("open_id", &self.open_id)
+            .field("nickname", &self.nickname)
+            .field("username", &self.username)
+            .field("privacy_level_options", &self.privacy_level_options)
+            .field("comment_disabled", &self.comment_disabled)
+            .field("duet_disabled", &self.duet_disabled)
+            .field("stitch_disabled", &self.stitch_disabled)
+            .field(
+                "max_video_post_duration_sec",
+                &self.max_video_post_duration_sec,
+            )
+            .field("scopes", &self.scopes)
+            .field(
+                "access_token",
+                &self.access_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("access_token_expired", &self.access_token_expired)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("revoked", &self.revoked)
+            .finish()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Endpoint {
+    Authorize,
+    Token,
+    Revoke,
+    CreatorInfo,
+    DirectInit,
+    InboxInit,
+    UploadChunk,
+    StatusFetch,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ViolationKind {
+    WrongChunkPlan,
+    ChunkOutOfOrder,
+    BadContentRange,
+    BadContentLength,
+    BadContentType,
+    ExpiredAccessToken,
+    RotatedRefreshToken,
+    RateLimitExceeded,
+    PrivacyLevelNotOffered,
+    TitleTooLong,
+    UnknownField,
+    CreatorSwitchOverridden,
+    /// Anything else malformed: missing or mistyped params, wrong client credentials,
+    /// a mangled authorization code, branded content posted SELF_ONLY, ...
+    BadRequest,
+}
+
+/// A breach of the contract by the client. `detail` never holds a secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    pub kind: ViolationKind,
+    pub detail: String,
+    #[serde(with = "unix_ms")]
+    pub at: SystemTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedCall {
+    pub endpoint: Endpoint,
+    pub open_id: Option<String>,
+    pub status: u16,
+    #[serde(with = "unix_ms")]
+    pub at: SystemTime,
+}
+
+/// Misbehaviour to inject. Counted faults fire on the next `times` matching requests.
+/// As JSON (control API): `{"type": "HttpError", "endpoint": "DirectInit", ...}`,
+/// durations in milliseconds (`"stall_ms"`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Fault {
+    /// Answer with this status and TikTok error code instead of handling the request.
+    /// Not a violation, and not counted against rate limits.
+    HttpError {
+        endpoint: Endpoint,
+        status: u16,
+        code: String,
+        times: u32,
+    },
+    /// On an upload PUT: read that many body bytes, then drop the connection unanswered.
+    ResetMidBody { after_bytes: u64, times: u32 },
+    /// On an upload PUT: read that many body bytes, stop reading for `stall`, then drop
+    /// the connection unanswered.
+    StallBody {
+        after_bytes: u64,
+        #[serde(rename = "stall_ms", with = "duration_ms")]
+        stall: Duration,
+        times: u32,
+    },
+    /// Upload URLs answer 403 from now on. `None`: every current upload URL.
+    ExpireUploadUrl { publish_id: Option<String> },
+    /// The account's current access token answers 401 from now on (no violation: the
+    /// client could not have known).
+    ExpireAccessTokenNow { open_id: String },
+    /// The account's next completed upload ends FAILED with this reason.
+    FailPost {
+        open_id: String,
+        fail_reason: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PublishKind {
+    Direct,
+    Inbox,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PublishStatus {
+    ProcessingUpload,
+    ProcessingDownload,
+    SendToUserInbox,
+    PublishComplete,
+    Failed,
+}
+
+impl PublishStatus {
+    /// The value of `data.status` in a status fetch answer.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProcessingUpload => "PROCESSING_UPLOAD",
+            Self::ProcessingDownload => "PROCESSING_DOWNLOAD",
+            Self::SendToUserInbox => "SEND_TO_USER_INBOX",
+            Self::PublishComplete => "PUBLISH_COMPLETE",
+            Self::Failed => "FAILED",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PublishSnapshot {
+    pub publish_id: String,
+    pub open_id: String,
+    pub kind: PublishKind,
+    /// The `post_info` object as sent (Direct Post only).
+    pub post_info: Option<serde_json::Value>,
+    pub plan: ChunkPlan,
+    /// Bytes of complete chunks taken.
+    pub uploaded_bytes: u64,
+    pub chunks_taken: u64,
+    /// Every chunk arrived (the 201 was sent).
+    pub complete: bool,
+    pub status: PublishStatus,
+    pub fail_reason: Option<String>,
+    /// Hex SHA-256 of the whole video, once complete.
+    pub video_sha256: Option<String>,
+    /// The public post id, once PUBLISH_COMPLETE and PUBLIC_TO_EVERYONE.
+    pub post_id: Option<i64>,
+}
+
+struct Shared {
+    settings: FakeSettings,
+    base_url: String,
+    state: Mutex<State>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking test thread must not hide every later violation behind a poison error.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Handle on a running fake. Clones share the server; it stops when the last handle drops
+/// or on [`FakeTikTok::shutdown`].
+#[derive(Clone)]
+pub struct FakeTikTok {
+    shared: Arc<Shared>,
+    server: Arc<conn::ServerGuard>,
+}
+
+impl fmt::Debug for FakeTikTok {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FakeTikTok")
+            .field("base_url", &self.shared.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FakeTikTok {
+    /// Starts on 127.0.0.1 with an OS-chosen port. Needs a Tokio runtime.
+    pub async fn start(settings: FakeSettings) -> std::io::Result<FakeTikTok> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), settings).await
+    }
+
+    pub async fn start_on(addr: SocketAddr, settings: FakeSettings) -> std::io::Result<FakeTikTok> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let mut local = listener.local_addr()?;
+        if local.ip().is_unspecified() {
+            local.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let shared = Arc::new(Shared {
+            base_url: format!("http://{local}"),
+            state: Mutex::new(State::new(&settings)),
+            settings,
+        });
+        let router = api::router(shared.clone());
+        let server = Arc::new(conn::ServerGuard::spawn(listener, router));
+        Ok(FakeTikTok { shared, server })
+    }
+
+    /// `http://127.0.0.1:PORT`, no trailing slash: the auth host, the API host and the
+    /// upload host at once.
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    pub fn settings(&self) -> &FakeSettings {
+        &self.shared.settings
+    }
+
+    /// Stops accepting connections and drops open ones. Idempotent.
+    pub fn shutdown(&self) {
+        self.server.shutdown();
+    }
+
+    /// Creates an account; returns its open_id.
+    pub fn seed_account(&self, seed: AccountSeed) -> String {
+        self.shared.lock().seed_account(seed)
+    }
+
+    /// A code as if the user clicked Authorize, bound to the configured client_key and this
+    /// redirect_uri. An unknown `open_id` gets a default account.
+    pub fn mint_code(&self, open_id: &str, scopes: &[&str], redirect_uri: &str) -> String {
+        let scopes = scopes.iter().map(|s| s.to_string()).collect();
+        self.shared
+            .lock()
+            .mint_code(&self.shared.settings, open_id, scopes, redirect_uri)
+    }
+
+    /// Tokens granted directly, replacing the account's current ones. An unknown `open_id`
+    /// gets a default account.
+    pub fn issue_tokens(&self, open_id: &str, scopes: &[&str]) -> IssuedTokens {
+        let scopes = scopes.iter().map(|s| s.to_string()).collect();
+        self.shared
+            .lock()
+            .grant(&self.shared.settings, open_id, scopes)
+    }
+
+    pub fn account(&self, open_id: &str) -> Option<AccountSnapshot> {
+        self.shared.lock().account_snapshot(open_id)
+    }
+
+    pub fn violations(&self) -> Vec<Violation> {
+        self.shared.lock().violations.clone()
+    }
+
+    pub fn calls(&self) -> Vec<RecordedCall> {
+        self.shared.lock().calls.clone()
+    }
+
+    pub fn call_count(&self, endpoint: Endpoint) -> usize {
+        self.shared
+            .lock()
+            .calls
+            .iter()
+            .filter(|c| c.endpoint == endpoint)
+            .count()
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.shared.lock().inject(fault);
+    }
+
+    pub fn publish(&self, publish_id: &str) -> Option<PublishSnapshot> {
+        let settings = &self.shared.settings;
+        self.shared.lock().publish_snapshot(settings, publish_id)
+    }
+
+    pub fn publishes_for(&self, open_id: &str) -> Vec<PublishSnapshot> {
+        let settings = &self.shared.settings;
+        self.shared.lock().publishes_for(settings, open_id)
+    }
+
+    /// Every token, code, upload URL (and its upload token) and the client secret ever
+    /// issued, so tests can check none of them reaches logs or storage in clear.
+    pub fn secrets_issued(&self) -> Vec<String> {
+        let mut secrets = vec![self.shared.settings.client_secret.clone()];
+        secrets.extend(self.shared.lock().secrets.iter().cloned());
+        secrets
+    }
+}
+
+mod unix_ms {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    pub fn serialize<S: Serializer>(at: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        let ms = at
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis();
+        s.serialize_u64(u64::try_from(ms).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        let ms = u64::deserialize(d)?;
+        Ok(UNIX_EPOCH + Duration::from_millis(ms))
+    }
+}
+
+mod duration_ms {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
