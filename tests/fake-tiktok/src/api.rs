@@ -290,13 +290,13 @@ fn html_escape(text: &str) -> String {
 
 fn consent_page(settings: &FakeSettings, request: &AuthorizeRequest) -> Response {
     let mut hidden = String::new();
-    let mut names: Vec<&String> = request.raw.keys().collect();
-    names.sort();
-    for name in names {
+    let mut params: Vec<(&String, &String)> = request.raw.iter().collect();
+    params.sort();
+    for (name, value) in params {
         hidden.push_str(&format!(
             "<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
             html_escape(name),
-            html_escape(&request.raw[name]),
+            html_escape(value),
         ));
     }
     let scopes: String = request
@@ -578,51 +578,75 @@ async fn json_call(
     body: Body,
     handler: JsonHandler,
 ) -> Response {
-    let endpoint = route.endpoint;
     let raw = read_body(body, MAX_JSON_BODY).await;
     let token = bearer(&headers);
-    let settings = &shared.settings;
     let mut state = shared.lock();
-    let mut open_id = token.as_deref().and_then(|t| state.token_owner(t));
-    let result = (|| {
-        if let Some(reject) = state.take_http_fault(endpoint) {
-            return Err(reject);
-        }
-        let who = state.authenticate(token.as_deref())?;
-        let content_type = header_str(&headers, header::CONTENT_TYPE);
-        if !media_type_is(content_type, "application/json") {
-            state.violate(
-                ViolationKind::BadContentType,
-                format!("{endpoint:?} with Content-Type {content_type:?}"),
-            );
-            return Err(Reject::invalid_params(
-                "Content-Type must be application/json; charset=UTF-8.",
-            ));
-        }
-        state.check_scope(token.as_deref(), route.scopes)?;
-        let limits = &settings.rate_limits;
-        let limit = match route.bucket {
-            RateBucket::Init => limits.init_per_minute,
-            RateBucket::Status => limits.status_per_minute,
-            RateBucket::CreatorInfo => limits.creator_info_per_minute,
-        };
-        state.rate_check(&who, route.bucket, limit)?;
-        let Some(raw) = raw.as_deref() else {
-            state.violate(
-                ViolationKind::BadRequest,
-                format!("{endpoint:?}: body too large or unreadable"),
-            );
-            return Err(Reject::invalid_params("The request body is invalid."));
-        };
-        open_id = Some(who.clone());
-        handler(&mut state, &shared, &who, raw)
-    })();
+    // Even a refused call is logged against the token's owner when the token is known.
+    let owner = token.as_deref().and_then(|t| state.token_owner(t));
+    let result = checked_call(
+        &mut state,
+        &shared,
+        &route,
+        token.as_deref(),
+        &headers,
+        raw.as_deref(),
+    )
+    .and_then(|open_id| {
+        handler(
+            &mut state,
+            &shared,
+            &open_id,
+            raw.as_deref().unwrap_or_default(),
+        )
+    });
     let response = match result {
         Ok(data) => envelope_ok(data),
         Err(reject) => envelope_err(&reject),
     };
-    state.record_call(endpoint, open_id, response.status().as_u16());
+    state.record_call(route.endpoint, owner, response.status().as_u16());
     response
+}
+
+/// Returns the caller's open_id once the request may reach the endpoint's handler.
+fn checked_call(
+    state: &mut State,
+    shared: &Shared,
+    route: &JsonRoute,
+    token: Option<&str>,
+    headers: &HeaderMap,
+    raw: Option<&[u8]>,
+) -> Result<String, Reject> {
+    let endpoint = route.endpoint;
+    if let Some(reject) = state.take_http_fault(endpoint) {
+        return Err(reject);
+    }
+    let open_id = state.authenticate(token)?;
+    let content_type = header_str(headers, header::CONTENT_TYPE);
+    if !media_type_is(content_type, "application/json") {
+        state.violate(
+            ViolationKind::BadContentType,
+            format!("{endpoint:?} with Content-Type {content_type:?}"),
+        );
+        return Err(Reject::invalid_params(
+            "Content-Type must be application/json; charset=UTF-8.",
+        ));
+    }
+    state.check_scope(token, route.scopes)?;
+    let limits = &shared.settings.rate_limits;
+    let limit = match route.bucket {
+        RateBucket::Init => limits.init_per_minute,
+        RateBucket::Status => limits.status_per_minute,
+        RateBucket::CreatorInfo => limits.creator_info_per_minute,
+    };
+    state.rate_check(&open_id, route.bucket, limit)?;
+    if raw.is_none() {
+        state.violate(
+            ViolationKind::BadRequest,
+            format!("{endpoint:?}: body too large or unreadable"),
+        );
+        return Err(Reject::invalid_params("The request body is invalid."));
+    }
+    Ok(open_id)
 }
 
 async fn creator_info(

@@ -3,7 +3,26 @@
 //! Tests start it on port 0, point the client at [`FakeTikTok::base_url`], and assert
 //! [`FakeTikTok::violations`] is empty: every breach of the contract in
 //! `/work/shared/tiktok-api.md` is answered as TikTok would and recorded. Faults
-//! ([`Fault`]) make it misbehave the way the real service does.
+//! ([`Fault`]) make it misbehave the way the real service does; they are never violations.
+//!
+//! Choices where the contract leaves room (so a client test knows what to expect):
+//! - `GET /v2/auth/authorize/` redirects at once unless `Accept` has `text/html` (then a
+//!   consent page). The user is the account named by the `fake_tiktok_login` cookie, else a
+//!   brand-new account. A request without `state` is served but recorded as `BadRequest`.
+//! - Codes contain `*` and `!`. Redeeming a code that was never issued (typically one not
+//!   URL-decoded once) is a `BadRequest` violation; a reused or expired code is only refused.
+//! - One live token pair per account: a new grant or a refresh kills the previous pair. A
+//!   replaced or revoked access token answers 401 without violation (a concurrent refresh is
+//!   legitimate); an expired one is an `ExpiredAccessToken` violation.
+//! - Checks on Content Posting calls run in this order: injected fault, token, Content-Type,
+//!   scope, rate limit (per account, refused calls not counted), body.
+//! - Upload PUTs: Content-Type, then Content-Range syntax and total (400), then the range
+//!   against the plan (416: misaligned is `BadContentRange`, ahead of turn is
+//!   `ChunkOutOfOrder`), then Content-Length (400). A chunk already taken and sent again with
+//!   the same bytes is acknowledged (206, or 201 for the last one) without violation.
+//! - `ResetMidBody`/`StallBody` apply to the next PUT that passes the header checks. If
+//!   `after_bytes` is at least the chunk's length, the chunk is taken and only the answer is
+//!   lost (the "retry after a lost answer" case). Such calls are recorded with status 0.
 
 mod api;
 mod conn;
@@ -397,7 +416,7 @@ impl FakeTikTok {
         }
         let shared = Arc::new(Shared {
             base_url: format!("http://{local}"),
-            state: Mutex::new(State::new(&settings)),
+            state: Mutex::new(State::default()),
             settings,
         });
         let router = api::router(shared.clone());
@@ -449,6 +468,12 @@ impl FakeTikTok {
 
     pub fn violations(&self) -> Vec<Violation> {
         self.shared.lock().violations.clone()
+    }
+
+    /// Returns the violations so far and forgets them, for tests that provoke some on
+    /// purpose and then check the rest of the run is clean.
+    pub fn take_violations(&self) -> Vec<Violation> {
+        std::mem::take(&mut self.shared.lock().violations)
     }
 
     pub fn calls(&self) -> Vec<RecordedCall> {

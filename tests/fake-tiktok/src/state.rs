@@ -179,6 +179,7 @@ pub(crate) enum RateBucket {
     CreatorInfo,
 }
 
+#[derive(Default)]
 pub(crate) struct State {
     accounts: HashMap<String, Account>,
     access_tokens: HashMap<String, AccessToken>,
@@ -216,23 +217,6 @@ fn time_stamp() -> u64 {
 }
 
 impl State {
-    pub(crate) fn new(_settings: &FakeSettings) -> Self {
-        Self {
-            accounts: HashMap::new(),
-            access_tokens: HashMap::new(),
-            refresh_tokens: HashMap::new(),
-            codes: HashMap::new(),
-            publishes: HashMap::new(),
-            uploads: HashMap::new(),
-            violations: Vec::new(),
-            calls: Vec::new(),
-            faults: Vec::new(),
-            fail_posts: HashMap::new(),
-            rate: HashMap::new(),
-            secrets: Vec::new(),
-        }
-    }
-
     pub(crate) fn violate(&mut self, kind: ViolationKind, detail: impl Into<String>) {
         let detail = detail.into();
         tracing::warn!(?kind, %detail, "contract violation");

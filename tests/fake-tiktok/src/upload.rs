@@ -281,9 +281,12 @@ pub(crate) async fn put_chunk(
         let mut state = shared.lock();
         commit(&mut state, &accepted, running, digest)
     };
-    if fault.is_some() {
+    if let Some(fault) = fault {
         // The whole chunk arrived before the fault's byte count: take it, lose the answer,
         // as when a response is lost on the way back.
+        if let BodyFault::Stall { stall, .. } = fault {
+            tokio::time::sleep(stall).await;
+        }
         conn.kill();
         record(NO_ANSWER);
         return empty(StatusCode::INTERNAL_SERVER_ERROR);

@@ -1202,6 +1202,15 @@ mod faults {
             .await
             .expect("answer");
         assert_eq!(answer, StatusCode::FORBIDDEN);
+        let (_, other) = h
+            .init_direct(&tokens.access_token, "SELF_ONLY", (2_000, 2_000, 1))
+            .await;
+        h.fake.inject(Fault::ExpireUploadUrl { publish_id: None });
+        let answer = h
+            .put(&upload_url(&other), &video, 0, 1_999)
+            .await
+            .expect("answer");
+        assert_eq!(answer, StatusCode::FORBIDDEN);
         assert_eq!(h.fake.violations(), vec![]);
     }
 
