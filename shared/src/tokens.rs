@@ -559,8 +559,10 @@ mod tests {
         tiktok: Arc<FakeRefresher>,
     ) -> (TokenService, Arc<ManualClock>) {
         let clock = Arc::new(ManualClock(AtomicI64::new(NOW)));
-        let mut settings = TokenSettings::default();
-        settings.poll_interval = Duration::from_millis(10);
+        let settings = TokenSettings {
+            poll_interval: Duration::from_millis(10),
+            ..TokenSettings::default()
+        };
         let service = TokenService::new(store, tiktok, settings).with_clock(clock.clone());
         (service, clock)
     }

@@ -10,6 +10,7 @@ use futures::StreamExt;
 
 use crate::errors::{Classify, ErrorKind};
 use crate::media::{ByteStream, SourceError, VideoObject, VideoSource};
+use crate::store::StoreError;
 use crate::tiktok::{ChunkAccepted, ChunkPlan, TikTokClient, TikTokError, UploadUrl};
 
 /// Why a chunk did not reach TikTok.
@@ -27,6 +28,10 @@ pub enum TransferError {
     /// object was looked up again and differs.
     #[error("the chunk plan is for {plan_size} bytes but the video is {object_size} bytes")]
     PlanMismatch { plan_size: u64, object_size: u64 },
+
+    /// TikTok took the chunk but its progress could not be recorded.
+    #[error("recording upload progress failed: {0}")]
+    Record(#[source] StoreError),
 
     /// Asked for a chunk the plan does not have.
     #[error("chunk {index} is not in the plan ({total} chunks)")]
@@ -47,6 +52,7 @@ impl Classify for TransferError {
         match self {
             TransferError::Source(e) => e.kind(),
             TransferError::TikTok(e) => e.kind(),
+            TransferError::Record(e) => e.kind(),
             // Retrying the same request cannot fix any of these.
             TransferError::PlanMismatch { .. }
             | TransferError::NoSuchChunk { .. }
@@ -141,7 +147,10 @@ fn tap_source_errors(body: ByteStream) -> (ByteStream, Arc<Mutex<Option<SourceEr
     let writer = Arc::clone(&slot);
     let tapped = body.map(move |item| {
         item.map_err(|err| {
-            let failure = match err.into_inner().map(|inner| inner.downcast::<SourceError>()) {
+            let failure = match err
+                .into_inner()
+                .map(|inner| inner.downcast::<SourceError>())
+            {
                 Some(Ok(source_error)) => *source_error,
                 Some(Err(other)) => SourceError::Unavailable {
                     detail: "reading the video failed mid-chunk".into(),
@@ -192,7 +201,6 @@ impl Classify for UploadFailed {
 /// after that, a chunk starts only if, at the slowest rate seen so far plus a quarter for
 /// safety, it ends within the budget. A Lambda thus stops between chunks rather than being
 /// killed in the middle of one.
-#[tracing::instrument(skip(tiktok, source, object, plan, upload_url), fields(total = plan.total_chunk_count()))]
 pub async fn upload_chunks(
     tiktok: &TikTokClient,
     source: &dyn VideoSource,
@@ -201,6 +209,33 @@ pub async fn upload_chunks(
     start: u64,
     upload_url: &UploadUrl,
     budget: Duration,
+) -> Result<UploadProgress, UploadFailed> {
+    upload_chunks_recording(
+        tiktok,
+        source,
+        object,
+        plan,
+        start,
+        upload_url,
+        budget,
+        async |_, _| Ok(()),
+    )
+    .await
+}
+
+/// [`upload_chunks`], calling `on_accepted(chunks_done, bytes_done)` after each chunk TikTok
+/// took, so the caller can record progress before the next chunk starts.
+#[allow(clippy::too_many_arguments)]
+#[tracing::instrument(skip_all, fields(start, total = plan.total_chunk_count()))]
+pub async fn upload_chunks_recording(
+    tiktok: &TikTokClient,
+    source: &dyn VideoSource,
+    object: &VideoObject,
+    plan: &ChunkPlan,
+    start: u64,
+    upload_url: &UploadUrl,
+    budget: Duration,
+    mut on_accepted: impl AsyncFnMut(u64, u64) -> Result<(), StoreError>,
 ) -> Result<UploadProgress, UploadFailed> {
     let started = Instant::now();
     let mut slowest_secs_per_byte: Option<f64> = None;
@@ -218,7 +253,10 @@ pub async fn upload_chunks(
         if let (Some(rate), Some(chunk)) = (slowest_secs_per_byte, plan.chunk(index)) {
             let needed = Duration::from_secs_f64(rate * chunk.len() as f64 * 1.25);
             if started.elapsed() + needed > budget {
-                tracing::info!(next_index = index, "time budget spent; pausing between chunks");
+                tracing::info!(
+                    next_index = index,
+                    "time budget spent; pausing between chunks"
+                );
                 return Ok(UploadProgress::Paused { next_index: index });
             }
         }
@@ -229,6 +267,14 @@ pub async fn upload_chunks(
                 next_index: index,
                 error,
             })?;
+        if let Some(chunk) = plan.chunk(index) {
+            on_accepted(index + 1, chunk.last + 1)
+                .await
+                .map_err(|error| UploadFailed {
+                    next_index: index + 1,
+                    error: TransferError::Record(error),
+                })?;
+        }
         if answer == ChunkAccepted::UploadComplete {
             return Ok(UploadProgress::Complete);
         }
@@ -267,7 +313,10 @@ mod tests {
 
     #[test]
     fn content_type_prefers_an_accepted_declared_type() {
-        assert_eq!(upload_content_type(&object("a.mp4", Some("video/webm"))), "video/webm");
+        assert_eq!(
+            upload_content_type(&object("a.mp4", Some("video/webm"))),
+            "video/webm"
+        );
         assert_eq!(
             upload_content_type(&object("a.mp4", Some("Video/QuickTime; foo=bar"))),
             "video/quicktime"
@@ -283,7 +332,11 @@ mod tests {
             ("clip", None, "video/mp4"),
             ("clip.avi", Some("video/x-msvideo"), "video/mp4"),
         ] {
-            assert_eq!(upload_content_type(&object(key, declared)), expected, "{key}");
+            assert_eq!(
+                upload_content_type(&object(key, declared)),
+                expected,
+                "{key}"
+            );
         }
     }
 

@@ -1,6 +1,7 @@
 //! Integration tests of the core against its real stand-ins: the strict fake TikTok
 //! (in-process) and moto (started on first use by `test-support`).
 
+mod allowance;
 mod client;
 mod source;
 mod stores;

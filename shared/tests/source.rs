@@ -71,7 +71,10 @@ pub async fn put_video(
             .send()
             .await
             .unwrap();
-        (put.e_tag().unwrap().to_owned(), put.version_id().map(str::to_owned))
+        (
+            put.e_tag().unwrap().to_owned(),
+            put.version_id().map(str::to_owned),
+        )
     } else {
         let upload = s3
             .create_multipart_upload()
@@ -121,7 +124,10 @@ pub async fn put_video(
             .send()
             .await
             .unwrap();
-        (done.e_tag().unwrap().to_owned(), done.version_id().map(str::to_owned))
+        (
+            done.e_tag().unwrap().to_owned(),
+            done.version_id().map(str::to_owned),
+        )
     };
     TestVideo {
         location: VideoLocation {
@@ -192,7 +198,10 @@ async fn head_on_an_unversioned_bucket_has_no_version() {
     let video = put_video(&s3, &bucket, "clip.mov", 4_321, 2, "video/quicktime").await;
 
     let object = S3VideoSource::new(s3).head(&video.location).await.unwrap();
-    assert_eq!((object.size, object.etag.as_str()), (4_321, video.etag.as_str()));
+    assert_eq!(
+        (object.size, object.etag.as_str()),
+        (4_321, video.etag.as_str())
+    );
     assert_eq!(object.location.version_id, None);
 }
 
@@ -240,13 +249,20 @@ async fn replaced_between_head_and_read_is_changed(versioned: bool, same_bytes: 
     let source = S3VideoSource::new(s3.clone());
     let object = source.head(&video.location).await.unwrap();
     // The first chunk goes out fine...
-    assert_eq!(read_all(&source, &object, 0, 999).await.unwrap().len(), 1_000);
+    assert_eq!(
+        read_all(&source, &object, 0, 999).await.unwrap().len(),
+        1_000
+    );
 
     // ...then the user uploads another video under the same key.
     let seed = if same_bytes { 5 } else { 6 };
     put_video(&s3, &bucket, "replaced.mp4", 2_000, seed, "video/mp4").await;
 
-    let err = source.read_range(&object, 1_000, 1_999).await.err().unwrap();
+    let err = source
+        .read_range(&object, 1_000, 1_999)
+        .await
+        .err()
+        .unwrap();
     assert!(matches!(err, SourceError::Changed { .. }), "{err}");
     assert_eq!(err.kind(), ErrorKind::VideoChanged);
 }
@@ -279,7 +295,10 @@ async fn a_location_naming_a_superseded_version_reads_as_changed() {
         ..old.location.clone()
     };
     let object = source.head(&location).await.unwrap();
-    assert_eq!((object.size, &object.location.version_id), (1_500, &old.version_id));
+    assert_eq!(
+        (object.size, &object.location.version_id),
+        (1_500, &old.version_id)
+    );
     let err = source.read_range(&object, 0, 99).await.err().unwrap();
     assert!(matches!(err, SourceError::Changed { .. }), "{err}");
 }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use fake_tiktok::{AccountSeed, Endpoint, Fault, FakeSettings, FakeTikTok};
+use fake_tiktok::{AccountSeed, Endpoint, FakeSettings, FakeTikTok, Fault};
 use secrecy::SecretString;
 use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::errors::{Classify, ErrorKind};
@@ -58,10 +58,22 @@ fn small_chunks() -> ChunkPolicy {
 impl Rig {
     async fn video(&self, size: u64, seed: u64) -> TestVideo {
         let bucket = new_bucket(&self.s3, true).await;
-        put_video(&self.s3, &bucket, "uploads/clip.mp4", size, seed, "video/mp4").await
+        put_video(
+            &self.s3,
+            &bucket,
+            "uploads/clip.mp4",
+            size,
+            seed,
+            "video/mp4",
+        )
+        .await
     }
 
-    async fn start(&self, video: &TestVideo, policy: &ChunkPolicy) -> (VideoObject, ChunkPlan, InitResponse) {
+    async fn start(
+        &self,
+        video: &TestVideo,
+        policy: &ChunkPolicy,
+    ) -> (VideoObject, ChunkPlan, InitResponse) {
         let object = self.source.head(&video.location).await.unwrap();
         let plan = ChunkPlan::new(object.size, policy).unwrap();
         let init = self.tiktok.init_inbox(&self.token, &plan).await.unwrap();
@@ -74,14 +86,21 @@ impl Rig {
         assert!(snapshot.complete, "upload not complete: {snapshot:?}");
         assert_eq!(snapshot.chunks_taken, plan.total_chunk_count());
         assert_eq!(snapshot.uploaded_bytes, video.size);
-        assert_eq!(snapshot.video_sha256.as_deref(), Some(video.sha256.as_str()));
+        assert_eq!(
+            snapshot.video_sha256.as_deref(),
+            Some(video.sha256.as_str())
+        );
         let accepted = self
             .fake
             .calls()
             .iter()
             .filter(|c| c.endpoint == Endpoint::UploadChunk && matches!(c.status, 201 | 206))
             .count() as u64;
-        assert_eq!(accepted, plan.total_chunk_count(), "a range was taken twice");
+        assert_eq!(
+            accepted,
+            plan.total_chunk_count(),
+            "a range was taken twice"
+        );
         assert_eq!(self.fake.violations(), vec![]);
     }
 }
@@ -133,9 +152,16 @@ async fn a_video_replaced_between_chunks_stops_the_upload() {
     let rig = rig(Duration::from_secs(60)).await;
     let video = rig.video(17_000_000, 21).await;
     let (object, plan, init) = rig.start(&video, &small_chunks()).await;
-    let first = upload_chunk_from_source(&rig.tiktok, &rig.source, &object, &plan, 0, &init.upload_url)
-        .await
-        .unwrap();
+    let first = upload_chunk_from_source(
+        &rig.tiktok,
+        &rig.source,
+        &object,
+        &plan,
+        0,
+        &init.upload_url,
+    )
+    .await
+    .unwrap();
     assert_eq!(first, ChunkAccepted::MoreExpected);
 
     // The user uploads another video under the same key between two chunks.
@@ -161,7 +187,10 @@ async fn a_video_replaced_between_chunks_stops_the_upload() {
     .await
     .unwrap_err();
     assert_eq!(failed.next_index, 1);
-    assert!(matches!(failed.error, TransferError::Source(_)), "{failed:?}");
+    assert!(
+        matches!(failed.error, TransferError::Source(_)),
+        "{failed:?}"
+    );
     assert_eq!(failed.kind(), ErrorKind::VideoChanged);
     // Nothing more reached TikTok after the first chunk.
     assert_eq!(rig.fake.call_count(Endpoint::UploadChunk), 1);
@@ -176,7 +205,16 @@ async fn fault_on_chunk_1_then_retry(fault: Fault, expected: ErrorKind, stall_ti
     let rig = rig(stall_timeout).await;
     let video = rig.video(17_000_000, 31).await;
     let (object, plan, init) = rig.start(&video, &small_chunks()).await;
-    let send = |index| upload_chunk_from_source(&rig.tiktok, &rig.source, &object, &plan, index, &init.upload_url);
+    let send = |index| {
+        upload_chunk_from_source(
+            &rig.tiktok,
+            &rig.source,
+            &object,
+            &plan,
+            index,
+            &init.upload_url,
+        )
+    };
     assert_eq!(send(0).await.unwrap(), ChunkAccepted::MoreExpected);
 
     rig.fake.inject(fault.clone());
@@ -184,11 +222,23 @@ async fn fault_on_chunk_1_then_retry(fault: Fault, expected: ErrorKind, stall_ti
     let err = send(1).await.unwrap_err();
     assert_eq!(err.kind(), expected, "{fault:?} gave {err:?}");
     assert!(matches!(err, TransferError::TikTok(_)), "{err:?}");
-    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
 
-    let progress = upload_chunks(&rig.tiktok, &rig.source, &object, &plan, 1, &init.upload_url, NO_BUDGET_LIMIT)
-        .await
-        .unwrap();
+    let progress = upload_chunks(
+        &rig.tiktok,
+        &rig.source,
+        &object,
+        &plan,
+        1,
+        &init.upload_url,
+        NO_BUDGET_LIMIT,
+    )
+    .await
+    .unwrap();
     assert_eq!(progress, UploadProgress::Complete);
     rig.assert_arrived_whole(&init, &plan, &video);
 }
@@ -241,24 +291,50 @@ async fn an_expired_upload_url_asks_for_a_new_init_which_then_succeeds() {
     let rig = rig(Duration::from_secs(60)).await;
     let video = rig.video(17_000_000, 41).await;
     let (object, plan, init) = rig.start(&video, &small_chunks()).await;
-    let send = |index, url| upload_chunk_from_source(&rig.tiktok, &rig.source, &object, &plan, index, url);
-    assert_eq!(send(0, &init.upload_url).await.unwrap(), ChunkAccepted::MoreExpected);
+    let send =
+        |index, url| upload_chunk_from_source(&rig.tiktok, &rig.source, &object, &plan, index, url);
+    assert_eq!(
+        send(0, &init.upload_url).await.unwrap(),
+        ChunkAccepted::MoreExpected
+    );
 
     rig.fake.inject(Fault::ExpireUploadUrl {
         publish_id: Some(init.publish_id.clone()),
     });
-    let failed = upload_chunks(&rig.tiktok, &rig.source, &object, &plan, 1, &init.upload_url, NO_BUDGET_LIMIT)
-        .await
-        .unwrap_err();
-    assert_eq!((failed.next_index, failed.kind()), (1, ErrorKind::UploadUrlExpired));
+    let failed = upload_chunks(
+        &rig.tiktok,
+        &rig.source,
+        &object,
+        &plan,
+        1,
+        &init.upload_url,
+        NO_BUDGET_LIMIT,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        (failed.next_index, failed.kind()),
+        (1, ErrorKind::UploadUrlExpired)
+    );
 
     let again = rig.tiktok.init_inbox(&rig.token, &plan).await.unwrap();
-    let progress = upload_chunks(&rig.tiktok, &rig.source, &object, &plan, 0, &again.upload_url, NO_BUDGET_LIMIT)
-        .await
-        .unwrap();
+    let progress = upload_chunks(
+        &rig.tiktok,
+        &rig.source,
+        &object,
+        &plan,
+        0,
+        &again.upload_url,
+        NO_BUDGET_LIMIT,
+    )
+    .await
+    .unwrap();
     assert_eq!(progress, UploadProgress::Complete);
     let snapshot = rig.fake.publish(&again.publish_id).unwrap();
-    assert_eq!(snapshot.video_sha256.as_deref(), Some(video.sha256.as_str()));
+    assert_eq!(
+        snapshot.video_sha256.as_deref(),
+        Some(video.sha256.as_str())
+    );
     assert_eq!(rig.fake.violations(), vec![]);
 }
 
@@ -270,14 +346,30 @@ async fn a_spent_budget_pauses_between_chunks_and_a_later_call_resumes() {
 
     // No budget at all: the first chunk is still sent (a caller only calls with time for
     // one), then the measured rate says the next one would not fit.
-    let progress = upload_chunks(&rig.tiktok, &rig.source, &object, &plan, 0, &init.upload_url, Duration::ZERO)
-        .await
-        .unwrap();
+    let progress = upload_chunks(
+        &rig.tiktok,
+        &rig.source,
+        &object,
+        &plan,
+        0,
+        &init.upload_url,
+        Duration::ZERO,
+    )
+    .await
+    .unwrap();
     assert_eq!(progress, UploadProgress::Paused { next_index: 1 });
 
-    let progress = upload_chunks(&rig.tiktok, &rig.source, &object, &plan, 1, &init.upload_url, NO_BUDGET_LIMIT)
-        .await
-        .unwrap();
+    let progress = upload_chunks(
+        &rig.tiktok,
+        &rig.source,
+        &object,
+        &plan,
+        1,
+        &init.upload_url,
+        NO_BUDGET_LIMIT,
+    )
+    .await
+    .unwrap();
     assert_eq!(progress, UploadProgress::Complete);
     rig.assert_arrived_whole(&init, &plan, &video);
 }
@@ -289,9 +381,16 @@ async fn a_plan_for_another_size_is_refused_before_anything_is_sent() {
     let object = rig.source.head(&video.location).await.unwrap();
     let plan = ChunkPlan::new(2_000, &ChunkPolicy::default()).unwrap();
     let init = rig.tiktok.init_inbox(&rig.token, &plan).await.unwrap();
-    let err = upload_chunk_from_source(&rig.tiktok, &rig.source, &object, &plan, 0, &init.upload_url)
-        .await
-        .unwrap_err();
+    let err = upload_chunk_from_source(
+        &rig.tiktok,
+        &rig.source,
+        &object,
+        &plan,
+        0,
+        &init.upload_url,
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, TransferError::PlanMismatch { .. }), "{err}");
     assert_eq!(err.kind(), ErrorKind::Internal);
     assert_eq!(rig.fake.call_count(Endpoint::UploadChunk), 0);

@@ -72,9 +72,7 @@ where
     let status = err.raw_response().map(|r| r.status().as_u16());
     let code = err.code().map(str::to_owned);
     match (&err, status, code.as_deref()) {
-        (SdkError::ServiceError(_), Some(412), _) | (_, _, Some("PreconditionFailed")) => {
-            changed()
-        }
+        (SdkError::ServiceError(_), Some(412), _) | (_, _, Some("PreconditionFailed")) => changed(),
         // A range past the end: the object shrank since HeadObject.
         (SdkError::ServiceError(_), Some(416), _) | (_, _, Some("InvalidRange")) if after_head => {
             changed()
@@ -164,8 +162,8 @@ impl VideoSource for S3VideoSource {
                 detail: format!("HeadObject s3://{bucket}/{key} gave no ETag"),
             })?
             .to_owned();
-        let version_id =
-            real_version(head.version_id()).or_else(|| real_version(location.version_id.as_deref()));
+        let version_id = real_version(head.version_id())
+            .or_else(|| real_version(location.version_id.as_deref()));
         Ok(VideoObject {
             location: VideoLocation {
                 bucket: bucket.clone(),
@@ -211,20 +209,20 @@ impl VideoSource for S3VideoSource {
         };
         // The ETag matched, but a re-upload of the same bytes still makes a new version:
         // on a versioned bucket only the version HeadObject saw is the video we planned.
-        if let Some(pinned) = &object.location.version_id {
-            if real_version(got.version_id()).as_ref() != Some(pinned) {
-                return Err(changed());
-            }
+        if let Some(pinned) = &object.location.version_id
+            && real_version(got.version_id()).as_ref() != Some(pinned)
+        {
+            return Err(changed());
         }
         let expected_len = last - first + 1;
-        check_range(&got, object.size, first, last, expected_len).map_err(|mismatch| {
-            match mismatch {
+        check_range(&got, object.size, first, last, expected_len).map_err(
+            |mismatch| match mismatch {
                 RangeMismatch::OtherTotal => changed(),
                 RangeMismatch::OtherBytes(detail) => SourceError::Refused {
                     detail: format!("GetObject s3://{bucket}/{key}: {detail}"),
                 },
-            }
-        })?;
+            },
+        )?;
         Ok(exact_length_stream(got.body, expected_len))
     }
 }
@@ -248,7 +246,9 @@ fn check_range(
             let (span, total) = range
                 .strip_prefix("bytes ")
                 .and_then(|r| r.split_once('/'))
-                .ok_or_else(|| RangeMismatch::OtherBytes(format!("unreadable Content-Range {range:?}")))?;
+                .ok_or_else(|| {
+                    RangeMismatch::OtherBytes(format!("unreadable Content-Range {range:?}"))
+                })?;
             if total.parse::<u64>().ok() != Some(size) {
                 return Err(RangeMismatch::OtherTotal);
             }
@@ -348,10 +348,16 @@ mod tests {
         use futures::StreamExt;
         let body = aws_sdk_s3::primitives::ByteStream::from_static(b"abc");
         let mut stream = exact_length_stream(body, 5);
-        assert_eq!(stream.next().await.unwrap().unwrap(), Bytes::from_static(b"abc"));
+        assert_eq!(
+            stream.next().await.unwrap().unwrap(),
+            Bytes::from_static(b"abc")
+        );
         let err = stream.next().await.unwrap().unwrap_err();
         let source = err.into_inner().unwrap().downcast::<SourceError>().unwrap();
-        assert!(matches!(*source, SourceError::Unavailable { .. }), "{source}");
+        assert!(
+            matches!(*source, SourceError::Unavailable { .. }),
+            "{source}"
+        );
         assert!(stream.next().await.is_none());
     }
 

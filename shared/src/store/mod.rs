@@ -4,6 +4,7 @@
 //! - [`TokenStore`]: one item per connected TikTok account: tokens, expiries, the refresh lease.
 //! - [`OAuthStateStore`]: single-use, expiring one-time tokens (OAuth `state`, connect links).
 //! - [`PostStore`]: the record of one post, moved between states only by conditional writes.
+//! - [`AllowanceStore`]: per-account budgets of TikTok calls over a sliding window.
 //!
 //! Every write that decides something (who refreshes, who moves a post, who consumes a state)
 //! is a conditional write, so two Lambdas racing can never both win.
@@ -17,6 +18,7 @@ use crate::errors::{Classify, ErrorKind};
 use crate::tiktok::{ChunkPlan, TokenGrant, UploadUrl};
 
 pub mod account;
+pub mod allowance;
 pub mod codec;
 pub mod dynamo;
 pub mod memory;
@@ -24,9 +26,13 @@ pub mod one_time;
 pub mod post;
 
 pub use account::{AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved};
+pub use allowance::{
+    AllowanceLimits, Spend, TikTokCall, UnixMillis, WindowOutcome, spend_in_window, unix_now_ms,
+};
 pub use codec::{PlainCodec, SecretCodec};
 pub use dynamo::{
-    DynamoOAuthStateStore, DynamoPostStore, DynamoTokenStore, TableNames, create_tables,
+    DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore, DynamoTokenStore, TableNames,
+    create_tables,
 };
 pub use one_time::{ConsumeOutcome, OneTimeKind, OneTimeRecord, OneTimeToken};
 pub use post::{
@@ -196,6 +202,13 @@ pub trait OAuthStateStore: Send + Sync {
     /// Stores a new one-time token (refused with a conflict if it somehow exists).
     async fn put(&self, token: &OneTimeToken, record: &OneTimeRecord) -> Result<(), StoreError>;
 
+    /// Generates a fresh token, stores it with `record`, and returns it (for the URL).
+    async fn issue(&self, record: &OneTimeRecord) -> Result<OneTimeToken, StoreError> {
+        let token = OneTimeToken::generate();
+        self.put(&token, record).await?;
+        Ok(token)
+    }
+
     /// Uses the token: succeeds once, for the right kind, before it expires.
     async fn consume(
         &self,
@@ -273,6 +286,22 @@ pub trait PostStore: Send + Sync {
         limit: u32,
         after: Option<&PostCursor>,
     ) -> Result<PostPage, StoreError>;
+}
+
+/// Per-account budgets of TikTok calls (the allowances table), counted over a sliding
+/// window so that concurrent Lambdas never make more calls than TikTok allows per token.
+#[async_trait]
+pub trait AllowanceStore: Send + Sync {
+    /// Counts one `call` for the account at `now_ms` when its budget has room
+    /// ([`Spend::Granted`]: make the call), or says how long until it has
+    /// ([`Spend::WaitFor`]: nothing was counted). Of any number of racers, at most the
+    /// limit are granted per window.
+    async fn try_spend(
+        &self,
+        open_id: &str,
+        call: TikTokCall,
+        now_ms: UnixMillis,
+    ) -> Result<Spend, StoreError>;
 }
 
 /// Secrets compare equal when their exposed values do (used to tell whether the stored

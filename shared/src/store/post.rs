@@ -165,12 +165,13 @@ pub struct PostOptions {
     /// TikTok's audit forbids defaulting it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub privacy_level: Option<PrivacyLevel>,
-    #[serde(default)]
-    pub disable_duet: bool,
-    #[serde(default)]
-    pub disable_comment: bool,
-    #[serde(default)]
-    pub disable_stitch: bool,
+    /// `None`: follow the creator's setting (off where the creator turned it off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_duet: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_comment: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disable_stitch: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub video_cover_timestamp_ms: Option<u64>,
     #[serde(default)]

@@ -81,6 +81,15 @@ pub enum ChunkPlanError {
         "target chunk size {target_chunk_size} is outside {MIN_CHUNK_SIZE}..={MAX_CHUNK_SIZE} bytes"
     )]
     TargetOutOfRange { target_chunk_size: u64 },
+    #[error(
+        "the recorded plan ({video_size} bytes, chunks of {chunk_size}, {total_chunk_count} \
+         chunks) is not a valid plan"
+    )]
+    Inconsistent {
+        video_size: u64,
+        chunk_size: u64,
+        total_chunk_count: u64,
+    },
     #[error("video size cap {max_video_size} must be 1..={} bytes", MAX_CHUNK_COUNT * MAX_CHUNK_SIZE)]
     CapOutOfRange { max_video_size: u64 },
 }
@@ -205,8 +214,39 @@ impl ChunkPlan {
         if offset == self.video_size {
             return Some(self.total_chunk_count);
         }
-        (offset % self.chunk_size == 0 && offset / self.chunk_size < self.total_chunk_count)
+        (offset.is_multiple_of(self.chunk_size)
+            && offset / self.chunk_size < self.total_chunk_count)
             .then_some(offset / self.chunk_size)
+    }
+
+    /// A plan read back from a post record: the three numbers init declared. Refused when
+    /// they are not a plan this module would make (a corrupt or hand-edited record).
+    pub fn from_parts(
+        video_size: u64,
+        chunk_size: u64,
+        total_chunk_count: u64,
+    ) -> Result<Self, ChunkPlanError> {
+        let plan = ChunkPlan {
+            video_size,
+            chunk_size,
+            total_chunk_count,
+        };
+        let consistent = video_size > 0
+            && chunk_size > 0
+            && (1..=MAX_CHUNK_COUNT).contains(&total_chunk_count)
+            && video_size / chunk_size == total_chunk_count
+            && (total_chunk_count == 1 || (MIN_CHUNK_SIZE..=MAX_CHUNK_SIZE).contains(&chunk_size))
+            && (total_chunk_count > 1
+                || (chunk_size == video_size && video_size <= MAX_CHUNK_SIZE));
+        if consistent {
+            Ok(plan)
+        } else {
+            Err(ChunkPlanError::Inconsistent {
+                video_size,
+                chunk_size,
+                total_chunk_count,
+            })
+        }
     }
 }
 
@@ -342,6 +382,28 @@ mod tests {
         assert!(ChunkPolicy::new(MIN_CHUNK_SIZE - 1, 100).is_err());
         assert!(ChunkPolicy::new(MAX_CHUNK_SIZE + 1, 100).is_err());
         assert!(ChunkPolicy::new(MAX_CHUNK_SIZE, 64_000_000_001).is_err());
+    }
+
+    #[test]
+    fn a_plan_round_trips_through_its_parts_and_bad_parts_are_refused() {
+        let plan = ChunkPlan::new(300_000_000, &ChunkPolicy::default()).unwrap();
+        let back = ChunkPlan::from_parts(
+            plan.video_size(),
+            plan.chunk_size(),
+            plan.total_chunk_count(),
+        );
+        assert_eq!(back, Ok(plan));
+        for (size, chunk, count) in [
+            (0, 1, 1),
+            (100_000_000, 64_000_000, 1),
+            (100, 10, 10),
+            (20_000_000, 10_000_000, 1),
+        ] {
+            assert!(
+                ChunkPlan::from_parts(size, chunk, count).is_err(),
+                "{size} {chunk} {count}"
+            );
+        }
     }
 
     #[test]

@@ -102,7 +102,7 @@ impl ChunkPlan {
 
     /// The chunk starting at byte `first`, if any.
     pub fn chunk_at(&self, first: u64) -> Option<u64> {
-        if self.chunk_size == 0 || first % self.chunk_size != 0 {
+        if self.chunk_size == 0 || !first.is_multiple_of(self.chunk_size) {
             return None;
         }
         let index = first / self.chunk_size;

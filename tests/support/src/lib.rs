@@ -6,7 +6,7 @@
 //! is missing: it never skips.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -114,11 +114,11 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}-{n}", std::process::id())
 }
 
-fn spawn_until_ready(binary: &PathBuf, port: u16) -> anyhow::Result<()> {
+fn spawn_until_ready(binary: &Path, port: u16) -> anyhow::Result<()> {
     // moto is spawned from a thread that lives as long as the process, so the parent-death
     // signal (tied to the spawning thread) fires only when the whole test process ends.
     let (tx, rx) = std::sync::mpsc::channel();
-    let binary = binary.clone();
+    let binary = binary.to_path_buf();
     std::thread::spawn(move || {
         let spawned = spawn_moto(&binary, port);
         let ok = spawned.is_ok();
@@ -140,7 +140,7 @@ fn spawn_until_ready(binary: &PathBuf, port: u16) -> anyhow::Result<()> {
     bail!("moto did not listen on port {port} within 30 s")
 }
 
-fn spawn_moto(binary: &PathBuf, port: u16) -> anyhow::Result<Child> {
+fn spawn_moto(binary: &Path, port: u16) -> anyhow::Result<Child> {
     let mut command = Command::new(binary);
     command
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])

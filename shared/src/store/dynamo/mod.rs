@@ -24,7 +24,14 @@
 //! - `kind` (S), `created_at` (N), `expires_at` (N, **the TTL attribute**), `used_at` (N),
 //!   `redirect_uri`, `return_to`, `binding`, `note` (S).
 //!
-//! All three are PAY_PER_REQUEST.
+//! **allowances** (`ALLOWANCES_TABLE`), one item per account and kind of TikTok call:
+//! - key: `open_id` (S, HASH), `call` (S, RANGE): `init`, `status_fetch` or `creator_info`.
+//! - `calls` (L of N): the times (ms since the epoch) of the calls counted in the current
+//!   window, oldest first, at most the limit; `version` (N, a fresh random number on every
+//!   write, the condition of the next); `updated_at` (N, ms); `expires_at` (N, seconds,
+//!   **the TTL attribute**: a minute past the window of the newest call, so idle items go).
+//!
+//! All four are PAY_PER_REQUEST.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -42,10 +49,12 @@ use super::StoreError;
 use crate::config::{ConfigError, required};
 
 mod accounts;
+mod allowances;
 mod oauth;
 mod posts;
 
 pub use accounts::DynamoTokenStore;
+pub use allowances::DynamoAllowanceStore;
 pub use oauth::DynamoOAuthStateStore;
 pub use posts::DynamoPostStore;
 
@@ -53,43 +62,50 @@ pub use posts::DynamoPostStore;
 pub const POSTS_BY_ACCOUNT_INDEX: &str = "by_account";
 /// The oauth table's TTL attribute.
 pub const OAUTH_TTL_ATTRIBUTE: &str = "expires_at";
+/// The allowances table's TTL attribute.
+pub const ALLOWANCES_TTL_ATTRIBUTE: &str = "expires_at";
 
-/// The three tables' names.
+/// The four tables' names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableNames {
     pub accounts: String,
     pub posts: String,
     pub oauth: String,
+    pub allowances: String,
 }
 
 impl TableNames {
-    /// Reads `ACCOUNTS_TABLE`, `POSTS_TABLE` and `OAUTH_TABLE`.
+    /// Reads `ACCOUNTS_TABLE`, `POSTS_TABLE`, `OAUTH_TABLE` and `ALLOWANCES_TABLE`.
     pub fn from_env() -> Result<TableNames, ConfigError> {
         Ok(TableNames {
             accounts: required("ACCOUNTS_TABLE")?,
             posts: required("POSTS_TABLE")?,
             oauth: required("OAUTH_TABLE")?,
+            allowances: required("ALLOWANCES_TABLE")?,
         })
     }
 
-    /// `{prefix}-accounts`, `{prefix}-posts`, `{prefix}-oauth` (tests, the local stack).
+    /// `{prefix}-accounts`, `{prefix}-posts`, `{prefix}-oauth`, `{prefix}-allowances`
+    /// (tests, the local stack).
     pub fn with_prefix(prefix: &str) -> TableNames {
         TableNames {
             accounts: format!("{prefix}-accounts"),
             posts: format!("{prefix}-posts"),
             oauth: format!("{prefix}-oauth"),
+            allowances: format!("{prefix}-allowances"),
         }
     }
 }
 
-/// Creates the three tables (as the module documentation describes) and waits until they
+/// Creates the four tables (as the module documentation describes) and waits until they
 /// are active. A table that already exists is left as it is.
 pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), StoreError> {
-    create_table(client, &names.accounts, "open_id", None).await?;
+    create_table(client, &names.accounts, "open_id", None, None).await?;
     create_table(
         client,
         &names.posts,
         "id",
+        None,
         Some(GsiSpec {
             name: POSTS_BY_ACCOUNT_INDEX,
             hash: "open_id",
@@ -97,8 +113,14 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), St
         }),
     )
     .await?;
-    create_table(client, &names.oauth, "id", None).await?;
-    for table in [&names.accounts, &names.posts, &names.oauth] {
+    create_table(client, &names.oauth, "id", None, None).await?;
+    create_table(client, &names.allowances, "open_id", Some("call"), None).await?;
+    for table in [
+        &names.accounts,
+        &names.posts,
+        &names.oauth,
+        &names.allowances,
+    ] {
         client
             .wait_until_table_exists()
             .table_name(table)
@@ -113,14 +135,19 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), St
                 source: None,
             })?;
     }
+    enable_ttl(client, &names.oauth, OAUTH_TTL_ATTRIBUTE).await?;
+    enable_ttl(client, &names.allowances, ALLOWANCES_TTL_ATTRIBUTE).await
+}
+
+async fn enable_ttl(client: &Client, table: &str, attribute: &str) -> Result<(), StoreError> {
     let ttl = TimeToLiveSpecification::builder()
         .enabled(true)
-        .attribute_name(OAUTH_TTL_ATTRIBUTE)
+        .attribute_name(attribute)
         .build()
         .map_err(build_error)?;
     match client
         .update_time_to_live()
-        .table_name(&names.oauth)
+        .table_name(table)
         .time_to_live_specification(ttl)
         .send()
         .await
@@ -148,6 +175,7 @@ async fn create_table(
     client: &Client,
     table: &str,
     key: &str,
+    range: Option<&str>,
     gsi: Option<GsiSpec>,
 ) -> Result<(), StoreError> {
     let mut request = client
@@ -156,6 +184,11 @@ async fn create_table(
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attribute_definition(key, ScalarAttributeType::S)?)
         .key_schema(key_element(key, KeyType::Hash)?);
+    if let Some(range) = range {
+        request = request
+            .attribute_definitions(attribute_definition(range, ScalarAttributeType::S)?)
+            .key_schema(key_element(range, KeyType::Range)?);
+    }
     if let Some(gsi) = gsi {
         request = request
             .attribute_definitions(attribute_definition(gsi.hash, ScalarAttributeType::S)?)
@@ -460,5 +493,93 @@ impl Expr {
             .set_expression_attribute_names(names)
             .set_expression_attribute_values(values)
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+    use crate::errors::{Classify, ErrorKind};
+
+    fn service_error(status: u16, code: &str) -> SdkError<GetItemError, HttpResponse> {
+        let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());
+        let err = GetItemError::generic(ErrorMetadata::builder().code(code).build());
+        SdkError::service_error(err, raw)
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_retryable() {
+        for (status, code) in [
+            (400, "ThrottlingException"),
+            (400, "ProvisionedThroughputExceededException"),
+            (400, "RequestLimitExceeded"),
+            (500, "InternalServerError"),
+            (503, "SomethingNew"),
+        ] {
+            let error = sdk_error("GetItem", service_error(status, code));
+            assert_eq!(error.kind(), ErrorKind::AwsUnavailable, "{status} {code}");
+        }
+        let timeout: SdkError<GetItemError, HttpResponse> = SdkError::timeout_error("too slow");
+        assert_eq!(
+            sdk_error("GetItem", timeout).kind(),
+            ErrorKind::AwsUnavailable
+        );
+    }
+
+    #[test]
+    fn refusals_are_not_outages() {
+        for code in [
+            "ValidationException",
+            "ResourceNotFoundException",
+            "AccessDeniedException",
+        ] {
+            let error = sdk_error("GetItem", service_error(400, code));
+            assert_eq!(error.kind(), ErrorKind::Internal, "{code}");
+        }
+    }
+
+    #[test]
+    fn a_failed_condition_is_recognised_and_never_unavailable() {
+        let lost = service_error(400, "ConditionalCheckFailedException");
+        assert!(is_condition_failed(&lost));
+        assert_ne!(sdk_error("PutItem", lost).kind(), ErrorKind::AwsUnavailable);
+        assert!(!is_condition_failed(&service_error(
+            400,
+            "ThrottlingException"
+        )));
+    }
+
+    #[test]
+    fn every_name_and_value_is_a_placeholder() {
+        let mut expr = Expr::new();
+        expr.set("state", s("QUEUED")).remove("upload_url");
+        let state = expr.name("state");
+        let from = expr.value(s("RECEIVED"));
+        expr.condition(format!("{state} = {from}"));
+        assert_eq!(
+            expr.update_expression().as_deref(),
+            Some("SET #state = :v0 REMOVE #upload_url")
+        );
+        assert_eq!(
+            expr.condition_expression().as_deref(),
+            Some("(#state = :v1)")
+        );
+        let (names, values) = expr.into_maps();
+        assert_eq!(names.unwrap().len(), 2);
+        assert_eq!(values.unwrap().len(), 2);
+        assert_eq!(Expr::new().into_maps(), (None, None));
+    }
+
+    #[test]
+    fn table_names_take_a_prefix() {
+        let names = TableNames::with_prefix("dev");
+        assert_eq!(names.accounts, "dev-accounts");
+        assert_eq!(names.posts, "dev-posts");
+        assert_eq!(names.oauth, "dev-oauth");
+        assert_eq!(names.allowances, "dev-allowances");
     }
 }

@@ -23,10 +23,10 @@ use sha2::{Digest, Sha256};
 use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
 use tiktok_publish_core::media::{VideoLocation, VideoSource};
+use tiktok_publish_core::tiktok::TikTokClient;
 use tiktok_publish_core::tiktok::chunk_plan::{
     ChunkPlan, ChunkPolicy, DEFAULT_MAX_VIDEO_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE,
 };
-use tiktok_publish_core::tiktok::TikTokClient;
 use tiktok_publish_core::transfer::{UploadProgress, upload_chunks, upload_content_type};
 
 const VIDEO_SIZE: u64 = 300_000_000;
@@ -89,7 +89,10 @@ const CASES: [Case; 5] = [
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("cannot start tokio: {err}");
@@ -163,7 +166,8 @@ async fn parent() -> anyhow::Result<bool> {
                 String::from_utf8_lossy(&output.stderr)
             );
         }
-        let measured = parse_report(&stdout).with_context(|| format!("case {}: {stdout}", case.id))?;
+        let measured =
+            parse_report(&stdout).with_context(|| format!("case {}: {stdout}", case.id))?;
         if case.mode != Mode::Baseline {
             let publish = fake
                 .publish(&measured.publish_id)
@@ -180,7 +184,10 @@ async fn parent() -> anyhow::Result<bool> {
     }
 
     println!();
-    println!("{:<32} {:>14} {:>10} {:>10}", "case", "peak RSS", "upload", "MB/s");
+    println!(
+        "{:<32} {:>14} {:>10} {:>10}",
+        "case", "peak RSS", "upload", "MB/s"
+    );
     for (case, m) in &results {
         let secs = m.upload.as_secs_f64();
         let rate = if case.mode == Mode::Baseline || secs == 0.0 {
@@ -206,7 +213,10 @@ async fn parent() -> anyhow::Result<bool> {
     let (s64, s5) = (peak("streamed-64mb"), peak("streamed-5mib"));
     let (b64, b5) = (peak("buffered-64mb"), peak("buffered-5mib"));
     println!();
-    println!("buffered / streamed, 64,000,000 B chunks: {:.2}x", b64 / s64);
+    println!(
+        "buffered / streamed, 64,000,000 B chunks: {:.2}x",
+        b64 / s64
+    );
     println!("buffered / streamed, 5 MiB chunks:        {:.2}x", b5 / s5);
     println!("streamed 64,000,000 B / streamed 5 MiB:   {:.3}", s64 / s5);
     let under = s64 / MIB < STREAMED_LIMIT_MIB && s5 / MIB < STREAMED_LIMIT_MIB;

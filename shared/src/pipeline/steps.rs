@@ -1,0 +1,861 @@
+//! The four tasks of the state machine: init, chunk upload, status, record failure.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::{InitOutput, Pipeline, StatusOutput, StepError, UploadOutput, status_poll_interval};
+use crate::errors::{Classify, ErrorKind};
+use crate::media::VideoObject;
+use crate::media::probe::{ProbeLimits, probe};
+use crate::store::{
+    PostFailure, PostId, PostOutcome, PostRecord, PostSource, PostState, PostUpdate, Spend,
+    StoreError, TikTokCall, UnixTime, unix_now, unix_now_ms,
+};
+use crate::tiktok::{
+    ChunkPlan, CreatorInfo, PostInfo, PostMode, PublishStatus, PublishStatusKind, TikTokError,
+};
+use crate::tokens::AccessToken;
+use crate::transfer::{UploadProgress, upload_chunks_recording};
+
+/// The error a Catch hands to `record_failure`: `{"Error": ..., "Cause": ...}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StateMachineError {
+    #[serde(rename = "Error", default)]
+    pub error: String,
+    #[serde(rename = "Cause", default)]
+    pub cause: String,
+}
+
+/// `record_failure`'s input.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FailureInput {
+    pub post_id: String,
+    pub error: StateMachineError,
+}
+
+/// States in which a post may be initialised (again, after an expired upload URL).
+const INITIALISABLE: [PostState; 4] = [
+    PostState::Received,
+    PostState::AwaitingOptions,
+    PostState::Queued,
+    PostState::Uploading,
+];
+
+fn secs(duration: Duration) -> u64 {
+    duration.as_secs().max(1)
+}
+
+fn as_unix(duration: Duration) -> UnixTime {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
+
+fn wait(post_id: &PostId, for_: Duration) -> InitOutput {
+    InitOutput {
+        post_id: post_id.to_string(),
+        ready: false,
+        wait_seconds: secs(for_),
+    }
+}
+
+impl Pipeline {
+    async fn load(&self, post_id: &str) -> Result<PostRecord, StepError> {
+        let id = PostId::parse(post_id).map_err(|_| {
+            StepError::new(ErrorKind::Internal, format!("{post_id:?} is not a post id"))
+        })?;
+        self.posts
+            .get(&id)
+            .await
+            .map_err(StepError::from_error)?
+            .ok_or_else(|| StepError::new(ErrorKind::Internal, format!("post {id} does not exist")))
+    }
+
+    /// Records a final failure on the post and returns it as the step's error.
+    async fn fail(
+        &self,
+        post: &PostRecord,
+        kind: ErrorKind,
+        reason: String,
+        advice: Option<String>,
+    ) -> StepError {
+        let to = if post.publish_id.is_none() && kind == ErrorKind::PostRefused {
+            PostState::Refused
+        } else {
+            PostState::Failed
+        };
+        let from: Vec<PostState> = PostState::ALL
+            .iter()
+            .copied()
+            .filter(|s| !s.is_final())
+            .collect();
+        let failure = PostFailure::new(kind, reason.clone(), advice);
+        if let Err(err) = self
+            .posts
+            .transition(&post.id, &from, to, PostUpdate::failed(failure), unix_now())
+            .await
+        {
+            // The state machine's record_failure task will try again.
+            tracing::warn!(error = %err, "could not record the failure on the post");
+        }
+        StepError::new(kind, reason)
+    }
+
+    /// Fails the post when `error` is final; passes retryable errors through untouched.
+    async fn settle<E: Classify + std::fmt::Display>(
+        &self,
+        post: &PostRecord,
+        error: E,
+        advice: Option<String>,
+    ) -> StepError {
+        let kind = error.kind();
+        let is_final = match kind.remedy() {
+            crate::errors::Remedy::GiveUp => kind != ErrorKind::PostConflict,
+            crate::errors::Remedy::Reconnect => true,
+            _ => false,
+        };
+        if is_final {
+            return self.fail(post, kind, error.to_string(), advice).await;
+        }
+        StepError::from_error(error)
+    }
+
+    /// Spends one call of the account's TikTok budget, or says how long to wait.
+    async fn spend(&self, open_id: &str, call: TikTokCall) -> Result<Option<Duration>, StepError> {
+        match self
+            .allowances
+            .try_spend(open_id, call, unix_now_ms())
+            .await
+            .map_err(StepError::from_error)?
+        {
+            Spend::Granted => Ok(None),
+            Spend::WaitFor(duration) => Ok(Some(duration)),
+        }
+    }
+
+    /// Runs a TikTok call with a fresh token; when TikTok refuses a token we thought was
+    /// good (revoked, or expired early), refreshes it once and tries again.
+    async fn with_token<T, F, Fut>(&self, open_id: &str, call: F) -> Result<T, StepError>
+    where
+        F: Fn(SecretString) -> Fut,
+        Fut: Future<Output = Result<T, TikTokError>>,
+    {
+        let token: AccessToken = self
+            .tokens
+            .fresh_access_token(open_id)
+            .await
+            .map_err(StepError::from_error)?;
+        match call(token.secret().clone()).await {
+            Err(TikTokError::AccessTokenInvalid { .. }) => {
+                let token = self
+                    .tokens
+                    .force_refresh(open_id, token.secret())
+                    .await
+                    .map_err(StepError::from_error)?;
+                call(token.secret().clone()).await.map_err(|e| match e {
+                    TikTokError::AccessTokenInvalid { .. } => StepError::new(
+                        ErrorKind::AccountNeedsReconnect,
+                        "TikTok refused a freshly refreshed access token: connect the account again",
+                    ),
+                    other => StepError::from_error(other),
+                })
+            }
+            other => other.map_err(StepError::from_error),
+        }
+    }
+
+    /// The video as it is now, which must be the one the post was made for.
+    async fn pinned_object(&self, post: &PostRecord) -> Result<VideoObject, StepError> {
+        let object = match self.source.head(&post.source.location).await {
+            Ok(object) => object,
+            Err(err) => return Err(self.settle(post, err, None).await),
+        };
+        if let Some(etag) = &post.source.etag
+            && etag != &object.etag
+        {
+            let reason = format!(
+                "s3://{}/{} changed after the post was made (ETag {} became {})",
+                object.location.bucket, object.location.key, etag, object.etag
+            );
+            return Err(self.fail(post, ErrorKind::VideoChanged, reason, None).await);
+        }
+        Ok(object)
+    }
+
+    /// `upload-init`: checks the post against the creator's settings and the video, plans
+    /// the chunks, calls the right init, and records the publish id at once.
+    #[tracing::instrument(skip(self), fields(post_id = %post_id))]
+    pub async fn init_upload(&self, post_id: &str) -> Result<InitOutput, StepError> {
+        let post = self.load(post_id).await?;
+        let now = unix_now();
+        if !INITIALISABLE.contains(&post.state) {
+            return Err(StepError::new(
+                ErrorKind::PostConflict,
+                format!("post {} is {}; nothing to initialise", post.id, post.state),
+            ));
+        }
+        let Some(options) = post.options.clone() else {
+            let waited = Duration::from_secs(u64::try_from(now - post.created_at).unwrap_or(0));
+            if waited >= self.settings.options_wait {
+                let reason = format!(
+                    "the post's options never arrived (waited {} s for the manifest beside the video)",
+                    waited.as_secs()
+                );
+                let advice = "Upload the options manifest (VIDEO_KEY.json) together with the video, then upload the video again".to_owned();
+                return Err(self
+                    .fail(&post, ErrorKind::PostRefused, reason, Some(advice))
+                    .await);
+            }
+            if post.state == PostState::Received {
+                self.move_post(
+                    &post,
+                    &[PostState::Received],
+                    PostState::AwaitingOptions,
+                    "waiting for the options manifest",
+                )
+                .await?;
+            }
+            return Ok(wait(&post.id, self.settings.options_poll));
+        };
+        if let Some(at) = options.publish_at
+            && at > now
+        {
+            return Ok(wait(
+                &post.id,
+                Duration::from_secs(u64::try_from(at - now).unwrap_or(0)),
+            ));
+        }
+        if let Some(session) = &post.upload
+            && let Some(output) = self.resume_session(&post, session.issued_at, now).await?
+        {
+            return Ok(output);
+        }
+        let inits = post
+            .history
+            .iter()
+            .filter(|h| h.note.as_deref() == Some(INIT_NOTE))
+            .count();
+        if inits >= self.settings.max_inits as usize {
+            let reason = format!("the upload was started {inits} times without completing");
+            // Not a retried name: the retry would find the post final and end quietly.
+            return Err(self
+                .fail(&post, ErrorKind::TikTokPostFailed, reason, None)
+                .await);
+        }
+
+        let object = self.pinned_object(&post).await?;
+        let video = match probe(self.source.as_ref(), &object, &ProbeLimits::default()).await {
+            Ok(video) => video,
+            Err(err) => return Err(self.settle(&post, err, None).await),
+        };
+        let plan = match ChunkPlan::new(object.size, &self.settings.chunk_policy) {
+            Ok(plan) => plan,
+            Err(err) => {
+                return Err(self
+                    .fail(&post, ErrorKind::PostRefused, err.to_string(), None)
+                    .await);
+            }
+        };
+
+        if let Some(wait_for) = self.spend(&post.open_id, TikTokCall::CreatorInfo).await? {
+            return Ok(wait(&post.id, wait_for));
+        }
+        let tiktok = &self.tiktok;
+        let creator = match self
+            .with_token(&post.open_id, |token| async move {
+                tiktok.creator_info(&token).await
+            })
+            .await
+        {
+            Ok(creator) => creator,
+            Err(err) => return Err(self.settle(&post, err, None).await),
+        };
+        let post_info = match options.mode {
+            PostMode::Draft => None,
+            PostMode::DirectPost => match post_info_for(&options, &creator) {
+                Ok(info) => Some(info),
+                Err(reason) => {
+                    return Err(self.fail(&post, ErrorKind::PostRefused, reason, None).await);
+                }
+            },
+        };
+        if let Some(duration) = video.duration {
+            let max = u64::from(creator.max_video_post_duration_sec);
+            if max > 0 && duration.as_secs_f64() > max as f64 {
+                let reason = format!(
+                    "the video is {:.0} s long; {} may post at most {max} s",
+                    duration.as_secs_f64(),
+                    creator_name(&creator)
+                );
+                return Err(self.fail(&post, ErrorKind::PostRefused, reason, None).await);
+            }
+            if let Some(cover) = options.video_cover_timestamp_ms
+                && u128::from(cover) > duration.as_millis()
+            {
+                let reason = format!(
+                    "video_cover_timestamp_ms {cover} is past the end of the video ({} ms)",
+                    duration.as_millis()
+                );
+                return Err(self.fail(&post, ErrorKind::PostRefused, reason, None).await);
+            }
+        }
+
+        if let Some(wait_for) = self.spend(&post.open_id, TikTokCall::Init).await? {
+            return Ok(wait(&post.id, wait_for));
+        }
+        let answer = self
+            .with_token(&post.open_id, |token| {
+                let post_info = post_info.clone();
+                async move {
+                    match post_info {
+                        Some(info) => tiktok.init_direct_post(&token, &info, &plan).await,
+                        None => tiktok.init_inbox(&token, &plan).await,
+                    }
+                }
+            })
+            .await;
+        let init = match answer {
+            Ok(init) => init,
+            Err(err) => return Err(self.settle(&post, err, None).await),
+        };
+        let issued_at = unix_now();
+        self.posts
+            .record_init(
+                &post.id,
+                &init.publish_id,
+                &init.upload_url,
+                issued_at,
+                &plan,
+                issued_at,
+            )
+            .await
+            .map_err(StepError::from_error)?;
+        if post.state != PostState::Uploading {
+            let update = PostUpdate {
+                note: Some(INIT_NOTE.to_owned()),
+                source: Some(PostSource::from(&object)),
+                ..PostUpdate::default()
+            };
+            self.posts
+                .transition(
+                    &post.id,
+                    &INITIALISABLE,
+                    PostState::Uploading,
+                    update,
+                    issued_at,
+                )
+                .await
+                .map_err(StepError::from_error)?;
+        } else {
+            self.posts
+                .transition(
+                    &post.id,
+                    &[PostState::Uploading],
+                    PostState::Uploading,
+                    PostUpdate::note(INIT_NOTE),
+                    issued_at,
+                )
+                .await
+                .map_err(StepError::from_error)?;
+        }
+        tracing::info!(publish_id = %init.publish_id, chunks = plan.total_chunk_count(), "upload initialised");
+        Ok(InitOutput {
+            post_id: post.id.to_string(),
+            ready: true,
+            wait_seconds: 0,
+        })
+    }
+
+    /// A post that already has an upload session: keep it while its URL is fresh and TikTok
+    /// still expects chunks; otherwise a new init is needed (`None`).
+    async fn resume_session(
+        &self,
+        post: &PostRecord,
+        issued_at: UnixTime,
+        now: UnixTime,
+    ) -> Result<Option<InitOutput>, StepError> {
+        if now - issued_at >= as_unix(self.settings.upload_url_lifetime) {
+            return Ok(None);
+        }
+        let Some(status) = self.tiktok_status(post).await? else {
+            return Ok(Some(wait(&post.id, Duration::from_secs(5))));
+        };
+        if status.status == PublishStatusKind::ProcessingUpload
+            && status.uploaded_bytes.unwrap_or(0) < post.source.size.unwrap_or(u64::MAX)
+        {
+            if post.state != PostState::Uploading {
+                self.move_post(post, &INITIALISABLE, PostState::Uploading, "upload resumed")
+                    .await?;
+            }
+            return Ok(Some(InitOutput {
+                post_id: post.id.to_string(),
+                ready: true,
+                wait_seconds: 0,
+            }));
+        }
+        // TikTok has the whole video already (an answer lost after the last chunk): never
+        // upload it again.
+        self.move_post(
+            post,
+            &INITIALISABLE,
+            PostState::Processing,
+            "TikTok already has the whole video",
+        )
+        .await?;
+        Ok(Some(InitOutput {
+            post_id: post.id.to_string(),
+            ready: true,
+            wait_seconds: 0,
+        }))
+    }
+
+    /// TikTok's status for the post's publish id, or `None` when the budget says wait.
+    async fn tiktok_status(&self, post: &PostRecord) -> Result<Option<PublishStatus>, StepError> {
+        let Some(publish_id) = post.publish_id.clone() else {
+            return Err(StepError::new(
+                ErrorKind::Internal,
+                format!("post {} has no publish id", post.id),
+            ));
+        };
+        if self
+            .spend(&post.open_id, TikTokCall::StatusFetch)
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let tiktok = &self.tiktok;
+        let publish_id = &publish_id;
+        let status = self
+            .with_token(&post.open_id, |token| async move {
+                tiktok.fetch_status(&token, publish_id).await
+            })
+            .await;
+        match status {
+            Ok(status) => Ok(Some(status)),
+            Err(err) => Err(self.settle(post, err, None).await),
+        }
+    }
+
+    async fn move_post(
+        &self,
+        post: &PostRecord,
+        from: &[PostState],
+        to: PostState,
+        note: &str,
+    ) -> Result<PostRecord, StepError> {
+        self.posts
+            .transition(&post.id, from, to, PostUpdate::note(note), unix_now())
+            .await
+            .map_err(StepError::from_error)
+    }
+
+    /// `chunk-upload`: sends chunks in order from where TikTok says the upload stands, for
+    /// as long as the invocation's time allows.
+    #[tracing::instrument(skip(self, deadline), fields(post_id = %post_id))]
+    pub async fn upload_chunks(
+        &self,
+        post_id: &str,
+        deadline: Option<Instant>,
+    ) -> Result<UploadOutput, StepError> {
+        let post = self.load(post_id).await?;
+        let done = |wait_seconds| UploadOutput {
+            post_id: post.id.to_string(),
+            done: true,
+            wait_seconds,
+        };
+        match post.state {
+            PostState::Uploading => {}
+            PostState::Processing => return Ok(done(0)),
+            state => {
+                return Err(StepError::new(
+                    ErrorKind::PostConflict,
+                    format!("post {} is {state}; nothing to upload", post.id),
+                ));
+            }
+        }
+        let (Some(session), Some(publish_id)) = (&post.upload, &post.publish_id) else {
+            return Err(StepError::new(
+                ErrorKind::Internal,
+                format!("post {} is uploading without an upload session", post.id),
+            ));
+        };
+        let Some(upload_url) = &session.upload_url else {
+            return Err(StepError::new(
+                ErrorKind::Internal,
+                "the upload URL is missing",
+            ));
+        };
+        if unix_now() - session.issued_at >= as_unix(self.settings.upload_url_lifetime) {
+            return Err(StepError::new(
+                ErrorKind::UploadUrlExpired,
+                "the upload URL is about to expire; the upload starts again from init",
+            ));
+        }
+        let plan = ChunkPlan::from_parts(
+            session.plan.video_size,
+            session.plan.chunk_size,
+            session.plan.total_chunk_count,
+        )
+        .map_err(|e| StepError::new(ErrorKind::Internal, e.to_string()))?;
+
+        // After a crash the record may lag behind TikTok: TikTok's count decides, so no
+        // chunk is sent twice or out of order.
+        let start =
+            if session.chunks_done == 0 && session.bytes_done == 0 && !self.upload_was_tried(&post)
+            {
+                0
+            } else {
+                let Some(status) = self.tiktok_status(&post).await? else {
+                    return Ok(UploadOutput {
+                        post_id: post.id.to_string(),
+                        done: false,
+                        wait_seconds: 5,
+                    });
+                };
+                if status.status != PublishStatusKind::ProcessingUpload {
+                    self.move_post(
+                        &post,
+                        &[PostState::Uploading],
+                        PostState::Processing,
+                        "TikTok has the whole video",
+                    )
+                    .await?;
+                    return Ok(done(self.first_poll(&plan)));
+                }
+                let uploaded = status.uploaded_bytes.unwrap_or(session.bytes_done);
+                plan.chunk_starting_at(uploaded)
+                    .unwrap_or(session.chunks_done)
+            };
+        if start >= plan.total_chunk_count() {
+            self.move_post(
+                &post,
+                &[PostState::Uploading],
+                PostState::Processing,
+                "TikTok has the whole video",
+            )
+            .await?;
+            return Ok(done(self.first_poll(&plan)));
+        }
+        self.mark_upload_tried(&post).await?;
+
+        let object = self.pinned_object(&post).await?;
+        let budget = self.budget(deadline);
+        let posts = &self.posts;
+        let post_id_ref = &post.id;
+        let progress = upload_chunks_recording(
+            &self.tiktok,
+            self.source.as_ref(),
+            &object,
+            &plan,
+            start,
+            upload_url,
+            budget,
+            async |chunks_done, bytes_done| {
+                posts
+                    .record_chunk_done(post_id_ref, publish_id, chunks_done, bytes_done, unix_now())
+                    .await
+            },
+        )
+        .await;
+        match progress {
+            Ok(UploadProgress::Complete) => {
+                self.move_post(
+                    &post,
+                    &[PostState::Uploading],
+                    PostState::Processing,
+                    "upload complete",
+                )
+                .await?;
+                tracing::info!("upload complete");
+                Ok(done(self.first_poll(&plan)))
+            }
+            Ok(UploadProgress::Paused { next_index }) => {
+                tracing::info!(next_index, "paused between chunks");
+                Ok(UploadOutput {
+                    post_id: post.id.to_string(),
+                    done: false,
+                    wait_seconds: 0,
+                })
+            }
+            Err(failed) => Err(self.settle(&post, failed, None).await),
+        }
+    }
+
+    fn upload_was_tried(&self, post: &PostRecord) -> bool {
+        post.history
+            .iter()
+            .rev()
+            .take_while(|h| h.note.as_deref() != Some(INIT_NOTE))
+            .any(|h| h.note.as_deref() == Some(UPLOAD_TRIED_NOTE))
+    }
+
+    /// Notes that chunks of this session are about to be sent, so that a retry after a
+    /// crash asks TikTok where the upload stands instead of starting at chunk 0.
+    async fn mark_upload_tried(&self, post: &PostRecord) -> Result<(), StepError> {
+        if self.upload_was_tried(post) {
+            return Ok(());
+        }
+        self.move_post(
+            post,
+            &[PostState::Uploading],
+            PostState::Uploading,
+            UPLOAD_TRIED_NOTE,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    fn first_poll(&self, plan: &ChunkPlan) -> u64 {
+        secs(status_poll_interval(Duration::ZERO, plan.video_size()))
+    }
+
+    /// How long this invocation may spend sending chunks.
+    fn budget(&self, deadline: Option<Instant>) -> Duration {
+        let now = Instant::now();
+        match deadline {
+            // A deadline already past is what the local runtime sends: unknown.
+            Some(deadline) if deadline > now => deadline
+                .saturating_duration_since(now)
+                .saturating_sub(self.settings.deadline_reserve)
+                .min(self.settings.upload_budget),
+            _ => self.settings.upload_budget,
+        }
+    }
+
+    /// `publish-status`: fetches TikTok's status and, when final, records the outcome.
+    #[tracing::instrument(skip(self), fields(post_id = %post_id))]
+    pub async fn check_status(&self, post_id: &str) -> Result<StatusOutput, StepError> {
+        let post = self.load(post_id).await?;
+        let answer = |is_final, wait_seconds| StatusOutput {
+            post_id: post.id.to_string(),
+            is_final,
+            uploaded: true,
+            wait_seconds,
+        };
+        match post.state {
+            PostState::Processing => {}
+            PostState::Published | PostState::SentToInbox => return Ok(answer(true, 0)),
+            // chunk-upload paused between chunks: back to it.
+            PostState::Uploading => {
+                return Ok(StatusOutput {
+                    uploaded: false,
+                    ..answer(false, 0)
+                });
+            }
+            state => {
+                return Err(StepError::new(
+                    ErrorKind::PostConflict,
+                    format!("post {} is {state}; no status to fetch", post.id),
+                ));
+            }
+        }
+        let processing_since = post
+            .history
+            .iter()
+            .rev()
+            .find(|h| h.state == PostState::Processing)
+            .map_or(post.updated_at, |h| h.at);
+        let processing_for =
+            Duration::from_secs(u64::try_from(unix_now() - processing_since).unwrap_or(0));
+        let size = post.source.size.unwrap_or(0);
+        let Some(status) = self.tiktok_status(&post).await? else {
+            return Ok(answer(false, 5));
+        };
+        let outcome = PostOutcome {
+            public_post_ids: status.public_post_ids.clone(),
+        };
+        let finish = |note: &str| PostUpdate {
+            note: Some(note.to_owned()),
+            outcome: Some(outcome.clone()),
+            ..PostUpdate::default()
+        };
+        match status.status {
+            PublishStatusKind::PublishComplete => {
+                self.posts
+                    .transition(
+                        &post.id,
+                        &[PostState::Processing],
+                        PostState::Published,
+                        finish("published"),
+                        unix_now(),
+                    )
+                    .await
+                    .map_err(StepError::from_error)?;
+                tracing::info!(public_ids = ?status.public_post_ids, "published");
+                Ok(answer(true, 0))
+            }
+            PublishStatusKind::SendToUserInbox => {
+                self.posts
+                    .transition(
+                        &post.id,
+                        &[PostState::Processing],
+                        PostState::SentToInbox,
+                        finish("sent to the creator's inbox"),
+                        unix_now(),
+                    )
+                    .await
+                    .map_err(StepError::from_error)?;
+                Ok(answer(true, 0))
+            }
+            PublishStatusKind::Failed => {
+                let reason_code = status
+                    .fail_reason
+                    .clone()
+                    .unwrap_or_else(|| "unknown".into());
+                let reason = format!("TikTok could not publish the video: {reason_code}");
+                Err(self
+                    .fail(
+                        &post,
+                        ErrorKind::TikTokPostFailed,
+                        reason,
+                        fail_reason_advice(&reason_code),
+                    )
+                    .await)
+            }
+            _ if processing_for > self.settings.processing_deadline => {
+                let reason = format!(
+                    "TikTok did not finish processing within {} minutes",
+                    self.settings.processing_deadline.as_secs() / 60
+                );
+                Err(self
+                    .fail(&post, ErrorKind::TikTokPostFailed, reason, None)
+                    .await)
+            }
+            _ => Ok(answer(
+                false,
+                secs(status_poll_interval(processing_for, size)),
+            )),
+        }
+    }
+
+    /// The state machine's last resort: records a failure a step could not record itself.
+    /// A post already final keeps what it has.
+    #[tracing::instrument(skip(self, input), fields(post_id = %input.post_id, error = %input.error.error))]
+    pub async fn record_failure(&self, input: &FailureInput) -> Result<(), StepError> {
+        let post = self.load(&input.post_id).await?;
+        if post.state.is_final() {
+            return Ok(());
+        }
+        let kind = ErrorKind::from_name(&input.error.error).unwrap_or(ErrorKind::Internal);
+        let reason = if input.error.cause.is_empty() {
+            format!("the pipeline stopped on {}", input.error.error)
+        } else {
+            let mut cause = input.error.cause.clone();
+            cause.truncate(cause.floor_char_boundary(1000));
+            format!("the pipeline stopped on {}: {cause}", input.error.error)
+        };
+        let failure = PostFailure::new(kind, reason, retry_advice(kind));
+        let from: Vec<PostState> = PostState::ALL
+            .iter()
+            .copied()
+            .filter(|s| !s.is_final())
+            .collect();
+        match self
+            .posts
+            .transition(
+                &post.id,
+                &from,
+                PostState::Failed,
+                PostUpdate::failed(failure),
+                unix_now(),
+            )
+            .await
+        {
+            Ok(_) | Err(StoreError::StateConflict { .. }) => Ok(()),
+            Err(err) => Err(StepError::from_error(err)),
+        }
+    }
+}
+
+const INIT_NOTE: &str = "upload initialised";
+const UPLOAD_TRIED_NOTE: &str = "sending chunks";
+
+fn creator_name(creator: &CreatorInfo) -> String {
+    if creator.creator_nickname.is_empty() {
+        "this creator".to_owned()
+    } else {
+        format!(
+            "{} (@{})",
+            creator.creator_nickname, creator.creator_username
+        )
+    }
+}
+
+/// The `post_info` TikTok gets, or why the options do not fit what the creator allows now.
+fn post_info_for(
+    options: &crate::store::PostOptions,
+    creator: &CreatorInfo,
+) -> Result<PostInfo, String> {
+    let Some(level) = options.privacy_level else {
+        return Err("privacy_level: a direct post needs one".to_owned());
+    };
+    if !creator.offers(level) {
+        return Err(format!(
+            "privacy_level {level} is not offered to {} now; choose one of: {}",
+            creator_name(creator),
+            creator.privacy_level_options.join(", ")
+        ));
+    }
+    let switch = |name: &str,
+                  wanted: Option<bool>,
+                  creator_disabled: bool|
+     -> Result<bool, String> {
+        match wanted {
+            Some(false) if creator_disabled => Err(format!(
+                "disable_{name} is false, but {} has turned {name}s off in TikTok; set it to true or leave it out",
+                creator_name(creator)
+            )),
+            Some(disable) => Ok(disable),
+            None => Ok(creator_disabled),
+        }
+    };
+    Ok(PostInfo {
+        title: options.title.clone(),
+        privacy_level: level,
+        disable_duet: switch("duet", options.disable_duet, creator.duet_disabled)?,
+        disable_comment: switch("comment", options.disable_comment, creator.comment_disabled)?,
+        disable_stitch: switch("stitch", options.disable_stitch, creator.stitch_disabled)?,
+        video_cover_timestamp_ms: options.video_cover_timestamp_ms,
+        brand_content_toggle: options.brand_content_toggle,
+        brand_organic_toggle: options.brand_organic_toggle,
+        is_aigc: options.is_aigc,
+    })
+}
+
+/// What to do about TikTok's `fail_reason` values (the list is not documented in full).
+fn fail_reason_advice(reason: &str) -> Option<String> {
+    let advice = match reason {
+        "file_format_check_failed" => {
+            "TikTok takes MP4 (recommended), WebM or MOV with H.264, H.265, VP8 or VP9"
+        }
+        "duration_check_failed" => {
+            "The video is too long or too short for this creator (at least about 3 s, at most what creator info allows)"
+        }
+        "frame_rate_check_failed" => "TikTok takes 23 to 60 frames per second",
+        "picture_size_check_failed" => "Both sides must be between 360 and 4096 pixels",
+        "spam_risk_too_many_posts" => {
+            "The creator reached TikTok's daily post cap; try again tomorrow"
+        }
+        "spam_risk_user_banned_from_posting" => "TikTok has banned this account from posting",
+        "spam_risk_text" | "spam_risk" => "TikTok flagged the post as spam; change the caption",
+        "auth_removed" => "The creator removed this app's access; connect the account again",
+        "publish_cancelled" => "The post was cancelled in TikTok",
+        "internal" | "video_pull_failed" => "A fault at TikTok; post it again",
+        _ => return None,
+    };
+    Some(advice.to_owned())
+}
+
+fn retry_advice(kind: ErrorKind) -> Option<String> {
+    match kind.remedy() {
+        crate::errors::Remedy::Retry => {
+            Some("TikTok or AWS kept failing; post it again later".to_owned())
+        }
+        crate::errors::Remedy::Reconnect => {
+            Some("Connect the TikTok account again, then post it again".to_owned())
+        }
+        _ => None,
+    }
+}
