@@ -6,15 +6,18 @@
 //! - [`media`]: the video source port and its S3 adapter (ranged, version-pinned reads).
 //! - [`tokens`]: `fresh_access_token`, the refresh guarded by a lease.
 //! - [`transfer`]: chunks streamed from the video source into TikTok's upload URL.
+//! - [`intake`]: a video becomes a post (one conditional write, one named execution).
 //! - [`pipeline`]: the state machine's steps (init, chunk upload, status, record failure)
 //!   and the parsing of post options.
 //! - [`config`]: settings read from the environment.
 
 pub mod config;
 pub mod errors;
+pub mod intake;
 pub mod media;
 pub mod pipeline;
 pub mod store;
 pub mod tiktok;
 pub mod tokens;
 pub mod transfer;
+pub mod wiring;

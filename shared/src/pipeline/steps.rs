@@ -44,8 +44,9 @@ const INITIALISABLE: [PostState; 4] = [
     PostState::Uploading,
 ];
 
+/// Whole seconds for a Wait state, rounded up (a wait cut short only waits again).
 fn secs(duration: Duration) -> u64 {
-    duration.as_secs().max(1)
+    duration.as_millis().div_ceil(1000).max(1) as u64
 }
 
 fn as_unix(duration: Duration) -> UnixTime {

@@ -1,0 +1,381 @@
+//! How a video becomes a post. Both entry points, the S3 trigger and the posts API, go
+//! through [`Intake::claim`]: one conditional write on the post record (the post id derives
+//! from account, bucket, key and object version) and one execution named after the post, so
+//! the same video reaches TikTok once however often, and whichever way, it arrives.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use futures::StreamExt;
+
+use crate::errors::{Classify, ErrorKind};
+use crate::media::{SourceError, VideoLocation, VideoObject, VideoSource};
+use crate::pipeline::options::{OptionsError, parse_options_json};
+use crate::store::{
+    CreateOutcome, PostFailure, PostId, PostOptions, PostRecord, PostSource, PostState, PostStore,
+    PostUpdate, StoreError, unix_now,
+};
+
+/// The largest options manifest read (captions are at most 2,200 UTF-16 units).
+pub const MAX_MANIFEST_BYTES: u64 = 64 * 1024;
+
+/// Why a video could not be claimed.
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot start the post's execution: {detail}")]
+    Executions { detail: String, retryable: bool },
+}
+
+impl Classify for IntakeError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            IntakeError::Source(SourceError::NotFound { .. }) => ErrorKind::PostRefused,
+            IntakeError::Source(e) => e.kind(),
+            IntakeError::Store(e) => e.kind(),
+            IntakeError::Executions {
+                retryable: true, ..
+            } => ErrorKind::AwsUnavailable,
+            IntakeError::Executions { .. } => ErrorKind::Internal,
+        }
+    }
+}
+
+/// The state machine's executions, one per post, named after it.
+#[async_trait]
+pub trait Executions: Send + Sync {
+    /// Starts the execution for `post_id` (input `{"post_id": ...}`). An execution of that
+    /// name that exists already is not an error: it is this post's.
+    async fn start(&self, post_id: &PostId) -> Result<(), IntakeError>;
+
+    /// Stops the post's execution (a cancel); one already ended is not an error.
+    async fn stop(&self, post_id: &PostId, cause: &str) -> Result<(), IntakeError>;
+}
+
+/// [`Executions`] on Step Functions.
+#[derive(Debug, Clone)]
+pub struct SfnExecutions {
+    client: aws_sdk_sfn::Client,
+    state_machine_arn: String,
+}
+
+impl SfnExecutions {
+    pub fn new(client: aws_sdk_sfn::Client, state_machine_arn: impl Into<String>) -> Self {
+        SfnExecutions {
+            client,
+            state_machine_arn: state_machine_arn.into(),
+        }
+    }
+
+    /// `arn:...:stateMachine:NAME` → `arn:...:execution:NAME:POST_ID`.
+    fn execution_arn(&self, post_id: &PostId) -> String {
+        format!(
+            "{}:{}",
+            self.state_machine_arn
+                .replacen(":stateMachine:", ":execution:", 1),
+            post_id
+        )
+    }
+}
+
+fn sfn_error<E, R>(err: aws_sdk_sfn::error::SdkError<E, R>) -> IntakeError
+where
+    E: aws_sdk_sfn::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_sdk_sfn::error::SdkError;
+    let retryable = match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(e) => matches!(
+            e.err().code(),
+            Some("ThrottlingException" | "ServiceUnavailable" | "InternalFailure")
+        ),
+        _ => false,
+    };
+    IntakeError::Executions {
+        detail: aws_sdk_sfn::error::DisplayErrorContext(&err).to_string(),
+        retryable,
+    }
+}
+
+#[async_trait]
+impl Executions for SfnExecutions {
+    async fn start(&self, post_id: &PostId) -> Result<(), IntakeError> {
+        let input = serde_json::json!({ "post_id": post_id.as_str() }).to_string();
+        match self
+            .client
+            .start_execution()
+            .state_machine_arn(&self.state_machine_arn)
+            .name(post_id.as_str())
+            .input(input)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Same name, different input cannot happen (the input is the name); an execution
+            // that ran already is this post's, done.
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_execution_already_exists()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(sfn_error(err)),
+        }
+    }
+
+    async fn stop(&self, post_id: &PostId, cause: &str) -> Result<(), IntakeError> {
+        match self
+            .client
+            .stop_execution()
+            .execution_arn(self.execution_arn(post_id))
+            .cause(cause)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_execution_does_not_exist()) =>
+            {
+                Ok(())
+            }
+            Err(err) => Err(sfn_error(err)),
+        }
+    }
+}
+
+/// What a claim came to.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    pub post: PostRecord,
+    /// `false` when a post for this video existed already (a repeated event or request).
+    pub created: bool,
+}
+
+/// The entry point both the S3 trigger and the posts API use.
+#[derive(Clone)]
+pub struct Intake {
+    pub posts: Arc<dyn PostStore>,
+    pub source: Arc<dyn VideoSource>,
+    pub executions: Arc<dyn Executions>,
+}
+
+impl Intake {
+    /// Claims the video at `location` for the account and starts its execution.
+    ///
+    /// `options`: `Ok(Some)` queues the post; `Ok(None)` records it as waiting for options
+    /// (the execution waits for them, then refuses); `Err` records it refused with the field
+    /// and rule, and starts nothing. The object version comes from HeadObject when the
+    /// location has none (moto's events carry none).
+    #[tracing::instrument(skip(self, options), fields(bucket = %location.bucket, key = %location.key))]
+    pub async fn claim(
+        &self,
+        open_id: &str,
+        location: &VideoLocation,
+        options: Result<Option<PostOptions>, OptionsError>,
+    ) -> Result<Claim, IntakeError> {
+        let object = self.source.head(location).await?;
+        let now = unix_now();
+        let (state, options, failure) = match options {
+            Ok(Some(options)) => (PostState::Queued, Some(options), None),
+            Ok(None) => (PostState::Received, None, None),
+            Err(err) => {
+                let failure = PostFailure::new(
+                    ErrorKind::PostRefused,
+                    format!("the post's options are invalid: {err}"),
+                    Some("Fix the options manifest and upload the video again".to_owned()),
+                );
+                (PostState::Refused, None, Some(failure))
+            }
+        };
+        let mut record = PostRecord::new(open_id, PostSource::from(&object), options, state, now);
+        record.failure = failure;
+        let claim = match self.posts.create(&record).await? {
+            CreateOutcome::Created => Claim {
+                post: record,
+                created: true,
+            },
+            CreateOutcome::AlreadyExists(existing) => Claim {
+                post: self.complete_options(*existing, &record).await?,
+                created: false,
+            },
+        };
+        tracing::info!(post_id = %claim.post.id, created = claim.created, state = %claim.post.state, "video claimed");
+        // Starting again is harmless (the execution is named after the post) and covers a
+        // crash between the record and the start.
+        if !claim.post.state.is_final() {
+            self.executions.start(&claim.post.id).await?;
+        }
+        Ok(claim)
+    }
+
+    /// A post that was waiting for its options gets them from a later arrival (the manifest
+    /// after the video, or the API after the S3 drop).
+    async fn complete_options(
+        &self,
+        existing: PostRecord,
+        arrived: &PostRecord,
+    ) -> Result<PostRecord, IntakeError> {
+        let waiting = [PostState::Received, PostState::AwaitingOptions];
+        let Some(options) = arrived.options.clone() else {
+            return Ok(existing);
+        };
+        if existing.options.is_some() || !waiting.contains(&existing.state) {
+            return Ok(existing);
+        }
+        let update = PostUpdate {
+            note: Some("options arrived".to_owned()),
+            options: Some(options),
+            ..PostUpdate::default()
+        };
+        match self
+            .posts
+            .transition(
+                &existing.id,
+                &waiting,
+                PostState::Queued,
+                update,
+                unix_now(),
+            )
+            .await
+        {
+            Ok(post) => Ok(post),
+            // Another arrival won the race: read what it left.
+            Err(StoreError::StateConflict { .. }) => {
+                Ok(self.posts.get(&existing.id).await?.unwrap_or(existing))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Reads and parses the options manifest at `location`: `Ok(None)` when there is none,
+    /// `Ok(Some(Err))` when it is malformed (the post is refused with the reason).
+    pub async fn read_manifest(
+        &self,
+        location: &VideoLocation,
+    ) -> Result<Option<Result<PostOptions, OptionsError>>, IntakeError> {
+        let object = match self.source.head(location).await {
+            Ok(object) => object,
+            Err(SourceError::NotFound { .. }) => return Ok(None),
+            Err(err) => return Err(err.into()),
+        };
+        if object.size > MAX_MANIFEST_BYTES {
+            return Ok(Some(Err(OptionsError::new(
+                "manifest",
+                format!(
+                    "is {} bytes; at most {MAX_MANIFEST_BYTES} are read",
+                    object.size
+                ),
+            ))));
+        }
+        let bytes = read_all(self.source.as_ref(), &object).await?;
+        Ok(Some(parse_options_json(&bytes, unix_now())))
+    }
+}
+
+async fn read_all(source: &dyn VideoSource, object: &VideoObject) -> Result<Vec<u8>, IntakeError> {
+    if object.size == 0 {
+        return Ok(Vec::new());
+    }
+    let mut stream = source.read_range(object, 0, object.size - 1).await?;
+    let mut bytes = Vec::with_capacity(usize::try_from(object.size).unwrap_or(0));
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| SourceError::Unavailable {
+            detail: format!("reading the manifest failed: {e}"),
+            source: Some(Box::new(e)),
+        })?;
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+/// An object under the upload prefix: `{prefix}{open_id}/{name}`; a name ending in `.json`
+/// is the options manifest of the video named without it (`clip.mp4.json` → `clip.mp4`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadKey {
+    Video { open_id: String, key: String },
+    Manifest { open_id: String, video_key: String },
+}
+
+/// Reads an S3 key under `prefix` (for example `uploads/`); `None` for keys elsewhere or
+/// without an account folder and a name.
+pub fn parse_upload_key(prefix: &str, key: &str) -> Option<UploadKey> {
+    let rest = key.strip_prefix(prefix)?;
+    let (open_id, name) = rest.split_once('/')?;
+    if open_id.is_empty() || name.is_empty() || name.ends_with('/') {
+        return None;
+    }
+    let open_id = open_id.to_owned();
+    Some(match key.strip_suffix(".json") {
+        Some(video_key) if !video_key.ends_with('/') => UploadKey::Manifest {
+            open_id,
+            video_key: video_key.to_owned(),
+        },
+        _ => UploadKey::Video {
+            open_id,
+            key: key.to_owned(),
+        },
+    })
+}
+
+/// The manifest key of a video key.
+pub fn manifest_key(video_key: &str) -> String {
+    format!("{video_key}.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_keys_name_the_account_and_the_manifest() {
+        assert_eq!(
+            parse_upload_key("uploads/", "uploads/abc/clip.mp4"),
+            Some(UploadKey::Video {
+                open_id: "abc".into(),
+                key: "uploads/abc/clip.mp4".into()
+            })
+        );
+        assert_eq!(
+            parse_upload_key("uploads/", "uploads/abc/d/clip.mp4.json"),
+            Some(UploadKey::Manifest {
+                open_id: "abc".into(),
+                video_key: "uploads/abc/d/clip.mp4".into()
+            })
+        );
+        for outside in [
+            "other/abc/clip.mp4",
+            "uploads/clip.mp4",
+            "uploads//x.mp4",
+            "uploads/abc/",
+            "uploads/abc/d/",
+        ] {
+            assert_eq!(parse_upload_key("uploads/", outside), None, "{outside}");
+        }
+        assert_eq!(manifest_key("uploads/a/b.mp4"), "uploads/a/b.mp4.json");
+    }
+
+    #[test]
+    fn execution_arns_derive_from_the_state_machine() {
+        let sdk = aws_sdk_sfn::Config::builder()
+            .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+            .build();
+        let executions = SfnExecutions::new(
+            aws_sdk_sfn::Client::from_conf(sdk),
+            "arn:aws:states:us-east-1:123456789012:stateMachine:publish",
+        );
+        let id = PostId::parse("abc").unwrap();
+        assert_eq!(
+            executions.execution_arn(&id),
+            "arn:aws:states:us-east-1:123456789012:execution:publish:abc"
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! Building the core's parts from the environment, once per cold start.
+//!
+//! AWS clients are built when a Lambda starts (cheap, no network). The TikTok client secret
+//! is fetched on first use and cached: a cold start makes no call it does not need.
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use tokio::sync::OnceCell;
+
+use crate::config::{ConfigError, TikTokConfig, optional};
+use crate::errors::{Classify, ErrorKind};
+use crate::media::s3::{S3VideoSource, s3_client};
+use crate::pipeline::{Pipeline, PipelineSettings};
+use crate::store::{
+    AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore,
+    DynamoTokenStore, TableNames,
+};
+use crate::tiktok::{TikTokClient, TikTokError};
+use crate::tokens::{TokenService, TokenSettings};
+
+/// Why the parts could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum WiringError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot read the TikTok client secret from Secrets Manager: {0}")]
+    Secret(String),
+    #[error(transparent)]
+    TikTok(#[from] TikTokError),
+}
+
+impl Classify for WiringError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            // Secrets Manager may be throttled or briefly unreachable.
+            WiringError::Secret(_) => ErrorKind::AwsUnavailable,
+            WiringError::Config(_) | WiringError::TikTok(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+/// The AWS configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
+pub async fn aws_config() -> aws_config::SdkConfig {
+    aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await
+}
+
+/// The TikTok client secret: `TIKTOK_CLIENT_SECRET` when set (local runs), otherwise the
+/// Secrets Manager secret named by `TIKTOK_CLIENT_SECRET_ARN`. Fetched once, on first use.
+#[derive(Debug)]
+pub struct ClientSecret {
+    secrets: aws_sdk_secretsmanager::Client,
+    cached: OnceCell<SecretString>,
+}
+
+impl ClientSecret {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        ClientSecret {
+            secrets: aws_sdk_secretsmanager::Client::new(sdk),
+            cached: OnceCell::new(),
+        }
+    }
+
+    pub async fn get(&self) -> Result<SecretString, WiringError> {
+        self.cached
+            .get_or_try_init(|| async {
+                if let Some(secret) = optional("TIKTOK_CLIENT_SECRET") {
+                    return Ok(SecretString::from(secret));
+                }
+                let arn = optional("TIKTOK_CLIENT_SECRET_ARN").ok_or(ConfigError::Missing {
+                    name: "TIKTOK_CLIENT_SECRET_ARN",
+                })?;
+                let answer = self
+                    .secrets
+                    .get_secret_value()
+                    .secret_id(arn)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        WiringError::Secret(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+                    })?;
+                match answer.secret_string() {
+                    Some(value) if !value.trim().is_empty() => Ok(SecretString::from(value.trim().to_owned())),
+                    _ => Err(WiringError::Secret(
+                        "the secret is empty: set it to the app's client secret from TikTok's developer portal".into(),
+                    )),
+                }
+            })
+            .await
+            .cloned()
+    }
+}
+
+/// The AWS-side parts every Lambda may use, built at cold start.
+#[derive(Clone)]
+pub struct Parts {
+    pub sdk: aws_config::SdkConfig,
+    pub tables: TableNames,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub posts: Arc<DynamoPostStore>,
+    pub accounts: Arc<DynamoTokenStore>,
+    pub oauth: Arc<DynamoOAuthStateStore>,
+    pub allowances: Arc<DynamoAllowanceStore>,
+    pub secret: Arc<ClientSecret>,
+}
+
+impl Parts {
+    /// Reads the table names and builds the clients; no network call.
+    pub fn from_env(sdk: aws_config::SdkConfig) -> Result<Parts, WiringError> {
+        let tables = TableNames::from_env()?;
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        let s3 = s3_client(&sdk);
+        Ok(Parts {
+            posts: Arc::new(DynamoPostStore::new(dynamodb.clone(), tables.posts.clone())),
+            accounts: Arc::new(DynamoTokenStore::new(
+                dynamodb.clone(),
+                tables.accounts.clone(),
+            )),
+            oauth: Arc::new(DynamoOAuthStateStore::new(
+                dynamodb.clone(),
+                tables.oauth.clone(),
+            )),
+            allowances: Arc::new(DynamoAllowanceStore::new(
+                dynamodb.clone(),
+                tables.allowances.clone(),
+                AllowanceLimits::from_env()?,
+            )),
+            secret: Arc::new(ClientSecret::new(&sdk)),
+            tables,
+            dynamodb,
+            s3,
+            sdk,
+        })
+    }
+
+    /// The TikTok client, with the secret fetched (first call) or cached.
+    pub async fn tiktok(&self) -> Result<TikTokClient, WiringError> {
+        let secret = self.secret.get().await?;
+        Ok(TikTokClient::new(TikTokConfig::from_env(secret)?)?)
+    }
+
+    /// Token service over the accounts table and TikTok.
+    pub fn token_service(&self, tiktok: &TikTokClient) -> Result<TokenService, WiringError> {
+        Ok(TokenService::new(
+            self.accounts.clone(),
+            Arc::new(tiktok.clone()),
+            TokenSettings::from_env()?,
+        ))
+    }
+
+    /// The state machine's steps.
+    pub async fn pipeline(&self) -> Result<Pipeline, WiringError> {
+        let tiktok = self.tiktok().await?;
+        Ok(Pipeline {
+            posts: self.posts.clone(),
+            tokens: self.token_service(&tiktok)?,
+            tiktok,
+            source: Arc::new(S3VideoSource::new(self.s3.clone())),
+            allowances: self.allowances.clone(),
+            settings: PipelineSettings::from_env()?,
+        })
+    }
+}
