@@ -11,7 +11,9 @@
 //!   and the parsing of post options.
 //! - [`config`]: settings read from the environment.
 
+pub mod api;
 pub mod config;
+pub mod connect;
 pub mod errors;
 pub mod intake;
 pub mod media;
@@ -20,4 +22,5 @@ pub mod store;
 pub mod tiktok;
 pub mod tokens;
 pub mod transfer;
+pub mod trigger;
 pub mod wiring;

@@ -3,6 +3,10 @@
 
 mod allowance;
 mod client;
+mod connect;
+mod intake;
+mod pipeline;
+mod posts_api;
 mod source;
 mod stores;
 mod tokens;

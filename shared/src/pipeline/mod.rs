@@ -19,6 +19,7 @@ use crate::store::{AllowanceStore, PostStore};
 use crate::tiktok::{ChunkPolicy, TikTokClient};
 use crate::tokens::TokenService;
 
+pub mod lambda;
 pub mod options;
 mod steps;
 

@@ -15,7 +15,8 @@ use crate::store::{
     StoreError, TikTokCall, UnixTime, unix_now, unix_now_ms,
 };
 use crate::tiktok::{
-    ChunkPlan, CreatorInfo, PostInfo, PostMode, PublishStatus, PublishStatusKind, TikTokError,
+    ChunkPlan, CreatorInfo, MAX_TITLE_UTF16, PostInfo, PostMode, PublishStatus, PublishStatusKind,
+    TikTokError, utf16_len,
 };
 use crate::tokens::AccessToken;
 use crate::transfer::{UploadProgress, upload_chunks_recording};
@@ -117,6 +118,8 @@ impl Pipeline {
             _ => false,
         };
         if is_final {
+            // Without advice of its own, the post still says what to do (e.g. reconnect).
+            let advice = advice.or_else(|| retry_advice(kind));
             return self.fail(post, kind, error.to_string(), advice).await;
         }
         StepError::from_error(error)
@@ -376,7 +379,11 @@ impl Pipeline {
         issued_at: UnixTime,
         now: UnixTime,
     ) -> Result<Option<InitOutput>, StepError> {
-        if now - issued_at >= as_unix(self.settings.upload_url_lifetime) {
+        // TikTok refused the URL already (chunk-upload noted it): resuming would hand
+        // chunk-upload the dead URL again, and the run would loop Init -> Upload forever.
+        if now - issued_at >= as_unix(self.settings.upload_url_lifetime)
+            || self.upload_url_refused(post)
+        {
             return Ok(None);
         }
         let Some(status) = self.tiktok_status(post).await? else {
@@ -580,16 +587,27 @@ impl Pipeline {
                     wait_seconds: 0,
                 })
             }
+            Err(failed) if failed.kind() == ErrorKind::UploadUrlExpired => {
+                // Init must make a new session rather than resume this one.
+                self.move_post(
+                    &post,
+                    &[PostState::Uploading],
+                    PostState::Uploading,
+                    URL_REFUSED_NOTE,
+                )
+                .await?;
+                Err(StepError::from_error(failed))
+            }
             Err(failed) => Err(self.settle(&post, failed, None).await),
         }
     }
 
     fn upload_was_tried(&self, post: &PostRecord) -> bool {
-        post.history
-            .iter()
-            .rev()
-            .take_while(|h| h.note.as_deref() != Some(INIT_NOTE))
-            .any(|h| h.note.as_deref() == Some(UPLOAD_TRIED_NOTE))
+        noted_since_init(post, UPLOAD_TRIED_NOTE)
+    }
+
+    fn upload_url_refused(&self, post: &PostRecord) -> bool {
+        noted_since_init(post, URL_REFUSED_NOTE)
     }
 
     /// Notes that chunks of this session are about to be sent, so that a retry after a
@@ -772,6 +790,16 @@ impl Pipeline {
 
 const INIT_NOTE: &str = "upload initialised";
 const UPLOAD_TRIED_NOTE: &str = "sending chunks";
+const URL_REFUSED_NOTE: &str = "TikTok refused the upload URL";
+
+/// Whether the current upload session (since the last init) has this note in its history.
+fn noted_since_init(post: &PostRecord, note: &str) -> bool {
+    post.history
+        .iter()
+        .rev()
+        .take_while(|h| h.note.as_deref() != Some(INIT_NOTE))
+        .any(|h| h.note.as_deref() == Some(note))
+}
 
 fn creator_name(creator: &CreatorInfo) -> String {
     if creator.creator_nickname.is_empty() {
@@ -792,6 +820,14 @@ fn post_info_for(
     let Some(level) = options.privacy_level else {
         return Err("privacy_level: a direct post needs one".to_owned());
     };
+    // The options parser refuses these, but a record may hold options it never saw (an
+    // older version wrote them): TikTok would refuse the init, and count it.
+    let title_len = utf16_len(&options.title);
+    if title_len > MAX_TITLE_UTF16 {
+        return Err(format!(
+            "title: is {title_len} UTF-16 code units long; TikTok takes at most {MAX_TITLE_UTF16}"
+        ));
+    }
     if !creator.offers(level) {
         return Err(format!(
             "privacy_level {level} is not offered to {} now; choose one of: {}",

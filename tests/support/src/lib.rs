@@ -105,6 +105,27 @@ impl Moto {
     pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
     }
+
+    /// Step Functions' control plane (moto runs no tasks: executions stay `RUNNING`).
+    pub async fn sfn(&self) -> aws_sdk_sfn::Client {
+        aws_sdk_sfn::Client::new(&self.sdk_config().await)
+    }
+
+    /// Creates a state machine named `name` of one Pass state and returns its ARN: enough
+    /// for StartExecution and ListExecutions, which is all moto offers.
+    pub async fn pass_state_machine(&self, name: &str) -> anyhow::Result<String> {
+        let created = self
+            .sfn()
+            .await
+            .create_state_machine()
+            .name(name)
+            .definition(r#"{"StartAt":"Done","States":{"Done":{"Type":"Pass","End":true}}}"#)
+            .role_arn("arn:aws:iam::123456789012:role/moto-does-not-check")
+            .send()
+            .await
+            .context("CreateStateMachine on moto")?;
+        Ok(created.state_machine_arn().to_owned())
+    }
 }
 
 /// A name no other test in this run uses (tables, buckets, keys), lowercase and S3-safe.

@@ -1,0 +1,401 @@
+//! The handler over real `lambda_http` requests (API Gateway HTTP API v2 events, as
+//! deployed and as `cargo lambda watch` sends them) and in-memory ports.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use lambda_http::Body;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tiktok_publish_core::api::{MemoryIdempotencyStore, PostsApi, RevokeError, Revoker};
+use tiktok_publish_core::connect::ConnectSettings;
+use tiktok_publish_core::intake::{Executions, Intake, IntakeError};
+use tiktok_publish_core::media::{
+    ByteStream, SourceError, VideoLocation, VideoObject, VideoSource,
+};
+use tiktok_publish_core::store::memory::{
+    MemoryOAuthStateStore, MemoryPostStore, MemoryTokenStore,
+};
+use tiktok_publish_core::store::{AccountTokens, PostId, unix_now};
+
+use super::*;
+
+const ACCOUNT: &str = "open-1";
+const VIDEO: &str = "uploads/open-1/clip.mp4";
+
+/// Objects that exist, each at version `v1`.
+struct Videos(Vec<&'static str>);
+
+#[async_trait]
+impl VideoSource for Videos {
+    async fn head(&self, location: &VideoLocation) -> Result<VideoObject, SourceError> {
+        if !self.0.contains(&location.key.as_str()) {
+            return Err(SourceError::NotFound {
+                bucket: location.bucket.clone(),
+                key: location.key.clone(),
+            });
+        }
+        Ok(VideoObject {
+            location: VideoLocation {
+                version_id: Some("v1".into()),
+                ..location.clone()
+            },
+            size: 1_000_000,
+            content_type: Some("video/mp4".into()),
+            etag: "\"etag\"".into(),
+        })
+    }
+
+    async fn read_range(
+        &self,
+        _object: &VideoObject,
+        _first: u64,
+        _last: u64,
+    ) -> Result<ByteStream, SourceError> {
+        Err(SourceError::Refused {
+            detail: "the API never reads videos".into(),
+        })
+    }
+}
+
+/// Execution names started and stopped.
+#[derive(Default)]
+struct Runs {
+    started: Mutex<HashSet<String>>,
+    stopped: Mutex<HashSet<String>>,
+}
+
+#[async_trait]
+impl Executions for Runs {
+    async fn start(&self, post_id: &PostId) -> Result<(), IntakeError> {
+        self.started.lock().unwrap().insert(post_id.to_string());
+        Ok(())
+    }
+
+    async fn stop(&self, post_id: &PostId, _cause: &str) -> Result<(), IntakeError> {
+        self.stopped.lock().unwrap().insert(post_id.to_string());
+        Ok(())
+    }
+}
+
+struct AlwaysRevokes;
+
+#[async_trait]
+impl Revoker for AlwaysRevokes {
+    async fn revoke(&self, _open_id: &str) -> Result<(), RevokeError> {
+        Ok(())
+    }
+}
+
+fn account(open_id: &str) -> AccountTokens {
+    let now = unix_now();
+    AccountTokens {
+        open_id: open_id.into(),
+        access_token: SecretString::from("act.secret"),
+        access_expires_at: now + 3600,
+        refresh_token: Some(SecretString::from("rft.secret")),
+        refresh_expires_at: now + 86_400,
+        scopes: vec![
+            "user.info.basic".into(),
+            "video.publish".into(),
+            "video.upload".into(),
+        ],
+        nickname: Some("Creator".into()),
+        needs_reconnect: false,
+        reconnect_reason: None,
+        version: 1,
+        lease_owner: None,
+        lease_until: None,
+        connected_at: now,
+        updated_at: now,
+    }
+}
+
+fn api() -> (PostsApi, Arc<Runs>) {
+    let runs = Arc::new(Runs::default());
+    let accounts = Arc::new(MemoryTokenStore::new());
+    accounts.insert(account(ACCOUNT));
+    let api = PostsApi {
+        intake: Intake {
+            posts: Arc::new(MemoryPostStore::new()),
+            source: Arc::new(Videos(vec![VIDEO])),
+            executions: runs.clone(),
+        },
+        accounts,
+        idempotency: Arc::new(MemoryIdempotencyStore::new()),
+        revoker: Arc::new(AlwaysRevokes),
+        oauth: Arc::new(MemoryOAuthStateStore::new()),
+        connect: Some(ConnectSettings::new("https://api.example.com").unwrap()),
+        bucket: "videos".into(),
+    };
+    (api, runs)
+}
+
+/// An API Gateway HTTP API (payload 2.0) event, as JSON, turned into a request the way
+/// the runtime does it.
+fn event(
+    method: &str,
+    raw_path: &str,
+    path_parameters: Value,
+    headers: Value,
+    body: Option<&str>,
+) -> Request {
+    let event = json!({
+        "version": "2.0",
+        "routeKey": format!("{method} /posts"),
+        "rawPath": raw_path,
+        "rawQueryString": "",
+        "headers": headers,
+        "pathParameters": path_parameters,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "authorizer": {"iam": {
+                "accessKey": "AKIA", "accountId": "123456789012", "callerId": "AIDA",
+                "principalOrgId": null,
+                "userArn": "arn:aws:iam::123456789012:user/publisher", "userId": "AIDA"
+            }},
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1",
+                     "sourceIp": "192.0.2.1", "userAgent": "test"},
+            "requestId": "req-1",
+            "routeKey": format!("{method} /posts"),
+            "stage": "$default",
+            "time": "25/Nov/2026:12:00:00 +0000",
+            "timeEpoch": 1_795_000_000_000_i64
+        },
+        "body": body,
+        "isBase64Encoded": false
+    });
+    lambda_http::request::from_str(&event.to_string()).expect("a valid v2 event")
+}
+
+async fn call(api: &PostsApi, request: Request) -> (u16, Value, Response<Body>) {
+    let response = handle(api, request).await.unwrap();
+    let body = match response.body() {
+        Body::Text(text) => serde_json::from_str(text).unwrap(),
+        other => panic!("expected a JSON text body, got {other:?}"),
+    };
+    (response.status().as_u16(), body, response)
+}
+
+fn post_body() -> String {
+    json!({
+        "account": ACCOUNT,
+        "key": VIDEO,
+        "options": {"title": "hello #tag", "privacy_level": "SELF_ONLY"}
+    })
+    .to_string()
+}
+
+fn create(headers: Value, body: &str) -> Request {
+    event("POST", "/posts", json!({}), headers, Some(body))
+}
+
+#[test]
+fn routes_follow_method_and_path_however_the_path_arrives() {
+    let get = Method::GET;
+    for path in [
+        "/posts/abc",
+        "posts/abc",
+        "/posts/abc/",
+        "/lambda-url/posts-api/posts/abc",
+    ] {
+        assert_eq!(
+            route(&get, path, None),
+            Ok(Route::GetPost("abc".into())),
+            "{path}"
+        );
+    }
+    assert_eq!(route(&Method::POST, "posts", None), Ok(Route::CreatePost));
+    assert_eq!(
+        route(&Method::DELETE, "/posts/abc", Some("from-gateway")),
+        Ok(Route::CancelPost("from-gateway".into()))
+    );
+    assert_eq!(route(&get, "/accounts", None), Ok(Route::ListAccounts));
+    assert_eq!(
+        route(&Method::POST, "/accounts/connect-link", None),
+        Ok(Route::ConnectLink)
+    );
+    assert_eq!(
+        route(&Method::DELETE, "/accounts/-a%2Eb", None),
+        Ok(Route::DisconnectAccount("-a.b".into()))
+    );
+    let wrong_method = route(&Method::PUT, "/posts/abc", None).unwrap_err();
+    assert_eq!(wrong_method.status, 405);
+    assert!(wrong_method.message.contains("GET or DELETE"));
+    assert_eq!(route(&get, "/posts/a/b", None).unwrap_err().status, 404);
+    assert_eq!(route(&get, "/", None).unwrap_err().status, 404);
+}
+
+#[tokio::test]
+async fn a_v2_post_creates_one_post_and_a_repeat_finds_it() {
+    let (api, runs) = api();
+    let headers = json!({"content-type": "application/json; charset=utf-8"});
+    let (status, first, response) = call(&api, create(headers.clone(), &post_body())).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/json",
+        "{first}"
+    );
+    assert_eq!(first["state"], "QUEUED");
+    assert_eq!(first["version_id"], "v1");
+    let id = first["id"].as_str().unwrap().to_owned();
+    assert_eq!(response.headers()["location"], format!("/posts/{id}"));
+
+    let (status, again, _) = call(&api, create(headers, &post_body())).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["id"], id.as_str());
+    assert_eq!(*runs.started.lock().unwrap(), HashSet::from([id]));
+}
+
+#[tokio::test]
+async fn malformed_and_unknown_bodies_name_the_field() {
+    let (api, _) = api();
+    let cases = [
+        (r#"{"account": "open-1", "#, "body", "not valid JSON"),
+        ("", "body", "not valid JSON"),
+        (
+            r#"{"account":"open-1","key":"uploads/open-1/clip.mp4","options":{},"extra":1}"#,
+            "extra",
+            "unknown field",
+        ),
+        (
+            r#"{"key":"uploads/open-1/clip.mp4","options":{"privacy_level":"SELF_ONLY"}}"#,
+            "account",
+            "is required",
+        ),
+        (
+            r#"{"account":"open-1","key":"uploads/open-1/clip.mp4","options":{"privacy_level":"PUBLIC"}}"#,
+            "options.privacy_level",
+            "must be one of",
+        ),
+    ];
+    for (body, field, rule) in cases {
+        let (status, answer, _) = call(&api, create(json!({}), body)).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert_eq!(answer["error"]["field"], field, "{body}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains(rule), "{body}: {answer}");
+    }
+    let (status, answer, _) = call(
+        &api,
+        create(json!({"content-type": "text/plain"}), &post_body()),
+    )
+    .await;
+    assert_eq!(status, 415, "{answer}");
+}
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_must_repeat_one_value() {
+    let (api, _) = api();
+    // API Gateway joins repeats with commas; a JSON array is another way events carry them.
+    for differing in [json!("k-1,k-2"), json!(["k-1", "k-2"])] {
+        let (status, answer, _) = call(
+            &api,
+            create(json!({"idempotency-key": differing}), &post_body()),
+        )
+        .await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["error"]["field"], "Idempotency-Key");
+    }
+    let (status, first, _) = call(
+        &api,
+        create(json!({"idempotency-key": ["k-1", "k-1"]}), &post_body()),
+    )
+    .await;
+    assert_eq!(status, 201, "{first}");
+    let (status, replayed, response) = call(
+        &api,
+        create(json!({"idempotency-key": "k-1, k-1"}), &post_body()),
+    )
+    .await;
+    assert_eq!((status, &replayed), (201, &first));
+    assert_eq!(response.headers()["idempotent-replayed"], "true");
+}
+
+#[tokio::test]
+async fn get_and_delete_take_the_id_from_path_parameters_or_the_path() {
+    let (api, runs) = api();
+    let (_, created, _) = call(&api, create(json!({}), &post_body())).await;
+    let id = created["id"].as_str().unwrap();
+
+    let with_params = event(
+        "GET",
+        &format!("/posts/{id}"),
+        json!({"id": id}),
+        json!({}),
+        None,
+    );
+    let (status, view, _) = call(&api, with_params).await;
+    assert_eq!((status, &view["id"]), (200, &created["id"]));
+    // As `cargo lambda watch` without a router sends it: no parameters.
+    let bare = event("GET", &format!("posts/{id}"), json!({}), json!({}), None);
+    let (status, _, _) = call(&api, bare).await;
+    assert_eq!(status, 200);
+
+    let (status, answer, _) = call(
+        &api,
+        event("GET", "/posts/nope", json!({}), json!({}), None),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (404, Some("post_not_found"))
+    );
+    let (status, answer, _) = call(
+        &api,
+        event("GET", "/posts/a%20b", json!({}), json!({}), None),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["field"].as_str()),
+        (400, Some("id"))
+    );
+
+    let delete = event(
+        "DELETE",
+        &format!("/posts/{id}"),
+        json!({"id": id}),
+        json!({}),
+        None,
+    );
+    let (status, cancelled, _) = call(&api, delete).await;
+    assert_eq!((status, &cancelled["state"]), (200, &json!("CANCELLED")));
+    assert!(runs.stopped.lock().unwrap().contains(id));
+}
+
+#[tokio::test]
+async fn accounts_are_listed_and_connect_links_issued() {
+    let (api, _) = api();
+    let (status, answer, _) =
+        call(&api, event("GET", "/accounts", json!({}), json!({}), None)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["accounts"][0]["open_id"], ACCOUNT);
+    assert_eq!(answer["accounts"][0]["needs_reconnect"], false);
+    assert!(!answer.to_string().contains("secret"), "{answer}");
+
+    let (status, link, response) = call(
+        &api,
+        event("POST", "/accounts/connect-link", json!({}), json!({}), None),
+    )
+    .await;
+    assert_eq!(status, 201, "{link}");
+    let url = link["url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://api.example.com/oauth/start?link="),
+        "{url}"
+    );
+    assert_eq!(response.headers()["cache-control"], "no-store");
+
+    let (status, _, response) =
+        call(&api, event("PUT", "/accounts", json!({}), json!({}), None)).await;
+    assert_eq!(status, 405);
+    assert_eq!(response.headers()["allow"], "GET");
+    let put_post = event("PUT", "/posts/abc", json!({}), json!({}), None);
+    let (_, _, response) = call(&api, put_post).await;
+    assert_eq!(response.headers()["allow"], "GET, DELETE");
+}

@@ -1,0 +1,511 @@
+//! `Idempotency-Key` for `POST /posts`: the same key with the same body gets the first
+//! answer again; with another body, a 409.
+//!
+//! One item per key in the oauth table (its `id` is a hash there already): `id` =
+//! `idempotency#` + hex SHA-256 of (caller, key), `kind` = `idempotency` (so it can never pass
+//! for a one-time token, whose ids are bare hashes and whose `consume` checks `kind`), the
+//! body's SHA-256, and once answered the status and JSON. `expires_at` (the table's TTL
+//! attribute) is 24 hours on.
+//!
+//! A request first *reserves* the key with a conditional put (free, expired, or reserved by
+//! a request that died: `pending_until` passed without an answer), so two requests with one
+//! key never both run; the answer replaces the reservation with a second conditional put.
+//! A retryable failure (503, 500) releases the reservation so the caller's retry runs again.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use sha2::{Digest, Sha256};
+
+use crate::store::dynamo::OAUTH_TTL_ATTRIBUTE;
+use crate::store::dynamo::{Expr, Item, Reader, is_condition_failed, n, s, sdk_error};
+use crate::store::{StoreError, UnixTime};
+
+use super::error::ApiError;
+
+/// How long an answer is remembered.
+pub const IDEMPOTENCY_TTL_SECS: i64 = 24 * 3600;
+/// How long a reservation holds without an answer (longer than the function's time-out).
+pub const RESERVATION_SECS: i64 = 60;
+/// The longest key accepted.
+pub const MAX_KEY_LEN: usize = 255;
+
+const KIND: &str = "idempotency";
+const ID_PREFIX: &str = "idempotency#";
+const ENTITY: &str = "idempotency key";
+const KEY: &str = "id";
+
+/// A validated `Idempotency-Key`, scoped to the caller. `Debug` shows only its hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    id: String,
+}
+
+impl fmt::Debug for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("IdempotencyKey").field(&self.id).finish()
+    }
+}
+
+impl IdempotencyKey {
+    /// Reads the header's values (a header may arrive repeated): none → `None`; one value,
+    /// or repeats of one value → that key; differing values → 400. `caller` (the IAM
+    /// principal, when known) scopes the key, so two callers' keys never collide.
+    pub fn from_header_values<'a>(
+        values: impl IntoIterator<Item = &'a str>,
+        caller: Option<&str>,
+    ) -> Result<Option<IdempotencyKey>, ApiError> {
+        let field = "Idempotency-Key";
+        let mut key: Option<&str> = None;
+        for value in values {
+            let value = value.trim();
+            match key {
+                Some(seen) if seen != value => {
+                    return Err(ApiError::invalid(
+                        field,
+                        "was sent more than once with different values",
+                    ));
+                }
+                _ => key = Some(value),
+            }
+        }
+        let Some(key) = key else {
+            return Ok(None);
+        };
+        if key.is_empty() || key.len() > MAX_KEY_LEN {
+            return Err(ApiError::invalid(
+                field,
+                format!("must be 1 to {MAX_KEY_LEN} characters"),
+            ));
+        }
+        if !key.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+            return Err(ApiError::invalid(
+                field,
+                "must be printable ASCII without spaces (a UUID is a good choice)",
+            ));
+        }
+        let mut hasher = Sha256::new();
+        // Length-prefixed, so (caller, key) pairs cannot slide into each other.
+        for part in [caller.unwrap_or(""), key] {
+            hasher.update((part.len() as u64).to_be_bytes());
+            hasher.update(part.as_bytes());
+        }
+        Ok(Some(IdempotencyKey {
+            id: format!("{ID_PREFIX}{}", hex::encode(hasher.finalize())),
+        }))
+    }
+
+    /// The stored item's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// The SHA-256 of a request body, read as JSON when it is JSON (so key order and spacing
+/// do not make "another body"), otherwise byte for byte.
+pub fn body_fingerprint(body: &[u8]) -> String {
+    let canonical = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|value| serde_json::to_vec(&value).ok());
+    hex::encode(Sha256::digest(canonical.as_deref().unwrap_or(body)))
+}
+
+/// The first answer given under a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAnswer {
+    pub status: u16,
+    /// The JSON body, as sent.
+    pub body: String,
+}
+
+/// What is stored under a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub body_sha256: String,
+    /// `None` while the first request still runs.
+    pub answer: Option<StoredAnswer>,
+    pub pending_until: UnixTime,
+    pub expires_at: UnixTime,
+}
+
+/// What [`IdempotencyStore::reserve`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// The caller holds the key: run the request, then `finish` or `release`.
+    Reserved,
+    /// Another request has (or had) the key.
+    Taken(IdempotencyRecord),
+}
+
+/// Where idempotency keys are kept.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Reserves the key for a request with this body, unless it is held: answered and not
+    /// expired, or reserved by a request still within its reservation.
+    async fn reserve(
+        &self,
+        key: &IdempotencyKey,
+        body_sha256: &str,
+        now: UnixTime,
+    ) -> Result<Reservation, StoreError>;
+
+    /// Stores the answer under the key the caller reserved (nothing happens when the
+    /// reservation was lost meanwhile).
+    async fn finish(
+        &self,
+        key: &IdempotencyKey,
+        body_sha256: &str,
+        answer: &StoredAnswer,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+
+    /// Gives up the reservation without an answer, so a retry runs the request again.
+    async fn release(&self, key: &IdempotencyKey, body_sha256: &str) -> Result<(), StoreError>;
+}
+
+fn is_free(record: &IdempotencyRecord, now: UnixTime) -> bool {
+    record.expires_at <= now || (record.answer.is_none() && record.pending_until <= now)
+}
+
+// ---- DynamoDB -------------------------------------------------------------------------
+
+/// [`IdempotencyStore`] on the oauth table.
+#[derive(Clone)]
+pub struct DynamoIdempotencyStore {
+    client: Client,
+    table: String,
+}
+
+impl fmt::Debug for DynamoIdempotencyStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DynamoIdempotencyStore")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DynamoIdempotencyStore {
+    pub fn new(client: Client, oauth_table: impl Into<String>) -> Self {
+        DynamoIdempotencyStore {
+            client,
+            table: oauth_table.into(),
+        }
+    }
+
+    fn item(
+        key: &IdempotencyKey,
+        body_sha256: &str,
+        answer: Option<&StoredAnswer>,
+        pending_until: UnixTime,
+        expires_at: UnixTime,
+    ) -> Item {
+        let mut item = Item::from([
+            (KEY.to_owned(), s(key.id())),
+            ("kind".to_owned(), s(KIND)),
+            ("body_sha256".to_owned(), s(body_sha256)),
+            ("pending_until".to_owned(), n(pending_until)),
+            (OAUTH_TTL_ATTRIBUTE.to_owned(), n(expires_at)),
+        ]);
+        if let Some(answer) = answer {
+            item.insert("answer_status".to_owned(), n(answer.status));
+            item.insert("answer_body".to_owned(), s(answer.body.as_str()));
+        }
+        item
+    }
+
+    async fn read(&self, key: &IdempotencyKey) -> Result<Option<IdempotencyRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(KEY, s(key.id()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetItem", e))?;
+        let Some(item) = out.item() else {
+            return Ok(None);
+        };
+        let r = Reader::new(item, ENTITY, KEY);
+        if r.s("kind")? != KIND {
+            return Err(r.corrupt("the item is not an idempotency key"));
+        }
+        let answer = match (r.opt_n::<u16>("answer_status")?, r.opt_s("answer_body")?) {
+            (Some(status), Some(body)) => Some(StoredAnswer { status, body }),
+            _ => None,
+        };
+        Ok(Some(IdempotencyRecord {
+            body_sha256: r.s("body_sha256")?,
+            answer,
+            pending_until: r.n("pending_until")?,
+            expires_at: r.n(OAUTH_TTL_ATTRIBUTE)?,
+        }))
+    }
+
+    /// A put conditional on `condition` (built over `expr`); `false` when it failed.
+    async fn put_if(&self, item: Item, expr: Expr) -> Result<bool, StoreError> {
+        let condition = expr.condition_expression();
+        let (names, values) = expr.into_maps();
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(sdk_error("PutItem", e)),
+        }
+    }
+
+    /// Condition: the reservation is ours (same body, no answer yet).
+    fn ours(body_sha256: &str) -> Expr {
+        let mut expr = Expr::new();
+        let hash = expr.name("body_sha256");
+        let value = expr.value(s(body_sha256));
+        let status = expr.name("answer_status");
+        expr.condition(format!(
+            "{hash} = {value} AND attribute_not_exists({status})"
+        ));
+        expr
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for DynamoIdempotencyStore {
+    async fn reserve(
+        &self,
+        key: &IdempotencyKey,
+        body_sha256: &str,
+        now: UnixTime,
+    ) -> Result<Reservation, StoreError> {
+        // Expiry is checked in the condition: TTL deletion runs up to days late.
+        for _ in 0..3 {
+            let mut expr = Expr::new();
+            let id = expr.name(KEY);
+            let expires = expr.name(OAUTH_TTL_ATTRIBUTE);
+            let status = expr.name("answer_status");
+            let pending = expr.name("pending_until");
+            let now_value = expr.value(n(now));
+            expr.condition(format!(
+                "attribute_not_exists({id}) OR {expires} <= {now_value} OR \
+                 (attribute_not_exists({status}) AND {pending} <= {now_value})"
+            ));
+            let item = Self::item(
+                key,
+                body_sha256,
+                None,
+                now.saturating_add(RESERVATION_SECS),
+                now.saturating_add(IDEMPOTENCY_TTL_SECS),
+            );
+            if self.put_if(item, expr).await? {
+                return Ok(Reservation::Reserved);
+            }
+            // Read only to say who holds it; the decision was the condition's.
+            if let Some(record) = self.read(key).await? {
+                return Ok(Reservation::Taken(record));
+            }
+            // Deleted between our put and read (TTL): try again.
+        }
+        Err(StoreError::Conflict {
+            entity: ENTITY,
+            id: key.id().to_owned(),
+            detail: "the key kept changing while it was reserved".into(),
+        })
+    }
+
+    async fn finish(
+        &self,
+        key: &IdempotencyKey,
+        body_sha256: &str,
+        answer: &StoredAnswer,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let item = Self::item(
+            key,
+            body_sha256,
+            Some(answer),
+            now,
+            now.saturating_add(IDEMPOTENCY_TTL_SECS),
+        );
+        if !self.put_if(item, Self::ours(body_sha256)).await? {
+            tracing::warn!(
+                key = key.id(),
+                "idempotency reservation lost before the answer"
+            );
+        }
+        Ok(())
+    }
+
+    async fn release(&self, key: &IdempotencyKey, body_sha256: &str) -> Result<(), StoreError> {
+        // A reservation that lapsed at once: the key is free again (see `reserve`), and its
+        // TTL still removes it.
+        let item = Self::item(key, body_sha256, None, 0, IDEMPOTENCY_TTL_SECS);
+        self.put_if(item, Self::ours(body_sha256)).await?;
+        Ok(())
+    }
+}
+
+// ---- In memory --------------------------------------------------------------------------
+
+/// [`IdempotencyStore`] in memory (unit tests, handler tests).
+#[derive(Debug, Default)]
+pub struct MemoryIdempotencyStore {
+    records: Mutex<HashMap<String, IdempotencyRecord>>,
+}
+
+impl MemoryIdempotencyStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn records(&self) -> std::sync::MutexGuard<'_, HashMap<String, IdempotencyRecord>> {
+        // A panic while holding the lock leaves plain data behind: keep using it.
+        self.records.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for MemoryIdempotencyStore {
+    async fn reserve(
+        &self,
+        key: &IdempotencyKey,
+        body_sha256: &str,
+        now: UnixTime,
+    ) -> Result<Reservation, StoreError> {
+        let mut records = self.records();
+        if let Some(record) = records.get(key.id())
+            && !is_free(record, now)
+        {
+            return Ok(Reservation::Taken(record.clone()));
+        }
+        records.insert(
+            key.id().to_owned(),
+            IdempotencyRecord {
+                body_sha256: body_sha256.to_owned(),
+                answer: None,
+                pending_until: now.saturating_add(RESERVATION_SECS),
+                expires_at: now.saturating_add(IDEMPOTENCY_TTL_SECS),
+            },
+        );
+        Ok(Reservation::Reserved)
+    }
+
+    async fn finish(
+        &self,
+        key: &IdempotencyKey,
+        body_sha256: &str,
+        answer: &StoredAnswer,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let mut records = self.records();
+        if let Some(record) = records.get_mut(key.id())
+            && record.body_sha256 == body_sha256
+            && record.answer.is_none()
+        {
+            record.answer = Some(answer.clone());
+            record.pending_until = now;
+            record.expires_at = now.saturating_add(IDEMPOTENCY_TTL_SECS);
+        }
+        Ok(())
+    }
+
+    async fn release(&self, key: &IdempotencyKey, body_sha256: &str) -> Result<(), StoreError> {
+        let mut records = self.records();
+        if let Some(record) = records.get_mut(key.id())
+            && record.body_sha256 == body_sha256
+            && record.answer.is_none()
+        {
+            record.pending_until = 0;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(value: &str, caller: Option<&str>) -> IdempotencyKey {
+        IdempotencyKey::from_header_values([value], caller)
+            .unwrap()
+            .unwrap()
+    }
+
+    #[test]
+    fn keys_are_hashed_and_scoped_to_the_caller() {
+        let a = key("k-1", Some("arn:a"));
+        assert!(a.id().starts_with(ID_PREFIX));
+        assert!(!a.id().contains("k-1"));
+        assert_ne!(a, key("k-1", Some("arn:b")));
+        assert_eq!(a, key("k-1", Some("arn:a")));
+        assert_eq!(
+            IdempotencyKey::from_header_values(["k", "k"], None).unwrap(),
+            Some(key("k", None))
+        );
+        assert_eq!(IdempotencyKey::from_header_values([], None).unwrap(), None);
+        for bad in [
+            vec!["a", "b"],
+            vec![""],
+            vec!["has space"],
+            vec![&*"x".repeat(256)],
+        ] {
+            let err = IdempotencyKey::from_header_values(bad.clone(), None).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("Idempotency-Key"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn fingerprints_ignore_json_layout() {
+        assert_eq!(
+            body_fingerprint(br#"{"a":1,"b":2}"#),
+            body_fingerprint(b"{ \"b\": 2, \"a\": 1 }")
+        );
+        assert_ne!(
+            body_fingerprint(br#"{"a":1}"#),
+            body_fingerprint(br#"{"a":2}"#)
+        );
+        assert_ne!(body_fingerprint(b"{oops"), body_fingerprint(b"{oops "));
+    }
+
+    #[tokio::test]
+    async fn memory_reservations_follow_the_rules() {
+        let store = MemoryIdempotencyStore::new();
+        let k = key("k", None);
+        assert_eq!(
+            store.reserve(&k, "h", 100).await.unwrap(),
+            Reservation::Reserved
+        );
+        assert!(matches!(
+            store.reserve(&k, "h", 101).await.unwrap(),
+            Reservation::Taken(_)
+        ));
+        store.release(&k, "h").await.unwrap();
+        assert_eq!(
+            store.reserve(&k, "h", 102).await.unwrap(),
+            Reservation::Reserved
+        );
+        let answer = StoredAnswer {
+            status: 201,
+            body: "{}".into(),
+        };
+        store.finish(&k, "h", &answer, 103).await.unwrap();
+        let Reservation::Taken(record) = store.reserve(&k, "other", 200).await.unwrap() else {
+            panic!("an answered key is taken");
+        };
+        assert_eq!(record.answer, Some(answer));
+        let later = 103 + IDEMPOTENCY_TTL_SECS;
+        assert_eq!(
+            store.reserve(&k, "other", later).await.unwrap(),
+            Reservation::Reserved
+        );
+    }
+}

@@ -1,0 +1,645 @@
+//! The posts API (HTTP, IAM-authorised), as functions over the ports; the `posts-api`
+//! Lambda only routes and shapes replies.
+//!
+//! - `POST /posts` ([`PostsApi::create_post`]): validates the body and claims the video
+//!   through [`Intake::claim`], the same conditional write the S3 trigger uses, so a video
+//!   reaches TikTok once however it arrives. Honours `Idempotency-Key` ([`idempotency`]).
+//! - `GET /posts/{id}` ([`PostsApi::get_post`]): the post's [`PostView`].
+//! - `DELETE /posts/{id}` ([`PostsApi::cancel_post`]): cancels a post that has not started
+//!   uploading (conditional transition to `CANCELLED`, then `StopExecution`).
+//! - `GET /accounts` ([`PostsApi::list_accounts`]), `DELETE /accounts/{open_id}`
+//!   ([`PostsApi::disconnect_account`]): revoke at TikTok, cancel the account's queued
+//!   posts, forget the account.
+//!
+//! Every failure answers `{"error": {"code", "message", "field"?, "state"?}}` ([`ApiError`]).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::OnceCell;
+
+use crate::config::{ConfigError, required};
+use crate::connect::{ConnectSettings, issue_connect_link};
+use crate::errors::{Classify, Remedy};
+use crate::intake::{Intake, SfnExecutions};
+use crate::media::VideoLocation;
+use crate::media::s3::S3VideoSource;
+use crate::pipeline::options::{OptionsInput, from_json};
+use crate::store::{
+    OAuthStateStore, PostId, PostRecord, PostState, PostStore, PostUpdate, StoreError, TokenStore,
+    UnixTime, unix_now,
+};
+use crate::tiktok::{PostMode, TikTokClient, TikTokError};
+use crate::tokens::{TokenError, TokenService};
+use crate::wiring::{Parts, WiringError};
+
+pub mod error;
+pub mod idempotency;
+pub mod view;
+
+pub use error::{ApiAnswer, ApiError};
+pub use idempotency::{
+    DynamoIdempotencyStore, IdempotencyKey, IdempotencyStore, MemoryIdempotencyStore,
+};
+pub use view::{AccountView, PostView};
+
+use idempotency::{Reservation, StoredAnswer, body_fingerprint};
+
+/// States a post can be cancelled from: nothing has reached TikTok yet.
+pub const CANCELLABLE: [PostState; 3] = [
+    PostState::Received,
+    PostState::AwaitingOptions,
+    PostState::Queued,
+];
+
+/// The reason recorded when an account's posts are stopped by its disconnection.
+pub const ACCOUNT_DISCONNECTED: &str = "account disconnected";
+/// The reason recorded on `DELETE /posts/{id}`.
+pub const CANCELLED_BY_REQUEST: &str = "cancelled by request";
+
+const MAX_KEY_BYTES: usize = 1024;
+const MAX_OPEN_ID_LEN: usize = 128;
+const MAX_VERSION_LEN: usize = 1024;
+
+/// The body of `POST /posts`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePostRequest {
+    /// The `open_id` of a connected account.
+    pub account: Option<String>,
+    /// The object key in the video bucket.
+    pub key: Option<String>,
+    /// A specific object version; the current one when absent.
+    pub version_id: Option<String>,
+    pub options: Option<OptionsInput>,
+}
+
+/// TikTok's revoke for one account, with a token fresh enough to be accepted.
+#[async_trait]
+pub trait Revoker: Send + Sync {
+    async fn revoke(&self, open_id: &str) -> Result<(), RevokeError>;
+}
+
+/// Why a revoke did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    #[error("no usable access token to revoke: {0}")]
+    NoToken(#[source] TokenError),
+    #[error(transparent)]
+    TikTok(#[from] TikTokError),
+    #[error(transparent)]
+    Wiring(#[from] WiringError),
+}
+
+impl RevokeError {
+    /// Whether the disconnection must stop and be retried (nothing has changed yet) rather
+    /// than go on without the revoke. Only passing trouble stops it: a refused revoke, or
+    /// an account whose token is dead already, has nothing left to revoke worth waiting for.
+    fn must_retry(&self) -> Option<ApiError> {
+        let kind = match self {
+            RevokeError::NoToken(e) => e.kind(),
+            RevokeError::TikTok(e) => e.kind(),
+            RevokeError::Wiring(e) => e.kind(),
+        };
+        match (self, kind.remedy()) {
+            (_, Remedy::Retry) => Some(ApiError::from_kind(kind, self)),
+            // A deployment without its client secret cannot revoke anything: say so.
+            (RevokeError::Wiring(_), _) => Some(ApiError::internal(self)),
+            _ => None,
+        }
+    }
+}
+
+/// [`Revoker`] with the token service and the TikTok client.
+#[derive(Clone, Debug)]
+pub struct TikTokRevoker {
+    pub tokens: TokenService,
+    pub tiktok: TikTokClient,
+}
+
+#[async_trait]
+impl Revoker for TikTokRevoker {
+    async fn revoke(&self, open_id: &str) -> Result<(), RevokeError> {
+        let token = self
+            .tokens
+            .fresh_access_token(open_id)
+            .await
+            .map_err(RevokeError::NoToken)?;
+        self.tiktok.revoke(token.secret()).await?;
+        Ok(())
+    }
+}
+
+/// [`Revoker`] built on first use: the client secret is fetched only when an account is
+/// actually disconnected, not on every cold start of the API.
+pub struct LazyRevoker {
+    parts: Parts,
+    inner: OnceCell<TikTokRevoker>,
+}
+
+impl LazyRevoker {
+    pub fn new(parts: Parts) -> Self {
+        LazyRevoker {
+            parts,
+            inner: OnceCell::new(),
+        }
+    }
+}
+
+#[async_trait]
+impl Revoker for LazyRevoker {
+    async fn revoke(&self, open_id: &str) -> Result<(), RevokeError> {
+        let revoker = self
+            .inner
+            .get_or_try_init(|| async {
+                let tiktok = self.parts.tiktok().await?;
+                let tokens = self.parts.token_service(&tiktok)?;
+                Ok::<_, WiringError>(TikTokRevoker { tokens, tiktok })
+            })
+            .await?;
+        revoker.revoke(open_id).await
+    }
+}
+
+/// The API's parts.
+#[derive(Clone)]
+pub struct PostsApi {
+    pub intake: Intake,
+    pub accounts: Arc<dyn TokenStore>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub revoker: Arc<dyn Revoker>,
+    /// Where connect links are stored (the oauth table).
+    pub oauth: Arc<dyn OAuthStateStore>,
+    /// `None` when `PUBLIC_BASE_URL` is not set: connect links then answer 500 saying so,
+    /// while the rest of the API works.
+    pub connect: Option<ConnectSettings>,
+    /// `VIDEO_BUCKET`: the only bucket posts are read from.
+    pub bucket: String,
+}
+
+impl PostsApi {
+    /// The deployed wiring: DynamoDB stores, S3, Step Functions (`STATE_MACHINE_ARN`), the
+    /// video bucket (`VIDEO_BUCKET`), idempotency keys in the oauth table.
+    pub fn from_parts(parts: &Parts) -> Result<PostsApi, ConfigError> {
+        let sfn = aws_sdk_sfn::Client::new(&parts.sdk);
+        Ok(PostsApi {
+            intake: Intake {
+                posts: parts.posts.clone(),
+                source: Arc::new(S3VideoSource::new(parts.s3.clone())),
+                executions: Arc::new(SfnExecutions::new(sfn, required("STATE_MACHINE_ARN")?)),
+            },
+            accounts: parts.accounts.clone(),
+            idempotency: Arc::new(DynamoIdempotencyStore::new(
+                parts.dynamodb.clone(),
+                parts.tables.oauth.clone(),
+            )),
+            revoker: Arc::new(LazyRevoker::new(parts.clone())),
+            oauth: parts.oauth.clone(),
+            connect: match ConnectSettings::from_env() {
+                Ok(settings) => Some(settings),
+                Err(ConfigError::Missing { .. }) => None,
+                Err(err) => return Err(err),
+            },
+            bucket: required("VIDEO_BUCKET")?,
+        })
+    }
+
+    fn posts(&self) -> &dyn PostStore {
+        self.intake.posts.as_ref()
+    }
+
+    // ------------------------------------------------------------ POST /posts
+
+    /// `POST /posts`. With an idempotency key, the first answer under the key is replayed
+    /// for the same body and a different body is refused (409).
+    #[tracing::instrument(skip_all, fields(idempotency_key = key.map(|k| k.id())))]
+    pub async fn create_post(&self, body: &[u8], key: Option<&IdempotencyKey>) -> ApiAnswer {
+        let Some(key) = key else {
+            return answer_of(self.create_post_once(body).await);
+        };
+        let fingerprint = body_fingerprint(body);
+        let taken = match self
+            .idempotency
+            .reserve(key, &fingerprint, unix_now())
+            .await
+        {
+            Ok(Reservation::Reserved) => None,
+            Ok(Reservation::Taken(record)) => Some(record),
+            Err(err) => return ApiError::from(err).answer(),
+        };
+        if let Some(record) = taken {
+            if record.body_sha256 != fingerprint {
+                return ApiError::conflict(
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used with another body; use a new key for a new \
+                     request",
+                )
+                .with_field("Idempotency-Key")
+                .answer();
+            }
+            return match record.answer {
+                Some(stored) => replay(&stored),
+                None => ApiError {
+                    retry_after: Some(2),
+                    ..ApiError::conflict(
+                        "idempotency_key_in_progress",
+                        "a request with this Idempotency-Key is still running; retry shortly",
+                    )
+                }
+                .answer(),
+            };
+        }
+        let answer = answer_of(self.create_post_once(body).await);
+        // Passing failures are not remembered: the caller's retry must run again.
+        let kept = if answer.status >= 500 {
+            self.idempotency.release(key, &fingerprint).await
+        } else {
+            let stored = StoredAnswer {
+                status: answer.status,
+                body: answer.body.to_string(),
+            };
+            self.idempotency
+                .finish(key, &fingerprint, &stored, unix_now())
+                .await
+        };
+        if let Err(err) = kept {
+            // The post itself is claimed idempotently, so a retry stays safe without it.
+            tracing::warn!(error = %err, "could not record the idempotency key's answer");
+        }
+        answer
+    }
+
+    async fn create_post_once(&self, body: &[u8]) -> Result<ApiAnswer, ApiError> {
+        let now = unix_now();
+        let request: CreatePostRequest = from_json(body).map_err(|mut err| {
+            // A syntax error is the body's fault, whichever field the parser was in.
+            if err.rule.starts_with("is not valid JSON") {
+                err.field = "body".to_owned();
+            }
+            err
+        })?;
+        let account = required_field(
+            request.account,
+            "account",
+            "the open_id of a connected TikTok account",
+        )?;
+        check_open_id(&account, "account")?;
+        let key = required_field(
+            request.key,
+            "key",
+            "the key of the video in the video bucket, such as uploads/OPEN_ID/clip.mp4",
+        )?;
+        self.check_key(&key)?;
+        if let Some(version) = &request.version_id
+            && (version.is_empty() || version.len() > MAX_VERSION_LEN || has_control(version))
+        {
+            return Err(ApiError::invalid(
+                "version_id",
+                format!(
+                    "must be an S3 version id (1 to {MAX_VERSION_LEN} printable characters) \
+                     or left out"
+                ),
+            ));
+        }
+        let options = required_field(request.options, "options", "the post's options")?
+            .validate("options.", now)?;
+        self.check_account_can_post(&account, options.mode, now)
+            .await?;
+
+        let location = VideoLocation {
+            bucket: self.bucket.clone(),
+            key,
+            version_id: request.version_id,
+        };
+        let claim = self
+            .intake
+            .claim(&account, &location, Ok(Some(options.clone())))
+            .await?;
+        if !claim.created && claim.post.options.as_ref() != Some(&options) {
+            return Err(ApiError::conflict(
+                "post_exists",
+                format!(
+                    "this video (this object version) was already posted to this account as \
+                     post {} with other options, and is {}; to post it again, upload it \
+                     again (a new object version)",
+                    claim.post.id, claim.post.state
+                ),
+            )
+            .with_state(claim.post.state));
+        }
+        let status = if claim.created { 201 } else { 200 };
+        Ok(ApiAnswer::json(status, view_json(&claim.post)?)
+            .with_header("location", format!("/posts/{}", claim.post.id)))
+    }
+
+    fn check_key(&self, key: &str) -> Result<(), ApiError> {
+        let rule = |why: &str| {
+            ApiError::invalid(
+                "key",
+                format!(
+                    "{why}; give the key of an object in the video bucket {}, such as \
+                     uploads/OPEN_ID/clip.mp4",
+                    self.bucket
+                ),
+            )
+        };
+        if key.is_empty() {
+            return Err(rule("is empty"));
+        }
+        if key.len() > MAX_KEY_BYTES {
+            return Err(rule("is longer than S3's 1024 bytes"));
+        }
+        if key.contains("://") {
+            return Err(rule(
+                "is a URL, not a key (videos are read from one bucket only)",
+            ));
+        }
+        if key.starts_with('/') {
+            return Err(rule("starts with '/'"));
+        }
+        if key.ends_with('/') {
+            return Err(rule("names a folder, not an object"));
+        }
+        if has_control(key) {
+            return Err(rule("contains control characters"));
+        }
+        Ok(())
+    }
+
+    /// A post for an unknown account, or one that cannot post in this mode, would only fail
+    /// later in the pipeline: refuse it now, with the reason.
+    async fn check_account_can_post(
+        &self,
+        open_id: &str,
+        mode: PostMode,
+        now: UnixTime,
+    ) -> Result<(), ApiError> {
+        let Some(account) = self.accounts.get(open_id).await? else {
+            return Err(ApiError::not_found(
+                "account_not_found",
+                format!("no connected TikTok account has open_id {open_id:?}; connect it first"),
+            )
+            .with_field("account"));
+        };
+        let view = AccountView::new(&account.summary(), now);
+        let scope = match mode {
+            PostMode::DirectPost => "video.publish",
+            PostMode::Draft => "video.upload",
+        };
+        let reason = if account.summary().must_reconnect(now) {
+            view.reconnect_reason
+                .unwrap_or_else(|| "its tokens can no longer be renewed".to_owned())
+        } else if view.missing_scopes.iter().any(|s| s == scope) {
+            format!("it did not grant the {scope} scope this post needs")
+        } else {
+            return Ok(());
+        };
+        Err(ApiError::conflict(
+            "account_needs_reconnect",
+            format!("the TikTok account {open_id} must be connected again: {reason}"),
+        )
+        .with_field("account"))
+    }
+
+    // ------------------------------------------------------------ GET /posts/{id}
+
+    /// `GET /posts/{id}`.
+    #[tracing::instrument(skip(self))]
+    pub async fn get_post(&self, id: &str) -> ApiAnswer {
+        answer_of(
+            async {
+                let post = self.find_post(id).await?;
+                Ok(ApiAnswer::json(200, view_json(&post)?))
+            }
+            .await,
+        )
+    }
+
+    async fn find_post(&self, id: &str) -> Result<PostRecord, ApiError> {
+        let id = PostId::parse(id).map_err(|e| ApiError::invalid("id", e.to_string()))?;
+        self.posts()
+            .get(&id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("post_not_found", format!("there is no post {id}")))
+    }
+
+    // ------------------------------------------------------------ DELETE /posts/{id}
+
+    /// `DELETE /posts/{id}`: cancels a post that has not started uploading; 409 with its
+    /// state otherwise. Cancelling a cancelled post answers it again (and stops its
+    /// execution again, in case the first attempt ended between the two).
+    #[tracing::instrument(skip(self))]
+    pub async fn cancel_post(&self, id: &str) -> ApiAnswer {
+        answer_of(
+            async {
+                let post = self.find_post(id).await?;
+                let post = self.cancel(&post, CANCELLED_BY_REQUEST).await?;
+                Ok(ApiAnswer::json(200, view_json(&post)?))
+            }
+            .await,
+        )
+    }
+
+    async fn cancel(&self, post: &PostRecord, reason: &str) -> Result<PostRecord, ApiError> {
+        let refused = |state: PostState| {
+            ApiError::conflict(
+                "post_not_cancellable",
+                format!(
+                    "post {} is {state}: only a post that has not started uploading \
+                     (RECEIVED, AWAITING_OPTIONS or QUEUED) can be cancelled",
+                    post.id
+                ),
+            )
+            .with_state(state)
+        };
+        let cancelled = match post.state {
+            PostState::Cancelled => post.clone(),
+            state if !CANCELLABLE.contains(&state) => return Err(refused(state)),
+            _ => match self
+                .posts()
+                .transition(
+                    &post.id,
+                    &CANCELLABLE,
+                    PostState::Cancelled,
+                    PostUpdate::note(reason),
+                    unix_now(),
+                )
+                .await
+            {
+                Ok(post) => post,
+                // The pipeline moved it meanwhile (init started the upload).
+                Err(StoreError::StateConflict { found, .. }) => return Err(refused(found)),
+                Err(err) => return Err(err.into()),
+            },
+        };
+        // Every step checks the record, so the run would stop by itself; stopping it now
+        // spares its waits and makes the console say why.
+        self.intake.executions.stop(&post.id, reason).await?;
+        tracing::info!(post_id = %post.id, reason, "post cancelled");
+        Ok(cancelled)
+    }
+
+    // ------------------------------------------------------------ accounts
+
+    /// `POST /accounts/connect-link`: a single-use link whose holder can connect one TikTok
+    /// account. It is the answer's purpose, so it is in the body; it is never logged.
+    /// `caller` (the IAM principal) is kept with the link.
+    pub async fn connect_link(&self, caller: Option<&str>) -> ApiAnswer {
+        let Some(settings) = &self.connect else {
+            return ApiError::internal("PUBLIC_BASE_URL is not set: connect links need it")
+                .answer();
+        };
+        match issue_connect_link(self.oauth.as_ref(), settings, caller, unix_now()).await {
+            Ok(link) => ApiAnswer::json(
+                201,
+                json!({
+                    "url": link.expose(),
+                    "expires_at": view::rfc3339(link.expires_at),
+                }),
+            )
+            .with_header("cache-control", "no-store"),
+            Err(err) => ApiError::from_kind(err.kind(), &err).answer(),
+        }
+    }
+
+    /// `GET /accounts`: every connected account and whether it must be reconnected.
+    pub async fn list_accounts(&self) -> ApiAnswer {
+        answer_of(
+            async {
+                let now = unix_now();
+                let mut accounts: Vec<AccountView> = self
+                    .accounts
+                    .list()
+                    .await?
+                    .iter()
+                    .map(|a| AccountView::new(a, now))
+                    .collect();
+                accounts.sort_by(|a, b| a.open_id.cmp(&b.open_id));
+                Ok(ApiAnswer::json(200, json!({ "accounts": accounts })))
+            }
+            .await,
+        )
+    }
+
+    /// `DELETE /accounts/{open_id}`: revokes the account's access at TikTok (a refusal is
+    /// reported, not fatal; passing trouble answers 503 before anything changed), cancels
+    /// its posts that have not started uploading, then forgets it.
+    #[tracing::instrument(skip(self))]
+    pub async fn disconnect_account(&self, open_id: &str) -> ApiAnswer {
+        answer_of(self.disconnect(open_id).await)
+    }
+
+    async fn disconnect(&self, open_id: &str) -> Result<ApiAnswer, ApiError> {
+        check_open_id(open_id, "open_id")?;
+        if self.accounts.get(open_id).await?.is_none() {
+            return Err(ApiError::not_found(
+                "account_not_found",
+                format!("no connected TikTok account has open_id {open_id:?}"),
+            ));
+        }
+        let revoke_note = match self.revoker.revoke(open_id).await {
+            Ok(()) => None,
+            Err(err) => {
+                if let Some(stop) = err.must_retry() {
+                    return Err(stop);
+                }
+                tracing::warn!(open_id, error = %err, "revoke refused; disconnecting anyway");
+                Some(format!(
+                    "TikTok did not revoke the access ({err}); the account is forgotten here \
+                     anyway. Its owner can remove the app in TikTok's settings \
+                     (Security and login > Manage app permissions)."
+                ))
+            }
+        };
+
+        let mut cancelled = Vec::new();
+        let mut in_flight = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .posts()
+                .list_by_account(open_id, 100, after.as_ref())
+                .await?;
+            for post in &page.posts {
+                if CANCELLABLE.contains(&post.state) {
+                    match self.cancel(post, ACCOUNT_DISCONNECTED).await {
+                        Ok(_) => cancelled.push(post.id.to_string()),
+                        Err(err) if err.status == 409 => in_flight.push(post.id.to_string()),
+                        Err(err) => return Err(err),
+                    }
+                } else if !post.state.is_final() {
+                    in_flight.push(post.id.to_string());
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+
+        self.accounts.delete(open_id).await?;
+        tracing::info!(
+            open_id,
+            revoked = revoke_note.is_none(),
+            cancelled = cancelled.len(),
+            in_flight = in_flight.len(),
+            "account disconnected"
+        );
+        Ok(ApiAnswer::json(
+            200,
+            json!({
+                "open_id": open_id,
+                "revoked": revoke_note.is_none(),
+                "revoke_note": revoke_note,
+                "cancelled_posts": cancelled,
+                // Already uploading: they fail on their own once the token is gone.
+                "posts_in_flight": in_flight,
+            }),
+        ))
+    }
+}
+
+fn answer_of(result: Result<ApiAnswer, ApiError>) -> ApiAnswer {
+    result.unwrap_or_else(|err| err.answer())
+}
+
+fn replay(stored: &StoredAnswer) -> ApiAnswer {
+    match serde_json::from_str(&stored.body) {
+        Ok(body) => ApiAnswer::json(stored.status, body).with_header("idempotent-replayed", "true"),
+        Err(err) => {
+            ApiError::internal(format!("stored idempotent answer is not JSON: {err}")).answer()
+        }
+    }
+}
+
+fn view_json(post: &PostRecord) -> Result<serde_json::Value, ApiError> {
+    serde_json::to_value(PostView::from(post)).map_err(ApiError::internal)
+}
+
+fn required_field<T>(value: Option<T>, field: &str, what: &str) -> Result<T, ApiError> {
+    value.ok_or_else(|| ApiError::invalid(field, format!("is required: {what}")))
+}
+
+fn has_control(text: &str) -> bool {
+    text.chars().any(char::is_control)
+}
+
+fn check_open_id(open_id: &str, field: &str) -> Result<(), ApiError> {
+    let valid = !open_id.is_empty()
+        && open_id.len() <= MAX_OPEN_ID_LEN
+        && !open_id
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '/');
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!(
+                "must be a TikTok open_id (1 to {MAX_OPEN_ID_LEN} characters, no spaces or '/')"
+            ),
+        ))
+    }
+}

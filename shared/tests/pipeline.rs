@@ -1,0 +1,959 @@
+//! The publish steps end to end, driven the way the state machine drives them
+//! (`infra/statemachine/publish.asl.json`), on the real DynamoDB stores and S3 source
+//! (moto) and the strict fake TikTok.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_s3::primitives::ByteStream as S3Body;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use fake_tiktok::{AccountSeed, Endpoint, FakeSettings, FakeTikTok, Fault};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha256};
+use test_support::{moto, unique_name};
+use tiktok_publish_core::config::TikTokConfig;
+use tiktok_publish_core::errors::ErrorKind;
+use tiktok_publish_core::media::VideoLocation;
+use tiktok_publish_core::media::s3::S3VideoSource;
+use tiktok_publish_core::pipeline::options::parse_options_json;
+use tiktok_publish_core::pipeline::{
+    FailureInput, Pipeline, PipelineSettings, StateMachineError, StepError,
+};
+use tiktok_publish_core::store::{
+    AllowanceLimits, DynamoAllowanceStore, DynamoPostStore, DynamoTokenStore, PostId, PostOptions,
+    PostRecord, PostSource, PostState, PostStore, TableNames, TokenStore, create_tables, unix_now,
+};
+use tiktok_publish_core::tiktok::{MAX_TITLE_UTF16, REQUIRED_SCOPES, TikTokClient};
+use tiktok_publish_core::tokens::{TokenService, TokenSettings};
+
+use crate::source::{new_bucket, video_bytes};
+
+const REDIRECT_URI: &str = "http://127.0.0.1:9/oauth/callback";
+/// More task invocations than any run here needs; a run past it is looping.
+const MAX_TASKS: usize = 60;
+
+struct Rig {
+    fake: FakeTikTok,
+    pipeline: Pipeline,
+    posts: Arc<DynamoPostStore>,
+    accounts: Arc<DynamoTokenStore>,
+    s3: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+async fn rig() -> Rig {
+    rig_with(PipelineSettings::default()).await
+}
+
+/// Its own tables, bucket and fake TikTok (whose processing takes 300 ms).
+async fn rig_with(settings: PipelineSettings) -> Rig {
+    let fake = FakeTikTok::start(FakeSettings {
+        processing_time: Duration::from_millis(300),
+        ..FakeSettings::default()
+    })
+    .await
+    .unwrap();
+    let dynamodb = moto().dynamodb().await;
+    let tables = TableNames::with_prefix(&unique_name("pipeline"));
+    create_tables(&dynamodb, &tables).await.unwrap();
+    let s3 = moto().s3().await;
+    let bucket = new_bucket(&s3, false).await;
+    let config = TikTokConfig::new(
+        fake.settings().client_key.clone(),
+        SecretString::from(fake.settings().client_secret.clone()),
+    )
+    .with_base_urls(fake.base_url(), fake.base_url());
+    let tiktok = TikTokClient::new(config).unwrap();
+    let posts = Arc::new(DynamoPostStore::new(dynamodb.clone(), &tables.posts));
+    let accounts = Arc::new(DynamoTokenStore::new(dynamodb.clone(), &tables.accounts));
+    let tokens = TokenService::new(
+        accounts.clone(),
+        Arc::new(tiktok.clone()),
+        TokenSettings::default(),
+    );
+    let pipeline = Pipeline {
+        posts: posts.clone(),
+        tokens,
+        tiktok,
+        source: Arc::new(S3VideoSource::new(s3.clone())),
+        allowances: Arc::new(DynamoAllowanceStore::new(
+            dynamodb,
+            &tables.allowances,
+            AllowanceLimits::default(),
+        )),
+        settings,
+    };
+    Rig {
+        fake,
+        pipeline,
+        posts,
+        accounts,
+        s3,
+        bucket,
+    }
+}
+
+/// A video in the bucket: where, how big, the SHA-256 of its bytes.
+struct Video {
+    location: VideoLocation,
+    sha256: String,
+}
+
+impl Rig {
+    /// A creator connected the way the OAuth callback does it (one code exchange).
+    async fn connect(&self, seed: AccountSeed) -> String {
+        let open_id = self.fake.seed_account(seed);
+        let code = self
+            .fake
+            .mint_code(&open_id, &REQUIRED_SCOPES, REDIRECT_URI);
+        self.pipeline
+            .tokens
+            .connect(&code, REDIRECT_URI)
+            .await
+            .unwrap();
+        open_id
+    }
+
+    /// An MP4 of `size` bytes whose `mvhd` says it lasts `seconds`: headers, then an
+    /// `mdat` of pseudo-random bytes. Written in 16 MiB parts, never held whole.
+    async fn put_mp4(&self, key: &str, size: u64, seconds: u32) -> Video {
+        const PART: u64 = 16 * 1024 * 1024;
+        let header = mp4_header(size, seconds);
+        let mut hasher = Sha256::new();
+        let part_bytes = |offset: u64, len: u64| {
+            if offset == 0 {
+                let rest = len - header.len() as u64;
+                [
+                    header.clone(),
+                    video_bytes(size, header.len() as u64, rest as usize),
+                ]
+                .concat()
+            } else {
+                video_bytes(size, offset, len as usize)
+            }
+        };
+        if size <= PART {
+            let bytes = part_bytes(0, size);
+            hasher.update(&bytes);
+            self.put(key, bytes).await;
+        } else {
+            let upload = self
+                .s3
+                .create_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .content_type("video/mp4")
+                .send()
+                .await
+                .unwrap();
+            let upload_id = upload.upload_id().unwrap();
+            let mut parts = Vec::new();
+            let mut offset = 0;
+            while offset < size {
+                let len = PART.min(size - offset);
+                let bytes = part_bytes(offset, len);
+                hasher.update(&bytes);
+                let number = i32::try_from(parts.len() + 1).unwrap();
+                let part = self
+                    .s3
+                    .upload_part()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .upload_id(upload_id)
+                    .part_number(number)
+                    .body(S3Body::from(bytes))
+                    .send()
+                    .await
+                    .unwrap();
+                parts.push(
+                    CompletedPart::builder()
+                        .part_number(number)
+                        .e_tag(part.e_tag().unwrap())
+                        .build(),
+                );
+                offset += len;
+            }
+            self.s3
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        }
+        Video {
+            location: self.location(key),
+            sha256: hex::encode(hasher.finalize()),
+        }
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> VideoLocation {
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type("video/mp4")
+            .body(S3Body::from(bytes))
+            .send()
+            .await
+            .unwrap();
+        self.location(key)
+    }
+
+    fn location(&self, key: &str) -> VideoLocation {
+        VideoLocation {
+            bucket: self.bucket.clone(),
+            key: key.to_owned(),
+            version_id: None,
+        }
+    }
+
+    /// The post record the intake writes before it starts the run.
+    async fn post(
+        &self,
+        open_id: &str,
+        location: VideoLocation,
+        options: Option<PostOptions>,
+    ) -> PostId {
+        let state = if options.is_some() {
+            PostState::Queued
+        } else {
+            PostState::Received
+        };
+        let record = PostRecord::new(
+            open_id,
+            PostSource::at(location),
+            options,
+            state,
+            unix_now(),
+        );
+        self.posts.create(&record).await.unwrap();
+        record.id
+    }
+
+    async fn record(&self, id: &PostId) -> PostRecord {
+        self.posts.get(id).await.unwrap().unwrap()
+    }
+
+    fn inits(&self) -> usize {
+        self.fake.call_count(Endpoint::DirectInit) + self.fake.call_count(Endpoint::InboxInit)
+    }
+
+    /// Runs the post the way the state machine would, injecting each fault just before the
+    /// `nth` invocation (retries included, from 1) of its task.
+    async fn drive(&self, id: &PostId, faults: Vec<(Task, usize, Fault)>) -> Run {
+        drive(self, id, faults).await
+    }
+}
+
+fn options(json: &str) -> Option<PostOptions> {
+    Some(parse_options_json(json.as_bytes(), unix_now()).unwrap())
+}
+
+/// `ftyp`, then a `moov` with an `mvhd` of `seconds` and one video track, then the header of
+/// an `mdat` running to byte `size`: what the probe reads of a real MP4.
+fn mp4_header(size: u64, seconds: u32) -> Vec<u8> {
+    fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let len = u32::try_from(body.len() + 8).unwrap();
+        [&len.to_be_bytes()[..], kind, body].concat()
+    }
+    let mut mvhd = vec![0u8; 100];
+    mvhd[12..16].copy_from_slice(&1000u32.to_be_bytes());
+    mvhd[16..20].copy_from_slice(&(seconds * 1000).to_be_bytes());
+    let hdlr = [&[0u8; 8][..], b"vide", &[0u8; 13]].concat();
+    let trak = boxed(b"trak", &boxed(b"mdia", &boxed(b"hdlr", &hdlr)));
+    let moov = boxed(b"moov", &[boxed(b"mvhd", &mvhd), trak].concat());
+    let ftyp = boxed(b"ftyp", b"isom\0\0\x02\0isomiso2mp41");
+    let head = [ftyp, moov].concat();
+    let mdat_len = u32::try_from(size - head.len() as u64).unwrap();
+    [head, mdat_len.to_be_bytes().to_vec(), b"mdat".to_vec()].concat()
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small interpreter of the state machine's definition
+// ---------------------------------------------------------------------------------------------
+
+/// The Task states of the definition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Task {
+    Init,
+    Upload,
+    Status,
+}
+
+#[derive(Debug)]
+enum Ending {
+    /// `Published` (Succeed): the status was final.
+    Published,
+    /// `Duplicate` (Succeed): another run owns the post.
+    Duplicate,
+    /// `RecordFailure`, then `Failed` with this error.
+    Failed(StepError),
+}
+
+#[derive(Debug)]
+struct Run {
+    ending: Ending,
+    /// One line per task answer: `Init:ready`, `Upload:more`, `Status!TikTokRateLimited`, ...
+    trace: Vec<String>,
+}
+
+impl Run {
+    fn error(&self) -> &StepError {
+        match &self.ending {
+            Ending::Failed(error) => error,
+            other => panic!("the run ended {other:?}, not failed: {:?}", self.trace),
+        }
+    }
+
+    fn assert_published(&self) {
+        assert!(
+            matches!(self.ending, Ending::Published),
+            "{:?}: {:?}",
+            self.ending,
+            self.trace
+        );
+    }
+
+    fn count(&self, line: &str) -> usize {
+        self.trace.iter().filter(|l| *l == line).count()
+    }
+}
+
+/// The `Retry` of each task for `kind`: which retrier (they count separately) and its
+/// `MaxAttempts`, as the definition has them.
+fn retrier(task: Task, kind: ErrorKind) -> Option<(usize, u32)> {
+    match kind {
+        ErrorKind::TikTokRateLimited => Some((1, 5)),
+        ErrorKind::TikTokUnavailable | ErrorKind::AwsUnavailable => Some((2, 6)),
+        ErrorKind::AccessTokenInvalid if task != Task::Upload => Some((3, 1)),
+        _ => None,
+    }
+}
+
+enum Next {
+    Go(Task),
+    /// `WaitForInit`, then `Init` again.
+    WaitForInit(u64),
+    End,
+}
+
+async fn drive(rig: &Rig, id: &PostId, mut faults: Vec<(Task, usize, Fault)>) -> Run {
+    let pipeline = &rig.pipeline;
+    let post_id = id.as_str();
+    let mut trace = Vec::new();
+    let mut invocations: HashMap<Task, usize> = HashMap::new();
+    let mut retries: HashMap<usize, u32> = HashMap::new();
+    let mut task = Task::Init;
+    for _ in 0..MAX_TASKS {
+        let nth = invocations.entry(task).or_default();
+        *nth += 1;
+        let nth = *nth;
+        faults.retain(|(at, when, fault)| {
+            let due = *at == task && *when == nth;
+            if due {
+                rig.fake.inject(fault.clone());
+            }
+            !due
+        });
+        let answer = match task {
+            Task::Init => pipeline.init_upload(post_id).await.map(|out| {
+                if out.ready {
+                    trace.push("Init:ready".to_owned());
+                    Next::Go(Task::Upload)
+                } else {
+                    trace.push(format!("Init:wait {}", out.wait_seconds));
+                    Next::WaitForInit(out.wait_seconds)
+                }
+            }),
+            // No deadline: what the local runtime's past deadline comes to.
+            Task::Upload => pipeline.upload_chunks(post_id, None).await.map(|out| {
+                trace.push(
+                    if out.done {
+                        "Upload:done"
+                    } else {
+                        "Upload:more"
+                    }
+                    .to_owned(),
+                );
+                Next::Go(Task::Status)
+            }),
+            Task::Status => pipeline.check_status(post_id).await.map(|out| {
+                if out.is_final {
+                    trace.push("Status:final".to_owned());
+                    Next::End
+                } else if !out.uploaded {
+                    trace.push("Status:upload".to_owned());
+                    Next::Go(Task::Upload)
+                } else {
+                    trace.push("Status:poll".to_owned());
+                    Next::Go(Task::Status)
+                }
+            }),
+        };
+        let error = match answer {
+            Ok(Next::End) => {
+                return Run {
+                    ending: Ending::Published,
+                    trace,
+                };
+            }
+            Ok(Next::WaitForInit(secs)) => {
+                // Only short waits belong in a test.
+                assert!(secs <= 2, "Init asked for a wait of {secs} s: {trace:?}");
+                tokio::time::sleep(Duration::from_secs(secs)).await;
+                retries.clear();
+                continue;
+            }
+            Ok(Next::Go(next)) => {
+                // Pause: polls loop quickly instead of waiting the whole interval; 250 ms
+                // keeps the status fetches under TikTok's 30 a minute.
+                if next != Task::Upload {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                retries.clear();
+                task = next;
+                continue;
+            }
+            Err(error) => error,
+        };
+        trace.push(format!("{task:?}!{}", error.kind));
+        if let Some((which, max)) = retrier(task, error.kind) {
+            let used = retries.entry(which).or_default();
+            if *used < max {
+                *used += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        }
+        retries.clear();
+        match error.kind {
+            ErrorKind::PostConflict => {
+                return Run {
+                    ending: Ending::Duplicate,
+                    trace,
+                };
+            }
+            ErrorKind::UploadUrlExpired if task != Task::Init => task = Task::Init,
+            _ => {
+                let input = FailureInput {
+                    post_id: post_id.to_owned(),
+                    error: StateMachineError {
+                        error: error.kind.name().to_owned(),
+                        cause: format!("{}: {}", error.kind.name(), error.message),
+                    },
+                };
+                pipeline.record_failure(&input).await.unwrap();
+                return Run {
+                    ending: Ending::Failed(error),
+                    trace,
+                };
+            }
+        }
+    }
+    panic!("the run did not end within {MAX_TASKS} tasks: {trace:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Posts that get through
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_direct_post_of_1_mb_is_published_byte_exact() {
+    let rig = rig().await;
+    let open_id = rig.connect(AccountSeed::default()).await;
+    let video = rig.put_mp4("uploads/clip.mp4", 1_000_000, 12).await;
+    let id = rig
+        .post(
+            &open_id,
+            video.location,
+            options(r#"{"title":"hello #fyp","privacy_level":"PUBLIC_TO_EVERYONE"}"#),
+        )
+        .await;
+
+    let run = rig.drive(&id, vec![]).await;
+    run.assert_published();
+    assert_eq!(&run.trace[..2], ["Init:ready", "Upload:done"]);
+
+    let post = rig.record(&id).await;
+    assert_eq!(post.state, PostState::Published);
+    let publish = rig
+        .fake
+        .publish(post.publish_id.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(publish.video_sha256.as_deref(), Some(video.sha256.as_str()));
+    assert_eq!(publish.chunks_taken, 1);
+    let public_id = publish.post_id.unwrap().to_string();
+    assert_eq!(post.outcome.unwrap().public_post_ids, vec![public_id]);
+    assert_eq!(publish.post_info.unwrap()["title"], "hello #fyp");
+    assert_eq!(rig.inits(), 1);
+    assert_eq!(rig.fake.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn a_draft_is_sent_to_the_creators_inbox() {
+    let rig = rig().await;
+    let open_id = rig.connect(AccountSeed::default()).await;
+    let video = rig.put_mp4("uploads/draft.mp4", 2_000_000, 30).await;
+    let id = rig
+        .post(&open_id, video.location, options(r#"{"mode":"draft"}"#))
+        .await;
+
+    rig.drive(&id, vec![]).await.assert_published();
+
+    let post = rig.record(&id).await;
+    assert_eq!(post.state, PostState::SentToInbox);
+    assert_eq!(rig.fake.call_count(Endpoint::InboxInit), 1);
+    assert_eq!(rig.fake.call_count(Endpoint::DirectInit), 0);
+    let publish = rig
+        .fake
+        .publish(post.publish_id.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(publish.video_sha256.as_deref(), Some(video.sha256.as_str()));
+    assert_eq!(rig.fake.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn with_no_upload_budget_each_invocation_sends_one_chunk_in_order() {
+    let rig = rig_with(PipelineSettings {
+        upload_budget: Duration::ZERO,
+        ..PipelineSettings::default()
+    })
+    .await;
+    let open_id = rig.connect(AccountSeed::default()).await;
+    let video = rig.put_mp4("uploads/long.mp4", 100_000_000, 300).await;
+    let id = rig
+        .post(
+            &open_id,
+            video.location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
+        .await;
+
+    let run = rig.drive(&id, vec![]).await;
+    run.assert_published();
+    assert_eq!(
+        &run.trace[..4],
+        ["Init:ready", "Upload:more", "Status:upload", "Upload:done"]
+    );
+
+    let post = rig.record(&id).await;
+    assert_eq!(post.state, PostState::Published);
+    let publish = rig
+        .fake
+        .publish(post.publish_id.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(publish.plan.total_chunk_count, 2);
+    assert_eq!(publish.video_sha256.as_deref(), Some(video.sha256.as_str()));
+    assert_eq!(rig.fake.call_count(Endpoint::UploadChunk), 2);
+    assert_eq!(rig.fake.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn a_chunk_cut_off_mid_body_is_resumed_from_tiktoks_count() {
+    let rig = rig_with(PipelineSettings {
+        upload_budget: Duration::ZERO,
+        ..PipelineSettings::default()
+    })
+    .await;
+    let open_id = rig.connect(AccountSeed::default()).await;
+    let video = rig.put_mp4("uploads/cut.mp4", 100_000_000, 300).await;
+    let id = rig
+        .post(
+            &open_id,
+            video.location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
+        .await;
+
+    let reset = Fault::ResetMidBody {
+        after_bytes: 1_000_000,
+        times: 1,
+    };
+    let run = rig.drive(&id, vec![(Task::Upload, 2, reset)]).await;
+    run.assert_published();
+    assert_eq!(run.count("Upload!TikTokUnavailable"), 1, "{:?}", run.trace);
+
+    let post = rig.record(&id).await;
+    let publish = rig
+        .fake
+        .publish(post.publish_id.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(publish.video_sha256.as_deref(), Some(video.sha256.as_str()));
+    let taken = rig
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.endpoint == Endpoint::UploadChunk && matches!(c.status, 201 | 206))
+        .count();
+    assert_eq!(taken, 2, "each range is taken once");
+    assert_eq!(rig.fake.call_count(Endpoint::UploadChunk), 3);
+    assert_eq!(rig.fake.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn a_lost_answer_to_the_last_chunk_is_not_sent_again() {
+    let rig = rig().await;
+    let open_id = rig.connect(AccountSeed::default()).await;
+    let video = rig.put_mp4("uploads/lost.mp4", 1_000_000, 10).await;
+    let id = rig
+        .post(
+            &open_id,
+            video.location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
+        .await;
+
+    // TikTok takes the whole chunk, then the connection drops before its 201.
+    let lost = Fault::ResetMidBody {
+        after_bytes: 1_000_000,
+        times: 1,
+    };
+    let run = rig.drive(&id, vec![(Task::Upload, 1, lost)]).await;
+    run.assert_published();
+    assert_eq!(run.count("Upload!TikTokUnavailable"), 1, "{:?}", run.trace);
+    assert_eq!(rig.fake.call_count(Endpoint::UploadChunk), 1);
+    let post = rig.record(&id).await;
+    let publish = rig
+        .fake
+        .publish(post.publish_id.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(publish.video_sha256.as_deref(), Some(video.sha256.as_str()));
+    assert_eq!(rig.fake.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn an_expired_upload_url_starts_the_upload_again_from_init() {
+    let rig = rig().await;
+    let open_id = rig.connect(AccountSeed::default()).await;
+    let video = rig.put_mp4("uploads/late.mp4", 1_000_000, 10).await;
+    let id = rig
+        .post(
+            &open_id,
+            video.location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
+        .await;
+
+    let expire = Fault::ExpireUploadUrl { publish_id: None };
+    let run = rig.drive(&id, vec![(Task::Upload, 1, expire)]).await;
+    run.assert_published();
+    assert_eq!(
+        &run.trace[..4],
+        [
+            "Init:ready",
+            "Upload!UploadUrlExpired",
+            "Init:ready",
+            "Upload:done"
+        ]
+    );
+
+    let publishes = rig.fake.publishes_for(&open_id);
+    assert_eq!(publishes.len(), 2);
+    let complete: Vec<_> = publishes.iter().filter(|p| p.complete).collect();
+    assert_eq!(complete.len(), 1, "exactly one upload completes");
+    let post = rig.record(&id).await;
+    assert_eq!(post.state, PostState::Published);
+    assert_eq!(
+        post.publish_id.as_deref(),
+        Some(complete[0].publish_id.as_str())
+    );
+    assert_eq!(
+        complete[0].video_sha256.as_deref(),
+        Some(video.sha256.as_str())
+    );
+    assert_eq!(rig.fake.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn an_access_token_expiring_mid_run_is_refreshed_once() {
+    let rig = rig().await;
+    let open_id = rig.connect(AccountSeed::default()).await;
+    let video = rig.put_mp4("uploads/token.mp4", 1_000_000, 10).await;
+    let id = rig
+        .post(
+            &open_id,
+            video.location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
+        .await;
+    let before = rig.accounts.get(&open_id).await.unwrap().unwrap();
+    let exchanges = rig.fake.call_count(Endpoint::Token);
+
+    let expire = Fault::ExpireAccessTokenNow {
+        open_id: open_id.clone(),
+    };
+    rig.drive(&id, vec![(Task::Status, 1, expire)])
+        .await
+        .assert_published();
+
+    assert_eq!(rig.fake.call_count(Endpoint::Token), exchanges + 1);
+    let after = rig.accounts.get(&open_id).await.unwrap().unwrap();
+    let current = rig.fake.account(&open_id).unwrap();
+    assert_eq!(
+        after.access_token.expose_secret(),
+        current.access_token.unwrap()
+    );
+    assert_eq!(
+        after.refresh_token.as_ref().unwrap().expose_secret(),
+        current.refresh_token.unwrap()
+    );
+    assert_ne!(
+        after.access_token.expose_secret(),
+        before.access_token.expose_secret()
+    );
+    assert_eq!(rig.record(&id).await.state, PostState::Published);
+    assert_eq!(rig.fake.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn a_429_on_init_is_retried_and_the_post_goes_through() {
+    let rig = rig().await;
+    let open_id = rig.connect(AccountSeed::default()).await;
+    let video = rig.put_mp4("uploads/busy.mp4", 1_000_000, 10).await;
+    let id = rig
+        .post(
+            &open_id,
+            video.location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
+        .await;
+
+    let busy = Fault::HttpError {
+        endpoint: Endpoint::DirectInit,
+        status: 429,
+        code: "rate_limit_exceeded".into(),
+        times: 1,
+    };
+    let run = rig.drive(&id, vec![(Task::Init, 1, busy)]).await;
+    run.assert_published();
+    assert_eq!(&run.trace[..2], ["Init!TikTokRateLimited", "Init:ready"]);
+    assert_eq!(rig.fake.call_count(Endpoint::DirectInit), 2);
+    assert_eq!(rig.fake.publishes_for(&open_id).len(), 1);
+    assert_eq!(rig.record(&id).await.state, PostState::Published);
+    assert_eq!(rig.fake.violations(), vec![]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Posts that end badly
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn tiktok_failing_the_post_fails_it_with_the_reason_and_advice() {
+    let rig = rig().await;
+    let open_id = rig.connect(AccountSeed::default()).await;
+    let video = rig.put_mp4("uploads/spam.mp4", 1_000_000, 10).await;
+    let id = rig
+        .post(
+            &open_id,
+            video.location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
+        .await;
+
+    let fail = Fault::FailPost {
+        open_id: open_id.clone(),
+        fail_reason: "spam_risk_too_many_posts".into(),
+    };
+    let run = rig.drive(&id, vec![(Task::Init, 1, fail)]).await;
+    assert_eq!(run.error().kind, ErrorKind::TikTokPostFailed);
+
+    let post = rig.record(&id).await;
+    assert_eq!(post.state, PostState::Failed);
+    let failure = post.failure.unwrap();
+    assert_eq!(failure.kind, "TikTokPostFailed");
+    assert!(
+        failure.reason.contains("spam_risk_too_many_posts"),
+        "{}",
+        failure.reason
+    );
+    assert!(
+        failure
+            .advice
+            .as_deref()
+            .unwrap()
+            .contains("daily post cap"),
+        "{:?}",
+        failure.advice
+    );
+    assert_eq!(rig.fake.violations(), vec![]);
+}
+
+/// The run failed on `PostRefused` before anything was sent to TikTok, and the post says why.
+async fn assert_refused(rig: &Rig, id: &PostId, run: &Run, why: &[&str]) {
+    assert_eq!(run.error().kind, ErrorKind::PostRefused, "{:?}", run.trace);
+    assert_eq!(rig.inits(), 0, "nothing may reach TikTok's init");
+    let post = rig.record(id).await;
+    assert_eq!(post.state, PostState::Refused);
+    let failure = post.failure.unwrap();
+    assert_eq!(failure.kind, "PostRefused");
+    for needle in why {
+        assert!(
+            failure.reason.contains(needle),
+            "{:?} does not say {needle:?}",
+            failure.reason
+        );
+    }
+    assert_eq!(rig.fake.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn a_privacy_level_the_creator_does_not_offer_is_refused() {
+    let rig = rig().await;
+    let open_id = rig
+        .connect(AccountSeed {
+            privacy_level_options: vec!["FOLLOWER_OF_CREATOR".into(), "SELF_ONLY".into()],
+            ..AccountSeed::default()
+        })
+        .await;
+    let video = rig.put_mp4("uploads/private.mp4", 1_000_000, 10).await;
+    let id = rig
+        .post(
+            &open_id,
+            video.location,
+            options(r#"{"privacy_level":"PUBLIC_TO_EVERYONE"}"#),
+        )
+        .await;
+    let run = rig.drive(&id, vec![]).await;
+    assert_refused(
+        &rig,
+        &id,
+        &run,
+        &[
+            "PUBLIC_TO_EVERYONE",
+            "not offered",
+            "FOLLOWER_OF_CREATOR, SELF_ONLY",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_caption_over_2200_utf16_units_is_refused() {
+    // The edge refuses it when the options are parsed...
+    let title = format!("{}a", "😀".repeat(1100));
+    let json = serde_json::json!({"privacy_level": "SELF_ONLY", "title": title});
+    let err = parse_options_json(json.to_string().as_bytes(), unix_now()).unwrap_err();
+    assert_eq!(err.field, "title");
+    assert!(err.rule.contains("2201"), "{err}");
+
+    // ...and a record that holds one anyway never reaches TikTok.
+    let rig = rig().await;
+    let open_id = rig.connect(AccountSeed::default()).await;
+    let video = rig.put_mp4("uploads/caption.mp4", 1_000_000, 10).await;
+    let mut stored = options(r#"{"privacy_level":"SELF_ONLY"}"#).unwrap();
+    stored.title = title;
+    assert_eq!(stored.title.encode_utf16().count(), MAX_TITLE_UTF16 + 1);
+    let id = rig.post(&open_id, video.location, Some(stored)).await;
+    let run = rig.drive(&id, vec![]).await;
+    assert_refused(&rig, &id, &run, &["title", "2201", "2200"]).await;
+}
+
+#[tokio::test]
+async fn an_image_is_refused() {
+    let rig = rig().await;
+    let open_id = rig.connect(AccountSeed::default()).await;
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.resize(20_000, 0);
+    let location = rig.put("uploads/photo.mp4", png).await;
+    let id = rig
+        .post(
+            &open_id,
+            location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
+        .await;
+    let run = rig.drive(&id, vec![]).await;
+    assert_refused(&rig, &id, &run, &["PNG"]).await;
+}
+
+#[tokio::test]
+async fn an_empty_object_is_refused() {
+    let rig = rig().await;
+    let open_id = rig.connect(AccountSeed::default()).await;
+    let location = rig.put("uploads/empty.mp4", Vec::new()).await;
+    let id = rig
+        .post(
+            &open_id,
+            location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
+        .await;
+    let run = rig.drive(&id, vec![]).await;
+    assert_refused(&rig, &id, &run, &["empty", "0 bytes"]).await;
+}
+
+#[tokio::test]
+async fn a_video_longer_than_the_creator_may_post_is_refused() {
+    let rig = rig().await;
+    let open_id = rig
+        .connect(AccountSeed {
+            max_video_post_duration_sec: 60,
+            ..AccountSeed::default()
+        })
+        .await;
+    let video = rig.put_mp4("uploads/long.mp4", 1_000_000, 61).await;
+    let id = rig
+        .post(
+            &open_id,
+            video.location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
+        .await;
+    let run = rig.drive(&id, vec![]).await;
+    assert_refused(&rig, &id, &run, &["61 s long", "at most 60 s"]).await;
+}
+
+#[tokio::test]
+async fn options_that_never_arrive_are_refused() {
+    let rig = rig_with(PipelineSettings {
+        options_wait: Duration::ZERO,
+        ..PipelineSettings::default()
+    })
+    .await;
+    let open_id = rig.connect(AccountSeed::default()).await;
+    let video = rig.put_mp4("uploads/bare.mp4", 1_000_000, 10).await;
+    let id = rig.post(&open_id, video.location, None).await;
+    let run = rig.drive(&id, vec![]).await;
+    assert_refused(&rig, &id, &run, &["options never arrived"]).await;
+    let advice = rig.record(&id).await.failure.unwrap().advice.unwrap();
+    assert!(advice.contains("manifest"), "{advice}");
+}
+
+#[tokio::test]
+async fn an_account_never_connected_fails_the_post_asking_to_connect_it() {
+    let rig = rig().await;
+    let video = rig.put_mp4("uploads/stranger.mp4", 1_000_000, 10).await;
+    let id = rig
+        .post(
+            "never-connected",
+            video.location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
+        .await;
+    let run = rig.drive(&id, vec![]).await;
+    assert_eq!(run.error().kind, ErrorKind::AccountNeedsReconnect);
+    assert!(rig.fake.calls().is_empty(), "nothing may reach TikTok");
+
+    let post = rig.record(&id).await;
+    assert_eq!(post.state, PostState::Failed);
+    let failure = post.failure.unwrap();
+    assert_eq!(failure.kind, "AccountNeedsReconnect");
+    assert!(
+        failure.reason.contains("never-connected"),
+        "{}",
+        failure.reason
+    );
+    assert!(
+        failure.advice.as_deref().unwrap_or("").contains("Connect"),
+        "{:?}",
+        failure.advice
+    );
+}

@@ -1,0 +1,325 @@
+// The local stack's driver: does locally what AWS does between the services.
+//
+//   1. Event pump: drains each queue that stands in for an EventBridge rule's Lambda target
+//      (setup.py made them) and invokes the rule's function with the event, as EventBridge
+//      would. A failed invocation leaves the message: it comes back after the queue's
+//      visibility timeout, and after 1 + the function's retries moto moves it to the
+//      dead-letter queue, as Lambda's asynchronous retries would.
+//   2. Execution runner: picks up each new RUNNING execution in moto (whoever started it:
+//      s3-trigger, posts-api, a test) and runs it once, on the definition moto holds (the
+//      one from infra/ with its DefinitionSubstitutions filled in), in aws-local-stepfunctions.
+//      An execution stopped in moto (StopExecution: a cancel) is aborted here too; a finished
+//      run is stopped in moto so that it reads as closed (moto can only say ABORTED: the post
+//      record, and this log, tell the outcome).
+//   3. Invoke bridge: every Task state calls the real handler served by `cargo lambda watch`:
+//      the function ARN becomes the bare name watch serves, and watch's HTTP 500 with an
+//      errorType becomes an error of that name (what Lambda's X-Amz-Function-Error gives
+//      Retry/Catch in AWS).
+//
+// Wait states are shortened with the runner's waitTimeOverrides (the definition is never
+// edited), never below LOCAL_STACK_MIN_WAIT_MS (2 s: TikTok allows 30 status fetches per
+// minute per account). Retry intervals are the definition's own.
+//
+// Environment: AWS_ENDPOINT_URL (moto), LOCAL_STACK_LAMBDA_URL (watch), LOCAL_STACK_JSON
+// (setup.py's stack.json), LOCAL_STACK_WAIT_MS (default and minimum 2000).
+// Usage: node tests/local-stack/driver.mjs       (scripts/local-stack starts it)
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import { SQSClient, ReceiveMessageCommand, DeleteMessageCommand } from "@aws-sdk/client-sqs";
+import {
+  SFNClient,
+  ListExecutionsCommand,
+  DescribeExecutionCommand,
+  DescribeStateMachineCommand,
+  StopExecutionCommand,
+} from "@aws-sdk/client-sfn";
+
+// aws-local-stepfunctions 3 targets Node 22; on Node 20 every Task state needs this (without
+// it every Task fails with a TypeError that a States.ALL Catch swallows).
+if (typeof Promise.withResolvers !== "function") {
+  Promise.withResolvers = function withResolvers() {
+    let resolve;
+    let reject;
+    const promise = new Promise((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
+}
+const { StateMachine } = await import("aws-local-stepfunctions");
+
+const MIN_WAIT_MS = 2000;
+const stack = JSON.parse(readFileSync(process.env.LOCAL_STACK_JSON, "utf8"));
+const lambdaUrl = new URL(process.env.LOCAL_STACK_LAMBDA_URL);
+const waitMs = Math.max(MIN_WAIT_MS, Number(process.env.LOCAL_STACK_WAIT_MS || MIN_WAIT_MS));
+const aws = {
+  endpoint: process.env.AWS_ENDPOINT_URL,
+  region: stack.region,
+  credentials: { accessKeyId: "test", secretAccessKey: "test" },
+};
+const sqs = new SQSClient(aws);
+const sfn = new SFNClient(aws);
+// moto gives every S3 event this same id; AWS's are unique.
+const MOTO_EVENT_ID = "17793124-05d4-b198-2fde-7ededc63b103";
+
+let stopping = false;
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function log(who, message) {
+  const time = new Date().toISOString().slice(11, 23);
+  console.log(`${time} [${who}] ${message}`);
+}
+
+function short(value, max = 200) {
+  const text = typeof value === "string" ? value : JSON.stringify(value);
+  return text && text.length > max ? `${text.slice(0, max)}...` : text;
+}
+
+function namedError(name, message) {
+  const error = new Error(message);
+  error.name = name;
+  return error;
+}
+
+// ------------------------------------------------------------------ invoke bridge
+
+// The bare function name watch serves, from a Task's Resource (a function ARN).
+function functionName(resource) {
+  const match = /^arn:[^:]+:lambda:[^:]+:[^:]+:function:([^:]+)(:[^:]+)?$/.exec(resource);
+  if (!match) throw new Error(`Task resource ${resource} is not a Lambda function ARN: not supported locally`);
+  return match[1];
+}
+
+// Invokes `name` through watch's Invoke API. Resolves with the function's answer; rejects
+// with an error named as Lambda would name it. node:http, not fetch: fetch gives up on a
+// response whose headers take over 300 s (a long chunk-upload).
+function invoke(name, payload, timeoutMs) {
+  const body = JSON.stringify(payload);
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      {
+        host: lambdaUrl.hostname,
+        port: lambdaUrl.port,
+        method: "POST",
+        path: `/2015-03-31/functions/${encodeURIComponent(name)}/invocations`,
+        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+        signal: AbortSignal.timeout(timeoutMs),
+      },
+      (response) => {
+        const chunks = [];
+        response.on("data", (chunk) => chunks.push(chunk));
+        response.on("error", (e) => reject(namedError("Lambda.SdkClientException", e.message)));
+        response.on("end", () => {
+          const text = Buffer.concat(chunks).toString("utf8");
+          let parsed = null;
+          try {
+            parsed = text ? JSON.parse(text) : null;
+          } catch {
+            parsed = undefined;
+          }
+          const functionError = response.headers["x-amz-function-error"];
+          if (response.statusCode === 200 && !functionError) {
+            if (parsed === undefined) reject(namedError("Lambda.ServiceException", `not JSON: ${short(text)}`));
+            else resolve(parsed);
+          } else if (parsed && typeof parsed.errorType === "string") {
+            // watch answers a function error with HTTP 500 and no X-Amz-Function-Error.
+            reject(namedError(parsed.errorType, `${parsed.errorType}: ${parsed.errorMessage ?? ""}`));
+          } else if (response.statusCode === 404) {
+            reject(namedError("Lambda.ResourceNotFoundException", `${name}: ${short(text)}`));
+          } else if (response.statusCode === 429) {
+            reject(namedError("Lambda.TooManyRequestsException", `${name}: ${short(text)}`));
+          } else {
+            reject(namedError("Lambda.ServiceException", `${name}: HTTP ${response.statusCode} ${short(text)}`));
+          }
+        });
+      },
+    );
+    request.on("error", (e) => reject(namedError("Lambda.SdkClientException", `${name}: ${e.message}`)));
+    request.end(body);
+  });
+}
+
+// ------------------------------------------------------------------ event pump
+
+async function pump({ queue_url: queueUrl, function: fn, rule }) {
+  const who = `event ${fn}`;
+  log(who, `draining ${queueUrl.split("/").pop()} (rule ${rule})`);
+  while (!stopping) {
+    let messages = [];
+    try {
+      const answer = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+        }),
+      );
+      messages = answer.Messages ?? [];
+    } catch (e) {
+      if (!stopping) log(who, `ReceiveMessage failed: ${e.message}`);
+      await sleep(1000);
+      continue;
+    }
+    for (const message of messages) {
+      const event = JSON.parse(message.Body);
+      if (event.id === MOTO_EVENT_ID) event.id = message.MessageId;
+      const what = `${event["detail-type"]} ${event.detail?.object?.key ?? ""}`;
+      const attempt = message.Attributes?.ApproximateReceiveCount ?? "1";
+      const started = Date.now();
+      try {
+        const answer = await invoke(fn, event, 60_000);
+        log(who, `${what} (attempt ${attempt}) -> ok in ${Date.now() - started} ms: ${short(answer)}`);
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
+      } catch (e) {
+        log(who, `${what} (attempt ${attempt}) -> ${e.name}: ${short(e.message)} (retried after the visibility timeout)`);
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------ execution runner
+
+const definitions = new Map(); // state machine ARN -> parsed definition
+const runs = new Map(); // execution ARN -> { abort, name }
+const seen = new Set(); // execution ARNs picked up (each runs once)
+
+async function definitionOf(stateMachineArn) {
+  if (!definitions.has(stateMachineArn)) {
+    const answer = await sfn.send(new DescribeStateMachineCommand({ stateMachineArn }));
+    definitions.set(stateMachineArn, JSON.parse(answer.definition));
+  }
+  return definitions.get(stateMachineArn);
+}
+
+function overridesFor(definition) {
+  const taskResourceLocalHandlers = {};
+  const waitTimeOverrides = {};
+  for (const [name, state] of Object.entries(definition.States)) {
+    if (state.Type === "Task") {
+      const fn = functionName(state.Resource);
+      // The runner enforces TimeoutSeconds itself; the request gives up a little later.
+      const timeoutMs = ((state.TimeoutSeconds ?? 60) + 5) * 1000;
+      taskResourceLocalHandlers[name] = (input) => invoke(fn, input, timeoutMs);
+    } else if (state.Type === "Wait") {
+      waitTimeOverrides[name] = waitMs;
+    } else if (state.Type === "Map" || state.Type === "Parallel") {
+      throw new Error(`state ${name}: ${state.Type} states are not bridged locally yet`);
+    }
+  }
+  return { taskResourceLocalHandlers, waitTimeOverrides };
+}
+
+async function run(stateMachine, summary) {
+  const arn = summary.executionArn;
+  const who = `run ${summary.name}`;
+  const described = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+  const input = JSON.parse(described.input ?? "{}");
+  const definition = await definitionOf(stateMachine.arn);
+  const machine = new StateMachine(definition);
+  const execution = machine.run(input, {
+    overrides: overridesFor(definition),
+    noThrowOnAbort: true,
+    context: {
+      Execution: { Id: arn, Name: summary.name, Input: input, StartTime: described.startDate?.toISOString() },
+      StateMachine: { Id: stateMachine.arn, Name: stateMachine.name },
+    },
+  });
+  runs.set(arn, { abort: execution.abort, name: summary.name });
+  log(who, `started ${short(input)} (waits ${waitMs} ms)`);
+  const entered = new Map();
+  let outcome = "ended";
+  for await (const event of execution.eventLogs) {
+    const state = event.state;
+    switch (event.type) {
+      case "StateEntered":
+        entered.set(state.name, Date.now());
+        if (state.type === "Wait") log(who, `${state.name}: wait ${waitMs} ms (definition asks ${short(state.input?.wait_seconds ?? "its own")} s)`);
+        break;
+      case "StateExited":
+        if (state.type === "Task") log(who, `${state.name} -> ${short(state.output)} (${Date.now() - entered.get(state.name)} ms)`);
+        else if (state.type === "Choice") log(who, `${state.name}: chose the next state`);
+        break;
+      case "StateRetried":
+        log(who, `${state.name}: retry ${event.retry.attempt} after ${event.retry.retrier.ErrorEquals.join("|")}`);
+        break;
+      case "StateCaught":
+        log(who, `${state.name}: caught -> ${event.catch.catcher.Next}`);
+        break;
+      case "StateFailed":
+        log(who, `${state.name} failed: ${event.Error}: ${short(event.Cause)}`);
+        break;
+      case "ExecutionSucceeded":
+        outcome = "succeeded";
+        log(who, `SUCCEEDED ${short(event.output)}`);
+        break;
+      case "ExecutionFailed":
+        outcome = "failed";
+        log(who, `FAILED ${event.Error}: ${short(event.Cause)}`);
+        break;
+      case "ExecutionTerminated":
+        outcome = "aborted";
+        log(who, "ABORTED (stopped in moto)");
+        break;
+      default:
+        break;
+    }
+  }
+  await execution.result.catch(() => {});
+  const wasStoppedOutside = !runs.has(arn);
+  runs.delete(arn);
+  if (!wasStoppedOutside && !stopping) {
+    // Close it in moto (it can only say ABORTED): StartExecution with this name then
+    // answers ExecutionAlreadyExists, as AWS does for a closed execution.
+    await sfn
+      .send(new StopExecutionCommand({ executionArn: arn, cause: `local run ${outcome}` }))
+      .catch((e) => log(who, `StopExecution failed: ${e.message}`));
+  }
+}
+
+async function runner() {
+  for (const machine of stack.state_machines) log("runner", `watching executions of ${machine.name}`);
+  while (!stopping) {
+    for (const machine of stack.state_machines) {
+      try {
+        let nextToken;
+        do {
+          const page = await sfn.send(
+            new ListExecutionsCommand({ stateMachineArn: machine.arn, statusFilter: "RUNNING", nextToken }),
+          );
+          for (const summary of page.executions ?? []) {
+            if (seen.has(summary.executionArn)) continue;
+            seen.add(summary.executionArn);
+            run(machine, summary).catch((e) => log(`run ${summary.name}`, `could not run: ${e.stack}`));
+          }
+          nextToken = page.nextToken;
+        } while (nextToken);
+        // A run whose execution was stopped in moto (a cancel) is aborted here.
+        for (const [arn, local] of runs) {
+          const { status } = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+          if (status !== "RUNNING") {
+            runs.delete(arn);
+            log(`run ${local.name}`, `execution is ${status} in moto: aborting the local run`);
+            local.abort();
+          }
+        }
+      } catch (e) {
+        if (!stopping) log("runner", `polling moto failed: ${e.message}`);
+      }
+    }
+    await sleep(500);
+  }
+}
+
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, () => {
+    stopping = true;
+    for (const local of runs.values()) local.abort();
+    log("driver", `${signal}: stopping`);
+    setTimeout(() => process.exit(0), 200);
+  });
+}
+
+log("driver", `moto ${aws.endpoint}, functions ${lambdaUrl.origin}, ${stack.event_sources.length} event source(s), ${stack.state_machines.length} state machine(s)`);
+await Promise.all([...stack.event_sources.map(pump), runner(), (async () => log("driver", "ready"))()]);

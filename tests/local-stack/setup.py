@@ -1,0 +1,501 @@
+"""Creates the stack's AWS resources in a moto server from infra/template.yaml.
+
+Usage (scripts/local-stack runs it with the moto venv's Python, which has boto3 and PyYAML):
+    setup.py --endpoint URL --api-url URL --out DIR [--template T] [--cargo-toml C]
+    with TIKTOK_API_BASE_URL, TIKTOK_AUTH_BASE_URL, TIKTOK_CLIENT_KEY, TIKTOK_CLIENT_SECRET set.
+
+Nothing is restated here: the tables, the bucket, the secret, the queues, the state machine
+(its DefinitionUri with DefinitionSubstitutions filled in) and the functions' environment
+all come from the template, with CloudFormation's intrinsics (!Ref, !GetAtt, !Sub, !If,
+!Equals) resolved to local names. A resource type or property this file does not know makes
+it fail, so a template change cannot be silently left out of local runs.
+
+Local stand-ins:
+- Functions are not created in moto: `cargo lambda watch` serves them by their binary name
+  (Metadata.BuildProperties.Binary); `!GetAtt Fn.Arn` is arn:aws:lambda:...:function:<binary>.
+- An EventBridgeRule event of a function becomes the same rule with an SQS queue as its
+  target (moto cannot invoke Lambda, and a Step Functions target breaks moto's delivery);
+  the driver hands each message to the function. The queue redrives to the function's
+  DeadLetterQueue after 1 + EventInvokeConfig.MaximumRetryAttempts receives, as Lambda's
+  asynchronous retries would.
+- The HTTP API is `cargo lambda watch` (its router table in Cargo.toml); its routes are
+  compared with the template's here. IAM (policies, roles, permissions) is not emulated.
+
+Writes DIR/stack.json (what the driver reads), DIR/functions.env (the union of the functions'
+environment variables, shell-quoted, for `cargo lambda watch`) and DIR/outputs.env (the
+template's Outputs as STACK_<NAME>=value).
+"""
+
+import argparse
+import json
+import os
+import re
+import shlex
+import sys
+import tomllib
+
+import boto3
+import yaml
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"  # moto's default account
+STACK = "tiktok-publish-local"
+
+
+# ------------------------------------------------------------------ the template
+
+
+class CfnLoader(yaml.SafeLoader):
+    """YAML loader that turns CloudFormation's short tags into their long form."""
+
+
+def _cfn_tag(loader, tag_suffix, node):
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+CfnLoader.add_multi_constructor("!", _cfn_tag)
+
+
+def load_template(path):
+    with open(path) as f:
+        return yaml.load(f, Loader=CfnLoader)
+
+
+class Resolver:
+    """Resolves intrinsics against parameters, conditions and what was created locally."""
+
+    def __init__(self, template, parameters):
+        self.template = template
+        self.parameters = parameters
+        self.refs = {}  # logical id -> value of !Ref
+        self.attrs = {}  # (logical id, attribute) -> value of !GetAtt
+        self.pseudo = {
+            "AWS::StackName": STACK,
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+
+    def ref(self, name):
+        for table in (self.parameters, self.pseudo, self.refs):
+            if name in table:
+                return table[name]
+        raise SystemExit(f"setup: !Ref {name}: not created locally (yet)")
+
+    def get_att(self, logical, attribute):
+        if (logical, attribute) not in self.attrs:
+            raise SystemExit(f"setup: !GetAtt {logical}.{attribute}: not known locally")
+        return self.attrs[(logical, attribute)]
+
+    def condition(self, name):
+        return self.resolve(self.template["Conditions"][name])
+
+    def sub(self, text, variables):
+        def replace(match):
+            expr = match.group(1)
+            if expr in variables:
+                return str(variables[expr])
+            if "." in expr:
+                return str(self.get_att(*expr.split(".", 1)))
+            return str(self.ref(expr))
+
+        return re.sub(r"\$\{([^}!]+)\}", replace, text)
+
+    def resolve(self, node):
+        if isinstance(node, list):
+            return [self.resolve(x) for x in node]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            (key, value), = node.items()
+            if key == "Ref":
+                return self.ref(value)
+            if key == "Fn::GetAtt":
+                return self.get_att(*value)
+            if key == "Fn::Sub":
+                if isinstance(value, str):
+                    return self.sub(value, {})
+                text, variables = value
+                return self.sub(text, {k: self.resolve(v) for k, v in variables.items()})
+            if key == "Fn::If":
+                name, when_true, when_false = value
+                return self.resolve(when_true if self.condition(name) else when_false)
+            if key == "Fn::Equals":
+                left, right = self.resolve(value)
+                return left == right
+            if key.startswith("Fn::"):
+                raise SystemExit(f"setup: intrinsic {key} is not supported locally: teach setup.py")
+        return {k: self.resolve(v) for k, v in node.items()}
+
+
+def take(props, known, where):
+    """Fails on a property this file does not handle (a template change to bring here)."""
+    unknown = sorted(set(props) - set(known))
+    if unknown:
+        raise SystemExit(f"setup: {where}: properties not handled locally: {', '.join(unknown)}")
+
+
+def log(message):
+    print(f"setup: {message}", flush=True)
+
+
+# ------------------------------------------------------------------ resources
+
+
+def create_table(aws, r, logical, props):
+    take(props, {"BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
+                 "TimeToLiveSpecification", "PointInTimeRecoverySpecification",
+                 "SSESpecification"}, logical)
+    # The naming of TableNames::with_prefix (shared/src/store/dynamo/mod.rs).
+    name = f"{STACK}-{logical.removesuffix('Table').lower()}"
+    props = r.resolve(props)
+    request = {
+        "TableName": name,
+        "BillingMode": props.get("BillingMode", "PROVISIONED"),
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+    }
+    if "GlobalSecondaryIndexes" in props:
+        request["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+    if "SSESpecification" in props:
+        request["SSESpecification"] = {"Enabled": props["SSESpecification"]["SSEEnabled"]}
+    aws["dynamodb"].create_table(**request)
+    aws["dynamodb"].get_waiter("table_exists").wait(TableName=name)
+    ttl = props.get("TimeToLiveSpecification")
+    if ttl:
+        aws["dynamodb"].update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
+    pitr = props.get("PointInTimeRecoverySpecification")
+    if pitr:
+        aws["dynamodb"].update_continuous_backups(
+            TableName=name, PointInTimeRecoverySpecification=pitr)
+    r.refs[logical] = name
+    r.attrs[(logical, "Arn")] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
+    details = ["key " + "+".join(k["AttributeName"] for k in props["KeySchema"])]
+    details += ["GSI " + g["IndexName"] for g in props.get("GlobalSecondaryIndexes", [])]
+    details += ["TTL " + ttl["AttributeName"]] if ttl else []
+    log(f"table {name} ({', '.join(details)})")
+
+
+def create_bucket(aws, r, logical, props):
+    take(props, {"VersioningConfiguration", "BucketEncryption", "PublicAccessBlockConfiguration",
+                 "OwnershipControls", "NotificationConfiguration", "LifecycleConfiguration"},
+         logical)
+    s3 = aws["s3"]
+    name = f"{STACK}-{logical.lower()}"
+    props = r.resolve(props)
+    s3.create_bucket(Bucket=name)
+    if "VersioningConfiguration" in props:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
+    if "BucketEncryption" in props:
+        rules = [{"ApplyServerSideEncryptionByDefault": rule["ServerSideEncryptionByDefault"],
+                  **({"BucketKeyEnabled": rule["BucketKeyEnabled"]} if "BucketKeyEnabled" in rule else {})}
+                 for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]]
+        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+    if "PublicAccessBlockConfiguration" in props:
+        s3.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"])
+    if "OwnershipControls" in props:
+        s3.put_bucket_ownership_controls(Bucket=name, OwnershipControls=props["OwnershipControls"])
+    if "LifecycleConfiguration" in props:
+        rules = []
+        for rule in props["LifecycleConfiguration"]["Rules"]:
+            take(rule, {"Id", "Status", "Prefix", "AbortIncompleteMultipartUpload",
+                        "NoncurrentVersionExpiration", "ExpirationInDays"}, f"{logical} lifecycle rule")
+            api_rule = {"ID": rule["Id"], "Status": rule["Status"],
+                        "Filter": {"Prefix": rule.get("Prefix", "")}}
+            for key in ("AbortIncompleteMultipartUpload", "NoncurrentVersionExpiration"):
+                if key in rule:
+                    api_rule[key] = rule[key]
+            if "ExpirationInDays" in rule:
+                api_rule["Expiration"] = {"Days": rule["ExpirationInDays"]}
+            rules.append(api_rule)
+        s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+    notifications = props.get("NotificationConfiguration")
+    if notifications:
+        take(notifications, {"EventBridgeConfiguration"}, f"{logical} notifications")
+        if notifications["EventBridgeConfiguration"].get("EventBridgeEnabled"):
+            # moto then sends "Object Created" events to its EventBridge rules.
+            s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}})
+    r.refs[logical] = name
+    r.attrs[(logical, "Arn")] = f"arn:aws:s3:::{name}"
+    log(f"bucket {name} (versioning {props.get('VersioningConfiguration', {}).get('Status', 'off')}, "
+        f"EventBridge {'on' if notifications else 'off'})")
+
+
+def create_secret(aws, r, logical, props, secret_value):
+    take(props, {"Name", "Description"}, logical)
+    props = r.resolve(props)
+    answer = aws["secretsmanager"].create_secret(
+        Name=props["Name"], Description=props.get("Description", ""), SecretString=secret_value)
+    r.refs[logical] = answer["ARN"]
+    log(f"secret {props['Name']} (seeded from TIKTOK_CLIENT_SECRET)")
+
+
+def create_queue(aws, r, logical, props, name=None):
+    take(props, {"MessageRetentionPeriod", "SqsManagedSseEnabled", "VisibilityTimeout",
+                 "RedrivePolicy"}, logical)
+    props = r.resolve(props)
+    name = name or f"{STACK}-{logical}"
+    attributes = {}
+    for key, value in props.items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, dict):
+            value = json.dumps(value)
+        attributes[key] = str(value)
+    url = aws["sqs"].create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    arn = aws["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    r.refs[logical] = url
+    r.attrs[(logical, "Arn")] = arn
+    r.attrs[(logical, "QueueName")] = name
+    log(f"queue {name}")
+    return url, arn
+
+
+def create_state_machine(aws, r, logical, props, template_dir):
+    take(props, {"Type", "DefinitionUri", "Definition", "DefinitionSubstitutions", "Logging",
+                 "Policies"}, logical)
+    if "DefinitionUri" in props:
+        with open(os.path.join(template_dir, props["DefinitionUri"])) as f:
+            text = f.read()
+    else:
+        text = json.dumps(props["Definition"])
+    substitutions = r.resolve(props.get("DefinitionSubstitutions", {}))
+    text = re.sub(r"\$\{([A-Za-z0-9_]+)\}",
+                  lambda m: substitutions[m.group(1)] if m.group(1) in substitutions
+                  else sys.exit(f"setup: {logical}: no substitution for ${{{m.group(1)}}}"),
+                  text)
+    json.loads(text)
+    name = f"{STACK}-{logical}"
+    # Logging and Policies are IAM and CloudWatch matters: not emulated locally.
+    arn = aws["stepfunctions"].create_state_machine(
+        name=name, definition=text, type=props.get("Type", "STANDARD"),
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/{STACK}-{logical}Role")["stateMachineArn"]
+    r.refs[logical] = arn
+    r.attrs[(logical, "Name")] = name
+    r.attrs[(logical, "Arn")] = arn
+    filled = ", ".join(f"{k}={v.rsplit(':', 1)[-1]}" for k, v in substitutions.items())
+    log(f"state machine {name} ({filled})")
+    return {"logical": logical, "name": name, "arn": arn}
+
+
+def create_event_rules(aws, r, logical, props, fn_binary, globals_fn):
+    """An EventBridgeRule event: the same rule, targeting a queue the driver drains into the
+    function."""
+    sources = []
+    for event_name, event in (props.get("Events") or {}).items():
+        if event["Type"] != "EventBridgeRule":
+            raise SystemExit(f"setup: {logical} event {event_name}: type {event['Type']} not emulated locally")
+        event_props = event["Properties"]
+        take(event_props, {"Pattern", "RetryPolicy", "DeadLetterConfig"}, f"{logical}.{event_name}")
+        event_props = r.resolve(event_props)
+        rule = f"{logical}{event_name}"  # SAM's logical id of the rule
+        retries = props.get("EventInvokeConfig", {}).get("MaximumRetryAttempts", 2)
+        timeout = props.get("Timeout", globals_fn.get("Timeout", 3))
+        queue_props = {"VisibilityTimeout": timeout}
+        dlq = props.get("DeadLetterQueue")
+        if dlq:
+            queue_props["RedrivePolicy"] = {"deadLetterTargetArn": r.resolve(dlq["TargetArn"]),
+                                            "maxReceiveCount": 1 + retries}
+        queue_url, queue_arn = create_queue(aws, r, f"{rule}Queue", queue_props,
+                                            name=f"{STACK}-{fn_binary}-events")
+        aws["events"].put_rule(Name=rule, EventPattern=json.dumps(event_props["Pattern"]),
+                               State="ENABLED")
+        target = {"Id": f"{fn_binary}-queue", "Arn": queue_arn}
+        for key in ("RetryPolicy", "DeadLetterConfig"):
+            if key in event_props:
+                target[key] = event_props[key]
+        aws["events"].put_targets(Rule=rule, Targets=[target])
+        r.attrs[(rule, "Arn")] = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"
+        log(f"rule {rule} -> queue {STACK}-{fn_binary}-events -> {fn_binary} "
+            f"(pattern {json.dumps(event_props['Pattern'])})")
+        sources.append({"rule": rule, "queue_url": queue_url, "function": fn_binary})
+    return sources
+
+
+# ------------------------------------------------------------------ the HTTP API routes
+
+
+def check_routes(template, r, cargo_toml, repo_root):
+    """The template's HTTP API routes must be in watch's router table with the same
+    function. A missing route is an error once its function's crate exists."""
+    with open(cargo_toml, "rb") as f:
+        router = (tomllib.load(f).get("workspace", {}).get("metadata", {}).get("lambda", {})
+                  .get("watch", {}).get("router", {}))
+    resources = template["Resources"]
+    problems, pending, routes = [], [], []
+    for logical, res in resources.items():
+        if res["Type"] != "AWS::ApiGatewayV2::Route":
+            continue
+        method, path = res["Properties"]["RouteKey"].split(" ", 1)
+        target = res["Properties"]["Target"]["Fn::Sub"]
+        integration = re.fullmatch(r"integrations/\$\{(\w+)\}", target).group(1)
+        function_logical = resources[integration]["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
+        binary = resources[function_logical]["Metadata"]["BuildProperties"]["Binary"]
+        routes.append(f"{method} {path} -> {binary}")
+        entry = router.get(path)
+        if isinstance(entry, str):
+            served = entry
+        elif isinstance(entry, list):
+            served = next((e["function"] for e in entry if e.get("method") == method), None)
+        else:
+            served = None
+        if served == binary:
+            continue
+        message = f"{method} {path}: template -> {binary}, Cargo.toml router -> {served or 'nothing'}"
+        if os.path.exists(os.path.join(repo_root, "functions", binary, "Cargo.toml")):
+            problems.append(message)
+        else:
+            pending.append(message + f" (functions/{binary} does not exist yet)")
+    for message in pending:
+        log(f"warning: route not served locally: {message}")
+    if problems:
+        raise SystemExit("setup: the router table in Cargo.toml "
+                         "([workspace.metadata.lambda.watch.router]) differs from the template:\n  "
+                         + "\n  ".join(problems))
+    return routes
+
+
+# ------------------------------------------------------------------ main
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--endpoint", required=True, help="the moto server's URL")
+    parser.add_argument("--api-url", required=True, help="the local HTTP API's base URL (watch)")
+    parser.add_argument("--out", required=True, help="directory for stack.json and functions.env")
+    parser.add_argument("--template", default="infra/template.yaml")
+    parser.add_argument("--cargo-toml", default="Cargo.toml")
+    args = parser.parse_args()
+
+    template = load_template(args.template)
+    template_dir = os.path.dirname(os.path.abspath(args.template))
+    repo_root = os.path.dirname(os.path.abspath(args.cargo_toml))
+
+    local_values = {
+        "TikTokClientKey": os.environ["TIKTOK_CLIENT_KEY"],
+        "TikTokApiBaseUrl": os.environ["TIKTOK_API_BASE_URL"],
+        "TikTokAuthBaseUrl": os.environ["TIKTOK_AUTH_BASE_URL"],
+        # Empty: the API's own URL (HttpApi.ApiEndpoint), which locally is watch's.
+        "PublicBaseUrl": "",
+    }
+    parameters = {}
+    for name, spec in template.get("Parameters", {}).items():
+        if name in local_values:
+            parameters[name] = local_values[name]
+        elif "Default" in spec:
+            parameters[name] = spec["Default"]
+        else:
+            raise SystemExit(f"setup: template parameter {name} has no default and no local value")
+    r = Resolver(template, parameters)
+
+    session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test",
+                                    region_name=REGION)
+    aws = {name: session.client(name, endpoint_url=args.endpoint)
+           for name in ("dynamodb", "s3", "secretsmanager", "sqs", "events", "stepfunctions")}
+
+    resources = template["Resources"]
+    globals_fn = template.get("Globals", {}).get("Function", {})
+    by_type = {}
+    for logical, res in resources.items():
+        by_type.setdefault(res["Type"], []).append(logical)
+
+    # Functions first (only names: watch serves them), then the resources in dependency order.
+    functions = {}
+    for logical in by_type.get("AWS::Serverless::Function", []):
+        binary = resources[logical]["Metadata"]["BuildProperties"]["Binary"]
+        functions[logical] = binary
+        r.refs[logical] = binary
+        r.attrs[(logical, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{binary}"
+    for logical in by_type.get("AWS::ApiGatewayV2::Api", []):
+        r.refs[logical] = "local-http-api"
+        r.attrs[(logical, "ApiEndpoint")] = args.api_url
+
+    handled = {"AWS::Serverless::Function", "AWS::ApiGatewayV2::Api"}
+    # Not emulated locally, with the reason.
+    skipped = {
+        "AWS::Logs::LogGroup": "logs go to the processes' output",
+        "AWS::SQS::QueuePolicy": "IAM is not emulated",
+        "AWS::S3::BucketPolicy": "IAM is not emulated (its TLS-only rule would refuse the plain-HTTP loopback endpoint)",
+        "AWS::Lambda::Permission": "IAM is not emulated",
+        "AWS::ApiGatewayV2::Stage": "cargo lambda watch serves the API (no throttling, no access log)",
+        "AWS::ApiGatewayV2::Integration": "cargo lambda watch serves the API (router table in Cargo.toml)",
+        "AWS::ApiGatewayV2::Route": "cargo lambda watch serves the API (router table in Cargo.toml)",
+    }
+    unknown = sorted(set(by_type) - handled - set(skipped) - {
+        "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SecretsManager::Secret",
+        "AWS::SQS::Queue", "AWS::Serverless::StateMachine"})
+    if unknown:
+        raise SystemExit(f"setup: resource types not emulated locally: {', '.join(unknown)}: teach setup.py")
+
+    for logical in by_type.get("AWS::DynamoDB::Table", []):
+        create_table(aws, r, logical, resources[logical]["Properties"])
+    for logical in by_type.get("AWS::S3::Bucket", []):
+        create_bucket(aws, r, logical, resources[logical]["Properties"])
+    for logical in by_type.get("AWS::SecretsManager::Secret", []):
+        create_secret(aws, r, logical, resources[logical]["Properties"],
+                      os.environ["TIKTOK_CLIENT_SECRET"])
+    for logical in by_type.get("AWS::SQS::Queue", []):
+        create_queue(aws, r, logical, resources[logical].get("Properties", {}))
+    state_machines = [create_state_machine(aws, r, logical, resources[logical]["Properties"], template_dir)
+                      for logical in by_type.get("AWS::Serverless::StateMachine", [])]
+    event_sources = []
+    for logical, binary in functions.items():
+        event_sources += create_event_rules(aws, r, logical, resources[logical]["Properties"],
+                                            binary, globals_fn)
+    routes = check_routes(template, r, args.cargo_toml, repo_root)
+
+    # The functions' environment: Globals plus each function's own, resolved. One watch
+    # process serves them all, so a name must mean the same for every function.
+    function_env = {}
+    global_vars = globals_fn.get("Environment", {}).get("Variables", {})
+    for logical, binary in functions.items():
+        own = resources[logical]["Properties"].get("Environment", {}).get("Variables", {})
+        for key, value in r.resolve({**global_vars, **own}).items():
+            value = str(value)
+            if function_env.get(key, value) != value:
+                raise SystemExit(f"setup: {key} differs between functions ({function_env[key]!r} vs {value!r})")
+            function_env[key] = value
+
+    outputs = {name: str(r.resolve(spec["Value"]))
+               for name, spec in template.get("Outputs", {}).items()}
+
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "functions.env"), "w") as f:
+        for key in sorted(function_env):
+            f.write(f"{key}={shlex.quote(function_env[key])}\n")
+    # The template's Outputs, as STACK_<NAME> (ApiUrl -> STACK_API_URL), for tests and CLIs.
+    with open(os.path.join(args.out, "outputs.env"), "w") as f:
+        for name in sorted(outputs):
+            key = "STACK_" + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).upper()
+            f.write(f"{key}={shlex.quote(outputs[name])}\n")
+    with open(os.path.join(args.out, "stack.json"), "w") as f:
+        json.dump({
+            "stack_name": STACK,
+            "region": REGION,
+            "account": ACCOUNT,
+            "endpoint": args.endpoint,
+            "api_url": args.api_url,
+            "functions": functions,
+            "function_env": function_env,
+            "state_machines": state_machines,
+            "event_sources": event_sources,
+            "routes": routes,
+            "outputs": outputs,
+        }, f, indent=2)
+    log(f"outputs: {json.dumps(outputs)}")
+
+
+if __name__ == "__main__":
+    main()
