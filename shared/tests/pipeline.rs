@@ -425,6 +425,10 @@ async fn drive(rig: &Rig, id: &PostId, mut faults: Vec<(Task, usize, Fault)>) ->
             Err(error) => error,
         };
         trace.push(format!("{task:?}!{}", error.kind));
+        // Error messages are logged by the runtime and become the run's Cause.
+        for secret in rig.fake.secrets_issued() {
+            assert!(!error.message.contains(&secret), "a secret in {error:?}");
+        }
         if let Some((which, max)) = retrier(task, error.kind) {
             let used = retries.entry(which).or_default();
             if *used < max {
@@ -494,6 +498,29 @@ async fn a_direct_post_of_1_mb_is_published_byte_exact() {
     assert_eq!(post.outcome.unwrap().public_post_ids, vec![public_id]);
     assert_eq!(publish.post_info.unwrap()["title"], "hello #fyp");
     assert_eq!(rig.inits(), 1);
+    assert_eq!(rig.fake.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn a_scheduled_post_waits_for_its_time_then_a_second_run_is_a_duplicate() {
+    let rig = rig().await;
+    let open_id = rig.connect(AccountSeed::default()).await;
+    let video = rig.put_mp4("uploads/later.mp4", 1_000_000, 10).await;
+    let mut scheduled = options(r#"{"privacy_level":"SELF_ONLY"}"#).unwrap();
+    scheduled.publish_at = Some(unix_now() + 1);
+    let id = rig.post(&open_id, video.location, Some(scheduled)).await;
+
+    let run = rig.drive(&id, vec![]).await;
+    run.assert_published();
+    assert!(run.trace[0].starts_with("Init:wait "), "{:?}", run.trace);
+    assert_eq!(run.count("Init:ready"), 1);
+
+    // The same post started again (a duplicate event) stops quietly and sends nothing.
+    let calls = rig.fake.calls().len();
+    let again = rig.drive(&id, vec![]).await;
+    assert!(matches!(again.ending, Ending::Duplicate), "{again:?}");
+    assert_eq!(rig.fake.calls().len(), calls);
+    assert_eq!(rig.record(&id).await.state, PostState::Published);
     assert_eq!(rig.fake.violations(), vec![]);
 }
 

@@ -281,12 +281,10 @@ async fn malformed_and_unknown_bodies_name_the_field() {
         let message = answer["error"]["message"].as_str().unwrap();
         assert!(message.contains(rule), "{body}: {answer}");
     }
-    let (status, answer, _) = call(
-        &api,
-        create(json!({"content-type": "text/plain"}), &post_body()),
-    )
-    .await;
-    assert_eq!(status, 415, "{answer}");
+    // `curl -d` labels JSON as a form: the body decides.
+    let form = json!({"content-type": "application/x-www-form-urlencoded"});
+    let (status, answer, _) = call(&api, create(form, &post_body())).await;
+    assert_eq!(status, 201, "{answer}");
 }
 
 #[tokio::test]
