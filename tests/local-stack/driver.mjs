@@ -11,21 +11,21 @@
 //      An execution stopped in moto (StopExecution: a cancel) is aborted here too; a finished
 //      run is stopped in moto so that it reads as closed (moto can only say ABORTED: the post
 //      record, and this log, tell the outcome).
-//   3. Invoke bridge: every Task state calls the real handler served by `cargo lambda watch`:
-//      the function ARN becomes the bare name watch serves, and watch's HTTP 500 with an
-//      errorType becomes an error of that name (what Lambda's X-Amz-Function-Error gives
-//      Retry/Catch in AWS).
+//   3. Invoke bridge (bridge.mjs): every Task state calls the real handler served by
+//      `cargo lambda watch`: the function ARN becomes the bare name watch serves, and watch's
+//      HTTP 500 with an errorType becomes an error of that name (what Lambda's
+//      X-Amz-Function-Error gives Retry/Catch in AWS).
 //
 // Wait states are shortened with the runner's waitTimeOverrides (the definition is never
-// edited), never below LOCAL_STACK_MIN_WAIT_MS (2 s: TikTok allows 30 status fetches per
+// edited), never below MIN_WAIT_MS (2 s: TikTok allows 30 status fetches per
 // minute per account). Retry intervals are the definition's own.
 //
 // Environment: AWS_ENDPOINT_URL (moto), LOCAL_STACK_LAMBDA_URL (watch), LOCAL_STACK_JSON
 // (setup.py's stack.json), LOCAL_STACK_WAIT_MS (default and minimum 2000).
 // Usage: node tests/local-stack/driver.mjs       (scripts/local-stack starts it)
 import { readFileSync } from "node:fs";
-import http from "node:http";
 import { SQSClient, ReceiveMessageCommand, DeleteMessageCommand } from "@aws-sdk/client-sqs";
+import { functionName, invoke, short } from "./bridge.mjs";
 import {
   SFNClient,
   ListExecutionsCommand,
@@ -71,78 +71,9 @@ function log(who, message) {
   console.log(`${time} [${who}] ${message}`);
 }
 
-function short(value, max = 200) {
-  const text = typeof value === "string" ? value : JSON.stringify(value);
-  return text && text.length > max ? `${text.slice(0, max)}...` : text;
-}
-
-function namedError(name, message) {
-  const error = new Error(message);
-  error.name = name;
-  return error;
-}
-
-// ------------------------------------------------------------------ invoke bridge
-
-// The bare function name watch serves, from a Task's Resource (a function ARN).
-function functionName(resource) {
-  const match = /^arn:[^:]+:lambda:[^:]+:[^:]+:function:([^:]+)(:[^:]+)?$/.exec(resource);
-  if (!match) throw new Error(`Task resource ${resource} is not a Lambda function ARN: not supported locally`);
-  return match[1];
-}
-
-// Invokes `name` through watch's Invoke API. Resolves with the function's answer; rejects
-// with an error named as Lambda would name it. node:http, not fetch: fetch gives up on a
-// response whose headers take over 300 s (a long chunk-upload).
-function invoke(name, payload, timeoutMs) {
-  const body = JSON.stringify(payload);
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      {
-        host: lambdaUrl.hostname,
-        port: lambdaUrl.port,
-        method: "POST",
-        path: `/2015-03-31/functions/${encodeURIComponent(name)}/invocations`,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-        signal: AbortSignal.timeout(timeoutMs),
-      },
-      (response) => {
-        const chunks = [];
-        response.on("data", (chunk) => chunks.push(chunk));
-        response.on("error", (e) => reject(namedError("Lambda.SdkClientException", e.message)));
-        response.on("end", () => {
-          const text = Buffer.concat(chunks).toString("utf8");
-          let parsed = null;
-          try {
-            parsed = text ? JSON.parse(text) : null;
-          } catch {
-            parsed = undefined;
-          }
-          const functionError = response.headers["x-amz-function-error"];
-          if (response.statusCode === 200 && !functionError) {
-            if (parsed === undefined) reject(namedError("Lambda.ServiceException", `not JSON: ${short(text)}`));
-            else resolve(parsed);
-          } else if (parsed && typeof parsed.errorType === "string") {
-            // watch answers a function error with HTTP 500 and no X-Amz-Function-Error.
-            reject(namedError(parsed.errorType, `${parsed.errorType}: ${parsed.errorMessage ?? ""}`));
-          } else if (response.statusCode === 404) {
-            reject(namedError("Lambda.ResourceNotFoundException", `${name}: ${short(text)}`));
-          } else if (response.statusCode === 429) {
-            reject(namedError("Lambda.TooManyRequestsException", `${name}: ${short(text)}`));
-          } else {
-            reject(namedError("Lambda.ServiceException", `${name}: HTTP ${response.statusCode} ${short(text)}`));
-          }
-        });
-      },
-    );
-    request.on("error", (e) => reject(namedError("Lambda.SdkClientException", `${name}: ${e.message}`)));
-    request.end(body);
-  });
-}
-
 // ------------------------------------------------------------------ event pump
 
-async function pump({ queue_url: queueUrl, function: fn, rule }) {
+async function pump({ queue_url: queueUrl, function: fn, rule, timeout_seconds: timeoutSeconds }) {
   const who = `event ${fn}`;
   log(who, `draining ${queueUrl.split("/").pop()} (rule ${rule})`);
   while (!stopping) {
@@ -169,7 +100,7 @@ async function pump({ queue_url: queueUrl, function: fn, rule }) {
       const attempt = message.Attributes?.ApproximateReceiveCount ?? "1";
       const started = Date.now();
       try {
-        const answer = await invoke(fn, event, 60_000);
+        const answer = await invoke(lambdaUrl, fn, event, (timeoutSeconds + 5) * 1000);
         log(who, `${what} (attempt ${attempt}) -> ok in ${Date.now() - started} ms: ${short(answer)}`);
         await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
       } catch (e) {
@@ -201,7 +132,7 @@ function overridesFor(definition) {
       const fn = functionName(state.Resource);
       // The runner enforces TimeoutSeconds itself; the request gives up a little later.
       const timeoutMs = ((state.TimeoutSeconds ?? 60) + 5) * 1000;
-      taskResourceLocalHandlers[name] = (input) => invoke(fn, input, timeoutMs);
+      taskResourceLocalHandlers[name] = (input) => invoke(lambdaUrl, fn, input, timeoutMs);
     } else if (state.Type === "Wait") {
       waitTimeOverrides[name] = waitMs;
     } else if (state.Type === "Map" || state.Type === "Parallel") {

@@ -320,7 +320,8 @@ def create_event_rules(aws, r, logical, props, fn_binary, globals_fn):
         r.attrs[(rule, "Arn")] = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"
         log(f"rule {rule} -> queue {STACK}-{fn_binary}-events -> {fn_binary} "
             f"(pattern {json.dumps(event_props['Pattern'])})")
-        sources.append({"rule": rule, "queue_url": queue_url, "function": fn_binary})
+        sources.append({"rule": rule, "queue_url": queue_url, "function": fn_binary,
+                        "timeout_seconds": timeout})
     return sources
 
 

@@ -12,6 +12,23 @@
 //!   posts, forget the account.
 //!
 //! Every failure answers `{"error": {"code", "message", "field"?, "state"?}}` ([`ApiError`]).
+//!
+//! ```text
+//! POST /posts   {"account": OPEN_ID, "key": "uploads/...", "version_id"?: "...",
+//!                "options": {title, privacy_level, disable_duet, disable_comment,
+//!                            disable_stitch, video_cover_timestamp_ms, brand_content_toggle,
+//!                            brand_organic_toggle, is_aigc, mode, publish_at}}
+//!   201 new post / 200 the existing post of that video (same options)   body: PostView
+//!   400 field + rule · 404 video_not_found, account_not_found · 409 post_exists (other
+//!   options), account_needs_reconnect, idempotency_key_reused, idempotency_key_in_progress
+//!   503 + Retry-After
+//! GET /posts/{id}        200 PostView · 400 id · 404 post_not_found
+//! DELETE /posts/{id}     200 PostView (CANCELLED) · 409 post_not_cancellable + state · 404
+//! GET /accounts          200 {"accounts": [AccountView]}
+//! DELETE /accounts/{id}  200 {open_id, revoked, revoke_note, cancelled_posts,
+//!                        posts_in_flight} · 404 account_not_found · 503 (nothing changed)
+//! POST /accounts/connect-link   201 {url, expires_at}
+//! ```
 
 use std::sync::Arc;
 
