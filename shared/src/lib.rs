@@ -19,6 +19,8 @@ pub mod intake;
 pub mod media;
 pub mod pipeline;
 pub mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tiktok;
 pub mod tokens;
 pub mod transfer;

@@ -1,19 +1,12 @@
 //! The S3 trigger's decisions (`trigger::handle_object_created`) and `Intake` against moto:
 //! S3, the posts table and Step Functions' control plane (executions listed, never run).
 
-use std::sync::Arc;
-
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
-use test_support::{moto, unique_name};
 use tiktok_publish_core::errors::ErrorKind;
-use tiktok_publish_core::intake::{Intake, SfnExecutions};
+use tiktok_publish_core::intake::Intake;
 use tiktok_publish_core::media::VideoLocation;
-use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
 use tiktok_publish_core::pipeline::options::parse_options_json;
-use tiktok_publish_core::store::{
-    DynamoPostStore, PostId, PostRecord, PostState, PostStore, TableNames, create_tables, unix_now,
-};
+use tiktok_publish_core::store::{PostId, PostRecord, PostState, PostStore, unix_now};
+use tiktok_publish_core::testing::{PassMachine, StackSettings, TestStack};
 use tiktok_publish_core::trigger::{DEFAULT_UPLOAD_PREFIX, TriggerOutcome, handle_object_created};
 
 const OPEN_ID: &str = "open-intake";
@@ -21,51 +14,21 @@ const OPTIONS: &str = r#"{"privacy_level":"SELF_ONLY","title":"from the manifest
 
 struct Rig {
     intake: Intake,
-    posts: Arc<DynamoPostStore>,
-    s3: aws_sdk_s3::Client,
-    sfn: aws_sdk_sfn::Client,
-    state_machine_arn: String,
-    bucket: String,
+    stack: TestStack,
+    machine: PassMachine,
 }
 
 async fn rig(versioned: bool) -> Rig {
-    let moto = moto();
-    let dynamodb = moto.dynamodb().await;
-    let tables = TableNames::with_prefix(&unique_name("intake"));
-    create_tables(&dynamodb, &tables).await.unwrap();
-    let s3 = moto.s3().await;
-    let bucket = unique_name("videos");
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    if versioned {
-        s3.put_bucket_versioning()
-            .bucket(&bucket)
-            .versioning_configuration(
-                VersioningConfiguration::builder()
-                    .status(BucketVersioningStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-    }
-    let state_machine_arn = moto
-        .pass_state_machine(&unique_name("publish"))
-        .await
-        .unwrap();
-    let sfn = moto.sfn().await;
-    let posts = Arc::new(DynamoPostStore::new(dynamodb, tables.posts.clone()));
-    let intake = Intake {
-        posts: posts.clone(),
-        source: Arc::new(S3VideoSource::new(s3_client(&moto.sdk_config().await))),
-        executions: Arc::new(SfnExecutions::new(sfn.clone(), state_machine_arn.clone())),
+    let settings = StackSettings {
+        versioned,
+        ..StackSettings::default()
     };
+    let stack = TestStack::start_with("intake", settings).await;
+    let machine = PassMachine::create().await;
     Rig {
-        intake,
-        posts,
-        s3,
-        sfn,
-        state_machine_arn,
-        bucket,
+        intake: stack.intake(&machine).await,
+        stack,
+        machine,
     }
 }
 
@@ -74,26 +37,12 @@ fn video_key(name: &str) -> String {
 }
 
 impl Rig {
-    /// Puts an object and returns its version (none in an unversioned bucket).
-    async fn put(&self, key: &str, body: &str) -> Option<String> {
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .body(ByteStream::from(body.as_bytes().to_vec()))
-            .send()
-            .await
-            .unwrap()
-            .version_id()
-            .map(str::to_owned)
-    }
-
     /// What the Lambda does with the event of `key` (moto's events carry no usable version).
     async fn event(&self, key: &str, version_id: Option<&str>) -> TriggerOutcome {
         handle_object_created(
             &self.intake,
             DEFAULT_UPLOAD_PREFIX,
-            &self.bucket,
+            &self.stack.bucket,
             key,
             version_id,
         )
@@ -101,25 +50,9 @@ impl Rig {
         .unwrap()
     }
 
-    async fn executions(&self) -> Vec<String> {
-        let listed = self
-            .sfn
-            .list_executions()
-            .state_machine_arn(&self.state_machine_arn)
-            .send()
-            .await
-            .unwrap();
-        let mut names: Vec<_> = listed
-            .executions()
-            .iter()
-            .map(|e| e.name().to_owned())
-            .collect();
-        names.sort();
-        names
-    }
-
     async fn account_posts(&self) -> Vec<PostRecord> {
-        self.posts
+        self.stack
+            .posts
             .list_by_account(OPEN_ID, 20, None)
             .await
             .unwrap()
@@ -131,13 +64,14 @@ impl Rig {
             panic!("expected a claim, got {outcome:?}");
         };
         let id = PostId::parse(post_id).unwrap();
-        self.posts.get(&id).await.unwrap().unwrap()
+        self.stack.posts.get(&id).await.unwrap().unwrap()
     }
 
     async fn exists(&self, key: &str) -> bool {
-        self.s3
+        self.stack
+            .s3
             .head_object()
-            .bucket(&self.bucket)
+            .bucket(&self.stack.bucket)
             .key(key)
             .send()
             .await
@@ -153,8 +87,8 @@ fn created(outcome: &TriggerOutcome) -> bool {
 async fn a_video_with_its_manifest_is_queued_with_one_execution_named_after_the_post() {
     let rig = rig(true).await;
     let key = video_key("clip.mp4");
-    let version = rig.put(&key, "video").await;
-    rig.put(&format!("{key}.json"), OPTIONS).await;
+    let version = rig.stack.put(&key, "video").await;
+    rig.stack.put(&format!("{key}.json"), OPTIONS).await;
 
     let outcome = rig.event(&key, version.as_deref()).await;
     assert!(created(&outcome), "{outcome:?}");
@@ -163,15 +97,15 @@ async fn a_video_with_its_manifest_is_queued_with_one_execution_named_after_the_
     assert_eq!(post.open_id, OPEN_ID);
     assert_eq!(post.options.unwrap().title, "from the manifest");
     assert_eq!(post.source.location.version_id, version);
-    assert_eq!(rig.executions().await, [post.id.to_string()]);
+    assert_eq!(rig.machine.execution_names().await, [post.id.to_string()]);
 }
 
 #[tokio::test]
 async fn duplicate_s3_event_starts_one_post_and_one_execution() {
     let rig = rig(true).await;
     let key = video_key("twice.mp4");
-    let version = rig.put(&key, "video").await;
-    rig.put(&format!("{key}.json"), OPTIONS).await;
+    let version = rig.stack.put(&key, "video").await;
+    rig.stack.put(&format!("{key}.json"), OPTIONS).await;
 
     let first = rig.event(&key, version.as_deref()).await;
     let second = rig.event(&key, version.as_deref()).await;
@@ -183,30 +117,36 @@ async fn duplicate_s3_event_starts_one_post_and_one_execution() {
         assert_eq!(rig.post(repeat).await.id, rig.post(&first).await.id);
     }
     assert_eq!(rig.account_posts().await.len(), 1);
-    assert_eq!(rig.executions().await.len(), 1);
+    assert_eq!(rig.machine.execution_names().await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_manifest_after_its_video_completes_the_waiting_post() {
     let rig = rig(false).await;
     let key = video_key("late options.mp4");
-    rig.put(&key, "video").await;
+    rig.stack.put(&key, "video").await;
 
     let video_event = rig.event(&key, None).await;
     let waiting = rig.post(&video_event).await;
     assert_eq!(waiting.state, PostState::Received);
     assert!(waiting.options.is_none());
-    assert_eq!(rig.executions().await, [waiting.id.to_string()]);
+    assert_eq!(
+        rig.machine.execution_names().await,
+        [waiting.id.to_string()]
+    );
 
     let manifest = format!("{key}.json");
-    rig.put(&manifest, OPTIONS).await;
+    rig.stack.put(&manifest, OPTIONS).await;
     let manifest_event = rig.event(&manifest, None).await;
     assert!(!created(&manifest_event), "{manifest_event:?}");
     let post = rig.post(&manifest_event).await;
     assert_eq!(post.id, waiting.id);
     assert_eq!(post.state, PostState::Queued);
     assert_eq!(post.options.unwrap().title, "from the manifest");
-    assert_eq!(rig.executions().await, [waiting.id.to_string()]);
+    assert_eq!(
+        rig.machine.execution_names().await,
+        [waiting.id.to_string()]
+    );
 }
 
 #[tokio::test]
@@ -214,7 +154,7 @@ async fn a_manifest_before_its_video_waits_for_the_video_event() {
     let rig = rig(true).await;
     let key = video_key("early.mp4");
     let manifest = format!("{key}.json");
-    rig.put(&manifest, OPTIONS).await;
+    rig.stack.put(&manifest, OPTIONS).await;
 
     let manifest_event = rig.event(&manifest, None).await;
     assert_eq!(
@@ -224,22 +164,23 @@ async fn a_manifest_before_its_video_waits_for_the_video_event() {
         }
     );
     assert!(rig.account_posts().await.is_empty());
-    assert!(rig.executions().await.is_empty());
+    assert!(rig.machine.execution_names().await.is_empty());
 
-    let version = rig.put(&key, "video").await;
+    let version = rig.stack.put(&key, "video").await;
     let video_event = rig.event(&key, version.as_deref()).await;
     let post = rig.post(&video_event).await;
     assert_eq!(post.state, PostState::Queued);
-    assert_eq!(rig.executions().await, [post.id.to_string()]);
+    assert_eq!(rig.machine.execution_names().await, [post.id.to_string()]);
 }
 
 #[tokio::test]
 async fn a_malformed_manifest_refuses_the_post_naming_the_field_and_keeps_the_video() {
     let rig = rig(true).await;
     let key = video_key("bad.mp4");
-    rig.put(&format!("{key}.json"), r#"{"privacy_level":"PUBLIC"}"#)
+    rig.stack
+        .put(&format!("{key}.json"), r#"{"privacy_level":"PUBLIC"}"#)
         .await;
-    let version = rig.put(&key, "video").await;
+    let version = rig.stack.put(&key, "video").await;
 
     let outcome = rig.event(&key, version.as_deref()).await;
     let post = rig.post(&outcome).await;
@@ -251,7 +192,7 @@ async fn a_malformed_manifest_refuses_the_post_naming_the_field_and_keeps_the_vi
         "{}",
         failure.reason
     );
-    assert!(rig.executions().await.is_empty());
+    assert!(rig.machine.execution_names().await.is_empty());
     assert!(rig.exists(&key).await);
 }
 
@@ -259,12 +200,13 @@ async fn a_malformed_manifest_refuses_the_post_naming_the_field_and_keeps_the_vi
 async fn a_malformed_manifest_after_its_video_refuses_the_waiting_post_at_once() {
     let rig = rig(false).await;
     let key = video_key("bad later.mp4");
-    rig.put(&key, "video").await;
+    rig.stack.put(&key, "video").await;
     let waiting = rig.post(&rig.event(&key, None).await).await;
     assert_eq!(waiting.state, PostState::Received);
 
     let manifest = format!("{key}.json");
-    rig.put(&manifest, r#"{"privacy_level":"SELF_ONLY","titel":"typo"}"#)
+    rig.stack
+        .put(&manifest, r#"{"privacy_level":"SELF_ONLY","titel":"typo"}"#)
         .await;
     let post = rig.post(&rig.event(&manifest, None).await).await;
     assert_eq!(post.id, waiting.id);
@@ -272,7 +214,10 @@ async fn a_malformed_manifest_after_its_video_refuses_the_waiting_post_at_once()
     let reason = post.failure.unwrap().reason;
     assert!(reason.contains("titel"), "{reason}");
     // The run started for the waiting post finds it final at its next step.
-    assert_eq!(rig.executions().await, [waiting.id.to_string()]);
+    assert_eq!(
+        rig.machine.execution_names().await,
+        [waiting.id.to_string()]
+    );
     assert!(rig.exists(&key).await);
 }
 
@@ -284,7 +229,7 @@ async fn keys_outside_the_prefix_do_nothing() {
         "uploads/clip.mp4".to_owned(),
         format!("uploads/{OPEN_ID}/clip.mp4.json.json"),
     ] {
-        rig.put(&key, "{}").await;
+        rig.stack.put(&key, "{}").await;
         let outcome = rig.event(&key, None).await;
         assert!(
             matches!(outcome, TriggerOutcome::Ignored { .. }),
@@ -292,7 +237,7 @@ async fn keys_outside_the_prefix_do_nothing() {
         );
     }
     assert!(rig.account_posts().await.is_empty());
-    assert!(rig.executions().await.is_empty());
+    assert!(rig.machine.execution_names().await.is_empty());
 }
 
 #[tokio::test]
@@ -302,20 +247,20 @@ async fn a_video_deleted_before_its_event_is_handled_is_skipped() {
     let outcome = rig.event(&key, None).await;
     assert_eq!(outcome, TriggerOutcome::VideoMissing { key });
     assert!(rig.account_posts().await.is_empty());
-    assert!(rig.executions().await.is_empty());
+    assert!(rig.machine.execution_names().await.is_empty());
 }
 
 #[tokio::test]
 async fn the_same_video_through_the_api_after_an_s3_event_is_one_post() {
     let rig = rig(true).await;
     let key = video_key("both ways.mp4");
-    let version = rig.put(&key, "video").await;
+    let version = rig.stack.put(&key, "video").await;
     let from_s3 = rig.post(&rig.event(&key, version.as_deref()).await).await;
     assert_eq!(from_s3.state, PostState::Received);
 
     let options = parse_options_json(OPTIONS.as_bytes(), unix_now()).unwrap();
     let location = VideoLocation {
-        bucket: rig.bucket.clone(),
+        bucket: rig.stack.bucket.clone(),
         key: key.clone(),
         version_id: None,
     };
@@ -328,5 +273,8 @@ async fn the_same_video_through_the_api_after_an_s3_event_is_one_post() {
     assert_eq!(from_api.post.id, from_s3.id);
     assert_eq!(from_api.post.state, PostState::Queued);
     assert_eq!(rig.account_posts().await.len(), 1);
-    assert_eq!(rig.executions().await, [from_s3.id.to_string()]);
+    assert_eq!(
+        rig.machine.execution_names().await,
+        [from_s3.id.to_string()]
+    );
 }

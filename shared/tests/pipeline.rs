@@ -3,43 +3,29 @@
 //! (moto) and the strict fake TikTok.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_s3::primitives::ByteStream as S3Body;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
-use fake_tiktok::{AccountSeed, Endpoint, FakeSettings, FakeTikTok, Fault};
-use secrecy::{ExposeSecret, SecretString};
-use sha2::{Digest, Sha256};
-use test_support::{moto, unique_name};
-use tiktok_publish_core::config::TikTokConfig;
+use fake_tiktok::{AccountSeed, Endpoint, FakeSettings, Fault};
+use secrecy::ExposeSecret;
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::media::VideoLocation;
-use tiktok_publish_core::media::s3::S3VideoSource;
 use tiktok_publish_core::pipeline::options::parse_options_json;
 use tiktok_publish_core::pipeline::{
     FailureInput, Pipeline, PipelineSettings, StateMachineError, StepError,
 };
 use tiktok_publish_core::store::{
-    AllowanceLimits, DynamoAllowanceStore, DynamoPostStore, DynamoTokenStore, PostId, PostOptions,
-    PostRecord, PostSource, PostState, PostStore, TableNames, TokenStore, create_tables, unix_now,
+    PostId, PostOptions, PostRecord, PostSource, PostState, PostStore, TokenStore, unix_now,
 };
-use tiktok_publish_core::tiktok::{MAX_TITLE_UTF16, REQUIRED_SCOPES, TikTokClient};
-use tiktok_publish_core::tokens::{TokenService, TokenSettings};
+use tiktok_publish_core::testing::video::{mp4_header, pseudo_random_bytes, write_video};
+use tiktok_publish_core::testing::{StackSettings, TestStack};
+use tiktok_publish_core::tiktok::MAX_TITLE_UTF16;
 
-use crate::source::{new_bucket, video_bytes};
-
-const REDIRECT_URI: &str = "http://127.0.0.1:9/oauth/callback";
 /// More task invocations than any run here needs; a run past it is looping.
 const MAX_TASKS: usize = 60;
 
 struct Rig {
-    fake: FakeTikTok,
+    stack: TestStack,
     pipeline: Pipeline,
-    posts: Arc<DynamoPostStore>,
-    accounts: Arc<DynamoTokenStore>,
-    s3: aws_sdk_s3::Client,
-    bucket: String,
 }
 
 async fn rig() -> Rig {
@@ -48,49 +34,21 @@ async fn rig() -> Rig {
 
 /// Its own tables, bucket and fake TikTok (whose processing takes 300 ms).
 async fn rig_with(settings: PipelineSettings) -> Rig {
-    let fake = FakeTikTok::start(FakeSettings {
+    let fake = FakeSettings {
         processing_time: Duration::from_millis(300),
         ..FakeSettings::default()
-    })
-    .await
-    .unwrap();
-    let dynamodb = moto().dynamodb().await;
-    let tables = TableNames::with_prefix(&unique_name("pipeline"));
-    create_tables(&dynamodb, &tables).await.unwrap();
-    let s3 = moto().s3().await;
-    let bucket = new_bucket(&s3, false).await;
-    let config = TikTokConfig::new(
-        fake.settings().client_key.clone(),
-        SecretString::from(fake.settings().client_secret.clone()),
-    )
-    .with_base_urls(fake.base_url(), fake.base_url());
-    let tiktok = TikTokClient::new(config).unwrap();
-    let posts = Arc::new(DynamoPostStore::new(dynamodb.clone(), &tables.posts));
-    let accounts = Arc::new(DynamoTokenStore::new(dynamodb.clone(), &tables.accounts));
-    let tokens = TokenService::new(
-        accounts.clone(),
-        Arc::new(tiktok.clone()),
-        TokenSettings::default(),
-    );
-    let pipeline = Pipeline {
-        posts: posts.clone(),
-        tokens,
-        tiktok,
-        source: Arc::new(S3VideoSource::new(s3.clone())),
-        allowances: Arc::new(DynamoAllowanceStore::new(
-            dynamodb,
-            &tables.allowances,
-            AllowanceLimits::default(),
-        )),
-        settings,
     };
+    let stack = TestStack::start_with(
+        "pipeline",
+        StackSettings {
+            fake,
+            ..StackSettings::default()
+        },
+    )
+    .await;
     Rig {
-        fake,
-        pipeline,
-        posts,
-        accounts,
-        s3,
-        bucket,
+        pipeline: stack.pipeline(settings),
+        stack,
     }
 }
 
@@ -101,118 +59,35 @@ struct Video {
 }
 
 impl Rig {
-    /// A creator connected the way the OAuth callback does it (one code exchange).
-    async fn connect(&self, seed: AccountSeed) -> String {
-        let open_id = self.fake.seed_account(seed);
-        let code = self
-            .fake
-            .mint_code(&open_id, &REQUIRED_SCOPES, REDIRECT_URI);
-        self.pipeline
-            .tokens
-            .connect(&code, REDIRECT_URI)
-            .await
-            .unwrap();
-        open_id
-    }
-
     /// An MP4 of `size` bytes whose `mvhd` says it lasts `seconds`: headers, then an
     /// `mdat` of pseudo-random bytes. Written in 16 MiB parts, never held whole.
     async fn put_mp4(&self, key: &str, size: u64, seconds: u32) -> Video {
-        const PART: u64 = 16 * 1024 * 1024;
         let header = mp4_header(size, seconds);
-        let mut hasher = Sha256::new();
-        let part_bytes = |offset: u64, len: u64| {
+        let part_bytes = |offset: u64, len: usize| {
             if offset == 0 {
-                let rest = len - header.len() as u64;
+                let rest = len - header.len();
                 [
                     header.clone(),
-                    video_bytes(size, header.len() as u64, rest as usize),
+                    pseudo_random_bytes(size, header.len() as u64, rest),
                 ]
                 .concat()
             } else {
-                video_bytes(size, offset, len as usize)
+                pseudo_random_bytes(size, offset, len)
             }
         };
-        if size <= PART {
-            let bytes = part_bytes(0, size);
-            hasher.update(&bytes);
-            self.put(key, bytes).await;
-        } else {
-            let upload = self
-                .s3
-                .create_multipart_upload()
-                .bucket(&self.bucket)
-                .key(key)
-                .content_type("video/mp4")
-                .send()
-                .await
-                .unwrap();
-            let upload_id = upload.upload_id().unwrap();
-            let mut parts = Vec::new();
-            let mut offset = 0;
-            while offset < size {
-                let len = PART.min(size - offset);
-                let bytes = part_bytes(offset, len);
-                hasher.update(&bytes);
-                let number = i32::try_from(parts.len() + 1).unwrap();
-                let part = self
-                    .s3
-                    .upload_part()
-                    .bucket(&self.bucket)
-                    .key(key)
-                    .upload_id(upload_id)
-                    .part_number(number)
-                    .body(S3Body::from(bytes))
-                    .send()
-                    .await
-                    .unwrap();
-                parts.push(
-                    CompletedPart::builder()
-                        .part_number(number)
-                        .e_tag(part.e_tag().unwrap())
-                        .build(),
-                );
-                offset += len;
-            }
-            self.s3
-                .complete_multipart_upload()
-                .bucket(&self.bucket)
-                .key(key)
-                .upload_id(upload_id)
-                .multipart_upload(
-                    CompletedMultipartUpload::builder()
-                        .set_parts(Some(parts))
-                        .build(),
-                )
-                .send()
-                .await
-                .unwrap();
-        }
+        let stack = &self.stack;
+        let written = write_video(&stack.s3, &stack.bucket, key, "video/mp4", size, part_bytes)
+            .await
+            .unwrap();
         Video {
-            location: self.location(key),
-            sha256: hex::encode(hasher.finalize()),
+            location: stack.location(key),
+            sha256: written.sha256,
         }
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>) -> VideoLocation {
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type("video/mp4")
-            .body(S3Body::from(bytes))
-            .send()
-            .await
-            .unwrap();
-        self.location(key)
-    }
-
-    fn location(&self, key: &str) -> VideoLocation {
-        VideoLocation {
-            bucket: self.bucket.clone(),
-            key: key.to_owned(),
-            version_id: None,
-        }
+        self.stack.put(key, bytes).await;
+        self.stack.location(key)
     }
 
     /// The post record the intake writes before it starts the run.
@@ -234,16 +109,17 @@ impl Rig {
             state,
             unix_now(),
         );
-        self.posts.create(&record).await.unwrap();
+        self.stack.posts.create(&record).await.unwrap();
         record.id
     }
 
     async fn record(&self, id: &PostId) -> PostRecord {
-        self.posts.get(id).await.unwrap().unwrap()
+        self.stack.posts.get(id).await.unwrap().unwrap()
     }
 
     fn inits(&self) -> usize {
-        self.fake.call_count(Endpoint::DirectInit) + self.fake.call_count(Endpoint::InboxInit)
+        let fake = &self.stack.fake;
+        fake.call_count(Endpoint::DirectInit) + fake.call_count(Endpoint::InboxInit)
     }
 
     /// Runs the post the way the state machine would, injecting each fault just before the
@@ -255,25 +131,6 @@ impl Rig {
 
 fn options(json: &str) -> Option<PostOptions> {
     Some(parse_options_json(json.as_bytes(), unix_now()).unwrap())
-}
-
-/// `ftyp`, then a `moov` with an `mvhd` of `seconds` and one video track, then the header of
-/// an `mdat` running to byte `size`: what the probe reads of a real MP4.
-fn mp4_header(size: u64, seconds: u32) -> Vec<u8> {
-    fn boxed(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
-        let len = u32::try_from(body.len() + 8).unwrap();
-        [&len.to_be_bytes()[..], kind, body].concat()
-    }
-    let mut mvhd = vec![0u8; 100];
-    mvhd[12..16].copy_from_slice(&1000u32.to_be_bytes());
-    mvhd[16..20].copy_from_slice(&(seconds * 1000).to_be_bytes());
-    let hdlr = [&[0u8; 8][..], b"vide", &[0u8; 13]].concat();
-    let trak = boxed(b"trak", &boxed(b"mdia", &boxed(b"hdlr", &hdlr)));
-    let moov = boxed(b"moov", &[boxed(b"mvhd", &mvhd), trak].concat());
-    let ftyp = boxed(b"ftyp", b"isom\0\0\x02\0isomiso2mp41");
-    let head = [ftyp, moov].concat();
-    let mdat_len = u32::try_from(size - head.len() as u64).unwrap();
-    [head, mdat_len.to_be_bytes().to_vec(), b"mdat".to_vec()].concat()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -359,7 +216,7 @@ async fn drive(rig: &Rig, id: &PostId, mut faults: Vec<(Task, usize, Fault)>) ->
         faults.retain(|(at, when, fault)| {
             let due = *at == task && *when == nth;
             if due {
-                rig.fake.inject(fault.clone());
+                rig.stack.fake.inject(fault.clone());
             }
             !due
         });
@@ -426,7 +283,7 @@ async fn drive(rig: &Rig, id: &PostId, mut faults: Vec<(Task, usize, Fault)>) ->
         };
         trace.push(format!("{task:?}!{}", error.kind));
         // Error messages are logged by the runtime and become the run's Cause.
-        for secret in rig.fake.secrets_issued() {
+        for secret in rig.stack.fake.secrets_issued() {
             assert!(!error.message.contains(&secret), "a secret in {error:?}");
         }
         if let Some((which, max)) = retrier(task, error.kind) {
@@ -472,7 +329,7 @@ async fn drive(rig: &Rig, id: &PostId, mut faults: Vec<(Task, usize, Fault)>) ->
 #[tokio::test]
 async fn a_direct_post_of_1_mb_is_published_byte_exact() {
     let rig = rig().await;
-    let open_id = rig.connect(AccountSeed::default()).await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
     let video = rig.put_mp4("uploads/clip.mp4", 1_000_000, 12).await;
     let id = rig
         .post(
@@ -489,6 +346,7 @@ async fn a_direct_post_of_1_mb_is_published_byte_exact() {
     let post = rig.record(&id).await;
     assert_eq!(post.state, PostState::Published);
     let publish = rig
+        .stack
         .fake
         .publish(post.publish_id.as_deref().unwrap())
         .unwrap();
@@ -498,13 +356,13 @@ async fn a_direct_post_of_1_mb_is_published_byte_exact() {
     assert_eq!(post.outcome.unwrap().public_post_ids, vec![public_id]);
     assert_eq!(publish.post_info.unwrap()["title"], "hello #fyp");
     assert_eq!(rig.inits(), 1);
-    assert_eq!(rig.fake.violations(), vec![]);
+    assert_eq!(rig.stack.fake.violations(), vec![]);
 }
 
 #[tokio::test]
 async fn a_scheduled_post_waits_for_its_time_then_a_second_run_is_a_duplicate() {
     let rig = rig().await;
-    let open_id = rig.connect(AccountSeed::default()).await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
     let video = rig.put_mp4("uploads/later.mp4", 1_000_000, 10).await;
     let mut scheduled = options(r#"{"privacy_level":"SELF_ONLY"}"#).unwrap();
     scheduled.publish_at = Some(unix_now() + 1);
@@ -516,18 +374,18 @@ async fn a_scheduled_post_waits_for_its_time_then_a_second_run_is_a_duplicate() 
     assert_eq!(run.count("Init:ready"), 1);
 
     // The same post started again (a duplicate event) stops quietly and sends nothing.
-    let calls = rig.fake.calls().len();
+    let calls = rig.stack.fake.calls().len();
     let again = rig.drive(&id, vec![]).await;
     assert!(matches!(again.ending, Ending::Duplicate), "{again:?}");
-    assert_eq!(rig.fake.calls().len(), calls);
+    assert_eq!(rig.stack.fake.calls().len(), calls);
     assert_eq!(rig.record(&id).await.state, PostState::Published);
-    assert_eq!(rig.fake.violations(), vec![]);
+    assert_eq!(rig.stack.fake.violations(), vec![]);
 }
 
 #[tokio::test]
 async fn a_draft_is_sent_to_the_creators_inbox() {
     let rig = rig().await;
-    let open_id = rig.connect(AccountSeed::default()).await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
     let video = rig.put_mp4("uploads/draft.mp4", 2_000_000, 30).await;
     let id = rig
         .post(&open_id, video.location, options(r#"{"mode":"draft"}"#))
@@ -537,14 +395,15 @@ async fn a_draft_is_sent_to_the_creators_inbox() {
 
     let post = rig.record(&id).await;
     assert_eq!(post.state, PostState::SentToInbox);
-    assert_eq!(rig.fake.call_count(Endpoint::InboxInit), 1);
-    assert_eq!(rig.fake.call_count(Endpoint::DirectInit), 0);
+    assert_eq!(rig.stack.fake.call_count(Endpoint::InboxInit), 1);
+    assert_eq!(rig.stack.fake.call_count(Endpoint::DirectInit), 0);
     let publish = rig
+        .stack
         .fake
         .publish(post.publish_id.as_deref().unwrap())
         .unwrap();
     assert_eq!(publish.video_sha256.as_deref(), Some(video.sha256.as_str()));
-    assert_eq!(rig.fake.violations(), vec![]);
+    assert_eq!(rig.stack.fake.violations(), vec![]);
 }
 
 #[tokio::test]
@@ -554,7 +413,7 @@ async fn with_no_upload_budget_each_invocation_sends_one_chunk_in_order() {
         ..PipelineSettings::default()
     })
     .await;
-    let open_id = rig.connect(AccountSeed::default()).await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
     let video = rig.put_mp4("uploads/long.mp4", 100_000_000, 300).await;
     let id = rig
         .post(
@@ -574,13 +433,14 @@ async fn with_no_upload_budget_each_invocation_sends_one_chunk_in_order() {
     let post = rig.record(&id).await;
     assert_eq!(post.state, PostState::Published);
     let publish = rig
+        .stack
         .fake
         .publish(post.publish_id.as_deref().unwrap())
         .unwrap();
     assert_eq!(publish.plan.total_chunk_count, 2);
     assert_eq!(publish.video_sha256.as_deref(), Some(video.sha256.as_str()));
-    assert_eq!(rig.fake.call_count(Endpoint::UploadChunk), 2);
-    assert_eq!(rig.fake.violations(), vec![]);
+    assert_eq!(rig.stack.fake.call_count(Endpoint::UploadChunk), 2);
+    assert_eq!(rig.stack.fake.violations(), vec![]);
 }
 
 #[tokio::test]
@@ -590,7 +450,7 @@ async fn a_chunk_cut_off_mid_body_is_resumed_from_tiktoks_count() {
         ..PipelineSettings::default()
     })
     .await;
-    let open_id = rig.connect(AccountSeed::default()).await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
     let video = rig.put_mp4("uploads/cut.mp4", 100_000_000, 300).await;
     let id = rig
         .post(
@@ -610,25 +470,27 @@ async fn a_chunk_cut_off_mid_body_is_resumed_from_tiktoks_count() {
 
     let post = rig.record(&id).await;
     let publish = rig
+        .stack
         .fake
         .publish(post.publish_id.as_deref().unwrap())
         .unwrap();
     assert_eq!(publish.video_sha256.as_deref(), Some(video.sha256.as_str()));
     let taken = rig
+        .stack
         .fake
         .calls()
         .iter()
         .filter(|c| c.endpoint == Endpoint::UploadChunk && matches!(c.status, 201 | 206))
         .count();
     assert_eq!(taken, 2, "each range is taken once");
-    assert_eq!(rig.fake.call_count(Endpoint::UploadChunk), 3);
-    assert_eq!(rig.fake.violations(), vec![]);
+    assert_eq!(rig.stack.fake.call_count(Endpoint::UploadChunk), 3);
+    assert_eq!(rig.stack.fake.violations(), vec![]);
 }
 
 #[tokio::test]
 async fn a_lost_answer_to_the_last_chunk_is_not_sent_again() {
     let rig = rig().await;
-    let open_id = rig.connect(AccountSeed::default()).await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
     let video = rig.put_mp4("uploads/lost.mp4", 1_000_000, 10).await;
     let id = rig
         .post(
@@ -646,20 +508,21 @@ async fn a_lost_answer_to_the_last_chunk_is_not_sent_again() {
     let run = rig.drive(&id, vec![(Task::Upload, 1, lost)]).await;
     run.assert_published();
     assert_eq!(run.count("Upload!TikTokUnavailable"), 1, "{:?}", run.trace);
-    assert_eq!(rig.fake.call_count(Endpoint::UploadChunk), 1);
+    assert_eq!(rig.stack.fake.call_count(Endpoint::UploadChunk), 1);
     let post = rig.record(&id).await;
     let publish = rig
+        .stack
         .fake
         .publish(post.publish_id.as_deref().unwrap())
         .unwrap();
     assert_eq!(publish.video_sha256.as_deref(), Some(video.sha256.as_str()));
-    assert_eq!(rig.fake.violations(), vec![]);
+    assert_eq!(rig.stack.fake.violations(), vec![]);
 }
 
 #[tokio::test]
 async fn an_expired_upload_url_starts_the_upload_again_from_init() {
     let rig = rig().await;
-    let open_id = rig.connect(AccountSeed::default()).await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
     let video = rig.put_mp4("uploads/late.mp4", 1_000_000, 10).await;
     let id = rig
         .post(
@@ -682,7 +545,7 @@ async fn an_expired_upload_url_starts_the_upload_again_from_init() {
         ]
     );
 
-    let publishes = rig.fake.publishes_for(&open_id);
+    let publishes = rig.stack.fake.publishes_for(&open_id);
     assert_eq!(publishes.len(), 2);
     let complete: Vec<_> = publishes.iter().filter(|p| p.complete).collect();
     assert_eq!(complete.len(), 1, "exactly one upload completes");
@@ -696,13 +559,13 @@ async fn an_expired_upload_url_starts_the_upload_again_from_init() {
         complete[0].video_sha256.as_deref(),
         Some(video.sha256.as_str())
     );
-    assert_eq!(rig.fake.violations(), vec![]);
+    assert_eq!(rig.stack.fake.violations(), vec![]);
 }
 
 #[tokio::test]
 async fn an_access_token_expiring_mid_run_is_refreshed_once() {
     let rig = rig().await;
-    let open_id = rig.connect(AccountSeed::default()).await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
     let video = rig.put_mp4("uploads/token.mp4", 1_000_000, 10).await;
     let id = rig
         .post(
@@ -711,8 +574,8 @@ async fn an_access_token_expiring_mid_run_is_refreshed_once() {
             options(r#"{"privacy_level":"SELF_ONLY"}"#),
         )
         .await;
-    let before = rig.accounts.get(&open_id).await.unwrap().unwrap();
-    let exchanges = rig.fake.call_count(Endpoint::Token);
+    let before = rig.stack.accounts.get(&open_id).await.unwrap().unwrap();
+    let exchanges = rig.stack.fake.call_count(Endpoint::Token);
 
     let expire = Fault::ExpireAccessTokenNow {
         open_id: open_id.clone(),
@@ -721,9 +584,9 @@ async fn an_access_token_expiring_mid_run_is_refreshed_once() {
         .await
         .assert_published();
 
-    assert_eq!(rig.fake.call_count(Endpoint::Token), exchanges + 1);
-    let after = rig.accounts.get(&open_id).await.unwrap().unwrap();
-    let current = rig.fake.account(&open_id).unwrap();
+    assert_eq!(rig.stack.fake.call_count(Endpoint::Token), exchanges + 1);
+    let after = rig.stack.accounts.get(&open_id).await.unwrap().unwrap();
+    let current = rig.stack.fake.account(&open_id).unwrap();
     assert_eq!(
         after.access_token.expose_secret(),
         current.access_token.unwrap()
@@ -737,13 +600,13 @@ async fn an_access_token_expiring_mid_run_is_refreshed_once() {
         before.access_token.expose_secret()
     );
     assert_eq!(rig.record(&id).await.state, PostState::Published);
-    assert_eq!(rig.fake.violations(), vec![]);
+    assert_eq!(rig.stack.fake.violations(), vec![]);
 }
 
 #[tokio::test]
 async fn a_429_on_init_is_retried_and_the_post_goes_through() {
     let rig = rig().await;
-    let open_id = rig.connect(AccountSeed::default()).await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
     let video = rig.put_mp4("uploads/busy.mp4", 1_000_000, 10).await;
     let id = rig
         .post(
@@ -762,10 +625,10 @@ async fn a_429_on_init_is_retried_and_the_post_goes_through() {
     let run = rig.drive(&id, vec![(Task::Init, 1, busy)]).await;
     run.assert_published();
     assert_eq!(&run.trace[..2], ["Init!TikTokRateLimited", "Init:ready"]);
-    assert_eq!(rig.fake.call_count(Endpoint::DirectInit), 2);
-    assert_eq!(rig.fake.publishes_for(&open_id).len(), 1);
+    assert_eq!(rig.stack.fake.call_count(Endpoint::DirectInit), 2);
+    assert_eq!(rig.stack.fake.publishes_for(&open_id).len(), 1);
     assert_eq!(rig.record(&id).await.state, PostState::Published);
-    assert_eq!(rig.fake.violations(), vec![]);
+    assert_eq!(rig.stack.fake.violations(), vec![]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -775,7 +638,7 @@ async fn a_429_on_init_is_retried_and_the_post_goes_through() {
 #[tokio::test]
 async fn tiktok_failing_the_post_fails_it_with_the_reason_and_advice() {
     let rig = rig().await;
-    let open_id = rig.connect(AccountSeed::default()).await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
     let video = rig.put_mp4("uploads/spam.mp4", 1_000_000, 10).await;
     let id = rig
         .post(
@@ -810,7 +673,7 @@ async fn tiktok_failing_the_post_fails_it_with_the_reason_and_advice() {
         "{:?}",
         failure.advice
     );
-    assert_eq!(rig.fake.violations(), vec![]);
+    assert_eq!(rig.stack.fake.violations(), vec![]);
 }
 
 /// The run failed on `PostRefused` before anything was sent to TikTok, and the post says why.
@@ -828,14 +691,15 @@ async fn assert_refused(rig: &Rig, id: &PostId, run: &Run, why: &[&str]) {
             failure.reason
         );
     }
-    assert_eq!(rig.fake.violations(), vec![]);
+    assert_eq!(rig.stack.fake.violations(), vec![]);
 }
 
 #[tokio::test]
 async fn a_privacy_level_the_creator_does_not_offer_is_refused() {
     let rig = rig().await;
     let open_id = rig
-        .connect(AccountSeed {
+        .stack
+        .connect_account(AccountSeed {
             privacy_level_options: vec!["FOLLOWER_OF_CREATOR".into(), "SELF_ONLY".into()],
             ..AccountSeed::default()
         })
@@ -873,7 +737,7 @@ async fn a_caption_over_2200_utf16_units_is_refused() {
 
     // ...and a record that holds one anyway never reaches TikTok.
     let rig = rig().await;
-    let open_id = rig.connect(AccountSeed::default()).await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
     let video = rig.put_mp4("uploads/caption.mp4", 1_000_000, 10).await;
     let mut stored = options(r#"{"privacy_level":"SELF_ONLY"}"#).unwrap();
     stored.title = title;
@@ -886,7 +750,7 @@ async fn a_caption_over_2200_utf16_units_is_refused() {
 #[tokio::test]
 async fn an_image_is_refused() {
     let rig = rig().await;
-    let open_id = rig.connect(AccountSeed::default()).await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
     let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     png.resize(20_000, 0);
     let location = rig.put("uploads/photo.mp4", png).await;
@@ -904,7 +768,7 @@ async fn an_image_is_refused() {
 #[tokio::test]
 async fn an_empty_object_is_refused() {
     let rig = rig().await;
-    let open_id = rig.connect(AccountSeed::default()).await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
     let location = rig.put("uploads/empty.mp4", Vec::new()).await;
     let id = rig
         .post(
@@ -921,7 +785,8 @@ async fn an_empty_object_is_refused() {
 async fn a_video_longer_than_the_creator_may_post_is_refused() {
     let rig = rig().await;
     let open_id = rig
-        .connect(AccountSeed {
+        .stack
+        .connect_account(AccountSeed {
             max_video_post_duration_sec: 60,
             ..AccountSeed::default()
         })
@@ -945,7 +810,7 @@ async fn options_that_never_arrive_are_refused() {
         ..PipelineSettings::default()
     })
     .await;
-    let open_id = rig.connect(AccountSeed::default()).await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
     let video = rig.put_mp4("uploads/bare.mp4", 1_000_000, 10).await;
     let id = rig.post(&open_id, video.location, None).await;
     let run = rig.drive(&id, vec![]).await;
@@ -967,7 +832,10 @@ async fn an_account_never_connected_fails_the_post_asking_to_connect_it() {
         .await;
     let run = rig.drive(&id, vec![]).await;
     assert_eq!(run.error().kind, ErrorKind::AccountNeedsReconnect);
-    assert!(rig.fake.calls().is_empty(), "nothing may reach TikTok");
+    assert!(
+        rig.stack.fake.calls().is_empty(),
+        "nothing may reach TikTok"
+    );
 
     let post = rig.record(&id).await;
     assert_eq!(post.state, PostState::Failed);

@@ -3,128 +3,65 @@
 
 use std::sync::Arc;
 
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use aws_sdk_sfn::types::ExecutionStatus;
-use fake_tiktok::{AccountSeed, FakeSettings, FakeTikTok};
+use fake_tiktok::AccountSeed;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use test_support::{moto, unique_name};
 use tiktok_publish_core::api::{
     ApiAnswer, DynamoIdempotencyStore, IdempotencyKey, PostsApi, TikTokRevoker,
 };
-use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::connect::ConnectSettings;
-use tiktok_publish_core::intake::{Intake, SfnExecutions};
-use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
 use tiktok_publish_core::store::{
-    DynamoOAuthStateStore, DynamoPostStore, DynamoTokenStore, PostId, PostState, PostStore,
-    PostUpdate, TableNames, TokenStore, create_tables, unix_now,
+    DynamoOAuthStateStore, PostId, PostState, PostStore, PostUpdate, TokenStore, unix_now,
 };
+use tiktok_publish_core::testing::{PassMachine, StackSettings, TestStack};
 use tiktok_publish_core::tiktok::{
-    ChunkPlan, ChunkPolicy, REQUIRED_SCOPES, TikTokClient, TikTokError, TokenGrant, UploadUrl,
+    ChunkPlan, ChunkPolicy, REQUIRED_SCOPES, TikTokError, TokenGrant, UploadUrl,
 };
-use tiktok_publish_core::tokens::{TokenService, TokenSettings};
 
 struct Rig {
     api: PostsApi,
-    posts: Arc<DynamoPostStore>,
-    accounts: Arc<DynamoTokenStore>,
-    dynamodb: aws_sdk_dynamodb::Client,
-    tables: TableNames,
-    s3: aws_sdk_s3::Client,
-    sfn: aws_sdk_sfn::Client,
-    state_machine_arn: String,
-    bucket: String,
-    fake: FakeTikTok,
-    tiktok: TikTokClient,
+    stack: TestStack,
+    machine: PassMachine,
 }
 
 async fn rig() -> Rig {
-    let moto = moto();
-    let sdk = moto.sdk_config().await;
-    let dynamodb = moto.dynamodb().await;
-    let tables = TableNames::with_prefix(&unique_name("api"));
-    create_tables(&dynamodb, &tables).await.unwrap();
-    let s3 = moto.s3().await;
-    let bucket = unique_name("videos");
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    s3.put_bucket_versioning()
-        .bucket(&bucket)
-        .versioning_configuration(
-            VersioningConfiguration::builder()
-                .status(BucketVersioningStatus::Enabled)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let state_machine_arn = moto
-        .pass_state_machine(&unique_name("publish"))
-        .await
-        .unwrap();
-    let sfn = moto.sfn().await;
-
-    let fake = FakeTikTok::start(FakeSettings::default()).await.unwrap();
-    let config = TikTokConfig::new(
-        fake.settings().client_key.clone(),
-        SecretString::from(fake.settings().client_secret.clone()),
-    )
-    .with_base_urls(fake.base_url(), fake.base_url());
-    let tiktok = TikTokClient::new(config).unwrap();
-
-    let posts = Arc::new(DynamoPostStore::new(dynamodb.clone(), tables.posts.clone()));
-    let accounts = Arc::new(DynamoTokenStore::new(
-        dynamodb.clone(),
-        tables.accounts.clone(),
-    ));
-    let tokens = TokenService::new(
-        accounts.clone(),
-        Arc::new(tiktok.clone()),
-        TokenSettings::default(),
-    );
+    let settings = StackSettings {
+        versioned: true,
+        ..StackSettings::default()
+    };
+    let stack = TestStack::start_with("api", settings).await;
+    let machine = PassMachine::create().await;
     let api = PostsApi {
-        intake: Intake {
-            posts: posts.clone(),
-            source: Arc::new(S3VideoSource::new(s3_client(&sdk))),
-            executions: Arc::new(SfnExecutions::new(sfn.clone(), state_machine_arn.clone())),
-        },
-        accounts: accounts.clone(),
+        intake: stack.intake(&machine).await,
+        accounts: stack.accounts.clone(),
         idempotency: Arc::new(DynamoIdempotencyStore::new(
-            dynamodb.clone(),
-            tables.oauth.clone(),
+            stack.dynamodb.clone(),
+            stack.tables.oauth.clone(),
         )),
         revoker: Arc::new(TikTokRevoker {
-            tokens,
-            tiktok: tiktok.clone(),
+            tokens: stack.tokens(),
+            tiktok: stack.tiktok.clone(),
         }),
         oauth: Arc::new(DynamoOAuthStateStore::new(
-            dynamodb.clone(),
-            tables.oauth.clone(),
+            stack.dynamodb.clone(),
+            stack.tables.oauth.clone(),
         )),
         connect: Some(ConnectSettings::new("https://api.example.com").unwrap()),
-        bucket: bucket.clone(),
+        bucket: stack.bucket.clone(),
     };
     Rig {
         api,
-        posts,
-        accounts,
-        dynamodb,
-        tables,
-        s3,
-        sfn,
-        state_machine_arn,
-        bucket,
-        fake,
-        tiktok,
+        stack,
+        machine,
     }
 }
 
 impl Rig {
     /// An account connected with tokens the fake issued.
     async fn connect(&self) -> String {
-        let open_id = self.fake.seed_account(AccountSeed::default());
-        let issued = self.fake.issue_tokens(&open_id, &REQUIRED_SCOPES);
+        let open_id = self.stack.fake.seed_account(AccountSeed::default());
+        let issued = self.stack.fake.issue_tokens(&open_id, &REQUIRED_SCOPES);
         let grant = TokenGrant {
             open_id: issued.open_id.clone(),
             access_token: SecretString::from(issued.access_token),
@@ -134,7 +71,8 @@ impl Rig {
             scope: issued.scope,
             token_type: "Bearer".into(),
         };
-        self.accounts
+        self.stack
+            .accounts
             .save_connection(&grant, Some("Creator"), unix_now())
             .await
             .unwrap();
@@ -144,15 +82,7 @@ impl Rig {
     /// Uploads a small "video" under the account's folder.
     async fn upload(&self, open_id: &str, name: &str) -> String {
         let key = format!("uploads/{open_id}/{name}");
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .content_type("video/mp4")
-            .body(ByteStream::from(vec![7u8; 4096]))
-            .send()
-            .await
-            .unwrap();
+        self.stack.put(&key, vec![7u8; 4096]).await;
         key
     }
 
@@ -169,15 +99,9 @@ impl Rig {
 
     /// Execution names and statuses of the state machine.
     async fn executions(&self) -> Vec<(String, ExecutionStatus)> {
-        let listed = self
-            .sfn
-            .list_executions()
-            .state_machine_arn(&self.state_machine_arn)
-            .send()
-            .await
-            .unwrap();
-        listed
+        self.machine
             .executions()
+            .await
             .iter()
             .map(|e| (e.name().to_owned(), e.status().clone()))
             .collect()
@@ -186,10 +110,12 @@ impl Rig {
     async fn execution_status(&self, post_id: &str) -> ExecutionStatus {
         let arn = format!(
             "{}:{post_id}",
-            self.state_machine_arn
+            self.machine
+                .arn
                 .replacen(":stateMachine:", ":execution:", 1)
         );
         let described = self
+            .machine
             .sfn
             .describe_execution()
             .execution_arn(arn)
@@ -232,7 +158,7 @@ async fn the_same_post_twice_makes_one_post_and_one_execution() {
     assert_eq!(first.status, 201, "{}", first.body);
     assert_eq!(first.body["state"], "QUEUED");
     assert_eq!(first.body["account"], open_id.as_str());
-    assert_eq!(first.body["bucket"], r.bucket.as_str());
+    assert_eq!(first.body["bucket"], r.stack.bucket.as_str());
     assert!(first.body["version_id"].is_string(), "{}", first.body);
     assert_eq!(first.body["options"]["title"], "hello");
     assert_eq!(first.body["publish_at"], "2026-01-01T00:00:00Z");
@@ -282,6 +208,7 @@ async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_body() 
     );
     // The refused request did nothing.
     let post = r
+        .stack
         .posts
         .get(&PostId::parse(first.body["id"].as_str().unwrap()).unwrap())
         .await
@@ -292,9 +219,10 @@ async fn an_idempotency_key_replays_the_first_answer_and_refuses_another_body() 
 
     // Stored in the oauth table under a hash, never the key itself, with a TTL.
     let scanned = r
+        .stack
         .dynamodb
         .scan()
-        .table_name(&r.tables.oauth)
+        .table_name(&r.stack.tables.oauth)
         .send()
         .await
         .unwrap();
@@ -423,7 +351,8 @@ async fn get_shows_the_post_and_never_its_upload_url() {
 
     // What init would have saved: the publish id, the (secret) upload URL, the plan.
     let now = unix_now();
-    r.posts
+    r.stack
+        .posts
         .transition(
             &id,
             &[PostState::Queued],
@@ -435,7 +364,8 @@ async fn get_shows_the_post_and_never_its_upload_url() {
         .unwrap();
     let plan = ChunkPlan::new(4096, &ChunkPolicy::default()).unwrap();
     let secret_url = "https://upload.fake/v1/SECRET-UPLOAD-TOKEN";
-    r.posts
+    r.stack
+        .posts
         .record_init(
             &id,
             "v_pub_file~v2-1.123",
@@ -446,7 +376,8 @@ async fn get_shows_the_post_and_never_its_upload_url() {
         )
         .await
         .unwrap();
-    r.posts
+    r.stack
+        .posts
         .record_chunk_done(&id, "v_pub_file~v2-1.123", 1, 4096, now)
         .await
         .unwrap();
@@ -505,7 +436,8 @@ async fn delete_cancels_a_queued_post_and_refuses_an_uploading_one() {
     // Cancelling again answers the cancelled post.
     assert_eq!(r.api.cancel_post(&queued_id).await.status, 200);
 
-    r.posts
+    r.stack
+        .posts
         .transition(
             &PostId::parse(&uploading_id).unwrap(),
             &[PostState::Queued],
@@ -530,7 +462,8 @@ async fn accounts_are_listed_with_whether_they_need_reconnecting() {
     let r = rig().await;
     let fine = r.connect().await;
     let flagged = r.connect().await;
-    r.accounts
+    r.stack
+        .accounts
         .mark_needs_reconnect(
             &flagged,
             "TikTok refused the refresh token",
@@ -558,7 +491,7 @@ async fn accounts_are_listed_with_whether_they_need_reconnecting() {
     );
     let text = answer.body.to_string();
     for account in [&fine, &flagged] {
-        let tokens = r.fake.account(account).unwrap();
+        let tokens = r.stack.fake.account(account).unwrap();
         assert!(!text.contains(&tokens.access_token.unwrap()), "{text}");
         assert!(!text.contains(&tokens.refresh_token.unwrap()), "{text}");
     }
@@ -569,6 +502,7 @@ async fn disconnecting_revokes_at_tiktok_cancels_queued_posts_and_forgets_the_ac
     let r = rig().await;
     let open_id = r.connect().await;
     let token = r
+        .stack
         .accounts
         .get(&open_id)
         .await
@@ -581,7 +515,8 @@ async fn disconnecting_revokes_at_tiktok_cancels_queued_posts_and_forgets_the_ac
     let uploading = r.create(&body(&open_id, &uploading_key, "u"), None).await;
     let queued_id = queued.body["id"].as_str().unwrap().to_owned();
     let uploading_id = uploading.body["id"].as_str().unwrap().to_owned();
-    r.posts
+    r.stack
+        .posts
         .transition(
             &PostId::parse(&uploading_id).unwrap(),
             &[PostState::Queued],
@@ -599,8 +534,8 @@ async fn disconnecting_revokes_at_tiktok_cancels_queued_posts_and_forgets_the_ac
     assert_eq!(answer.body["posts_in_flight"], json!([uploading_id]));
 
     // TikTok no longer takes the token.
-    assert!(r.fake.account(&open_id).unwrap().revoked);
-    let refused = r.tiktok.creator_info(&token).await.unwrap_err();
+    assert!(r.stack.fake.account(&open_id).unwrap().revoked);
+    let refused = r.stack.tiktok.creator_info(&token).await.unwrap_err();
     assert!(
         matches!(refused, TikTokError::AccessTokenInvalid { .. }),
         "{refused:?}"
@@ -614,17 +549,18 @@ async fn disconnecting_revokes_at_tiktok_cancels_queued_posts_and_forgets_the_ac
         r.execution_status(&queued_id).await,
         ExecutionStatus::Aborted
     );
-    assert!(r.accounts.get(&open_id).await.unwrap().is_none());
+    assert!(r.stack.accounts.get(&open_id).await.unwrap().is_none());
     let again = r.api.disconnect_account(&open_id).await;
     assert_eq!(error_of(&again), (404, "account_not_found", None));
-    assert!(r.fake.take_violations().is_empty());
+    assert!(r.stack.fake.take_violations().is_empty());
 }
 
 #[tokio::test]
 async fn an_account_that_cannot_be_revoked_is_disconnected_anyway_and_says_so() {
     let r = rig().await;
     let open_id = r.connect().await;
-    r.accounts
+    r.stack
+        .accounts
         .mark_needs_reconnect(
             &open_id,
             "TikTok refused the refresh token",
@@ -639,5 +575,5 @@ async fn an_account_that_cannot_be_revoked_is_disconnected_anyway_and_says_so() 
     assert_eq!(answer.body["revoked"], false);
     let note = answer.body["revoke_note"].as_str().unwrap();
     assert!(note.contains("forgotten here anyway"), "{note}");
-    assert!(r.accounts.get(&open_id).await.unwrap().is_none());
+    assert!(r.stack.accounts.get(&open_id).await.unwrap().is_none());
 }

@@ -1,39 +1,12 @@
 //! The S3 video source against moto: HeadObject, ranged reads, and pinning to the object
 //! HeadObject saw. Also the test-video helpers `transfer.rs` shares.
 
-use aws_sdk_s3::primitives::ByteStream as S3Body;
-use aws_sdk_s3::types::{
-    BucketVersioningStatus, CompletedMultipartUpload, CompletedPart, VersioningConfiguration,
-};
 use futures::TryStreamExt;
-use sha2::{Digest, Sha256};
 use tiktok_publish_core::errors::{Classify, ErrorKind};
 use tiktok_publish_core::media::s3::S3VideoSource;
 use tiktok_publish_core::media::{SourceError, VideoLocation, VideoObject, VideoSource};
-
-/// Deterministic pseudo-random video bytes: byte `offset + i` of video `seed` is the same
-/// whichever range it is generated in, so any chunk can be checked without keeping the video.
-pub fn video_bytes(seed: u64, offset: u64, len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len);
-    let mut position = offset;
-    let end = offset + len as u64;
-    while position < end {
-        let word = splitmix64(seed ^ (position / 8).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let bytes = word.to_le_bytes();
-        let from = (position % 8) as usize;
-        let take = (8 - from).min((end - position) as usize);
-        out.extend_from_slice(&bytes[from..from + take]);
-        position += take as u64;
-    }
-    out
-}
-
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+pub use tiktok_publish_core::testing::new_bucket;
+use tiktok_publish_core::testing::video::{pseudo_random_bytes, write_video};
 
 /// A video put into moto: where it is and the SHA-256 of its bytes.
 #[derive(Debug, Clone)]
@@ -45,11 +18,8 @@ pub struct TestVideo {
     pub version_id: Option<String>,
 }
 
-/// Parts of 16 MiB: memory holds one part at a time, however large the video.
-const PART_SIZE: u64 = 16 * 1024 * 1024;
-
-/// Writes `size` bytes of video `seed` to `bucket/key` (multipart above one part), hashing
-/// as it goes, without ever holding more than one part.
+/// Writes `size` bytes of video `seed` ([`pseudo_random_bytes`]) to `bucket/key`, one part
+/// at a time.
 pub async fn put_video(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
@@ -58,77 +28,11 @@ pub async fn put_video(
     seed: u64,
     content_type: &str,
 ) -> TestVideo {
-    let mut hasher = Sha256::new();
-    let (etag, version_id) = if size <= PART_SIZE {
-        let bytes = video_bytes(seed, 0, size as usize);
-        hasher.update(&bytes);
-        let put = s3
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .content_type(content_type)
-            .body(S3Body::from(bytes))
-            .send()
-            .await
-            .unwrap();
-        (
-            put.e_tag().unwrap().to_owned(),
-            put.version_id().map(str::to_owned),
-        )
-    } else {
-        let upload = s3
-            .create_multipart_upload()
-            .bucket(bucket)
-            .key(key)
-            .content_type(content_type)
-            .send()
-            .await
-            .unwrap();
-        let upload_id = upload.upload_id().unwrap();
-        let mut parts = Vec::new();
-        let mut offset = 0;
-        let mut number = 1;
-        while offset < size {
-            let len = PART_SIZE.min(size - offset);
-            let bytes = video_bytes(seed, offset, len as usize);
-            hasher.update(&bytes);
-            let part = s3
-                .upload_part()
-                .bucket(bucket)
-                .key(key)
-                .upload_id(upload_id)
-                .part_number(number)
-                .body(S3Body::from(bytes))
-                .send()
-                .await
-                .unwrap();
-            parts.push(
-                CompletedPart::builder()
-                    .part_number(number)
-                    .e_tag(part.e_tag().unwrap())
-                    .build(),
-            );
-            offset += len;
-            number += 1;
-        }
-        let done = s3
-            .complete_multipart_upload()
-            .bucket(bucket)
-            .key(key)
-            .upload_id(upload_id)
-            .multipart_upload(
-                CompletedMultipartUpload::builder()
-                    .set_parts(Some(parts))
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-        (
-            done.e_tag().unwrap().to_owned(),
-            done.version_id().map(str::to_owned),
-        )
-    };
+    let written = write_video(s3, bucket, key, content_type, size, |offset, len| {
+        pseudo_random_bytes(seed, offset, len)
+    })
+    .await
+    .unwrap();
     TestVideo {
         location: VideoLocation {
             bucket: bucket.to_owned(),
@@ -136,29 +40,10 @@ pub async fn put_video(
             version_id: None,
         },
         size,
-        sha256: hex::encode(hasher.finalize()),
-        etag,
-        version_id: version_id.filter(|v| v != "null"),
+        sha256: written.sha256,
+        etag: written.etag,
+        version_id: written.version_id.filter(|v| v != "null"),
     }
-}
-
-/// A fresh bucket, versioned or not.
-pub async fn new_bucket(s3: &aws_sdk_s3::Client, versioned: bool) -> String {
-    let bucket = test_support::unique_name("videos");
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    if versioned {
-        s3.put_bucket_versioning()
-            .bucket(&bucket)
-            .versioning_configuration(
-                VersioningConfiguration::builder()
-                    .status(BucketVersioningStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-    }
-    bucket
 }
 
 pub async fn s3() -> aws_sdk_s3::Client {
@@ -224,7 +109,7 @@ async fn ranged_reads_are_byte_exact_at_every_edge() {
         (7, 8),
     ] {
         let got = read_all(&source, &object, first, last).await.unwrap();
-        let want = video_bytes(3, first, (last - first + 1) as usize);
+        let want = pseudo_random_bytes(3, first, (last - first + 1) as usize);
         assert!(got == want, "bytes {first}-{last} differ");
     }
 }

@@ -2,7 +2,7 @@
 //
 //   1. Event pump: drains each queue that stands in for an EventBridge rule's Lambda target
 //      (setup.py made them) and invokes the rule's function with the event, as EventBridge
-//      would. A failed invocation leaves the message: it comes back after the queue's
+//      would (with the key URL-encoded and a unique id, as AWS sends them: asAwsSendsIt). A failed invocation leaves the message: it comes back after the queue's
 //      visibility timeout, and after 1 + the function's retries moto moves it to the
 //      dead-letter queue, as Lambda's asynchronous retries would.
 //   2. Execution runner: picks up each new RUNNING execution in moto (whoever started it:
@@ -63,6 +63,19 @@ const sfn = new SFNClient(aws);
 // moto gives every S3 event this same id; AWS's are unique.
 const MOTO_EVENT_ID = "17793124-05d4-b198-2fde-7ededc63b103";
 
+// moto's S3 event as AWS sends it: a unique id (the SQS message id: stable across
+// redeliveries, as an event's id is across EventBridge's retries), and the object key
+// URL-encoded form-style ("red flower.jpg" -> "red+flower.jpg"; moto 5.2.5 sends it raw), so
+// s3-trigger runs with its AWS settings.
+function asAwsSendsIt(event, messageId) {
+  if (event.id === MOTO_EVENT_ID) event.id = messageId;
+  const object = event.source === "aws.s3" ? event.detail?.object : undefined;
+  if (object && typeof object.key === "string") {
+    object.key = encodeURIComponent(object.key).replace(/%20/g, "+").replace(/%2F/g, "/");
+  }
+  return event;
+}
+
 let stopping = false;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -95,8 +108,8 @@ async function pump({ queue_url: queueUrl, function: fn, rule, timeout_seconds: 
     }
     for (const message of messages) {
       const event = JSON.parse(message.Body);
-      if (event.id === MOTO_EVENT_ID) event.id = message.MessageId;
       const what = `${event["detail-type"]} ${event.detail?.object?.key ?? ""}`;
+      asAwsSendsIt(event, message.MessageId);
       const attempt = message.Attributes?.ApproximateReceiveCount ?? "1";
       const started = Date.now();
       try {

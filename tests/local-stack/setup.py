@@ -13,6 +13,7 @@ it fail, so a template change cannot be silently left out of local runs.
 Local stand-ins:
 - Functions are not created in moto: `cargo lambda watch` serves them by their binary name
   (Metadata.BuildProperties.Binary); `!GetAtt Fn.Arn` is arn:aws:lambda:...:function:<binary>.
+  stack.json gives each its MemorySize and Timeout (the entry script starts the binaries).
 - An EventBridgeRule event of a function becomes the same rule with an SQS queue as its
   target (moto cannot invoke Lambda, and a Step Functions target breaks moto's delivery);
   the driver hands each message to the function. The queue redrives to the function's
@@ -489,6 +490,16 @@ def main():
             "endpoint": args.endpoint,
             "api_url": args.api_url,
             "functions": functions,
+            # What Lambda would give each function (the runtime's environment).
+            "function_settings": {
+                binary: {
+                    "memory": resources[logical]["Properties"].get(
+                        "MemorySize", globals_fn.get("MemorySize", 128)),
+                    "timeout": resources[logical]["Properties"].get(
+                        "Timeout", globals_fn.get("Timeout", 3)),
+                }
+                for logical, binary in functions.items()
+            },
             "function_env": function_env,
             "state_machines": state_machines,
             "event_sources": event_sources,

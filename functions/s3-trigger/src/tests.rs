@@ -1,14 +1,11 @@
 //! The handler over whole event payloads (as AWS documents them, as moto sends them),
 //! against moto's S3, DynamoDB and Step Functions control plane.
 
-use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
 use lambda_runtime::Context;
 use serde_json::{Value, json};
-use test_support::{moto, unique_name};
-use tiktok_publish_core::store::{
-    PostId, PostState, PostStore, StoreError, TableNames, create_tables,
-};
+use test_support::moto;
+use tiktok_publish_core::store::{PostId, PostState, PostStore, StoreError};
+use tiktok_publish_core::testing::{PassMachine, StackSettings, TestStack};
 
 use super::event::fixtures::{aws_documented, moto_shaped};
 use super::*;
@@ -18,75 +15,31 @@ const OPTIONS: &str = r#"{"privacy_level":"SELF_ONLY","title":"hello"}"#;
 
 struct Rig {
     trigger: Trigger,
-    posts: Arc<DynamoPostStore>,
-    s3: aws_sdk_s3::Client,
-    sfn: aws_sdk_sfn::Client,
-    state_machine_arn: String,
-    bucket: String,
+    stack: TestStack,
+    machine: PassMachine,
 }
 
 async fn rig(versioned: bool, key_encoding: KeyEncoding) -> Rig {
-    let moto = moto();
-    let sdk = moto.sdk_config().await;
-    let dynamodb = moto.dynamodb().await;
-    let tables = TableNames::with_prefix(&unique_name("trigger"));
-    create_tables(&dynamodb, &tables).await.unwrap();
-    let s3 = moto.s3().await;
-    let bucket = unique_name("uploads");
-    s3.create_bucket().bucket(&bucket).send().await.unwrap();
-    if versioned {
-        s3.put_bucket_versioning()
-            .bucket(&bucket)
-            .versioning_configuration(
-                VersioningConfiguration::builder()
-                    .status(BucketVersioningStatus::Enabled)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-    }
-    let state_machine_arn = moto
-        .pass_state_machine(&unique_name("publish"))
-        .await
-        .unwrap();
-    let sfn = moto.sfn().await;
-    let posts = Arc::new(DynamoPostStore::new(dynamodb, tables.posts.clone()));
+    let settings = StackSettings {
+        versioned,
+        ..StackSettings::default()
+    };
+    let stack = TestStack::start_with("trigger", settings).await;
+    let machine = PassMachine::create().await;
     let trigger = Trigger {
-        intake: Intake {
-            posts: posts.clone(),
-            source: Arc::new(S3VideoSource::new(s3_client(&sdk))),
-            executions: Arc::new(SfnExecutions::new(sfn.clone(), state_machine_arn.clone())),
-        },
+        intake: stack.intake(&machine).await,
         prefix: DEFAULT_UPLOAD_PREFIX.to_owned(),
-        bucket: Some(bucket.clone()),
+        bucket: Some(stack.bucket.clone()),
         key_encoding,
     };
     Rig {
         trigger,
-        posts,
-        s3,
-        sfn,
-        state_machine_arn,
-        bucket,
+        stack,
+        machine,
     }
 }
 
 impl Rig {
-    /// Puts an object; its version id (moto: none in an unversioned bucket).
-    async fn put(&self, key: &str, body: &str) -> Option<String> {
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .body(ByteStream::from(body.as_bytes().to_vec()))
-            .send()
-            .await
-            .unwrap()
-            .version_id()
-            .map(str::to_owned)
-    }
-
     async fn invoke(&self, payload: Value) -> Result<TriggerOutcome, TriggerError> {
         handler(
             &self.trigger,
@@ -98,23 +51,9 @@ impl Rig {
         .await
     }
 
-    async fn execution_names(&self) -> Vec<String> {
-        let listed = self
-            .sfn
-            .list_executions()
-            .state_machine_arn(&self.state_machine_arn)
-            .send()
-            .await
-            .unwrap();
-        listed
-            .executions()
-            .iter()
-            .map(|e| e.name().to_owned())
-            .collect()
-    }
-
     async fn account_posts(&self) -> usize {
-        self.posts
+        self.stack
+            .posts
             .list_by_account(OPEN_ID, 10, None)
             .await
             .unwrap()
@@ -138,15 +77,15 @@ fn claimed(outcome: &TriggerOutcome) -> (PostId, PostState, bool) {
 async fn the_documented_aws_event_claims_an_encoded_key_once() {
     let rig = rig(true, KeyEncoding::Url).await;
     let key = format!("uploads/{OPEN_ID}/my clip (1).mp4");
-    let version = rig.put(&key, "video").await.unwrap();
-    rig.put(&format!("{key}.json"), OPTIONS).await;
+    let version = rig.stack.put(&key, "video").await.unwrap();
+    rig.stack.put(&format!("{key}.json"), OPTIONS).await;
     // How S3 writes that key into an event: form URL-encoded.
     let encoded = format!("uploads/{OPEN_ID}/my+clip+%281%29.mp4");
-    let payload = aws_documented(&rig.bucket, &encoded, &version);
+    let payload = aws_documented(&rig.stack.bucket, &encoded, &version);
 
     let (id, state, created) = claimed(&rig.invoke(payload.clone()).await.unwrap());
     assert_eq!((state, created), (PostState::Queued, true));
-    let post = rig.posts.get(&id).await.unwrap().unwrap();
+    let post = rig.stack.posts.get(&id).await.unwrap().unwrap();
     assert_eq!(post.source.location.key, key);
     assert_eq!(post.source.location.version_id, Some(version));
     assert_eq!(post.options.unwrap().title, "hello");
@@ -157,7 +96,7 @@ async fn the_documented_aws_event_claims_an_encoded_key_once() {
         (again.clone(), state, created),
         (id.clone(), PostState::Queued, false)
     );
-    assert_eq!(rig.execution_names().await, [id.to_string()]);
+    assert_eq!(rig.machine.execution_names().await, [id.to_string()]);
     assert_eq!(rig.account_posts().await, 1);
 }
 
@@ -165,28 +104,28 @@ async fn the_documented_aws_event_claims_an_encoded_key_once() {
 async fn a_moto_event_claims_a_raw_key_in_an_unversioned_bucket() {
     let rig = rig(false, KeyEncoding::Raw).await;
     let key = format!("uploads/{OPEN_ID}/c++ 100%.mp4");
-    assert_eq!(rig.put(&key, "video").await, None);
-    rig.put(&format!("{key}.json"), OPTIONS).await;
+    assert_eq!(rig.stack.put(&key, "video").await, None);
+    rig.stack.put(&format!("{key}.json"), OPTIONS).await;
 
     let outcome = rig
-        .invoke(moto_shaped(&rig.bucket, &key, None))
+        .invoke(moto_shaped(&rig.stack.bucket, &key, None))
         .await
         .unwrap();
     let (id, state, created) = claimed(&outcome);
     assert_eq!((state, created), (PostState::Queued, true));
-    let post = rig.posts.get(&id).await.unwrap().unwrap();
+    let post = rig.stack.posts.get(&id).await.unwrap().unwrap();
     assert_eq!(post.source.location.key, key);
     assert_eq!(post.source.location.version_id, None);
-    assert_eq!(rig.execution_names().await, [id.to_string()]);
+    assert_eq!(rig.machine.execution_names().await, [id.to_string()]);
 }
 
 #[tokio::test]
 async fn malformed_events_fail_as_internal_and_change_nothing() {
     let rig = rig(true, KeyEncoding::Url).await;
     let key = format!("uploads/{OPEN_ID}/clip.mp4");
-    let version = rig.put(&key, "video").await.unwrap();
-    rig.put(&format!("{key}.json"), OPTIONS).await;
-    let good = aws_documented(&rig.bucket, &key, &version);
+    let version = rig.stack.put(&key, "video").await.unwrap();
+    rig.stack.put(&format!("{key}.json"), OPTIONS).await;
+    let good = aws_documented(&rig.stack.bucket, &key, &version);
 
     let mut no_detail = good.clone();
     no_detail.as_object_mut().unwrap().remove("detail");
@@ -223,14 +162,14 @@ async fn malformed_events_fail_as_internal_and_change_nothing() {
         );
     }
     assert_eq!(rig.account_posts().await, 0);
-    assert!(rig.execution_names().await.is_empty());
+    assert!(rig.machine.execution_names().await.is_empty());
 }
 
 #[tokio::test]
 async fn events_of_other_buckets_and_prefixes_are_ignored() {
     let rig = rig(false, KeyEncoding::Url).await;
     let key = format!("uploads/{OPEN_ID}/clip.mp4");
-    rig.put(&key, "video").await;
+    rig.stack.put(&key, "video").await;
     let other_bucket = rig
         .invoke(aws_documented("someone-elses", &key, "null"))
         .await;
@@ -238,16 +177,20 @@ async fn events_of_other_buckets_and_prefixes_are_ignored() {
         matches!(other_bucket, Ok(TriggerOutcome::Ignored { .. })),
         "{other_bucket:?}"
     );
-    rig.put("elsewhere/clip.mp4", "video").await;
+    rig.stack.put("elsewhere/clip.mp4", "video").await;
     let outside = rig
-        .invoke(aws_documented(&rig.bucket, "elsewhere/clip.mp4", "null"))
+        .invoke(aws_documented(
+            &rig.stack.bucket,
+            "elsewhere/clip.mp4",
+            "null",
+        ))
         .await;
     assert!(
         matches!(outside, Ok(TriggerOutcome::Ignored { .. })),
         "{outside:?}"
     );
     assert_eq!(rig.account_posts().await, 0);
-    assert!(rig.execution_names().await.is_empty());
+    assert!(rig.machine.execution_names().await.is_empty());
 }
 
 #[tokio::test]
@@ -268,7 +211,11 @@ async fn an_unreachable_s3_fails_as_retryable() {
         bucket: None,
         key_encoding: KeyEncoding::Url,
     };
-    let payload = aws_documented(&rig.bucket, &format!("uploads/{OPEN_ID}/clip.mp4"), "v1");
+    let payload = aws_documented(
+        &rig.stack.bucket,
+        &format!("uploads/{OPEN_ID}/clip.mp4"),
+        "v1",
+    );
     let err = handler(
         &trigger,
         LambdaEvent {

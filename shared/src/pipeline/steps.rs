@@ -682,42 +682,29 @@ impl Pipeline {
         let Some(status) = self.tiktok_status(&post).await? else {
             return Ok(answer(false, 5));
         };
-        let outcome = PostOutcome {
-            public_post_ids: status.public_post_ids.clone(),
-        };
-        let finish = |note: &str| PostUpdate {
-            note: Some(note.to_owned()),
-            outcome: Some(outcome.clone()),
-            ..PostUpdate::default()
-        };
-        match status.status {
-            PublishStatusKind::PublishComplete => {
-                self.posts
-                    .transition(
-                        &post.id,
-                        &[PostState::Processing],
-                        PostState::Published,
-                        finish("published"),
-                        unix_now(),
-                    )
-                    .await
-                    .map_err(StepError::from_error)?;
-                tracing::info!(public_ids = ?status.public_post_ids, "published");
-                Ok(answer(true, 0))
-            }
+        let done = match status.status {
+            PublishStatusKind::PublishComplete => Some((PostState::Published, "published")),
             PublishStatusKind::SendToUserInbox => {
-                self.posts
-                    .transition(
-                        &post.id,
-                        &[PostState::Processing],
-                        PostState::SentToInbox,
-                        finish("sent to the creator's inbox"),
-                        unix_now(),
-                    )
-                    .await
-                    .map_err(StepError::from_error)?;
-                Ok(answer(true, 0))
+                Some((PostState::SentToInbox, "sent to the creator's inbox"))
             }
+            _ => None,
+        };
+        if let Some((to, note)) = done {
+            let update = PostUpdate {
+                note: Some(note.to_owned()),
+                outcome: Some(PostOutcome {
+                    public_post_ids: status.public_post_ids.clone(),
+                }),
+                ..PostUpdate::default()
+            };
+            self.posts
+                .transition(&post.id, &[PostState::Processing], to, update, unix_now())
+                .await
+                .map_err(StepError::from_error)?;
+            tracing::info!(state = %to, public_ids = ?status.public_post_ids, "post final");
+            return Ok(answer(true, 0));
+        }
+        match status.status {
             PublishStatusKind::Failed => {
                 let reason_code = status
                     .fail_reason

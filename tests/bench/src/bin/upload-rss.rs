@@ -13,16 +13,14 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use aws_sdk_s3::primitives::ByteStream as S3Body;
-use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use bytes::Bytes;
 use fake_tiktok::{AccountSeed, FakeSettings, FakeTikTok};
 use futures::TryStreamExt;
 use secrecy::SecretString;
-use sha2::{Digest, Sha256};
 use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
 use tiktok_publish_core::media::{VideoLocation, VideoSource};
+use tiktok_publish_core::testing::video::{pseudo_random_bytes, write_video};
 use tiktok_publish_core::tiktok::TikTokClient;
 use tiktok_publish_core::tiktok::chunk_plan::{
     ChunkPlan, ChunkPolicy, DEFAULT_MAX_VIDEO_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE,
@@ -30,7 +28,6 @@ use tiktok_publish_core::tiktok::chunk_plan::{
 use tiktok_publish_core::transfer::{UploadProgress, upload_chunks, upload_content_type};
 
 const VIDEO_SIZE: u64 = 300_000_000;
-const PART_SIZE: u64 = 16 * 1024 * 1024;
 const SEED: u64 = 0x5EED;
 const MIB: f64 = 1024.0 * 1024.0;
 /// The goals: a streamed upload fits a small Lambda whatever the chunk size.
@@ -132,7 +129,13 @@ async fn parent() -> anyhow::Result<bool> {
     let bucket = test_support::unique_name("bench");
     s3.create_bucket().bucket(&bucket).send().await?;
     let key = "bench/video.mp4";
-    let sha256 = put_video(&s3, &bucket, key).await?;
+    // Byte `i` of the video depends only on `i`: the same generator as the integration tests.
+    let sha256 = write_video(&s3, &bucket, key, "video/mp4", VIDEO_SIZE, |offset, len| {
+        pseudo_random_bytes(SEED, offset, len)
+    })
+    .await
+    .map_err(anyhow::Error::from_boxed)?
+    .sha256;
     println!(
         "video: {VIDEO_SIZE} bytes in moto (written in {:.1} s), sha256 {sha256}",
         started.elapsed().as_secs_f64()
@@ -353,76 +356,4 @@ fn vmhwm_kib() -> anyhow::Result<u64> {
         .context("empty VmHWM")?
         .parse()
         .context("VmHWM is not a number")
-}
-
-/// Byte `i` of the video depends only on `i`: the same generator as the integration tests.
-fn video_bytes(offset: u64, len: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(len);
-    let mut position = offset;
-    let end = offset + len as u64;
-    while position < end {
-        let word = splitmix64(SEED ^ (position / 8).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let bytes = word.to_le_bytes();
-        let from = (position % 8) as usize;
-        let take = (8 - from).min((end - position) as usize);
-        out.extend_from_slice(&bytes[from..from + take]);
-        position += take as u64;
-    }
-    out
-}
-
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Writes the video to moto part by part (one part in memory at a time); returns its SHA-256.
-async fn put_video(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> anyhow::Result<String> {
-    let upload = s3
-        .create_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .content_type("video/mp4")
-        .send()
-        .await?;
-    let upload_id = upload.upload_id().context("no upload id")?;
-    let mut hasher = Sha256::new();
-    let mut parts = Vec::new();
-    let (mut offset, mut number) = (0, 1);
-    while offset < VIDEO_SIZE {
-        let len = PART_SIZE.min(VIDEO_SIZE - offset);
-        let bytes = video_bytes(offset, usize::try_from(len)?);
-        hasher.update(&bytes);
-        let part = s3
-            .upload_part()
-            .bucket(bucket)
-            .key(key)
-            .upload_id(upload_id)
-            .part_number(number)
-            .body(S3Body::from(bytes))
-            .send()
-            .await?;
-        parts.push(
-            CompletedPart::builder()
-                .part_number(number)
-                .set_e_tag(part.e_tag().map(str::to_owned))
-                .build(),
-        );
-        offset += len;
-        number += 1;
-    }
-    s3.complete_multipart_upload()
-        .bucket(bucket)
-        .key(key)
-        .upload_id(upload_id)
-        .multipart_upload(
-            CompletedMultipartUpload::builder()
-                .set_parts(Some(parts))
-                .build(),
-        )
-        .send()
-        .await?;
-    Ok(hex::encode(hasher.finalize()))
 }
