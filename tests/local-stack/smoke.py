@@ -189,7 +189,8 @@ def main():
         say(f"account {open_id}: {how}; scopes "
             f"{[s['S'] for s in item.get('scopes', {}).get('L', [])]}")
 
-    key = f"{env['UPLOAD_PREFIX']}{open_id}/smoke-{run}.mp4"
+    # A space in the key: S3 events carry keys URL-encoded (the driver makes moto's so).
+    key = f"{env['UPLOAD_PREFIX']}{open_id}/smoke clip {run}.mp4"
     with Step(f"upload s3://{env['VIDEO_BUCKET']}/{key} and its manifest"):
         manifest = {"privacy_level": "SELF_ONLY", "title": "hello"}
         s3.put_object(Bucket=env["VIDEO_BUCKET"], Key=f"{key}.json",

@@ -6,8 +6,9 @@
 //!
 //! Keys: S3 URL-encodes the object key in its event notifications, form-style ("red
 //! flower.jpg" becomes "red+flower.jpg"), and the EventBridge detail's key is read the same
-//! way by AWS's own Powertools (`unquote_plus`). moto 5.2.5 sends EventBridge keys raw, so
-//! the local stack sets `S3_EVENT_KEY_ENCODING=raw`.
+//! way by AWS's own Powertools (`unquote_plus`). moto 5.2.5 sends EventBridge keys raw; the
+//! local stack's driver encodes them as AWS does, so the default serves both.
+//! `S3_EVENT_KEY_ENCODING=raw` reads raw keys for a source that sends them.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::{Deserialize, Serialize};
