@@ -522,19 +522,14 @@ impl Pipeline {
                         wait_seconds: 5,
                     });
                 };
-                if status.status != PublishStatusKind::ProcessingUpload {
-                    self.move_post(
-                        &post,
-                        &[PostState::Uploading],
-                        PostState::Processing,
-                        "TikTok has the whole video",
-                    )
-                    .await?;
-                    return Ok(done(self.first_poll(&plan)));
+                if status.status == PublishStatusKind::ProcessingUpload {
+                    let uploaded = status.uploaded_bytes.unwrap_or(session.bytes_done);
+                    plan.chunk_starting_at(uploaded)
+                        .unwrap_or(session.chunks_done)
+                } else {
+                    // Past uploading: TikTok has every chunk.
+                    plan.total_chunk_count()
                 }
-                let uploaded = status.uploaded_bytes.unwrap_or(session.bytes_done);
-                plan.chunk_starting_at(uploaded)
-                    .unwrap_or(session.chunks_done)
             };
         if start >= plan.total_chunk_count() {
             self.move_post(
