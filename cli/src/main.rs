@@ -1,0 +1,277 @@
+//! `tiktok-publish`: the command line of the TikTok publisher (see README).
+
+mod api;
+mod options;
+mod post;
+mod stack;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::api::{AccountView, PostView};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tiktok-publish",
+    version,
+    about = "Publish videos to TikTok through your stack"
+)]
+struct Cli {
+    /// The local stack's env file (`scripts/local-stack up` prints it). Default: $TIKTOK_PUBLISH_ENV,
+    /// else the newest .local/stack/*/env of the current repository.
+    #[arg(long, global = true, value_name = "PATH")]
+    env_file: Option<PathBuf>,
+    /// A deployed stack's CloudFormation name (not supported yet).
+    #[arg(long, global = true, value_name = "NAME")]
+    stack: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The connected TikTok accounts and whether they must be reconnected.
+    Accounts,
+    /// One post: state, upload progress, TikTok's ids or why it failed.
+    Status {
+        /// The post id (`POST /posts` and `tiktok-publish post` print it).
+        id: String,
+    },
+    /// Uploads a video with its options, then follows the post until TikTok has it.
+    Post {
+        /// The video file (MP4, MOV or WebM).
+        file: PathBuf,
+        /// The open_id of the connected account to post to (`tiktok-publish accounts`).
+        #[arg(long, value_name = "OPEN_ID")]
+        account: String,
+        #[command(flatten)]
+        flags: options::PostFlags,
+        /// Agree to TikTok's declaration without being asked (for scripts).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// A single-use link that connects a TikTok account to the stack.
+    Connect,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error(transparent)]
+    Stack(#[from] stack::StackError),
+    #[error(transparent)]
+    Api(#[from] api::ApiError),
+    #[error(transparent)]
+    Post(#[from] post::PostError),
+    #[error("{0}: correct the flag and try again (`tiktok-publish post --help`)")]
+    Options(#[from] tiktok_publish_core::pipeline::options::OptionsError),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode, CliError> {
+    let stack = stack::discover(cli.stack.as_deref(), cli.env_file.as_deref())?;
+    let client = api::Client::new(&stack.api_url);
+    match cli.command {
+        Command::Accounts => {
+            print!("{}", accounts_table(&client.accounts().await?));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Status { id } => {
+            let post = client.post(&id).await?;
+            print!("{}", post_report(&post));
+            Ok(if post.failure.is_some() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Post {
+            file,
+            account,
+            flags,
+            yes,
+        } => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64);
+            let options = flags.validate(now)?;
+            let key = post::upload_key(&account, &file)?;
+            post::confirm(&flags, yes)?;
+            eprintln!(
+                "uploading {} to s3://{}/{key}",
+                file.display(),
+                stack.bucket
+            );
+            post::upload(&stack, &file, &key).await?;
+            let created = client.create_post(&account, &key, &options).await?;
+            eprintln!(
+                "post {} created; following it (Ctrl-C stops following, not the post)",
+                created.id
+            );
+            let done = post::follow(&client, created).await?;
+            print!("{}", post_report(&done));
+            Ok(if done.failure.is_some() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Connect => {
+            let url = client.connect_link().await?;
+            println!("Open this link (single use) to connect a TikTok account:\n{url}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn accounts_table(accounts: &[AccountView]) -> String {
+    if accounts.is_empty() {
+        return "No connected accounts: run `tiktok-publish connect` and open the link.\n".into();
+    }
+    let rows: Vec<[String; 4]> = accounts
+        .iter()
+        .map(|a| {
+            let status = if a.needs_reconnect {
+                let why = a.reconnect_reason.as_deref().unwrap_or("access lost");
+                let missing = if a.missing_scopes.is_empty() {
+                    String::new()
+                } else {
+                    format!(", missing {}", a.missing_scopes.join(" "))
+                };
+                format!("RECONNECT ({why}{missing}): run `tiktok-publish connect`")
+            } else {
+                "ok".into()
+            };
+            [
+                a.open_id.clone(),
+                a.nickname.clone().unwrap_or_else(|| "-".into()),
+                a.refresh_expires_at.clone().unwrap_or_else(|| "-".into()),
+                status,
+            ]
+        })
+        .collect();
+    let header = ["OPEN_ID", "NICKNAME", "CONNECTED UNTIL", "STATUS"];
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: [&str; 4]| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i == 3 {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            }
+        }
+        out.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header);
+    for row in &rows {
+        out.push_str(&line([&row[0], &row[1], &row[2], &row[3]]));
+    }
+    out
+}
+
+fn post_report(post: &PostView) -> String {
+    let mut out = format!(
+        "post     {}\naccount  {}\nvideo    {}\n",
+        post.id, post.account, post.key
+    );
+    let finality = if post.is_final { " (final)" } else { "" };
+    out.push_str(&format!("state    {}{finality}\n", post.state));
+    if let Some(at) = &post.publish_at {
+        out.push_str(&format!("publish  at {at}\n"));
+    }
+    if let Some(p) = &post.progress {
+        out.push_str(&format!(
+            "upload   chunk {} of {}, {} of {} bytes\n",
+            p.chunks_done, p.chunks_total, p.bytes_done, p.bytes_total
+        ));
+    }
+    if let Some(id) = &post.publish_id {
+        out.push_str(&format!("publish id  {id}\n"));
+    }
+    if !post.public_post_ids.is_empty() {
+        out.push_str(&format!(
+            "TikTok post id  {}\n",
+            post.public_post_ids.join(", ")
+        ));
+    }
+    if let Some(f) = &post.failure {
+        out.push_str(&format!("failed   {} ({})\n", f.reason, f.kind));
+        let advice = f
+            .advice
+            .as_deref()
+            .unwrap_or("see the reason above; post again once it is fixed");
+        out.push_str(&format!("what to do  {advice}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(reconnect: bool) -> AccountView {
+        AccountView {
+            open_id: "u1".into(),
+            nickname: Some("Ann".into()),
+            needs_reconnect: reconnect,
+            reconnect_reason: reconnect.then(|| "refresh token expired".into()),
+            missing_scopes: vec![],
+            refresh_expires_at: Some("2027-01-01T00:00:00Z".into()),
+        }
+    }
+
+    #[test]
+    fn accounts_table_says_who_must_reconnect_and_how() {
+        let table = accounts_table(&[account(false), account(true)]);
+        assert!(table.starts_with("OPEN_ID"));
+        assert!(
+            table.contains("refresh token expired") && table.contains("tiktok-publish connect")
+        );
+    }
+
+    #[test]
+    fn no_accounts_says_how_to_connect_one() {
+        assert!(accounts_table(&[]).contains("tiktok-publish connect"));
+    }
+
+    #[test]
+    fn status_of_failed_post_gives_reason_and_advice() {
+        let post: PostView = api::decode(
+            200,
+            br#"{"id":"p1","account":"u1","key":"k","state":"FAILED","final":true,
+                "failure":{"kind":"terminal","reason":"video too short","advice":null}}"#,
+        )
+        .unwrap();
+        let report = post_report(&post);
+        assert!(
+            report.contains("video too short") && report.contains("what to do"),
+            "{report}"
+        );
+    }
+
+    #[test]
+    fn stack_flag_is_global_and_parsed() {
+        let cli =
+            Cli::try_parse_from(["tiktok-publish", "status", "p1", "--stack", "prod"]).unwrap();
+        assert_eq!(cli.stack.as_deref(), Some("prod"));
+        assert!(matches!(cli.command, Command::Status { id } if id == "p1"));
+    }
+}

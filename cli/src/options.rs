@@ -1,0 +1,161 @@
+//! `post`'s flags as the options of `POST /posts`, checked with the core's parser (the same
+//! rules and messages as the server).
+
+use clap::Args;
+use serde_json::{Map, Value, json};
+use tiktok_publish_core::pipeline::options::{OptionsError, OptionsInput, from_json};
+
+/// The options flags of `post`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct PostFlags {
+    /// The caption (TikTok's title: at most 2200 UTF-16 units, hashtags and @mentions included).
+    #[arg(long)]
+    pub caption: Option<String>,
+    /// Who sees it: PUBLIC_TO_EVERYONE, MUTUAL_FOLLOW_FRIENDS, FOLLOWER_OF_CREATOR or SELF_ONLY
+    /// (only the levels the account offers; there is no default).
+    #[arg(long, value_name = "LEVEL")]
+    pub privacy: Option<String>,
+    /// Send it to the creator's TikTok inbox as a draft instead of posting it.
+    #[arg(long)]
+    pub draft: bool,
+    /// Publish at this time (RFC 3339, e.g. 2026-12-01T18:00:00Z) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<String>,
+    #[arg(long)]
+    pub disable_comment: bool,
+    #[arg(long)]
+    pub disable_duet: bool,
+    #[arg(long)]
+    pub disable_stitch: bool,
+    /// The cover frame, in milliseconds from the start.
+    #[arg(long, value_name = "N")]
+    pub cover_ms: Option<u64>,
+    /// Promotes the creator's own brand ("Your brand").
+    #[arg(long)]
+    pub brand_organic: bool,
+    /// Paid partnership promoting a third party ("Branded content").
+    #[arg(long)]
+    pub brand_content: bool,
+    /// The video is AI-generated content.
+    #[arg(long)]
+    pub aigc: bool,
+}
+
+impl PostFlags {
+    /// The `options` object of `POST /posts`: only the fields the user set.
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        let mut set = |name: &str, value: Value| {
+            map.insert(name.to_string(), value);
+        };
+        if let Some(caption) = &self.caption {
+            set("title", json!(caption));
+        }
+        if let Some(privacy) = &self.privacy {
+            set("privacy_level", json!(privacy));
+        }
+        if self.draft {
+            set("mode", json!("draft"));
+        }
+        if let Some(at) = &self.at {
+            set("publish_at", json!(at));
+        }
+        for (on, name) in [
+            (self.disable_comment, "disable_comment"),
+            (self.disable_duet, "disable_duet"),
+            (self.disable_stitch, "disable_stitch"),
+            (self.brand_organic, "brand_organic_toggle"),
+            (self.brand_content, "brand_content_toggle"),
+            (self.aigc, "is_aigc"),
+        ] {
+            if on {
+                set(name, json!(true));
+            }
+        }
+        if let Some(ms) = self.cover_ms {
+            set("video_cover_timestamp_ms", json!(ms));
+        }
+        Value::Object(map)
+    }
+
+    /// Checks the options as the server will; the error names the flag's field
+    /// (`options.privacy_level: ...`).
+    pub fn validate(&self, now: i64) -> Result<Value, OptionsError> {
+        let value = self.to_json();
+        let input: OptionsInput = from_json(value.to_string().as_bytes())?;
+        input.validate("options.", now)?;
+        Ok(value)
+    }
+}
+
+/// TikTok's declaration shown before posting (Direct Post UX rules).
+pub fn declaration(flags: &PostFlags) -> &'static str {
+    if flags.brand_content {
+        "By posting, you agree to TikTok's Branded Content Policy and Music Usage Confirmation."
+    } else {
+        "By posting, you agree to TikTok's Music Usage Confirmation."
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_795_000_000;
+
+    #[test]
+    fn flags_map_to_the_api_option_names() {
+        let flags = PostFlags {
+            caption: Some("hi #cats".into()),
+            privacy: Some("SELF_ONLY".into()),
+            draft: true,
+            disable_comment: true,
+            cover_ms: Some(1500),
+            brand_content: true,
+            aigc: true,
+            ..PostFlags::default()
+        };
+        assert_eq!(
+            flags.to_json(),
+            json!({"title": "hi #cats", "privacy_level": "SELF_ONLY", "mode": "draft",
+                   "disable_comment": true, "video_cover_timestamp_ms": 1500,
+                   "brand_content_toggle": true, "is_aigc": true})
+        );
+    }
+
+    #[test]
+    fn unset_flags_send_nothing() {
+        assert_eq!(PostFlags::default().to_json(), json!({}));
+    }
+
+    #[test]
+    fn bad_privacy_is_refused_with_the_servers_message() {
+        let flags = PostFlags {
+            privacy: Some("FRIENDS".into()),
+            ..PostFlags::default()
+        };
+        let err = flags.validate(NOW).unwrap_err();
+        assert_eq!(err.field, "options.privacy_level");
+        assert!(err.rule.contains("SELF_ONLY"), "{err}");
+    }
+
+    #[test]
+    fn bad_time_is_refused() {
+        let flags = PostFlags {
+            privacy: Some("SELF_ONLY".into()),
+            at: Some("tomorrow".into()),
+            ..PostFlags::default()
+        };
+        assert_eq!(flags.validate(NOW).unwrap_err().field, "options.publish_at");
+    }
+
+    #[test]
+    fn branded_content_declaration_names_the_policy() {
+        let flags = PostFlags {
+            brand_content: true,
+            ..PostFlags::default()
+        };
+        assert!(declaration(&flags).contains("Branded Content Policy"));
+        assert!(!declaration(&PostFlags::default()).contains("Branded"));
+    }
+}
