@@ -1,0 +1,1 @@
+//! Drives headless Chromium for the browser tests (tests/browser.rs).

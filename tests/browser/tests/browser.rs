@@ -1,0 +1,1 @@
+//! Connecting an account in a real browser; run under `scripts/local-stack run`.

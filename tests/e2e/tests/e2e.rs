@@ -1,0 +1,1 @@
+//! The end-to-end suite; run under `scripts/local-stack run`.
