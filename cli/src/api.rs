@@ -1,8 +1,45 @@
 //! The posts API as the command line sees it (shared/src/api: `GET /accounts`,
-//! `GET /posts/{id}`, `POST /accounts/connect-link`).
+//! `GET /posts/{id}`, `POST /posts`, `POST /accounts/connect-link`,
+//! `GET /accounts/{open_id}/creator-info`). Requests to a deployed stack are SigV4-signed.
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+
+use crate::signer::{SignError, Signer};
+
+/// A creator's posting settings, fresh from TikTok.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CreatorInfoView {
+    pub open_id: String,
+    #[serde(default)]
+    pub nickname: String,
+    #[serde(default)]
+    pub username: String,
+    #[serde(default)]
+    pub avatar_url: String,
+    #[serde(default)]
+    pub privacy_level_options: Vec<String>,
+    #[serde(default)]
+    pub comment_disabled: bool,
+    #[serde(default)]
+    pub duet_disabled: bool,
+    #[serde(default)]
+    pub stitch_disabled: bool,
+    #[serde(default)]
+    pub max_video_post_duration_sec: u32,
+}
+
+impl CreatorInfoView {
+    /// "Nickname (@username)", or whichever of the two TikTok sent.
+    pub fn display_name(&self) -> String {
+        match (self.nickname.is_empty(), self.username.is_empty()) {
+            (false, false) => format!("{} (@{})", self.nickname, self.username),
+            (false, true) => self.nickname.clone(),
+            (true, false) => format!("@{}", self.username),
+            (true, true) => self.open_id.clone(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct AccountView {
@@ -63,6 +100,12 @@ struct ErrorBody {
     error: ErrorDetail,
 }
 
+/// What API Gateway itself answers (IAM refusals, unknown routes, throttling).
+#[derive(Debug, Deserialize)]
+struct GatewayBody {
+    message: String,
+}
+
 #[derive(Debug, Deserialize)]
 struct ErrorDetail {
     code: String,
@@ -91,10 +134,41 @@ pub enum ApiError {
         "the posts API answered {status} with a body the CLI does not understand ({detail}); is the CLI as new as the stack?"
     )]
     Unexpected { status: u16, detail: String },
+    #[error("{}", gateway_text(.status, .message))]
+    Gateway { status: u16, message: String },
+    #[error(transparent)]
+    Sign(#[from] SignError),
+}
+
+fn gateway_text(status: &u16, message: &str) -> String {
+    let advice = match *status {
+        401 | 403 => {
+            "the API refused your AWS identity: it needs execute-api:Invoke on this API (and \
+             its clock must be right); check `aws sts get-caller-identity` and --stack"
+        }
+        404 => "this route is not in the deployed API: deploy the stack again (`sam deploy`)",
+        429 => "the API is throttling requests: wait a moment and try again",
+        _ => "try again shortly; if it persists, look at the stack's logs",
+    };
+    format!("API Gateway answered {status} ({message}): {advice}")
 }
 
 fn refused_text(status: &u16, code: &str, message: &str, field: &Option<String>) -> String {
     let advice = match (*status, code) {
+        (404, "post_not_found") => {
+            "no post with that id; `tiktok-publish post` prints a post's id when it creates it"
+        }
+        (404, "account_not_found") => {
+            "`tiktok-publish accounts` lists the connected accounts; `tiktok-publish connect` connects one"
+        }
+        (404, "video_not_found") => "upload the video again (`tiktok-publish post FILE ...`)",
+        (409, "account_needs_reconnect") => {
+            "run `tiktok-publish connect` and open the link as that TikTok user"
+        }
+        (409, "creator_cannot_post") => "the creator cannot post now; see TikTok's reason above",
+        (409, "post_exists") => {
+            "upload it again as a new object version, or follow the existing post with `tiktok-publish status ID`"
+        }
         (404, _) => {
             "check the id (`tiktok-publish post` prints a post's id, `tiktok-publish accounts` lists the accounts)"
         }
@@ -115,13 +189,16 @@ fn refused_text(status: &u16, code: &str, message: &str, field: &Option<String>)
 pub struct Client {
     http: reqwest::Client,
     base: String,
+    /// Signs every request (a deployed stack); `None` for the local stack, which is open.
+    signer: Option<Signer>,
 }
 
 impl Client {
-    pub fn new(base: &str) -> Client {
+    pub fn new(base: &str, signer: Option<Signer>) -> Client {
         Client {
             http: reqwest::Client::new(),
             base: base.trim_end_matches('/').to_string(),
+            signer,
         }
     }
 
@@ -130,13 +207,22 @@ impl Client {
         request: reqwest::RequestBuilder,
         url: &str,
     ) -> Result<T, ApiError> {
-        let response = request
-            .send()
-            .await
-            .map_err(|source| ApiError::Unreachable {
-                url: url.to_string(),
-                source,
-            })?;
+        let unreachable = |source| ApiError::Unreachable {
+            url: url.to_string(),
+            source,
+        };
+        let mut request = request.build().map_err(unreachable)?;
+        if let Some(signer) = &self.signer {
+            signer.sign(&mut request).await?;
+        }
+        let response =
+            self.http
+                .execute(request)
+                .await
+                .map_err(|source| ApiError::Unreachable {
+                    url: url.to_string(),
+                    source,
+                })?;
         let status = response.status().as_u16();
         let body = response
             .bytes()
@@ -170,6 +256,17 @@ impl Client {
         let url = format!("{}/posts", self.base);
         let body = serde_json::json!({ "account": account, "key": key, "options": options });
         self.send(self.http.post(&url).json(&body), &url).await
+    }
+
+    /// The creator's posting settings, fresh from TikTok (the API spends one of the account's
+    /// 20 creator_info calls a minute).
+    pub async fn creator_info(&self, open_id: &str) -> Result<CreatorInfoView, ApiError> {
+        let url = format!(
+            "{}/accounts/{}/creator-info",
+            self.base,
+            encode_segment(open_id)
+        );
+        self.send(self.http.get(&url), &url).await
     }
 
     pub async fn connect_link(&self) -> Result<String, ApiError> {
@@ -207,16 +304,54 @@ pub fn decode<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, ApiErr
             message: error.message,
             field: error.field,
         }),
-        Err(_) => Err(ApiError::Unexpected {
-            status,
-            detail: String::from_utf8_lossy(body).chars().take(200).collect(),
-        }),
+        Err(_) => match serde_json::from_slice::<GatewayBody>(body) {
+            Ok(GatewayBody { message }) => Err(ApiError::Gateway { status, message }),
+            Err(_) => Err(ApiError::Unexpected {
+                status,
+                detail: String::from_utf8_lossy(body).chars().take(200).collect(),
+            }),
+        },
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_post_says_there_is_none_and_where_ids_come_from() {
+        let body = br#"{"error":{"code":"post_not_found","message":"there is no post abc"}}"#;
+        let text = decode::<PostView>(404, body).unwrap_err().to_string();
+        assert!(
+            text.contains("no post with that id") && text.contains("tiktok-publish post"),
+            "{text}"
+        );
+        let body = br#"{"error":{"code":"account_needs_reconnect","message":"must reconnect"}}"#;
+        let text = decode::<PostView>(409, body).unwrap_err().to_string();
+        assert!(text.contains("tiktok-publish connect"), "{text}");
+    }
+
+    #[test]
+    fn iam_refusals_from_api_gateway_say_which_permission() {
+        let body = br#"{"message":"Forbidden"}"#;
+        let err = decode::<PostView>(403, body).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("execute-api:Invoke") && text.contains("Forbidden"),
+            "{text}"
+        );
+        assert!(matches!(err, ApiError::Gateway { status: 403, .. }));
+    }
+
+    #[test]
+    fn creator_info_decodes_and_names_the_account() {
+        let body = br#"{"open_id":"o","nickname":"Ann","username":"ann","avatar_url":"",
+            "privacy_level_options":["SELF_ONLY"],"comment_disabled":true,"duet_disabled":false,
+            "stitch_disabled":false,"max_video_post_duration_sec":600}"#;
+        let info: CreatorInfoView = decode(200, body).unwrap();
+        assert_eq!(info.display_name(), "Ann (@ann)");
+        assert!(info.comment_disabled);
+    }
 
     #[test]
     fn error_body_becomes_message_with_advice() {

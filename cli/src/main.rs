@@ -1,8 +1,10 @@
 //! `tiktok-publish`: the command line of the TikTok publisher (see README).
 
 mod api;
+mod compose;
 mod options;
 mod post;
+mod signer;
 mod stack;
 
 use std::path::PathBuf;
@@ -23,8 +25,9 @@ struct Cli {
     /// else the newest .local/stack/*/env of the current repository.
     #[arg(long, global = true, value_name = "PATH")]
     env_file: Option<PathBuf>,
-    /// A deployed stack's CloudFormation name (not supported yet).
-    #[arg(long, global = true, value_name = "NAME")]
+    /// A deployed stack's CloudFormation name: its outputs give the API and the bucket, and
+    /// requests are signed with your AWS credentials (AWS_PROFILE, AWS_REGION, ...).
+    #[arg(long, global = true, value_name = "NAME", conflicts_with = "env_file")]
     stack: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -39,21 +42,30 @@ enum Command {
         /// The post id (`POST /posts` and `tiktok-publish post` print it).
         id: String,
     },
-    /// Uploads a video with its options, then follows the post until TikTok has it.
+    /// Uploads a video with its options, then follows the post until TikTok has it. At a
+    /// terminal it shows the account and asks what the flags left open (privacy, comments,
+    /// duets, stitches, commercial content disclosure) and for your agreement; otherwise the
+    /// flags must answer everything, with --yes.
     Post {
         /// The video file (MP4, MOV or WebM).
         file: PathBuf,
         /// The open_id of the connected account to post to (`tiktok-publish accounts`).
-        #[arg(long, value_name = "OPEN_ID")]
+        // TikTok's open_ids may start with '-' (as `-000abc...`).
+        #[arg(long, value_name = "OPEN_ID", allow_hyphen_values = true)]
         account: String,
         #[command(flatten)]
         flags: options::PostFlags,
-        /// Agree to TikTok's declaration without being asked (for scripts).
+        /// Ask nothing: the flags answer every question and you agree to TikTok's
+        /// declaration (for scripts; required without a terminal).
         #[arg(long)]
         yes: bool,
     },
     /// A single-use link that connects a TikTok account to the stack.
-    Connect,
+    Connect {
+        /// Also open the link in your web browser.
+        #[arg(long)]
+        open: bool,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +76,8 @@ enum CliError {
     Api(#[from] api::ApiError),
     #[error(transparent)]
     Post(#[from] post::PostError),
+    #[error(transparent)]
+    Compose(#[from] compose::ComposeError),
     #[error("{0}: correct the flag and try again (`tiktok-publish post --help`)")]
     Options(#[from] tiktok_publish_core::pipeline::options::OptionsError),
 }
@@ -81,8 +95,9 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, CliError> {
-    let stack = stack::discover(cli.stack.as_deref(), cli.env_file.as_deref())?;
-    let client = api::Client::new(&stack.api_url);
+    let stack = stack::discover(cli.stack.as_deref(), cli.env_file.as_deref()).await?;
+    let signer = stack.deployed.as_ref().map(|d| d.signer()).transpose()?;
+    let client = api::Client::new(&stack.api_url, signer);
     match cli.command {
         Command::Accounts => {
             print!("{}", accounts_table(&client.accounts().await?));
@@ -106,9 +121,25 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64);
-            let options = flags.validate(now)?;
+            let ask = post::can_ask(yes);
+            // Everything that needs no TikTok call is checked first, then the creator's
+            // settings: nothing is uploaded until every answer is known.
+            flags.validate(now, ask)?;
             let key = post::upload_key(&account, &file)?;
-            post::confirm(&flags, yes)?;
+            if !ask && !yes {
+                return Err(post::PostError::NeedsYes.into());
+            }
+            std::fs::metadata(&file).map_err(|source| post::PostError::File {
+                path: file.display().to_string(),
+                source,
+            })?;
+            let creator = client.creator_info(&account).await?;
+            let seconds = post::video_seconds(&file).await;
+            let mut terminal = compose::TerminalPrompter;
+            let prompter: Option<&mut dyn compose::Prompter> =
+                if ask { Some(&mut terminal) } else { None };
+            let options = compose::decide(&flags, &creator, seconds, prompter)?;
+            options::check_options(&options, now)?;
             eprintln!(
                 "uploading {} to s3://{}/{key}",
                 file.display(),
@@ -117,8 +148,10 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             post::upload(&stack, &file, &key).await?;
             let created = client.create_post(&account, &key, &options).await?;
             eprintln!(
-                "post {} created; following it (Ctrl-C stops following, not the post)",
-                created.id
+                "post {} created; TikTok may take a few minutes to process the video after \
+                 the upload. Following it (Ctrl-C stops following, not the post; \
+                 `tiktok-publish status {}` looks again)",
+                created.id, created.id
             );
             let done = post::follow(&client, created).await?;
             print!("{}", post_report(&done));
@@ -128,9 +161,15 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Connect => {
+        Command::Connect { open } => {
             let url = client.connect_link().await?;
-            println!("Open this link (single use) to connect a TikTok account:\n{url}");
+            println!(
+                "Open this link (single use) as the TikTok user to connect, then run \
+                 `tiktok-publish accounts`:\n{url}"
+            );
+            if open && let Err(err) = webbrowser::open(&url) {
+                eprintln!("could not open a browser ({err}): open the link above yourself");
+            }
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -273,5 +312,38 @@ mod tests {
             Cli::try_parse_from(["tiktok-publish", "status", "p1", "--stack", "prod"]).unwrap();
         assert_eq!(cli.stack.as_deref(), Some("prod"));
         assert!(matches!(cli.command, Command::Status { id } if id == "p1"));
+        assert!(
+            Cli::try_parse_from([
+                "tiktok-publish",
+                "--stack",
+                "a",
+                "--env-file",
+                "e",
+                "accounts"
+            ])
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn allow_and_disable_of_one_switch_conflict() {
+        let parse = |extra: &[&str]| {
+            let mut args = vec!["tiktok-publish", "post", "v.mp4", "--account", "o"];
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args)
+        };
+        assert!(parse(&["--allow-comment", "--disable-duet"]).is_ok());
+        let hyphenated =
+            Cli::try_parse_from(["tiktok-publish", "post", "v.mp4", "--account", "-000abc"]);
+        assert!(
+            matches!(hyphenated.unwrap().command, Command::Post { account, .. } if account == "-000abc")
+        );
+        assert!(parse(&["--allow-comment", "--disable-comment"]).is_err());
+        assert!(matches!(
+            Cli::try_parse_from(["tiktok-publish", "connect", "--open"])
+                .unwrap()
+                .command,
+            Command::Connect { open: true }
+        ));
     }
 }

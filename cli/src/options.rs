@@ -21,10 +21,22 @@ pub struct PostFlags {
     /// Publish at this time (RFC 3339, e.g. 2026-12-01T18:00:00Z) instead of now.
     #[arg(long, value_name = "RFC3339")]
     pub at: Option<String>,
+    /// Let viewers comment (off unless turned on; refused if the creator turned comments off).
+    #[arg(long, conflicts_with = "disable_comment")]
+    pub allow_comment: bool,
+    /// Let viewers duet (off unless turned on; refused if the creator turned duets off).
+    #[arg(long, conflicts_with = "disable_duet")]
+    pub allow_duet: bool,
+    /// Let viewers stitch (off unless turned on; refused if the creator turned stitches off).
+    #[arg(long, conflicts_with = "disable_stitch")]
+    pub allow_stitch: bool,
+    /// Comments off (the default without --allow-comment).
     #[arg(long)]
     pub disable_comment: bool,
+    /// Duets off (the default without --allow-duet).
     #[arg(long)]
     pub disable_duet: bool,
+    /// Stitches off (the default without --allow-stitch).
     #[arg(long)]
     pub disable_stitch: bool,
     /// The cover frame, in milliseconds from the start.
@@ -78,23 +90,29 @@ impl PostFlags {
         Value::Object(map)
     }
 
-    /// Checks the options as the server will; the error names the flag's field
-    /// (`options.privacy_level: ...`).
-    pub fn validate(&self, now: i64) -> Result<Value, OptionsError> {
-        let value = self.to_json();
-        let input: OptionsInput = from_json(value.to_string().as_bytes())?;
-        input.validate("options.", now)?;
+    /// Checks the flags as the server will check the options, before anything is asked or
+    /// uploaded; the error names the field (`options.privacy_level: ...`). At a terminal
+    /// the privacy level may still be asked for, so `privacy_asked` lets it be missing.
+    pub fn validate(&self, now: i64, privacy_asked: bool) -> Result<Value, OptionsError> {
+        let mut value = self.to_json();
+        if privacy_asked
+            && !self.draft
+            && self.privacy.is_none()
+            && let Value::Object(map) = &mut value
+        {
+            // Any offered level will do for checking the other flags.
+            map.insert("privacy_level".into(), json!("PUBLIC_TO_EVERYONE"));
+        }
+        check_options(&value, now)?;
         Ok(value)
     }
 }
 
-/// TikTok's declaration shown before posting (Direct Post UX rules).
-pub fn declaration(flags: &PostFlags) -> &'static str {
-    if flags.brand_content {
-        "By posting, you agree to TikTok's Branded Content Policy and Music Usage Confirmation."
-    } else {
-        "By posting, you agree to TikTok's Music Usage Confirmation."
-    }
+/// Checks an `options` object with the core's parser (the server's rules and messages).
+pub fn check_options(options: &Value, now: i64) -> Result<(), OptionsError> {
+    let input: OptionsInput = from_json(options.to_string().as_bytes())?;
+    input.validate("options.", now)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -134,9 +152,25 @@ mod tests {
             privacy: Some("FRIENDS".into()),
             ..PostFlags::default()
         };
-        let err = flags.validate(NOW).unwrap_err();
+        let err = flags.validate(NOW, true).unwrap_err();
         assert_eq!(err.field, "options.privacy_level");
         assert!(err.rule.contains("SELF_ONLY"), "{err}");
+    }
+
+    #[test]
+    fn privacy_is_required_unless_it_will_be_asked() {
+        let err = PostFlags::default().validate(NOW, false).unwrap_err();
+        assert_eq!(err.field, "options.privacy_level");
+        assert!(PostFlags::default().validate(NOW, true).is_ok());
+        let draft_with_caption = PostFlags {
+            draft: true,
+            caption: Some("x".into()),
+            ..PostFlags::default()
+        };
+        assert_eq!(
+            draft_with_caption.validate(NOW, true).unwrap_err().field,
+            "options.title"
+        );
     }
 
     #[test]
@@ -146,16 +180,9 @@ mod tests {
             at: Some("tomorrow".into()),
             ..PostFlags::default()
         };
-        assert_eq!(flags.validate(NOW).unwrap_err().field, "options.publish_at");
-    }
-
-    #[test]
-    fn branded_content_declaration_names_the_policy() {
-        let flags = PostFlags {
-            brand_content: true,
-            ..PostFlags::default()
-        };
-        assert!(declaration(&flags).contains("Branded Content Policy"));
-        assert!(!declaration(&PostFlags::default()).contains("Branded"));
+        assert_eq!(
+            flags.validate(NOW, false).unwrap_err().field,
+            "options.publish_at"
+        );
     }
 }

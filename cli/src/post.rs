@@ -1,15 +1,20 @@
-//! `post`: the declaration and explicit yes, the upload to the bucket, `POST /posts`, and
-//! following the post until it is final.
+//! `post`: the video's length, the upload to the bucket, `POST /posts`, and following the post
+//! until it is final (the questions before it are in [`crate::compose`]).
 
-use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use aws_sdk_s3::primitives::ByteStream;
+use async_trait::async_trait;
+use bytes::Bytes;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tiktok_publish_core::media::probe::{ProbeLimits, probe};
+use tiktok_publish_core::media::{
+    ByteStream, SourceError, VideoLocation, VideoObject, VideoSource,
+};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::api::{self, PostView};
-use crate::options::{PostFlags, declaration};
 use crate::stack::Stack;
 
 #[derive(Debug, thiserror::Error)]
@@ -18,8 +23,6 @@ pub enum PostError {
         "posting needs your explicit agreement to TikTok's declaration; with no terminal to ask on, pass --yes to agree"
     )]
     NeedsYes,
-    #[error("not posted: you did not answer yes")]
-    Declined,
     #[error("cannot read {path}: {source}; check the file's path and permissions")]
     File {
         path: String,
@@ -47,38 +50,83 @@ pub fn upload_key(open_id: &str, file: &Path) -> Result<String, PostError> {
     Ok(format!("uploads/{open_id}/{name}"))
 }
 
-/// Whether an answer to the declaration is an explicit yes.
-pub fn is_yes(answer: &str) -> bool {
-    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+/// Whether the person at the keyboard can be asked: stdin and stderr are terminals and
+/// `--yes` did not say to ask nothing.
+pub fn can_ask(yes: bool) -> bool {
+    !yes && std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
 }
 
-/// Shows TikTok's declaration and asks for an explicit yes, unless `--yes` gave it.
-pub fn confirm(flags: &PostFlags, yes: bool) -> Result<(), PostError> {
-    if yes {
-        return Ok(());
+/// The video file as a [`VideoSource`], so the core's probe reads its length locally.
+struct LocalVideo {
+    path: PathBuf,
+}
+
+#[async_trait]
+impl VideoSource for LocalVideo {
+    async fn head(&self, location: &VideoLocation) -> Result<VideoObject, SourceError> {
+        let size = tokio::fs::metadata(&self.path)
+            .await
+            .map_err(|e| SourceError::Refused {
+                detail: e.to_string(),
+            })?
+            .len();
+        Ok(VideoObject {
+            location: location.clone(),
+            size,
+            content_type: None,
+            etag: String::new(),
+        })
     }
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
-        return Err(PostError::NeedsYes);
+
+    async fn read_range(
+        &self,
+        _object: &VideoObject,
+        first: u64,
+        last: u64,
+    ) -> Result<ByteStream, SourceError> {
+        let refused = |e: std::io::Error| SourceError::Refused {
+            detail: e.to_string(),
+        };
+        let mut file = tokio::fs::File::open(&self.path).await.map_err(refused)?;
+        file.seek(std::io::SeekFrom::Start(first))
+            .await
+            .map_err(refused)?;
+        let mut buffer = Vec::new();
+        file.take(last.saturating_sub(first) + 1)
+            .read_to_end(&mut buffer)
+            .await
+            .map_err(refused)?;
+        let chunk: Result<Bytes, std::io::Error> = Ok(Bytes::from(buffer));
+        Ok(Box::pin(futures::stream::once(async move { chunk })))
     }
-    print!("{}\nPost? Type yes to agree: ", declaration(flags));
-    let _ = std::io::stdout().flush();
-    let mut answer = String::new();
-    stdin
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|source| PostError::File {
-            path: "stdin".into(),
-            source,
-        })?;
-    if is_yes(&answer) {
-        Ok(())
-    } else {
-        Err(PostError::Declined)
-    }
+}
+
+/// The video's length from its headers, as the pipeline will read it; `None` when the headers
+/// do not say (the pipeline and TikTok then judge it).
+pub async fn video_seconds(file: &Path) -> Option<f64> {
+    let source = LocalVideo {
+        path: file.to_path_buf(),
+    };
+    let location = VideoLocation {
+        bucket: String::new(),
+        key: file.display().to_string(),
+        version_id: None,
+    };
+    let object = source.head(&location).await.ok()?;
+    let probed = probe(&source, &object, &ProbeLimits::default())
+        .await
+        .ok()?;
+    probed.duration.map(|d| d.as_secs_f64())
 }
 
 async fn s3_client(stack: &Stack) -> aws_sdk_s3::Client {
+    if let Some(deployed) = &stack.deployed {
+        // An endpoint override in the user's environment (an S3 stand-in) needs path style.
+        let config = aws_sdk_s3::config::Builder::from(&deployed.sdk)
+            .force_path_style(deployed.sdk.endpoint_url().is_some())
+            .build();
+        return aws_sdk_s3::Client::from_conf(config);
+    }
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
     if let Some(region) = &stack.aws_region {
         loader = loader.region(aws_config::Region::new(region.clone()));
@@ -104,7 +152,7 @@ async fn s3_client(stack: &Stack) -> aws_sdk_s3::Client {
 
 /// Uploads the file, streaming it from disk (never read into memory whole).
 pub async fn upload(stack: &Stack, file: &Path, key: &str) -> Result<(), PostError> {
-    let body = ByteStream::from_path(file)
+    let body = aws_sdk_s3::primitives::ByteStream::from_path(file)
         .await
         .map_err(|err| PostError::File {
             path: file.display().to_string(),
@@ -195,10 +243,17 @@ mod tests {
         assert!(upload_key("u1", Path::new("/")).is_err());
     }
 
-    #[test]
-    fn only_an_explicit_yes_agrees() {
-        assert!(is_yes("yes\n") && is_yes("Y"));
-        assert!(!is_yes("") && !is_yes("no") && !is_yes("sure"));
+    #[tokio::test]
+    async fn the_length_of_a_local_mp4_is_read_from_its_headers() {
+        let fixture = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/local-stack/fixtures/smoke.mp4"
+        ));
+        let secs = video_seconds(fixture)
+            .await
+            .expect("smoke.mp4 has a duration");
+        assert!(secs > 0.0 && secs < 600.0, "{secs}");
+        assert_eq!(video_seconds(Path::new("/nonexistent.mp4")).await, None);
     }
 
     #[test]

@@ -1,8 +1,13 @@
 //! Finding the stack to talk to: the local stack's env file (`scripts/local-stack up` writes it)
-//! or, later, a deployed stack's CloudFormation outputs.
+//! or a deployed stack's CloudFormation outputs (`--stack NAME`, the user's AWS credentials and
+//! region from the SDK's default chain; its API requests are then SigV4-signed).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+use aws_sdk_cloudformation::error::{DisplayErrorContext, ProvideErrorMetadata};
+
+use crate::signer::Signer;
 
 /// The environment variable naming the local stack's env file (as `--env-file` does).
 pub const ENV_FILE_VAR: &str = "TIKTOK_PUBLISH_ENV";
@@ -19,7 +24,50 @@ pub struct Stack {
     /// The local stack's region and static credentials (moto's); `None` means the user's own.
     pub aws_region: Option<String>,
     pub aws_credentials: Option<(String, String)>,
+    /// A deployed stack: its name and the user's AWS configuration, which signs the API's
+    /// requests and uploads the videos.
+    pub deployed: Option<Deployed>,
 }
+
+/// A stack found through CloudFormation.
+#[derive(Clone)]
+pub struct Deployed {
+    pub stack_name: String,
+    pub sdk: aws_config::SdkConfig,
+}
+
+impl Deployed {
+    /// The signer of the API's requests, when the configuration has credentials and a region.
+    pub fn signer(&self) -> Result<Signer, StackError> {
+        let credentials = self
+            .sdk
+            .credentials_provider()
+            .ok_or(StackError::NoCredentials)?;
+        let region = self.sdk.region().ok_or(StackError::NoRegion)?;
+        Ok(Signer::new(credentials, region.to_string()))
+    }
+}
+
+impl std::fmt::Debug for Deployed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Deployed")
+            .field("stack_name", &self.stack_name)
+            .field("region", &self.sdk.region())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PartialEq for Deployed {
+    fn eq(&self, other: &Self) -> bool {
+        self.stack_name == other.stack_name && self.sdk.region() == other.sdk.region()
+    }
+}
+
+impl Eq for Deployed {}
+
+/// The stack outputs the CLI reads (infra/template.yaml's `Outputs`).
+pub const API_URL_OUTPUT: &str = "ApiUrl";
+pub const BUCKET_OUTPUT: &str = "VideoBucketName";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
@@ -28,9 +76,31 @@ pub enum StackError {
     )]
     NotFound,
     #[error(
-        "--stack {0}: deployed stacks (CloudFormation outputs, SigV4-signed requests) are not supported yet; use the local stack (`scripts/local-stack up`, or --env-file PATH)"
+        "no AWS region configured to find stack {0} in: set AWS_REGION (or a region in your AWS profile)"
     )]
-    DeployedNotSupported(String),
+    NoRegionFor(String),
+    #[error("no AWS region configured: set AWS_REGION (or a region in your AWS profile)")]
+    NoRegion,
+    #[error(
+        "no AWS credentials found: configure them (`aws configure`, AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+    )]
+    NoCredentials,
+    #[error(
+        "no CloudFormation stack named {name} in {region}: check --stack (the name you gave `sam deploy`) and AWS_REGION/AWS_PROFILE"
+    )]
+    StackNotFound { name: String, region: String },
+    #[error(
+        "cannot read stack {name} from CloudFormation: {detail}; check your AWS credentials (`aws sts get-caller-identity`) and that they may call cloudformation:DescribeStacks"
+    )]
+    Describe { name: String, detail: String },
+    #[error(
+        "stack {name} is {status}: wait for its deployment to finish (or fix it and deploy again with `sam deploy`)"
+    )]
+    NotReady { name: String, status: String },
+    #[error(
+        "stack {name} has no output {output}: is it a tiktok-publish stack (infra/template.yaml), deployed with a version that has this output?"
+    )]
+    MissingOutput { name: String, output: &'static str },
     #[error(
         "cannot read the env file {path}: {source}; check the path, or start the local stack with `scripts/local-stack up`"
     )]
@@ -84,6 +154,90 @@ pub fn from_env_text(path: &Path, text: &str) -> Result<Stack, StackError> {
         aws_credentials: get("AWS_ACCESS_KEY_ID")
             .ok()
             .zip(get("AWS_SECRET_ACCESS_KEY").ok()),
+        deployed: None,
+    })
+}
+
+/// Statuses in which a stack's outputs are those of a finished deployment.
+fn is_usable(status: &str) -> bool {
+    matches!(
+        status,
+        "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "UPDATE_ROLLBACK_COMPLETE" | "IMPORT_COMPLETE"
+    ) || (status.ends_with("_IN_PROGRESS") && status.starts_with("UPDATE"))
+}
+
+/// The stack named `name`, from its CloudFormation outputs, with the default AWS chain.
+pub async fn from_cloudformation(name: &str) -> Result<Stack, StackError> {
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let region = sdk
+        .region()
+        .map(ToString::to_string)
+        .ok_or_else(|| StackError::NoRegionFor(name.to_owned()))?;
+    if sdk.credentials_provider().is_none() {
+        return Err(StackError::NoCredentials);
+    }
+    let cloudformation = aws_sdk_cloudformation::Client::new(&sdk);
+    let described = cloudformation
+        .describe_stacks()
+        .stack_name(name)
+        .send()
+        .await
+        .map_err(|err| {
+            // CloudFormation answers an unknown name with a ValidationError "does not exist".
+            if err.code() == Some("ValidationError")
+                && err.message().is_some_and(|m| m.contains("does not exist"))
+            {
+                StackError::StackNotFound {
+                    name: name.to_owned(),
+                    region: region.clone(),
+                }
+            } else {
+                StackError::Describe {
+                    name: name.to_owned(),
+                    detail: DisplayErrorContext(err).to_string(),
+                }
+            }
+        })?;
+    let stack = described
+        .stacks()
+        .first()
+        .ok_or_else(|| StackError::StackNotFound {
+            name: name.to_owned(),
+            region: region.clone(),
+        })?;
+    let status = stack
+        .stack_status()
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default();
+    if !is_usable(&status) {
+        return Err(StackError::NotReady {
+            name: name.to_owned(),
+            status,
+        });
+    }
+    let output = |key: &'static str| {
+        stack
+            .outputs()
+            .iter()
+            .find(|o| o.output_key() == Some(key))
+            .and_then(|o| o.output_value())
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| StackError::MissingOutput {
+                name: name.to_owned(),
+                output: key,
+            })
+    };
+    Ok(Stack {
+        api_url: output(API_URL_OUTPUT)?.trim_end_matches('/').to_owned(),
+        bucket: output(BUCKET_OUTPUT)?,
+        aws_endpoint: None,
+        aws_region: Some(region),
+        aws_credentials: None,
+        deployed: Some(Deployed {
+            stack_name: name.to_owned(),
+            sdk,
+        }),
     })
 }
 
@@ -119,9 +273,12 @@ pub fn choose_env_file(flag: Option<&Path>, env_var: Option<&str>, cwd: &Path) -
 }
 
 /// Finds the stack from the command line's `--stack` / `--env-file` and the environment.
-pub fn discover(stack_name: Option<&str>, env_file: Option<&Path>) -> Result<Stack, StackError> {
+pub async fn discover(
+    stack_name: Option<&str>,
+    env_file: Option<&Path>,
+) -> Result<Stack, StackError> {
     if let Some(name) = stack_name {
-        return Err(StackError::DeployedNotSupported(name.to_string()));
+        return from_cloudformation(name).await;
     }
     let env_var = std::env::var(ENV_FILE_VAR).ok();
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
@@ -158,6 +315,7 @@ mod tests {
                 aws_endpoint: Some("http://127.0.0.1:5000".into()),
                 aws_region: Some("us-east-1".into()),
                 aws_credentials: Some(("test".into(), "secret".into())),
+                deployed: None,
             }
         );
     }
@@ -202,7 +360,33 @@ mod tests {
     fn no_stack_error_says_how_to_start_one() {
         let text = StackError::NotFound.to_string();
         assert!(text.contains("scripts/local-stack up") && text.contains("--stack NAME"));
-        let text = StackError::DeployedNotSupported("prod".into()).to_string();
-        assert!(text.contains("not supported yet"));
+        let text = StackError::StackNotFound {
+            name: "prod".into(),
+            region: "eu-west-1".into(),
+        }
+        .to_string();
+        assert!(
+            text.contains("--stack") && text.contains("AWS_REGION"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn only_finished_deployments_are_used() {
+        for usable in [
+            "CREATE_COMPLETE",
+            "UPDATE_COMPLETE",
+            "UPDATE_ROLLBACK_COMPLETE",
+        ] {
+            assert!(is_usable(usable), "{usable}");
+        }
+        for not in [
+            "CREATE_IN_PROGRESS",
+            "ROLLBACK_COMPLETE",
+            "DELETE_COMPLETE",
+            "",
+        ] {
+            assert!(!is_usable(not), "{not}");
+        }
     }
 }

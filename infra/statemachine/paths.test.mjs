@@ -228,10 +228,33 @@ const tests = {
     }
   },
 
-  async "an unexpected error (a crash, a timeout) is recorded too"() {
-    const r = await run({ Init: [taskError("Lambda.Unknown")], RecordFailure: [{ recorded: true }] });
+  async "a crashed, killed or timed-out task is retried in place (the next invocation resumes)"() {
+    for (const name of ["Lambda.Unknown", "Runtime.ExitError", "Sandbox.Timedout", "States.Timeout"]) {
+      const r = await run({
+        Init: [taskError(name), ready],
+        Upload: [taskError(name), uploaded],
+        Status: [taskError(name), published],
+      });
+      assert.equal(r.outcome, "succeeded", name);
+      assert.equal(r.retries, 3, name);
+    }
+  },
+
+  async "a crash that keeps happening is recorded, then the run fails with it"() {
+    const attempts = 1 + definition.States.Init.Retry.find((x) => x.ErrorEquals.includes("Lambda.Unknown")).MaxAttempts;
+    const r = await run({
+      Init: Array(attempts).fill(taskError("Lambda.Unknown")),
+      RecordFailure: [{ recorded: true }],
+    });
     assert.equal(r.outcome, "failed");
     assert.equal(r.failure.Error, "Lambda.Unknown");
+    assert.equal(r.calls.Init.length, attempts);
+  },
+
+  async "an unexpected error no retrier names is recorded at once"() {
+    const r = await run({ Init: [taskError("Some.NewError")], RecordFailure: [{ recorded: true }] });
+    assert.equal(r.outcome, "failed");
+    assert.equal(r.failure.Error, "Some.NewError");
   },
 
   async "PostConflict: another run owns the post, this one succeeds quietly"() {
@@ -257,7 +280,7 @@ const tests = {
     assert.equal(r.failure.Error, "PostRefused");
   },
 
-  async "every error name of the core appears in the definition, and only those (plus States./Lambda.)"() {
+  async "every error name of the core appears in the definition, and only those (plus AWS's own)"() {
     const rust = readFileSync(join(root, "shared", "src", "errors.rs"), "utf8");
     const block = rust.slice(rust.indexOf("error_kinds! {"));
     const names = [...block.matchAll(/^\s*([A-Z][A-Za-z0-9]*)\s*=>\s*[A-Za-z]+,/gm)].map((m) => m[1]);
@@ -271,7 +294,7 @@ const tests = {
     for (const name of names) assert.ok(used.has(name), `${name} is never routed`);
     for (const name of used) {
       assert.ok(
-        names.includes(name) || name.startsWith("States.") || name.startsWith("Lambda."),
+        names.includes(name) || /^(States|Lambda|Runtime|Sandbox)\./.test(name),
         `${name} is not an error name of the core`,
       );
     }

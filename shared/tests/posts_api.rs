@@ -4,15 +4,16 @@
 use std::sync::Arc;
 
 use aws_sdk_sfn::types::ExecutionStatus;
-use fake_tiktok::AccountSeed;
+use fake_tiktok::{AccountSeed, Endpoint as FakeEndpoint, Fault};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tiktok_publish_core::api::{
-    ApiAnswer, DynamoIdempotencyStore, IdempotencyKey, PostsApi, TikTokRevoker,
+    ApiAnswer, DynamoIdempotencyStore, IdempotencyKey, PostsApi, TikTokCreatorInfo, TikTokRevoker,
 };
 use tiktok_publish_core::connect::ConnectSettings;
 use tiktok_publish_core::store::{
-    DynamoOAuthStateStore, PostId, PostState, PostStore, PostUpdate, TokenStore, unix_now,
+    AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, PostId, PostState, PostStore,
+    PostUpdate, TokenStore, unix_now,
 };
 use tiktok_publish_core::testing::{PassMachine, StackSettings, TestStack};
 use tiktok_publish_core::tiktok::{
@@ -43,6 +44,7 @@ async fn rig() -> Rig {
             tokens: stack.tokens(),
             tiktok: stack.tiktok.clone(),
         }),
+        creator_info: Arc::new(creator_info(&stack, AllowanceLimits::default())),
         oauth: Arc::new(DynamoOAuthStateStore::new(
             stack.dynamodb.clone(),
             stack.tables.oauth.clone(),
@@ -57,10 +59,28 @@ async fn rig() -> Rig {
     }
 }
 
+/// Creator info over the stack's fake and allowances table, with these budgets.
+fn creator_info(stack: &TestStack, limits: AllowanceLimits) -> TikTokCreatorInfo {
+    TikTokCreatorInfo {
+        tokens: stack.tokens(),
+        tiktok: stack.tiktok.clone(),
+        allowances: Arc::new(DynamoAllowanceStore::new(
+            stack.dynamodb.clone(),
+            &stack.tables.allowances,
+            limits,
+        )),
+    }
+}
+
 impl Rig {
     /// An account connected with tokens the fake issued.
     async fn connect(&self) -> String {
-        let open_id = self.stack.fake.seed_account(AccountSeed::default());
+        self.connect_seeded(AccountSeed::default()).await
+    }
+
+    /// An account created with `seed`, connected with tokens the fake issued.
+    async fn connect_seeded(&self, seed: AccountSeed) -> String {
+        let open_id = self.stack.fake.seed_account(seed);
         let issued = self.stack.fake.issue_tokens(&open_id, &REQUIRED_SCOPES);
         let grant = TokenGrant {
             open_id: issued.open_id.clone(),
@@ -576,4 +596,151 @@ async fn an_account_that_cannot_be_revoked_is_disconnected_anyway_and_says_so() 
     let note = answer.body["revoke_note"].as_str().unwrap();
     assert!(note.contains("forgotten here anyway"), "{note}");
     assert!(r.stack.accounts.get(&open_id).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn creator_info_is_fresh_from_tiktok_and_shows_what_the_creator_allows() {
+    let r = rig().await;
+    let open_id = r
+        .connect_seeded(AccountSeed {
+            nickname: "Ann Creator".into(),
+            username: "ann.creates".into(),
+            privacy_level_options: vec!["FOLLOWER_OF_CREATOR".into(), "SELF_ONLY".into()],
+            comment_disabled: true,
+            stitch_disabled: true,
+            max_video_post_duration_sec: 180,
+            ..AccountSeed::default()
+        })
+        .await;
+    let answer = r.api.creator_info(&open_id).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(
+        answer.body,
+        json!({
+            "open_id": open_id,
+            "nickname": "Ann Creator",
+            "username": "ann.creates",
+            "avatar_url": answer.body["avatar_url"],
+            "privacy_level_options": ["FOLLOWER_OF_CREATOR", "SELF_ONLY"],
+            "comment_disabled": true,
+            "duet_disabled": false,
+            "stitch_disabled": true,
+            "max_video_post_duration_sec": 180,
+        })
+    );
+    // Fresh: every call asks TikTok again.
+    r.api.creator_info(&open_id).await;
+    assert_eq!(r.stack.fake.call_count(FakeEndpoint::CreatorInfo), 2);
+    let text = answer.body.to_string();
+    let tokens = r.stack.fake.account(&open_id).unwrap();
+    assert!(!text.contains(&tokens.access_token.unwrap()), "{text}");
+    assert!(
+        r.stack.fake.violations().is_empty(),
+        "{:?}",
+        r.stack.fake.violations()
+    );
+}
+
+#[tokio::test]
+async fn creator_info_of_unknown_or_disconnected_accounts_says_to_connect() {
+    let r = rig().await;
+    let answer = r.api.creator_info("nobody-here").await;
+    assert_eq!(
+        error_of(&answer),
+        (404, "account_not_found", Some("open_id"))
+    );
+    assert!(
+        answer.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("connect it first")
+    );
+
+    let open_id = r.connect().await;
+    r.stack
+        .accounts
+        .mark_needs_reconnect(
+            &open_id,
+            "TikTok refused the refresh token",
+            None,
+            unix_now(),
+        )
+        .await
+        .unwrap();
+    let answer = r.api.creator_info(&open_id).await;
+    assert_eq!(
+        error_of(&answer),
+        (409, "account_needs_reconnect", Some("open_id"))
+    );
+    assert_eq!(r.stack.fake.call_count(FakeEndpoint::CreatorInfo), 0);
+}
+
+#[tokio::test]
+async fn creator_info_refreshes_a_revoked_token_once() {
+    let r = rig().await;
+    let open_id = r.connect().await;
+    r.stack.fake.inject(Fault::ExpireAccessTokenNow {
+        open_id: open_id.clone(),
+    });
+    let answer = r.api.creator_info(&open_id).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(r.stack.fake.call_count(FakeEndpoint::CreatorInfo), 2);
+    assert_eq!(r.stack.fake.call_count(FakeEndpoint::Token), 1);
+}
+
+#[tokio::test]
+async fn creator_info_rate_limits_say_when_to_retry() {
+    let r = rig().await;
+    let open_id = r.connect().await;
+    r.stack.fake.inject(Fault::HttpError {
+        endpoint: FakeEndpoint::CreatorInfo,
+        status: 429,
+        code: "rate_limit_exceeded".into(),
+        times: 1,
+    });
+    let answer = r.api.creator_info(&open_id).await;
+    assert_eq!(error_of(&answer), (429, "rate_limited", None));
+    assert!(answer.headers.contains(&("retry-after", "60".to_owned())));
+
+    // Our own budget (shared with the pipeline) refuses before TikTok is asked.
+    let mut api = r.api.clone();
+    api.creator_info = Arc::new(creator_info(
+        &r.stack,
+        AllowanceLimits {
+            creator_info_per_minute: 1,
+            ..AllowanceLimits::default()
+        },
+    ));
+    let other = r.connect().await;
+    assert_eq!(api.creator_info(&other).await.status, 200);
+    let calls = r.stack.fake.call_count(FakeEndpoint::CreatorInfo);
+    let answer = api.creator_info(&other).await;
+    assert_eq!(error_of(&answer), (429, "rate_limited", None));
+    assert!(
+        answer
+            .headers
+            .iter()
+            .any(|(name, _)| *name == "retry-after")
+    );
+    assert_eq!(r.stack.fake.call_count(FakeEndpoint::CreatorInfo), calls);
+}
+
+#[tokio::test]
+async fn creator_info_of_a_creator_tiktok_stops_says_why() {
+    let r = rig().await;
+    let open_id = r.connect().await;
+    r.stack.fake.inject(Fault::HttpError {
+        endpoint: FakeEndpoint::CreatorInfo,
+        status: 403,
+        code: "spam_risk_user_banned_from_posting".into(),
+        times: 1,
+    });
+    let answer = r.api.creator_info(&open_id).await;
+    assert_eq!(error_of(&answer), (409, "creator_cannot_post", None));
+    assert!(
+        answer.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("banned")
+    );
 }

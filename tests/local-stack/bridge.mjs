@@ -8,8 +8,11 @@
 // aws-local-stepfunctions itself makes of a Lambda function error), so Retry and Catch match
 // the names the functions raise. Failures of the service itself get Lambda's names:
 // Lambda.ResourceNotFoundException, Lambda.TooManyRequestsException,
-// Lambda.ServiceException, Lambda.SdkClientException (no answer).
+// Lambda.ServiceException, Lambda.SdkClientException (no answer), and Lambda.Unknown for a
+// function whose process dies during the invocation (what Lambda reports for an
+// out-of-memory kill or a crash: watch itself never answers such an invocation).
 import http from "node:http";
+import { statSync } from "node:fs";
 
 export function short(value, max = 200) {
   const text = typeof value === "string" ? value : JSON.stringify(value);
@@ -34,10 +37,16 @@ export function functionName(resource) {
 // Invokes function `name` at `baseUrl` (watch) with `payload`. Resolves with the function's
 // answer; rejects with an error named as Lambda would name it. node:http rather than fetch:
 // fetch gives up on an answer whose headers take over 300 s (a long chunk-upload).
-export function invoke(baseUrl, name, payload, timeoutMs) {
+// `exited` (optional): a promise that resolves with a description when the function's
+// process exits before answering; the invocation then fails as Lambda.Unknown.
+export function invoke(baseUrl, name, payload, timeoutMs, { exited } = {}) {
   const url = new URL(baseUrl);
   const body = JSON.stringify(payload);
   return new Promise((resolve, reject) => {
+    exited?.then((how) => {
+      request.destroy();
+      reject(namedError("Lambda.Unknown", `${name}: the function's process exited during the invocation (${how})`));
+    });
     const request = http.request(
       {
         host: url.hostname,
@@ -78,4 +87,28 @@ export function invoke(baseUrl, name, payload, timeoutMs) {
     request.on("error", (e) => reject(namedError("Lambda.SdkClientException", `${name}: ${e.message}`)));
     request.end(body);
   });
+}
+
+// Watches the file a function's restart loop appends a line to each time its process exits
+// (scripts/local-stack): `exited` resolves on the first exit after the call, `stop()` ends
+// the watch. A missing file counts as empty.
+export function processExits(file, pollMs = 200) {
+  const size = () => {
+    try {
+      return statSync(file).size;
+    } catch {
+      return 0;
+    }
+  };
+  const before = size();
+  let timer;
+  const exited = new Promise((resolve) => {
+    timer = setInterval(() => {
+      if (size() !== before) {
+        clearInterval(timer);
+        resolve("it was killed or crashed");
+      }
+    }, pollMs);
+  });
+  return { exited, stop: () => clearInterval(timer) };
 }

@@ -4,7 +4,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { functionName, invoke } from "./bridge.mjs";
+import { appendFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { functionName, invoke, processExits } from "./bridge.mjs";
 
 let server;
 let base;
@@ -79,4 +82,25 @@ test("failures of the service get Lambda's names", async () => {
   assert.equal((await errorOf(invoke(base, "not-json", {}, 5000))).name, "Lambda.ServiceException");
   assert.equal((await errorOf(invoke(base, "slow", {}, 200))).name, "Lambda.SdkClientException");
   assert.equal((await errorOf(invoke("http://127.0.0.1:1", "ok", {}, 5000))).name, "Lambda.SdkClientException");
+});
+
+test("an invocation whose function process exits fails as Lambda.Unknown, at once", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "bridge-exits-")), "slow");
+  appendFileSync(file, "1700000000.0 0\n"); // an exit before the call does not count
+  const exits = processExits(file, 20);
+  const started = Date.now();
+  const call = errorOf(invoke(base, "slow", {}, 5000, { exited: exits.exited }));
+  setTimeout(() => appendFileSync(file, "1700000001.0 137\n"), 100);
+  const e = await call;
+  exits.stop();
+  assert.equal(e.name, "Lambda.Unknown");
+  assert.match(e.message, /process exited during the invocation/);
+  assert.ok(Date.now() - started < 1500, "failed before watch's (never coming) answer");
+});
+
+test("a function that stays up answers through the exit watch", async () => {
+  const file = join(mkdtempSync(join(tmpdir(), "bridge-exits-")), "ok");
+  const exits = processExits(file, 20);
+  assert.deepEqual(await invoke(base, "ok", { post_id: "p2" }, 5000, { exited: exits.exited }), { post_id: "p2", ready: true });
+  exits.stop();
 });

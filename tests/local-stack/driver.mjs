@@ -20,12 +20,19 @@
 // edited), never below MIN_WAIT_MS (2 s: TikTok allows 30 status fetches per
 // minute per account). Retry intervals are the definition's own.
 //
+// A function whose process dies during an invocation (killed, out of memory, crashed) fails
+// that invocation as Lambda.Unknown, as in AWS: watch would hold it unanswered forever. The
+// restart loop of scripts/local-stack appends a line to LOCAL_STACK_EXITS_DIR/<function>
+// at each exit; the bridge watches that file while it waits.
+//
 // Environment: AWS_ENDPOINT_URL (moto), LOCAL_STACK_LAMBDA_URL (watch), LOCAL_STACK_JSON
-// (setup.py's stack.json), LOCAL_STACK_WAIT_MS (default and minimum 2000).
+// (setup.py's stack.json), LOCAL_STACK_WAIT_MS (default and minimum 2000),
+// LOCAL_STACK_EXITS_DIR (optional: without it a dead function's invocation waits for its
+// time-out).
 // Usage: node tests/local-stack/driver.mjs       (scripts/local-stack starts it)
 import { readFileSync } from "node:fs";
 import { SQSClient, ReceiveMessageCommand, DeleteMessageCommand } from "@aws-sdk/client-sqs";
-import { functionName, invoke, short } from "./bridge.mjs";
+import { functionName, invoke, processExits, short } from "./bridge.mjs";
 import {
   SFNClient,
   ListExecutionsCommand,
@@ -53,6 +60,18 @@ const MIN_WAIT_MS = 2000;
 const stack = JSON.parse(readFileSync(process.env.LOCAL_STACK_JSON, "utf8"));
 const lambdaUrl = new URL(process.env.LOCAL_STACK_LAMBDA_URL);
 const waitMs = Math.max(MIN_WAIT_MS, Number(process.env.LOCAL_STACK_WAIT_MS || MIN_WAIT_MS));
+const exitsDir = process.env.LOCAL_STACK_EXITS_DIR;
+
+// Invokes `fn`, failing the invocation as Lambda.Unknown if its process exits meanwhile.
+async function invokeFunction(fn, payload, timeoutMs) {
+  if (!exitsDir) return invoke(lambdaUrl, fn, payload, timeoutMs);
+  const exits = processExits(`${exitsDir}/${fn}`);
+  try {
+    return await invoke(lambdaUrl, fn, payload, timeoutMs, { exited: exits.exited });
+  } finally {
+    exits.stop();
+  }
+}
 const aws = {
   endpoint: process.env.AWS_ENDPOINT_URL,
   region: stack.region,
@@ -113,7 +132,7 @@ async function pump({ queue_url: queueUrl, function: fn, rule, timeout_seconds: 
       const attempt = message.Attributes?.ApproximateReceiveCount ?? "1";
       const started = Date.now();
       try {
-        const answer = await invoke(lambdaUrl, fn, event, (timeoutSeconds + 5) * 1000);
+        const answer = await invokeFunction(fn, event, (timeoutSeconds + 5) * 1000);
         log(who, `${what} (attempt ${attempt}) -> ok in ${Date.now() - started} ms: ${short(answer)}`);
         await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: message.ReceiptHandle }));
       } catch (e) {
@@ -145,7 +164,7 @@ function overridesFor(definition) {
       const fn = functionName(state.Resource);
       // The runner enforces TimeoutSeconds itself; the request gives up a little later.
       const timeoutMs = ((state.TimeoutSeconds ?? 60) + 5) * 1000;
-      taskResourceLocalHandlers[name] = (input) => invoke(lambdaUrl, fn, input, timeoutMs);
+      taskResourceLocalHandlers[name] = (input) => invokeFunction(fn, input, timeoutMs);
     } else if (state.Type === "Wait") {
       waitTimeOverrides[name] = waitMs;
     } else if (state.Type === "Map" || state.Type === "Parallel") {

@@ -1,5 +1,6 @@
 //! posts-api: the IAM-authorised HTTP API (`POST /posts`, `GET`/`DELETE /posts/{id}`,
-//! `GET /accounts`, `DELETE /accounts/{open_id}`, `POST /accounts/connect-link`). Routing
+//! `GET /accounts`, `DELETE /accounts/{open_id}`, `POST /accounts/connect-link`,
+//! `GET /accounts/{open_id}/creator-info`). Routing
 //! and reply shaping live in [`routes`]; the logic is `tiktok_publish_core::api`.
 
 use lambda_http::{Error, service_fn};

@@ -23,6 +23,7 @@ pub enum Route {
     ListAccounts,
     DisconnectAccount(String),
     ConnectLink,
+    CreatorInfo(String),
 }
 
 /// The route of `method` on `path`, or the error to answer (404, or 405 naming the
@@ -58,6 +59,10 @@ pub fn route(method: &Method, path: &str, param: Option<&str>) -> Result<Route, 
         ["accounts", open_id] => (
             &[Method::DELETE],
             (method == Method::DELETE).then(|| Route::DisconnectAccount(id(open_id))),
+        ),
+        ["accounts", open_id, "creator-info"] => (
+            &[Method::GET],
+            (method == Method::GET).then(|| Route::CreatorInfo(id(open_id))),
         ),
         _ => {
             return Err(ApiError::not_found(
@@ -127,6 +132,7 @@ async fn dispatch(api: &PostsApi, route: Route, request: &Request) -> ApiAnswer 
         Route::ListAccounts => api.list_accounts().await,
         Route::DisconnectAccount(open_id) => api.disconnect_account(&open_id).await,
         Route::ConnectLink => api.connect_link(caller.as_deref()).await,
+        Route::CreatorInfo(open_id) => api.creator_info(&open_id).await,
     }
 }
 

@@ -7,6 +7,8 @@
 //! - `GET /posts/{id}` ([`PostsApi::get_post`]): the post's [`PostView`].
 //! - `DELETE /posts/{id}` ([`PostsApi::cancel_post`]): cancels a post that has not started
 //!   uploading (conditional transition to `CANCELLED`, then `StopExecution`).
+//! - `GET /accounts/{open_id}/creator-info` ([`PostsApi::creator_info`]): the creator's
+//!   posting settings fresh from TikTok ([`creator`]), which a posting screen must show.
 //! - `GET /accounts` ([`PostsApi::list_accounts`]), `DELETE /accounts/{open_id}`
 //!   ([`PostsApi::disconnect_account`]): revoke at TikTok, cancel the account's queued
 //!   posts, forget the account.
@@ -28,6 +30,9 @@
 //! DELETE /accounts/{id}  200 {open_id, revoked, revoke_note, cancelled_posts,
 //!                        posts_in_flight} · 404 account_not_found · 503 (nothing changed)
 //! POST /accounts/connect-link   201 {url, expires_at}
+//! GET /accounts/{id}/creator-info   200 CreatorInfoView · 404 account_not_found · 409
+//!                        account_needs_reconnect, creator_cannot_post · 429 + Retry-After
+//!                        (rate_limited) · 503
 //! ```
 
 use std::sync::Arc;
@@ -48,14 +53,16 @@ use crate::store::{
     OAuthStateStore, PostId, PostRecord, PostState, PostStore, PostUpdate, StoreError, TokenStore,
     UnixTime, unix_now,
 };
-use crate::tiktok::{PostMode, TikTokClient, TikTokError};
+use crate::tiktok::{CreatorInfo, PostMode, TikTokClient, TikTokError};
 use crate::tokens::{TokenError, TokenService};
 use crate::wiring::{Parts, WiringError};
 
+pub mod creator;
 pub mod error;
 pub mod idempotency;
 pub mod view;
 
+pub use creator::{CreatorInfoError, CreatorInfoSource, CreatorInfoView, TikTokCreatorInfo};
 pub use error::{ApiAnswer, ApiError};
 pub use idempotency::{
     DynamoIdempotencyStore, IdempotencyKey, IdempotencyStore, MemoryIdempotencyStore,
@@ -149,34 +156,48 @@ impl Revoker for TikTokRevoker {
     }
 }
 
-/// [`Revoker`] built on first use: the client secret is fetched only when an account is
-/// actually disconnected, not on every cold start of the API.
-pub struct LazyRevoker {
+/// TikTok's side of the API ([`Revoker`], [`CreatorInfoSource`]) built on first use: the
+/// client secret is fetched only when a route needs TikTok, not on every cold start.
+pub struct LazyTikTok {
     parts: Parts,
-    inner: OnceCell<TikTokRevoker>,
+    inner: OnceCell<(TikTokRevoker, TikTokCreatorInfo)>,
 }
 
-impl LazyRevoker {
+impl LazyTikTok {
     pub fn new(parts: Parts) -> Self {
-        LazyRevoker {
+        LazyTikTok {
             parts,
             inner: OnceCell::new(),
         }
     }
-}
 
-#[async_trait]
-impl Revoker for LazyRevoker {
-    async fn revoke(&self, open_id: &str) -> Result<(), RevokeError> {
-        let revoker = self
-            .inner
+    async fn get(&self) -> Result<&(TikTokRevoker, TikTokCreatorInfo), WiringError> {
+        self.inner
             .get_or_try_init(|| async {
                 let tiktok = self.parts.tiktok().await?;
                 let tokens = self.parts.token_service(&tiktok)?;
-                Ok::<_, WiringError>(TikTokRevoker { tokens, tiktok })
+                let creator = TikTokCreatorInfo {
+                    tokens: tokens.clone(),
+                    tiktok: tiktok.clone(),
+                    allowances: self.parts.allowances.clone(),
+                };
+                Ok::<_, WiringError>((TikTokRevoker { tokens, tiktok }, creator))
             })
-            .await?;
-        revoker.revoke(open_id).await
+            .await
+    }
+}
+
+#[async_trait]
+impl Revoker for LazyTikTok {
+    async fn revoke(&self, open_id: &str) -> Result<(), RevokeError> {
+        self.get().await?.0.revoke(open_id).await
+    }
+}
+
+#[async_trait]
+impl CreatorInfoSource for LazyTikTok {
+    async fn creator_info(&self, open_id: &str) -> Result<CreatorInfo, CreatorInfoError> {
+        self.get().await?.1.creator_info(open_id).await
     }
 }
 
@@ -187,6 +208,8 @@ pub struct PostsApi {
     pub accounts: Arc<dyn TokenStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub revoker: Arc<dyn Revoker>,
+    /// Fresh creator info (`GET /accounts/{open_id}/creator-info`).
+    pub creator_info: Arc<dyn CreatorInfoSource>,
     /// Where connect links are stored (the oauth table).
     pub oauth: Arc<dyn OAuthStateStore>,
     /// `None` when `PUBLIC_BASE_URL` is not set: connect links then answer 500 saying so,
@@ -201,6 +224,7 @@ impl PostsApi {
     /// video bucket (`VIDEO_BUCKET`), idempotency keys in the oauth table.
     pub fn from_parts(parts: &Parts) -> Result<PostsApi, ConfigError> {
         let sfn = aws_sdk_sfn::Client::new(&parts.sdk);
+        let tiktok = Arc::new(LazyTikTok::new(parts.clone()));
         Ok(PostsApi {
             intake: Intake {
                 posts: parts.posts.clone(),
@@ -212,7 +236,8 @@ impl PostsApi {
                 parts.dynamodb.clone(),
                 parts.tables.oauth.clone(),
             )),
-            revoker: Arc::new(LazyRevoker::new(parts.clone())),
+            revoker: tiktok.clone(),
+            creator_info: tiktok,
             oauth: parts.oauth.clone(),
             connect: match ConnectSettings::from_env() {
                 Ok(settings) => Some(settings),
@@ -521,6 +546,32 @@ impl PostsApi {
         }
     }
 
+    /// `GET /accounts/{open_id}/creator-info`: the creator's posting settings, fresh from
+    /// TikTok. An account that cannot Direct Post (unknown, to be reconnected, without
+    /// `video.publish`) is refused before TikTok is asked.
+    #[tracing::instrument(skip(self))]
+    pub async fn creator_info(&self, open_id: &str) -> ApiAnswer {
+        answer_of(
+            async {
+                check_open_id(open_id, "open_id")?;
+                self.check_account_can_post(open_id, PostMode::DirectPost, unix_now())
+                    .await
+                    .map_err(|err| err.with_field("open_id"))?;
+                let info = self
+                    .creator_info
+                    .creator_info(open_id)
+                    .await
+                    .map_err(|err| err.to_api_error(open_id))?;
+                let view = CreatorInfoView::new(open_id, &info);
+                Ok(ApiAnswer::json(
+                    200,
+                    serde_json::to_value(view).map_err(ApiError::internal)?,
+                ))
+            }
+            .await,
+        )
+    }
+
     /// `GET /accounts`: every connected account and whether it must be reconnected.
     pub async fn list_accounts(&self) -> ApiAnswer {
         answer_of(
@@ -731,6 +782,29 @@ mod tests {
         }
     }
 
+    /// A creator offering only `SELF_ONLY`, counting how often it is asked.
+    #[derive(Default)]
+    struct PrivateCreator {
+        asked: Mutex<u32>,
+    }
+
+    #[async_trait]
+    impl CreatorInfoSource for PrivateCreator {
+        async fn creator_info(&self, _: &str) -> Result<CreatorInfo, CreatorInfoError> {
+            *self.asked.lock().unwrap() += 1;
+            Ok(CreatorInfo {
+                creator_avatar_url: "https://example.com/a.png".into(),
+                creator_username: "ann".into(),
+                creator_nickname: "Ann".into(),
+                privacy_level_options: vec!["SELF_ONLY".into()],
+                comment_disabled: true,
+                duet_disabled: false,
+                stitch_disabled: false,
+                max_video_post_duration_sec: 600,
+            })
+        }
+    }
+
     fn api(start_failures: u32) -> PostsApi {
         let accounts = MemoryTokenStore::new();
         let now = unix_now();
@@ -761,6 +835,7 @@ mod tests {
             accounts: Arc::new(accounts),
             idempotency: Arc::new(MemoryIdempotencyStore::new()),
             revoker: Arc::new(NoRevoke),
+            creator_info: Arc::new(PrivateCreator::default()),
             oauth: Arc::new(crate::store::memory::MemoryOAuthStateStore::new()),
             connect: None,
             bucket: "b".into(),
@@ -833,5 +908,29 @@ mod tests {
     async fn connect_links_without_a_public_base_url_say_so() {
         let answer = api(0).connect_link(None).await;
         assert_eq!(answer.status, 500);
+    }
+
+    #[tokio::test]
+    async fn creator_info_is_asked_only_for_accounts_that_can_direct_post() {
+        let api = api(0);
+        let answer = api.creator_info("o").await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+        assert_eq!(answer.body["nickname"], "Ann");
+        assert_eq!(answer.body["privacy_level_options"], json!(["SELF_ONLY"]));
+        assert_eq!(answer.body["comment_disabled"], true);
+
+        let unknown = api.creator_info("nobody").await;
+        assert_eq!(unknown.status, 404, "{}", unknown.body);
+        assert_eq!(unknown.body["error"]["field"], "open_id");
+        let bad = api.creator_info("a/b").await;
+        assert_eq!(bad.status, 400, "{}", bad.body);
+
+        api.accounts
+            .mark_needs_reconnect("o", "refresh refused", None, unix_now())
+            .await
+            .unwrap();
+        let answer = api.creator_info("o").await;
+        assert_eq!(answer.status, 409, "{}", answer.body);
+        assert_eq!(answer.body["error"]["code"], "account_needs_reconnect");
     }
 }

@@ -331,7 +331,7 @@ async fn authorize(
     RawQuery(query): RawQuery,
 ) -> Response {
     let params = form_params(query.unwrap_or_default().as_bytes());
-    let fault = shared.lock().take_http_fault(Endpoint::Authorize);
+    let fault = shared.lock().take_http_fault(Endpoint::Authorize, None);
     if let Some(reject) = fault {
         return finish(&shared, Endpoint::Authorize, None, envelope_err(&reject));
     }
@@ -411,7 +411,7 @@ async fn oauth_form(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<HashMap<String, String>, Reject> {
-    if let Some(reject) = shared.lock().take_http_fault(endpoint) {
+    if let Some(reject) = shared.lock().take_http_fault(endpoint, None) {
         return Err(reject);
     }
     let content_type = header_str(headers, header::CONTENT_TYPE);
@@ -617,9 +617,11 @@ fn checked_call(
     raw: Option<&[u8]>,
 ) -> Result<String, Reject> {
     let endpoint = route.endpoint;
-    if let Some(reject) = state.take_http_fault(endpoint) {
+    let caller = token.and_then(|t| state.token_owner(t));
+    if let Some(reject) = state.take_http_fault(endpoint, caller.as_deref()) {
         return Err(reject);
     }
+    state.expire_token_on_call(endpoint, token);
     let open_id = state.authenticate(token)?;
     let content_type = header_str(headers, header::CONTENT_TYPE);
     if !media_type_is(content_type, "application/json") {

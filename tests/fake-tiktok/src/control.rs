@@ -17,6 +17,7 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
     Router::new()
         .route("/__fake/accounts", post(seed_account))
         .route("/__fake/accounts/{open_id}", get(account))
+        .route("/__fake/accounts/{open_id}/publishes", get(publishes_for))
         .route("/__fake/violations", get(violations))
         .route("/__fake/calls", get(calls))
         .route("/__fake/faults", post(inject))
@@ -38,6 +39,14 @@ async fn account(AxState(shared): AxState<Arc<Shared>>, Path(open_id): Path<Stri
         Some(snapshot) => Json(snapshot).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// Every publish of the account, oldest first (an unknown account has none).
+async fn publishes_for(
+    AxState(shared): AxState<Arc<Shared>>,
+    Path(open_id): Path<String>,
+) -> Response {
+    Json(shared.lock().publishes_for(&shared.settings, &open_id)).into_response()
 }
 
 async fn violations(AxState(shared): AxState<Arc<Shared>>) -> Response {

@@ -20,6 +20,8 @@
 //!   against the plan (416: misaligned is `BadContentRange`, ahead of turn is
 //!   `ChunkOutOfOrder`), then Content-Length (400). A chunk already taken and sent again with
 //!   the same bytes is acknowledged (206, or 201 for the last one) without violation.
+//! - Counted faults fire on anyone's requests unless wrapped in `ForAccount` (that
+//!   account's only: tests sharing one fake stay apart) or `OnChunk` (that chunk's PUTs).
 //! - `ResetMidBody`/`StallBody` apply to the next PUT that passes the header checks. If
 //!   `after_bytes` is at least the chunk's length, the chunk is taken and only the answer is
 //!   lost (the "retry after a lost answer" case). Such calls are recorded with status 0.
@@ -319,6 +321,23 @@ pub enum Fault {
         open_id: String,
         fail_reason: String,
     },
+    /// `fault` (an `HttpError`, `ResetMidBody` or `StallBody`) fires only on this account's
+    /// requests (known by the bearer token, or by the upload URL's publish), so tests
+    /// running side by side against one fake do not take each other's faults. Other faults
+    /// name their target already and are injected as they are.
+    /// JSON: `{"type": "ForAccount", "open_id": "...", "fault": {"type": "HttpError", ...}}`.
+    ForAccount { open_id: String, fault: Box<Fault> },
+    /// `fault` (a `ResetMidBody` or `StallBody`) fires only on a PUT of chunk `chunk`
+    /// (zero-based), e.g. to cut the second chunk of an upload. Combine with `ForAccount`
+    /// (either way round) to scope it to one account too.
+    OnChunk { chunk: u64, fault: Box<Fault> },
+    /// The access token this account sends on its next call to `endpoint` (a Content
+    /// Posting call) expires just before the call is checked: the call answers 401
+    /// `access_token_invalid` without violation, as a token that ran out mid-run would.
+    ExpireAccessTokenOnCall { open_id: String, endpoint: Endpoint },
+    /// Once this account's next upload has taken `chunks` chunks (and is not complete), its
+    /// upload URL expires: later PUTs answer 403, as after TikTok's one hour.
+    ExpireUploadUrlAfterChunks { open_id: String, chunks: u64 },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

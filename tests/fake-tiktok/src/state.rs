@@ -158,11 +158,28 @@ enum CountedFault {
         status: u16,
         code: String,
         left: u32,
+        /// `Some`: fires only on this account's requests.
+        open_id: Option<String>,
     },
     Body {
         fault: BodyFault,
         left: u32,
+        open_id: Option<String>,
+        /// `Some`: fires only on a PUT of this chunk.
+        chunk: Option<u64>,
     },
+}
+
+/// Which requests an injected counted fault fires on.
+#[derive(Clone, Default)]
+struct FaultScope {
+    open_id: Option<String>,
+    chunk: Option<u64>,
+}
+
+/// Whether a fault scoped to `scope` applies to a request of `caller`.
+fn in_scope(scope: &Option<String>, caller: Option<&str>) -> bool {
+    scope.as_deref().is_none_or(|wanted| Some(wanted) == caller)
 }
 
 /// What to do to an upload body.
@@ -192,6 +209,10 @@ pub(crate) struct State {
     pub calls: Vec<RecordedCall>,
     faults: Vec<CountedFault>,
     fail_posts: HashMap<String, VecDeque<String>>,
+    /// open_id → endpoints whose next call by that account finds its access token expired.
+    expire_token_on: HashMap<String, Vec<Endpoint>>,
+    /// open_id → chunks after which that account's next upload URL expires.
+    expire_url_after: HashMap<String, u64>,
     rate: HashMap<(String, RateBucket), VecDeque<Instant>>,
     pub secrets: Vec<String>,
 }
@@ -470,6 +491,25 @@ impl State {
         self.access_tokens.get(token).map(|t| t.open_id.clone())
     }
 
+    /// Expires `token` now if its owner asked for that on a call to `endpoint`
+    /// ([`Fault::ExpireAccessTokenOnCall`]).
+    pub(crate) fn expire_token_on_call(&mut self, endpoint: Endpoint, token: Option<&str>) {
+        let Some(token) = token else { return };
+        let Some(owner) = self.token_owner(token) else {
+            return;
+        };
+        let Some(pending) = self.expire_token_on.get_mut(&owner) else {
+            return;
+        };
+        let Some(index) = pending.iter().position(|e| *e == endpoint) else {
+            return;
+        };
+        pending.remove(index);
+        if let Some(entry) = self.access_tokens.get_mut(token) {
+            entry.force_expired = true;
+        }
+    }
+
     /// Checks a bearer token; returns its account.
     pub(crate) fn authenticate(&mut self, token: Option<&str>) -> Result<String, Reject> {
         let Some(entry) = token.and_then(|t| self.access_tokens.get(t)) else {
@@ -583,6 +623,10 @@ impl State {
     }
 
     pub(crate) fn inject(&mut self, fault: Fault) {
+        self.inject_scoped(fault, FaultScope::default());
+    }
+
+    fn inject_scoped(&mut self, fault: Fault, scope: FaultScope) {
         match fault {
             Fault::HttpError {
                 endpoint,
@@ -594,10 +638,13 @@ impl State {
                 status,
                 code,
                 left: times,
+                open_id: scope.open_id,
             }),
             Fault::ResetMidBody { after_bytes, times } => self.faults.push(CountedFault::Body {
                 fault: BodyFault::Reset { after_bytes },
                 left: times,
+                open_id: scope.open_id,
+                chunk: scope.chunk,
             }),
             Fault::StallBody {
                 after_bytes,
@@ -606,7 +653,31 @@ impl State {
             } => self.faults.push(CountedFault::Body {
                 fault: BodyFault::Stall { after_bytes, stall },
                 left: times,
+                open_id: scope.open_id,
+                chunk: scope.chunk,
             }),
+            Fault::ForAccount { open_id, fault } => {
+                let scope = FaultScope {
+                    open_id: Some(open_id),
+                    ..scope
+                };
+                self.inject_scoped(*fault, scope);
+            }
+            Fault::OnChunk { chunk, fault } => {
+                let scope = FaultScope {
+                    chunk: Some(chunk),
+                    ..scope
+                };
+                self.inject_scoped(*fault, scope);
+            }
+            Fault::ExpireAccessTokenOnCall { open_id, endpoint } => self
+                .expire_token_on
+                .entry(open_id)
+                .or_default()
+                .push(endpoint),
+            Fault::ExpireUploadUrlAfterChunks { open_id, chunks } => {
+                self.expire_url_after.insert(open_id, chunks);
+            }
             Fault::ExpireUploadUrl { publish_id } => {
                 for publish in self.publishes.values_mut() {
                     if publish_id
@@ -637,9 +708,16 @@ impl State {
         }
     }
 
-    pub(crate) fn take_http_fault(&mut self, endpoint: Endpoint) -> Option<Reject> {
+    /// The next HTTP fault for `endpoint` that applies to a request of `caller` (the
+    /// account behind it, when known).
+    pub(crate) fn take_http_fault(
+        &mut self,
+        endpoint: Endpoint,
+        caller: Option<&str>,
+    ) -> Option<Reject> {
         let index = self.faults.iter().position(|f| {
-            matches!(f, CountedFault::Http { endpoint: e, left, .. } if *e == endpoint && *left > 0)
+            matches!(f, CountedFault::Http { endpoint: e, left, open_id, .. }
+                if *e == endpoint && *left > 0 && in_scope(open_id, caller))
         })?;
         let CountedFault::Http {
             status, code, left, ..
@@ -655,12 +733,17 @@ impl State {
         Some(reject)
     }
 
-    pub(crate) fn take_body_fault(&mut self) -> Option<BodyFault> {
-        let index = self
-            .faults
-            .iter()
-            .position(|f| matches!(f, CountedFault::Body { left, .. } if *left > 0))?;
-        let CountedFault::Body { fault, left } = &mut self.faults[index] else {
+    /// The next body fault that applies to a PUT of chunk `chunk` by `caller`.
+    pub(crate) fn take_body_fault(
+        &mut self,
+        caller: Option<&str>,
+        chunk: u64,
+    ) -> Option<BodyFault> {
+        let index = self.faults.iter().position(|f| {
+            matches!(f, CountedFault::Body { left, open_id, chunk: only, .. }
+                if *left > 0 && in_scope(open_id, caller) && only.is_none_or(|c| c == chunk))
+        })?;
+        let CountedFault::Body { fault, left, .. } = &mut self.faults[index] else {
             return None;
         };
         *left -= 1;
@@ -747,6 +830,12 @@ impl State {
         publish.chunks_taken += 1;
         publish.uploaded_bytes += len;
         if publish.chunks_taken < publish.plan.total_chunk_count {
+            let expire_after = self.expire_url_after.get(&publish.open_id).copied();
+            if expire_after.is_some_and(|chunks| publish.chunks_taken >= chunks) {
+                publish.url_force_expired = true;
+                let open_id = publish.open_id.clone();
+                self.expire_url_after.remove(&open_id);
+            }
             return;
         }
         publish.completed_at = Some(Instant::now());

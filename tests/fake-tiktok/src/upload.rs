@@ -95,7 +95,7 @@ fn check_headers(
     let expired = publish.url_expired(settings);
     let running = publish.hasher.clone();
     let result = (|| {
-        if let Some(reject) = state.take_http_fault(Endpoint::UploadChunk) {
+        if let Some(reject) = state.take_http_fault(Endpoint::UploadChunk, Some(&open_id)) {
             return Err(reject);
         }
         if expired {
@@ -183,7 +183,7 @@ fn check_headers(
             index,
             len,
             running: (index == taken).then_some(running),
-            fault: state.take_body_fault(),
+            fault: state.take_body_fault(Some(&open_id), index),
         })
     })();
     (Some(open_id), result)

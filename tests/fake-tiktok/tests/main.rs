@@ -1312,6 +1312,166 @@ mod faults {
             "PUBLISH_COMPLETE"
         );
     }
+
+    #[tokio::test]
+    async fn account_scoped_faults_fire_only_on_that_accounts_requests() {
+        let h = Harness::start(settings()).await;
+        let target = h.tokens();
+        let bystander = h.tokens();
+        h.fake.inject(Fault::ForAccount {
+            open_id: target.open_id.clone(),
+            fault: Box::new(Fault::HttpError {
+                endpoint: Endpoint::DirectInit,
+                status: 429,
+                code: "rate_limit_exceeded".into(),
+                times: 1,
+            }),
+        });
+        h.fake.inject(Fault::ForAccount {
+            open_id: target.open_id.clone(),
+            fault: Box::new(Fault::ResetMidBody {
+                after_bytes: 1_000,
+                times: 1,
+            }),
+        });
+        let video = payload(2_000, 21);
+        // The bystander's init and upload go through untouched...
+        let (status, init) = h
+            .init_direct(&bystander.access_token, "SELF_ONLY", (2_000, 2_000, 1))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{init}");
+        assert_eq!(
+            h.put(&upload_url(&init), &video, 0, 1_999)
+                .await
+                .expect("answer"),
+            StatusCode::CREATED
+        );
+        // ...while the target takes both faults, once each.
+        let (status, body) = h
+            .init_direct(&target.access_token, "SELF_ONLY", (2_000, 2_000, 1))
+            .await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (StatusCode::TOO_MANY_REQUESTS, "rate_limit_exceeded")
+        );
+        let (status, init) = h
+            .init_direct(&target.access_token, "SELF_ONLY", (2_000, 2_000, 1))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{init}");
+        assert!(h.put(&upload_url(&init), &video, 0, 1_999).await.is_err());
+        assert_eq!(
+            h.put(&upload_url(&init), &video, 0, 1_999)
+                .await
+                .expect("answer"),
+            StatusCode::CREATED
+        );
+        assert_eq!(h.fake.violations(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn a_fault_on_a_chunk_spares_the_chunks_before_it() {
+        let h = Harness::start(settings()).await;
+        let tokens = h.tokens();
+        h.fake.inject(Fault::OnChunk {
+            chunk: 1,
+            fault: Box::new(Fault::ForAccount {
+                open_id: tokens.open_id.clone(),
+                fault: Box::new(Fault::ResetMidBody {
+                    after_bytes: 1_000,
+                    times: 1,
+                }),
+            }),
+        });
+        let (_, init) = h
+            .init_direct(&tokens.access_token, "SELF_ONLY", PLAN_17MB)
+            .await;
+        let (url, id) = (upload_url(&init), publish_id(&init));
+        let video = payload(VIDEO_17MB, 17);
+        let [c0, c1, c2] = ranges_17mb();
+        assert_eq!(
+            h.put(&url, &video, c0.0, c0.1).await.expect("answer"),
+            StatusCode::PARTIAL_CONTENT
+        );
+        assert!(
+            h.put(&url, &video, c1.0, c1.1).await.is_err(),
+            "chunk 1 cut"
+        );
+        assert_eq!(h.fake.publish(&id).expect("publish").chunks_taken, 1);
+        for (first, last) in [c1, c2] {
+            h.put(&url, &video, first, last).await.expect("chunk");
+        }
+        let done = h.fake.publish(&id).expect("publish");
+        assert_eq!(done.video_sha256, Some(sha256_hex(&video)));
+        assert_eq!(h.fake.violations(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn access_token_expires_on_the_named_call_and_only_there() {
+        let h = Harness::start(settings()).await;
+        let tokens = h.tokens();
+        h.fake.inject(Fault::ExpireAccessTokenOnCall {
+            open_id: tokens.open_id.clone(),
+            endpoint: Endpoint::StatusFetch,
+        });
+        let (status, init) = h
+            .init_direct(&tokens.access_token, "SELF_ONLY", (2_000, 2_000, 1))
+            .await;
+        assert_eq!(status, StatusCode::OK, "the init is not the named call");
+        let fetch = json!({"publish_id": publish_id(&init)});
+        let (status, body) = h
+            .post(
+                "/v2/post/publish/status/fetch/",
+                &tokens.access_token,
+                fetch.clone(),
+            )
+            .await;
+        assert_eq!(
+            (status, error_code(&body)),
+            (StatusCode::UNAUTHORIZED, "access_token_invalid")
+        );
+        let (_, fresh) = h.refresh(&tokens.refresh_token).await;
+        let token = fresh["access_token"].as_str().expect("token");
+        let (status, _) = h.post("/v2/post/publish/status/fetch/", token, fetch).await;
+        assert_eq!(status, StatusCode::OK, "the fault fires once");
+        assert_eq!(h.fake.violations(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn upload_url_expires_after_the_given_chunks() {
+        let h = Harness::start(settings()).await;
+        let tokens = h.tokens();
+        h.fake.inject(Fault::ExpireUploadUrlAfterChunks {
+            open_id: tokens.open_id.clone(),
+            chunks: 1,
+        });
+        let (_, init) = h
+            .init_direct(&tokens.access_token, "SELF_ONLY", PLAN_17MB)
+            .await;
+        let (url, id) = (upload_url(&init), publish_id(&init));
+        let video = payload(VIDEO_17MB, 13);
+        let [c0, c1, _] = ranges_17mb();
+        assert_eq!(
+            h.put(&url, &video, c0.0, c0.1).await.expect("answer"),
+            StatusCode::PARTIAL_CONTENT
+        );
+        assert_eq!(
+            h.put(&url, &video, c1.0, c1.1).await.expect("answer"),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(h.fake.publish(&id).expect("publish").chunks_taken, 1);
+        // A new init's URL is good again: the fault fired once.
+        let (_, next) = h
+            .init_direct(&tokens.access_token, "SELF_ONLY", PLAN_17MB)
+            .await;
+        for (first, last) in ranges_17mb() {
+            h.put(&upload_url(&next), &video, first, last)
+                .await
+                .expect("chunk");
+        }
+        let done = h.fake.publish(&publish_id(&next)).expect("publish");
+        assert_eq!(done.video_sha256, Some(sha256_hex(&video)));
+        assert_eq!(h.fake.violations(), vec![]);
+    }
 }
 
 mod control {
@@ -1420,6 +1580,64 @@ mod control {
                 .as_array()
                 .is_some_and(|c| c.iter().any(|c| c["endpoint"] == "Token"))
         );
+    }
+
+    #[tokio::test]
+    async fn control_api_scopes_faults_to_an_account_and_lists_its_publishes() {
+        let h = Harness::start(settings()).await;
+        let target = h.tokens();
+        let bystander = h.tokens();
+        let fault = json!({"type": "ForAccount", "open_id": target.open_id,
+                           "fault": {"type": "HttpError", "endpoint": "DirectInit",
+                                     "status": 500, "code": "internal_error", "times": 1}});
+        let injected = h
+            .http
+            .post(h.url("/__fake/faults"))
+            .json(&fault)
+            .send()
+            .await
+            .expect("fault");
+        assert!(injected.status().is_success(), "{}", injected.status());
+        let plan = (2_000, 2_000, 1);
+        let (status, _) = h
+            .init_direct(&bystander.access_token, "SELF_ONLY", plan)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = h.init_direct(&target.access_token, "SELF_ONLY", plan).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        let (_, init) = h.init_direct(&target.access_token, "SELF_ONLY", plan).await;
+        let publishes: Value = h
+            .http
+            .get(h.url(&format!("/__fake/accounts/{}/publishes", target.open_id)))
+            .send()
+            .await
+            .expect("publishes")
+            .json()
+            .await
+            .expect("json");
+        let ids: Vec<&str> = publishes
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter_map(|p| p["publish_id"].as_str())
+            .collect();
+        assert_eq!(ids, vec![publish_id(&init).as_str()]);
+        for other in [
+            json!({"type": "ExpireAccessTokenOnCall", "open_id": target.open_id,
+                   "endpoint": "StatusFetch"}),
+            json!({"type": "ExpireUploadUrlAfterChunks", "open_id": target.open_id,
+                   "chunks": 1}),
+        ] {
+            let injected = h
+                .http
+                .post(h.url("/__fake/faults"))
+                .json(&other)
+                .send()
+                .await
+                .expect("fault");
+            assert!(injected.status().is_success(), "{other}");
+        }
+        assert_eq!(h.fake.violations(), vec![]);
     }
 
     #[tokio::test]

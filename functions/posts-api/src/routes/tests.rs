@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use lambda_http::Body;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tiktok_publish_core::api::{MemoryIdempotencyStore, PostsApi, RevokeError, Revoker};
+use tiktok_publish_core::api::{
+    CreatorInfoError, CreatorInfoSource, MemoryIdempotencyStore, PostsApi, RevokeError, Revoker,
+};
 use tiktok_publish_core::connect::ConnectSettings;
 use tiktok_publish_core::intake::{Executions, Intake, IntakeError};
 use tiktok_publish_core::media::{
@@ -18,6 +20,7 @@ use tiktok_publish_core::store::memory::{
     MemoryOAuthStateStore, MemoryPostStore, MemoryTokenStore,
 };
 use tiktok_publish_core::store::{AccountTokens, PostId, unix_now};
+use tiktok_publish_core::tiktok::{CreatorInfo, Endpoint, TikTokError};
 
 use super::*;
 
@@ -88,6 +91,37 @@ impl Revoker for AlwaysRevokes {
     }
 }
 
+/// A creator who may post only to themself, with comments off; `limited` answers as TikTok
+/// does when its rate limit is hit.
+#[derive(Default)]
+struct Creators {
+    asked: Mutex<Vec<String>>,
+    limited: Mutex<bool>,
+}
+
+#[async_trait]
+impl CreatorInfoSource for Creators {
+    async fn creator_info(&self, open_id: &str) -> Result<CreatorInfo, CreatorInfoError> {
+        self.asked.lock().unwrap().push(open_id.to_owned());
+        if *self.limited.lock().unwrap() {
+            return Err(CreatorInfoError::TikTok(TikTokError::RateLimited {
+                endpoint: Endpoint::CreatorInfo,
+                log_id: None,
+            }));
+        }
+        Ok(CreatorInfo {
+            creator_avatar_url: "https://example.com/avatar.png".into(),
+            creator_username: "creator".into(),
+            creator_nickname: "Creator".into(),
+            privacy_level_options: vec!["SELF_ONLY".into()],
+            comment_disabled: true,
+            duet_disabled: false,
+            stitch_disabled: false,
+            max_video_post_duration_sec: 600,
+        })
+    }
+}
+
 fn account(open_id: &str) -> AccountTokens {
     let now = unix_now();
     AccountTokens {
@@ -113,7 +147,13 @@ fn account(open_id: &str) -> AccountTokens {
 }
 
 fn api() -> (PostsApi, Arc<Runs>) {
+    let (api, runs, _) = api_with_creators();
+    (api, runs)
+}
+
+fn api_with_creators() -> (PostsApi, Arc<Runs>, Arc<Creators>) {
     let runs = Arc::new(Runs::default());
+    let creators = Arc::new(Creators::default());
     let accounts = Arc::new(MemoryTokenStore::new());
     accounts.insert(account(ACCOUNT));
     let api = PostsApi {
@@ -125,11 +165,12 @@ fn api() -> (PostsApi, Arc<Runs>) {
         accounts,
         idempotency: Arc::new(MemoryIdempotencyStore::new()),
         revoker: Arc::new(AlwaysRevokes),
+        creator_info: creators.clone(),
         oauth: Arc::new(MemoryOAuthStateStore::new()),
         connect: Some(ConnectSettings::new("https://api.example.com").unwrap()),
         bucket: "videos".into(),
     };
-    (api, runs)
+    (api, runs, creators)
 }
 
 /// An API Gateway HTTP API (payload 2.0) event, as JSON, turned into a request the way
@@ -222,6 +263,18 @@ fn routes_follow_method_and_path_however_the_path_arrives() {
     assert_eq!(
         route(&Method::DELETE, "/accounts/-a%2Eb", None),
         Ok(Route::DisconnectAccount("-a.b".into()))
+    );
+    assert_eq!(
+        route(&get, "/accounts/open-1/creator-info", None),
+        Ok(Route::CreatorInfo("open-1".into()))
+    );
+    assert_eq!(
+        route(
+            &get,
+            "/lambda-url/posts-api/accounts/x/creator-info",
+            Some("from-gateway")
+        ),
+        Ok(Route::CreatorInfo("from-gateway".into()))
     );
     let wrong_method = route(&Method::PUT, "/posts/abc", None).unwrap_err();
     assert_eq!(wrong_method.status, 405);
@@ -396,4 +449,47 @@ async fn accounts_are_listed_and_connect_links_issued() {
     let put_post = event("PUT", "/posts/abc", json!({}), json!({}), None);
     let (_, _, response) = call(&api, put_post).await;
     assert_eq!(response.headers()["allow"], "GET, DELETE");
+}
+
+#[tokio::test]
+async fn creator_info_answers_the_creators_settings_or_when_to_retry() {
+    let (api, _, creators) = api_with_creators();
+    let path = format!("/accounts/{ACCOUNT}/creator-info");
+    let request = event("GET", &path, json!({"open_id": ACCOUNT}), json!({}), None);
+    let (status, answer, response) = call(&api, request).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["nickname"], "Creator");
+    assert_eq!(answer["privacy_level_options"], json!(["SELF_ONLY"]));
+    assert_eq!(answer["comment_disabled"], true);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(*creators.asked.lock().unwrap(), vec![ACCOUNT.to_owned()]);
+
+    let unknown = event(
+        "GET",
+        "/accounts/nobody/creator-info",
+        json!({}),
+        json!({}),
+        None,
+    );
+    let (status, answer, _) = call(&api, unknown).await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (404, &json!("account_not_found"))
+    );
+    // Unknown accounts never reach TikTok.
+    assert_eq!(creators.asked.lock().unwrap().len(), 1);
+
+    *creators.limited.lock().unwrap() = true;
+    let request = event("GET", &path, json!({}), json!({}), None);
+    let (status, answer, response) = call(&api, request).await;
+    assert_eq!(
+        (status, &answer["error"]["code"]),
+        (429, &json!("rate_limited"))
+    );
+    assert_eq!(response.headers()["retry-after"], "60");
+
+    let post = event("POST", &path, json!({}), json!({}), None);
+    let (status, _, response) = call(&api, post).await;
+    assert_eq!(status, 405);
+    assert_eq!(response.headers()["allow"], "GET");
 }
