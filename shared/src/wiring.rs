@@ -14,7 +14,7 @@ use crate::media::s3::{S3VideoSource, s3_client};
 use crate::pipeline::{Pipeline, PipelineSettings};
 use crate::store::{
     AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore,
-    DynamoTokenStore, TableNames,
+    DynamoTokenStore, KmsCodec, PlainCodec, SecretCodec, TableNames,
 };
 use crate::tiktok::{TikTokClient, TikTokError};
 use crate::tokens::{TokenService, TokenSettings};
@@ -91,6 +91,20 @@ impl ClientSecret {
     }
 }
 
+/// How tokens and upload URLs are stored: sealed with the KMS key `SEALING_KEY_ARN` names
+/// (always set by the template), or as they are when it is unset (a warning says so).
+pub fn secret_codec(sdk: &aws_config::SdkConfig) -> Arc<dyn SecretCodec> {
+    match optional("SEALING_KEY_ARN") {
+        Some(key) => Arc::new(KmsCodec::new(aws_sdk_kms::Client::new(sdk), key)),
+        None => {
+            tracing::warn!(
+                "SEALING_KEY_ARN is not set: tokens and upload URLs are stored unsealed"
+            );
+            Arc::new(PlainCodec)
+        }
+    }
+}
+
 /// The AWS-side parts every Lambda may use, built at cold start.
 #[derive(Clone)]
 pub struct Parts {
@@ -111,12 +125,15 @@ impl Parts {
         let tables = TableNames::from_env()?;
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         let s3 = s3_client(&sdk);
+        let codec = secret_codec(&sdk);
         Ok(Parts {
-            posts: Arc::new(DynamoPostStore::new(dynamodb.clone(), tables.posts.clone())),
-            accounts: Arc::new(DynamoTokenStore::new(
-                dynamodb.clone(),
-                tables.accounts.clone(),
-            )),
+            posts: Arc::new(
+                DynamoPostStore::new(dynamodb.clone(), tables.posts.clone())
+                    .with_codec(codec.clone()),
+            ),
+            accounts: Arc::new(
+                DynamoTokenStore::new(dynamodb.clone(), tables.accounts.clone()).with_codec(codec),
+            ),
             oauth: Arc::new(DynamoOAuthStateStore::new(
                 dynamodb.clone(),
                 tables.oauth.clone(),

@@ -7,6 +7,7 @@ mod connect;
 mod intake;
 mod pipeline;
 mod posts_api;
+mod sealing;
 mod source;
 mod stores;
 mod tokens;

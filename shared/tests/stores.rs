@@ -257,7 +257,11 @@ async fn upload_progress_belongs_to_one_init_and_only_moves_forward() {
         .unwrap();
     assert_eq!(record.publish_id.as_deref(), Some("pub-1"));
     let upload = record.upload.as_ref().unwrap();
-    assert_eq!(upload.upload_url.as_ref().unwrap().expose(), url.expose());
+    let opened = store
+        .open_upload_url(&post.id, upload.upload_url.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(opened.expose(), url.expose());
     assert_eq!(upload.issued_at, NOW + 10);
     assert_eq!(upload.plan.total_chunk_count, plan.total_chunk_count());
     assert!(!format!("{record:?}").contains("secret-upload-token"));

@@ -234,6 +234,29 @@ def create_bucket(aws, r, logical, props):
         f"EventBridge {'on' if notifications else 'off'})")
 
 
+def create_kms_key(aws, r, logical, props):
+    # The key policy is IAM's business (not emulated); moto's KMS enforces the encryption
+    # context, so a token copied onto another item does not open locally either.
+    take(props, {"Description", "EnableKeyRotation", "KeyPolicy", "KeySpec", "KeyUsage",
+                 "PendingWindowInDays"}, logical)
+    meta = aws["kms"].create_key(Description=r.resolve(props.get("Description", logical)),
+                                 KeyUsage=props.get("KeyUsage", "ENCRYPT_DECRYPT"))["KeyMetadata"]
+    if props.get("EnableKeyRotation"):
+        aws["kms"].enable_key_rotation(KeyId=meta["KeyId"])
+    r.refs[logical] = meta["KeyId"]
+    r.attrs[(logical, "Arn")] = meta["Arn"]
+    r.attrs[(logical, "KeyId")] = meta["KeyId"]
+    log(f"kms key {logical} {meta['Arn']}")
+
+
+def create_kms_alias(aws, r, logical, props):
+    take(props, {"AliasName", "TargetKeyId"}, logical)
+    name = r.resolve(props["AliasName"])
+    aws["kms"].create_alias(AliasName=name, TargetKeyId=r.resolve(props["TargetKeyId"]))
+    r.refs[logical] = name
+    log(f"kms alias {name}")
+
+
 def create_secret(aws, r, logical, props, secret_value):
     take(props, {"Name", "Description"}, logical)
     props = r.resolve(props)
@@ -405,7 +428,7 @@ def main():
     session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test",
                                     region_name=REGION)
     aws = {name: session.client(name, endpoint_url=args.endpoint)
-           for name in ("dynamodb", "s3", "secretsmanager", "sqs", "events", "stepfunctions")}
+           for name in ("dynamodb", "s3", "secretsmanager", "sqs", "events", "stepfunctions", "kms")}
 
     resources = template["Resources"]
     globals_fn = template.get("Globals", {}).get("Function", {})
@@ -436,11 +459,16 @@ def main():
         "AWS::ApiGatewayV2::Route": "cargo lambda watch serves the API (router table in Cargo.toml)",
     }
     unknown = sorted(set(by_type) - handled - set(skipped) - {
+        "AWS::KMS::Key", "AWS::KMS::Alias",
         "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SecretsManager::Secret",
         "AWS::SQS::Queue", "AWS::Serverless::StateMachine"})
     if unknown:
         raise SystemExit(f"setup: resource types not emulated locally: {', '.join(unknown)}: teach setup.py")
 
+    for logical in by_type.get("AWS::KMS::Key", []):
+        create_kms_key(aws, r, logical, resources[logical]["Properties"])
+    for logical in by_type.get("AWS::KMS::Alias", []):
+        create_kms_alias(aws, r, logical, resources[logical]["Properties"])
     for logical in by_type.get("AWS::DynamoDB::Table", []):
         create_table(aws, r, logical, resources[logical]["Properties"])
     for logical in by_type.get("AWS::S3::Bucket", []):

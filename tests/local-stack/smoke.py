@@ -188,6 +188,14 @@ def main():
             return 1
         say(f"account {open_id}: {how}; scopes "
             f"{[s['S'] for s in item.get('scopes', {}).get('L', [])]}")
+        # Tokens stored by the handlers are sealed with the stack's KMS key (SEALING_KEY_ARN).
+        if how.startswith("connected") and env.get("SEALING_KEY_ARN"):
+            unsealed = [name for name in ("access_token", "refresh_token")
+                        if not item.get(name, {}).get("S", "").startswith("kms1:")]
+            if unsealed:
+                say(f"tokens stored unsealed: {unsealed}")
+                return 1
+            say("tokens are sealed with the stack's KMS key")
 
     # A space in the key: S3 events carry keys URL-encoded (the driver makes moto's so).
     key = f"{env['UPLOAD_PREFIX']}{open_id}/smoke clip {run}.mp4"

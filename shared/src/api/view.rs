@@ -168,8 +168,7 @@ impl AccountView {
 mod tests {
     use super::*;
     use crate::media::VideoLocation;
-    use crate::store::{PlanFields, PostSource, UploadSession};
-    use crate::tiktok::UploadUrl;
+    use crate::store::{PlanFields, PostSource, StoredUploadUrl, UploadSession};
 
     #[test]
     fn the_view_never_carries_the_upload_url() {
@@ -181,7 +180,7 @@ mod tests {
         let mut post =
             PostRecord::new("a", PostSource::at(location), None, PostState::Uploading, 0);
         post.upload = Some(UploadSession {
-            upload_url: Some(UploadUrl::new(
+            upload_url: Some(StoredUploadUrl::new(
                 "https://upload.example/secret-upload".into(),
             )),
             issued_at: 0,

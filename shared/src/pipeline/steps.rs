@@ -489,7 +489,7 @@ impl Pipeline {
                 format!("post {} is uploading without an upload session", post.id),
             ));
         };
-        let Some(upload_url) = &session.upload_url else {
+        let Some(stored_url) = &session.upload_url else {
             return Err(StepError::new(
                 ErrorKind::Internal,
                 "the upload URL is missing",
@@ -541,6 +541,11 @@ impl Pipeline {
             .await?;
             return Ok(done(self.first_poll(&plan)));
         }
+        let upload_url = &self
+            .posts
+            .open_upload_url(&post.id, stored_url)
+            .await
+            .map_err(StepError::from_error)?;
         self.mark_upload_tried(&post).await?;
 
         let object = self.pinned_object(&post).await?;

@@ -14,7 +14,7 @@ use super::allowance::{
 use super::one_time::{ConsumeOutcome, OneTimeKind, OneTimeRecord, OneTimeToken, presented_key};
 use super::post::{
     CreateOutcome, HistoryEntry, PlanFields, PostCursor, PostFailure, PostId, PostOutcome,
-    PostPage, PostRecord, PostState, PostUpdate, UploadSession,
+    PostPage, PostRecord, PostState, PostUpdate, StoredUploadUrl, UploadSession,
 };
 use super::{AllowanceStore, OAuthStateStore, PostStore, StoreError, TokenStore, UnixTime};
 use crate::tiktok::{ChunkPlan, TokenGrant, UploadUrl};
@@ -362,6 +362,14 @@ impl PostStore for MemoryPostStore {
         Ok(post.clone())
     }
 
+    async fn open_upload_url(
+        &self,
+        _id: &PostId,
+        stored: &StoredUploadUrl,
+    ) -> Result<UploadUrl, StoreError> {
+        Ok(UploadUrl::new(stored.as_stored().to_owned()))
+    }
+
     async fn record_init(
         &self,
         id: &PostId,
@@ -382,7 +390,7 @@ impl PostStore for MemoryPostStore {
         }
         post.publish_id = Some(publish_id.to_owned());
         post.upload = Some(UploadSession {
-            upload_url: Some(upload_url.clone()),
+            upload_url: Some(StoredUploadUrl::new(upload_url.expose().to_owned())),
             issued_at,
             plan: PlanFields::from(plan),
             chunks_done: 0,

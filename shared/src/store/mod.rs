@@ -29,7 +29,7 @@ pub use account::{AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved};
 pub use allowance::{
     AllowanceLimits, Spend, TikTokCall, UnixMillis, WindowOutcome, spend_in_window, unix_now_ms,
 };
-pub use codec::{PlainCodec, SecretCodec};
+pub use codec::{KMS_CONTEXT_KEY, KmsCodec, PlainCodec, SecretCodec};
 pub use dynamo::{
     DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore, DynamoTokenStore, TableNames,
     create_tables,
@@ -38,7 +38,7 @@ pub use one_time::{ConsumeOutcome, OneTimeKind, OneTimeRecord, OneTimeToken};
 pub use post::{
     CreateOutcome, HistoryEntry, PlanFields, PostCursor, PostFailure, PostId, PostIdError,
     PostOptions, PostOutcome, PostPage, PostRecord, PostSource, PostState, PostUpdate,
-    UploadSession,
+    StoredUploadUrl, UploadSession,
 };
 
 /// Seconds since the Unix epoch: every time the stores keep (DynamoDB TTL uses the same unit).
@@ -238,6 +238,13 @@ pub trait PostStore: Send + Sync {
         update: PostUpdate,
         now: UnixTime,
     ) -> Result<PostRecord, StoreError>;
+
+    /// Opens the upload URL of post `id` as this store sealed it (see [`StoredUploadUrl`]).
+    async fn open_upload_url(
+        &self,
+        id: &PostId,
+        stored: &StoredUploadUrl,
+    ) -> Result<UploadUrl, StoreError>;
 
     /// Saves what an init answered (publish id, upload URL, its issue time, the plan) and
     /// resets chunk progress: a new init is a new upload. Only while the post is not final.

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::UnixTime;
 use crate::errors::ErrorKind;
 use crate::media::{VideoLocation, VideoObject};
-use crate::tiktok::{ChunkPlan, PostMode, PrivacyLevel, UploadUrl};
+use crate::tiktok::{ChunkPlan, PostMode, PrivacyLevel};
 
 /// A post's id: the hex SHA-256 of (open_id, bucket, key, version), so the same video for
 /// the same account always gets the same id. It is also the Step Functions execution name
@@ -235,11 +235,34 @@ impl From<&ChunkPlan> for PlanFields {
     }
 }
 
+/// The upload URL as the post store keeps it: sealed when the store seals secrets. Only the
+/// step that sends chunks opens it ([`super::PostStore::open_upload_url`]), so reading a
+/// post (the API, status polls) never decrypts it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredUploadUrl(String);
+
+impl StoredUploadUrl {
+    /// The stored form, as the store wrote it.
+    pub fn new(stored: String) -> Self {
+        StoredUploadUrl(stored)
+    }
+
+    pub fn as_stored(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for StoredUploadUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StoredUploadUrl([redacted])")
+    }
+}
+
 /// The upload in progress: the URL init gave (a secret: never logged) and how far it got.
 #[derive(Debug, Clone)]
 pub struct UploadSession {
     /// `None` once the post is final (the URL is dropped then).
-    pub upload_url: Option<UploadUrl>,
+    pub upload_url: Option<StoredUploadUrl>,
     pub issued_at: UnixTime,
     pub plan: PlanFields,
     pub chunks_done: u64,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use super::{
     Expr, Item, POSTS_BY_ACCOUNT_INDEX, Reader, is_condition_failed, n, s, sdk_error, string_list,
@@ -15,7 +15,8 @@ use crate::media::VideoLocation;
 use crate::store::codec::{PlainCodec, SecretCodec};
 use crate::store::post::{
     CreateOutcome, HistoryEntry, PlanFields, PostCursor, PostFailure, PostId, PostOptions,
-    PostOutcome, PostPage, PostRecord, PostSource, PostState, PostUpdate, UploadSession,
+    PostOutcome, PostPage, PostRecord, PostSource, PostState, PostUpdate, StoredUploadUrl,
+    UploadSession,
 };
 use crate::store::{PostStore, StoreError, UnixTime};
 use crate::tiktok::{ChunkPlan, UploadUrl};
@@ -103,18 +104,7 @@ impl DynamoPostStore {
         let upload = match r.opt_n::<UnixTime>("upload_issued_at")? {
             None => None,
             Some(issued_at) => {
-                let upload_url = match r.opt_s("upload_url")? {
-                    None => None,
-                    Some(stored) => {
-                        let secret = self
-                            .codec
-                            .open(&Self::url_context(id.as_str()), &stored)
-                            .await?;
-                        Some(UploadUrl::new(
-                            secrecy::ExposeSecret::expose_secret(&secret).to_owned(),
-                        ))
-                    }
-                };
+                let upload_url = r.opt_s("upload_url")?.map(StoredUploadUrl::new);
                 Some(UploadSession {
                     upload_url,
                     issued_at,
@@ -265,9 +255,9 @@ impl DynamoPostStore {
             put("chunk_count", n(upload.plan.total_chunk_count));
             put("chunks_done", n(upload.chunks_done));
             put("bytes_done", n(upload.bytes_done));
-            if let Some(url) = &upload.upload_url {
-                let sealed = self.seal_url(&record.id, url).await?;
-                item.insert("upload_url".to_owned(), sealed);
+            // Already in its stored form (sealed by this store when init was recorded).
+            if let Some(stored) = &upload.upload_url {
+                item.insert("upload_url".to_owned(), s(stored.as_stored()));
             }
         }
         Ok(item)
@@ -456,6 +446,18 @@ impl PostStore for DynamoPostStore {
         let allowed = state_in(&mut expr, from);
         expr.condition(allowed);
         self.update(id, expr, from).await
+    }
+
+    async fn open_upload_url(
+        &self,
+        id: &PostId,
+        stored: &StoredUploadUrl,
+    ) -> Result<UploadUrl, StoreError> {
+        let secret = self
+            .codec
+            .open(&Self::url_context(id.as_str()), stored.as_stored())
+            .await?;
+        Ok(UploadUrl::new(secret.expose_secret().to_owned()))
     }
 
     async fn record_init(
