@@ -820,7 +820,7 @@ async fn options_that_never_arrive_are_refused() {
 }
 
 #[tokio::test]
-async fn an_account_never_connected_fails_the_post_asking_to_connect_it() {
+async fn an_account_never_connected_refuses_the_post_asking_to_connect_it() {
     let rig = rig().await;
     let video = rig.put_mp4("uploads/stranger.mp4", 1_000_000, 10).await;
     let id = rig
@@ -831,24 +831,20 @@ async fn an_account_never_connected_fails_the_post_asking_to_connect_it() {
         )
         .await;
     let run = rig.drive(&id, vec![]).await;
-    assert_eq!(run.error().kind, ErrorKind::AccountNeedsReconnect);
+    assert_eq!(run.error().kind, ErrorKind::PostRefused);
     assert!(
         rig.stack.fake.calls().is_empty(),
         "nothing may reach TikTok"
     );
 
     let post = rig.record(&id).await;
-    assert_eq!(post.state, PostState::Failed);
+    assert_eq!(post.state, PostState::Refused);
     let failure = post.failure.unwrap();
-    assert_eq!(failure.kind, "AccountNeedsReconnect");
+    assert_eq!(failure.kind, "PostRefused");
     assert!(
-        failure.reason.contains("never-connected"),
+        failure.reason.contains("never-connected")
+            && failure.reason.contains("tiktok-publish connect"),
         "{}",
         failure.reason
-    );
-    assert!(
-        failure.advice.as_deref().unwrap_or("").contains("Connect"),
-        "{:?}",
-        failure.advice
     );
 }

@@ -18,7 +18,7 @@ use crate::tiktok::{
     ChunkPlan, CreatorInfo, MAX_TITLE_UTF16, PostInfo, PostMode, PublishStatus, PublishStatusKind,
     TikTokError, utf16_len,
 };
-use crate::tokens::AccessToken;
+use crate::tokens::{AccessToken, TokenError};
 use crate::transfer::{UploadProgress, upload_chunks_recording};
 
 /// The error a Catch hands to `record_failure`: `{"Error": ..., "Cause": ...}`.
@@ -149,7 +149,18 @@ impl Pipeline {
             .tokens
             .fresh_access_token(open_id)
             .await
-            .map_err(StepError::from_error)?;
+            .map_err(|e| match e {
+                // Nothing can reach TikTok for an account we hold no tokens for: the post is
+                // refused (bad input), not failed, and says how to fix it.
+                TokenError::NotConnected { open_id } => StepError::new(
+                    ErrorKind::PostRefused,
+                    format!(
+                        "the TikTok account {open_id} is not connected (never connected, or \
+                         disconnected): connect it with `tiktok-publish connect`, then post again"
+                    ),
+                ),
+                other => StepError::from_error(other),
+            })?;
         match call(token.secret().clone()).await {
             Err(TikTokError::AccessTokenInvalid { .. }) => {
                 let token = self

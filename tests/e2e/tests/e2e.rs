@@ -388,11 +388,11 @@ mod refused {
         stack.put_video(&key, SMALL, 10, 3).await?;
         let post = stack.wait_final_for(&open_id, &key, TIMEOUT).await?;
         ensure!(
-            matches!(post["state"].as_str(), Some("REFUSED" | "FAILED")),
+            post["state"] == "REFUSED",
             "the post of an account never connected must end refused: {post}"
         );
         let failure = &post["failure"];
-        ensure!(failure["kind"] == "AccountNeedsReconnect", "{failure}");
+        ensure!(failure["kind"] == "PostRefused", "{failure}");
         let said = format!("{} {}", failure["reason"], failure["advice"]).to_lowercase();
         ensure!(
             said.contains("connect"),
