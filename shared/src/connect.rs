@@ -381,8 +381,11 @@ pub fn binding_cookies<'a>(cookie_headers: impl IntoIterator<Item = &'a str>) ->
         .into_iter()
         .flat_map(|header| header.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(name, value)| *name == BINDING_COOKIE && !value.is_empty())
-        .map(|(_, value)| value.trim_matches('"').to_owned())
+        .filter(|(name, _)| *name == BINDING_COOKIE)
+        // Quotes first: `""` is as empty as nothing.
+        .map(|(_, value)| value.trim().trim_matches('"'))
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned)
         .collect()
 }
 
@@ -997,6 +1000,7 @@ mod tests {
             "a=1; __Host-tiktok-publish-oauth=abc; b=2",
             "__Host-tiktok-publish-oauth=def",
             "__Host-tiktok-publish-oauth=",
+            "__Host-tiktok-publish-oauth=\"\"",
         ]);
         assert_eq!(found, vec!["abc".to_owned(), "def".to_owned()]);
         assert!(binding_cookies(["tiktok-publish-oauth=abc"]).is_empty());

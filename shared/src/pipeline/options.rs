@@ -63,14 +63,19 @@ pub fn from_json<T: for<'de> Deserialize<'de>>(json: &[u8]) -> Result<T, Options
     let deserializer = &mut serde_json::Deserializer::from_slice(json);
     serde_path_to_error::deserialize(deserializer).map_err(|err| {
         let path = err.path().to_string();
-        let field = if path == "." || path == "?" {
-            "body".to_owned()
-        } else {
-            path
+        // A key that is the empty string has an empty last segment ("" at the top, "options."
+        // nested): name the object that holds it instead of an empty field.
+        let (field, empty_key) = match path.as_str() {
+            "." | "?" => ("body".to_owned(), false),
+            "" => ("body".to_owned(), true),
+            nested if nested.ends_with('.') => (nested.trim_end_matches('.').to_owned(), true),
+            _ => (path.clone(), false),
         };
         let inner = err.into_inner();
         let rule = if inner.is_syntax() || inner.is_eof() {
             format!("is not valid JSON ({inner})")
+        } else if empty_key {
+            format!("has a field with an empty name ({inner})")
         } else {
             inner.to_string()
         };
@@ -246,6 +251,8 @@ mod tests {
                 "disable_duet",
                 "invalid type",
             ),
+            // Found by fuzzing: an empty key named no field at all.
+            (r#"{"":1}"#, "body", "a field with an empty name"),
             (
                 r#"{"privacy_level":"SELF_ONLY","mode":"story"}"#,
                 "mode",
