@@ -169,6 +169,11 @@ fn refused_text(status: &u16, code: &str, message: &str, field: &Option<String>)
         (409, "post_exists") => {
             "upload it again as a new object version, or follow the existing post with `tiktok-publish status ID`"
         }
+        // Retry refusals: the message says why a retry would fail the same way.
+        (409, "post_not_retryable" | "post_refused" | "video_changed" | "retry_limit_reached")
+        | (409, "tiktok_refused_the_video" | "tiktok_refused_the_post") => {
+            "a retry cannot fix this; upload the video again once the cause is fixed"
+        }
         (404, _) => {
             "check the id (`tiktok-publish post` prints a post's id, `tiktok-publish accounts` lists the accounts)"
         }
@@ -267,6 +272,12 @@ impl Client {
             encode_segment(open_id)
         );
         self.send(self.http.get(&url), &url).await
+    }
+
+    /// `POST /posts/{id}/retry`: the post queued again (or the reason it cannot be).
+    pub async fn retry(&self, id: &str) -> Result<PostView, ApiError> {
+        let url = format!("{}/posts/{}/retry", self.base, encode_segment(id));
+        self.send(self.http.post(&url), &url).await
     }
 
     pub async fn connect_link(&self) -> Result<String, ApiError> {
@@ -374,6 +385,16 @@ mod tests {
         assert!(post.is_final);
         assert_eq!(post.progress.unwrap().chunks_total, 3);
         assert_eq!(post.failure.unwrap().advice.as_deref(), Some("wait a day"));
+    }
+
+    #[test]
+    fn a_refused_retry_says_a_retry_cannot_fix_it() {
+        let body = br#"{"error":{"code":"video_changed","message":"the video was replaced","state":"FAILED"}}"#;
+        let text = decode::<PostView>(409, body).unwrap_err().to_string();
+        assert!(
+            text.contains("the video was replaced") && text.contains("a retry cannot fix this"),
+            "{text}"
+        );
     }
 
     #[test]

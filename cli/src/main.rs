@@ -60,6 +60,16 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Starts a failed post again (same video, same options), then follows it. Refused, with
+    /// the reason, when a retry cannot fix what stopped it (the video or options were
+    /// refused, the video changed, ...).
+    Retry {
+        /// The post id (`tiktok-publish status ID` shows why it failed).
+        id: String,
+        /// Return once the post is queued instead of following it.
+        #[arg(long)]
+        no_follow: bool,
+    },
     /// A single-use link that connects a TikTok account to the stack.
     Connect {
         /// Also open the link in your web browser.
@@ -156,6 +166,30 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             let done = post::follow(&client, created).await?;
             print!("{}", post_report(&done));
             Ok(if done.failure.is_some() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Retry { id, no_follow } => {
+            let queued = client.retry(&id).await?;
+            eprintln!(
+                "post {} is {} again{}",
+                queued.id,
+                queued.state,
+                if no_follow {
+                    "; `tiktok-publish status ID` follows it"
+                } else {
+                    ". Following it (Ctrl-C stops following, not the post)"
+                }
+            );
+            let post = if no_follow {
+                queued
+            } else {
+                post::follow(&client, queued).await?
+            };
+            print!("{}", post_report(&post));
+            Ok(if post.failure.is_some() {
                 ExitCode::FAILURE
             } else {
                 ExitCode::SUCCESS

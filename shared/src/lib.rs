@@ -9,20 +9,30 @@
 //! - [`intake`]: a video becomes a post (one conditional write, one named execution).
 //! - [`pipeline`]: the state machine's steps (init, chunk upload, status, record failure)
 //!   and the parsing of post options.
+//! - [`webhook`]: TikTok's signed webhook events, verified and recorded on posts/accounts.
+//! - [`events`]: outcome events (PostPublished, PostFailed, ...) to EventBridge.
+//! - [`sweep`]: the orphan sweep (videos whose event was lost, posts stuck past their deadline).
+//! - [`reconnect`]: warnings for accounts that must be connected again.
 //! - [`config`]: settings read from the environment.
+//! - [`telemetry`]: the functions' logging (payload-logging library targets held below TRACE).
 
 pub mod api;
 pub mod config;
 pub mod connect;
 pub mod errors;
+pub mod events;
 pub mod intake;
 pub mod media;
 pub mod pipeline;
+pub mod reconnect;
 pub mod store;
+pub mod sweep;
+pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tiktok;
 pub mod tokens;
 pub mod transfer;
 pub mod trigger;
+pub mod webhook;
 pub mod wiring;

@@ -257,6 +257,25 @@ def create_kms_alias(aws, r, logical, props):
     log(f"kms alias {name}")
 
 
+def create_event_bus(aws, r, logical, props):
+    take(props, {"Name", "Description", "Tags"}, logical)
+    name = r.resolve(props["Name"])
+    arn = aws["events"].create_event_bus(Name=name)["EventBusArn"]
+    r.refs[logical] = name
+    r.attrs[(logical, "Arn")] = arn
+    r.attrs[(logical, "Name")] = name
+    # A tap the tests read what the stack published from (in AWS, a user subscribes the same
+    # way: a rule on the bus).
+    queue_url, queue_arn = create_queue(aws, r, f"{logical}Tap", {}, name=f"{name}-tap")
+    rule = f"{logical}Tap"
+    aws["events"].put_rule(Name=rule, EventBusName=name, State="ENABLED",
+                           EventPattern=json.dumps({"source": ["tiktok-publish"]}))
+    aws["events"].put_targets(Rule=rule, EventBusName=name,
+                              Targets=[{"Id": "tap", "Arn": queue_arn}])
+    log(f"event bus {name} (every event also lands in the queue {name}-tap)")
+    return {"bus": name, "tap_queue_url": queue_url}
+
+
 def create_secret(aws, r, logical, props, secret_value):
     take(props, {"Name", "Description"}, logical)
     props = r.resolve(props)
@@ -319,6 +338,17 @@ def create_event_rules(aws, r, logical, props, fn_binary, globals_fn):
     function."""
     sources = []
     for event_name, event in (props.get("Events") or {}).items():
+        if event["Type"] == "Schedule":
+            # The rule exists as in AWS, without a target: schedules do not fire locally
+            # (a test or a person invokes the function through watch's Invoke API).
+            event_props = event["Properties"]
+            take(event_props, {"Schedule", "Description", "Enabled", "State", "Input", "Name"},
+                 f"{logical}.{event_name}")
+            rule = f"{logical}{event_name}"
+            aws["events"].put_rule(Name=rule, ScheduleExpression=event_props["Schedule"],
+                                   State="ENABLED")
+            log(f"schedule {rule} {event_props['Schedule']} -> {fn_binary} (does not fire locally)")
+            continue
         if event["Type"] != "EventBridgeRule":
             raise SystemExit(f"setup: {logical} event {event_name}: type {event['Type']} not emulated locally")
         event_props = event["Properties"]
@@ -459,7 +489,7 @@ def main():
         "AWS::ApiGatewayV2::Route": "cargo lambda watch serves the API (router table in Cargo.toml)",
     }
     unknown = sorted(set(by_type) - handled - set(skipped) - {
-        "AWS::KMS::Key", "AWS::KMS::Alias",
+        "AWS::KMS::Key", "AWS::KMS::Alias", "AWS::Events::EventBus",
         "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SecretsManager::Secret",
         "AWS::SQS::Queue", "AWS::Serverless::StateMachine"})
     if unknown:
@@ -469,6 +499,8 @@ def main():
         create_kms_key(aws, r, logical, resources[logical]["Properties"])
     for logical in by_type.get("AWS::KMS::Alias", []):
         create_kms_alias(aws, r, logical, resources[logical]["Properties"])
+    event_buses = [create_event_bus(aws, r, logical, resources[logical]["Properties"])
+                   for logical in by_type.get("AWS::Events::EventBus", [])]
     for logical in by_type.get("AWS::DynamoDB::Table", []):
         create_table(aws, r, logical, resources[logical]["Properties"])
     for logical in by_type.get("AWS::S3::Bucket", []):
@@ -510,6 +542,10 @@ def main():
         for name in sorted(outputs):
             key = "STACK_" + re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).upper()
             f.write(f"{key}={shlex.quote(outputs[name])}\n")
+    # What exists only locally (the event buses' taps), for tests.
+    with open(os.path.join(args.out, "local.env"), "w") as f:
+        for bus in event_buses:
+            f.write(f"LOCAL_OUTCOME_TAP_QUEUE_URL={shlex.quote(bus['tap_queue_url'])}\n")
     with open(os.path.join(args.out, "stack.json"), "w") as f:
         json.dump({
             "stack_name": STACK,
@@ -531,6 +567,7 @@ def main():
             "function_env": function_env,
             "state_machines": state_machines,
             "event_sources": event_sources,
+            "event_buses": event_buses,
             "routes": routes,
             "outputs": outputs,
         }, f, indent=2)

@@ -55,7 +55,7 @@ impl App {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    tiktok_publish_core::telemetry::init_logging();
     let parts = Parts::from_env(aws_config().await)?;
     let app = App {
         oauth: parts.oauth.clone(),

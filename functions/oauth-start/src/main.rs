@@ -21,7 +21,7 @@ struct App {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    lambda_http::tracing::init_default_subscriber();
+    tiktok_publish_core::telemetry::init_logging();
     let parts = Parts::from_env(aws_config().await)?;
     // This function only builds the authorize URL and never calls the token endpoint, so it
     // is given no client secret (its role cannot read it either).

@@ -12,7 +12,7 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use tiktok_publish_core::api::{ApiAnswer, ApiError, IdempotencyKey, PostsApi};
+use tiktok_publish_core::api::{ApiAnswer, ApiError, AttemptExecutions, IdempotencyKey, PostsApi};
 
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +20,7 @@ pub enum Route {
     CreatePost,
     GetPost(String),
     CancelPost(String),
+    RetryPost(String),
     ListAccounts,
     DisconnectAccount(String),
     ConnectLink,
@@ -46,6 +47,10 @@ pub fn route(method: &Method, path: &str, param: Option<&str>) -> Result<Route, 
                 Method::DELETE => Some(Route::CancelPost(id(post))),
                 _ => None,
             },
+        ),
+        ["posts", post, "retry"] => (
+            &[Method::POST],
+            (method == Method::POST).then(|| Route::RetryPost(id(post))),
         ),
         ["accounts"] => (
             &[Method::GET],
@@ -87,8 +92,13 @@ fn allow_header(err: &ApiError) -> Option<String> {
     (err.status == 405).then(|| methods.replace(" or ", ", "))
 }
 
-/// The Lambda handler: every outcome is an HTTP answer, so it never fails.
-pub async fn handle(api: &PostsApi, request: Request) -> Result<Response<Body>, Infallible> {
+/// The Lambda handler: every outcome is an HTTP answer, so it never fails. `attempts`
+/// starts the executions of retried posts (`POST /posts/{id}/retry`).
+pub async fn handle(
+    api: &PostsApi,
+    attempts: &dyn AttemptExecutions,
+    request: Request,
+) -> Result<Response<Body>, Infallible> {
     let method = request.method().clone();
     let path = match request.raw_http_path() {
         "" => request.uri().path().to_owned(),
@@ -99,7 +109,7 @@ pub async fn handle(api: &PostsApi, request: Request) -> Result<Response<Body>, 
         .and_then(|p| p.first("id").or_else(|| p.first("open_id")))
         .map(str::to_owned);
     let answer = match route(&method, &path, param.as_deref()) {
-        Ok(route) => dispatch(api, route, &request).await,
+        Ok(route) => dispatch(api, attempts, route, &request).await,
         Err(err) => match allow_header(&err) {
             Some(allow) => err.answer().with_header("allow", allow),
             None => err.answer(),
@@ -109,7 +119,12 @@ pub async fn handle(api: &PostsApi, request: Request) -> Result<Response<Body>, 
     Ok(reply(answer))
 }
 
-async fn dispatch(api: &PostsApi, route: Route, request: &Request) -> ApiAnswer {
+async fn dispatch(
+    api: &PostsApi,
+    attempts: &dyn AttemptExecutions,
+    route: Route,
+    request: &Request,
+) -> ApiAnswer {
     let caller = caller_arn(request);
     match route {
         // The body is parsed as JSON whatever its Content-Type says (`curl -d` sends a form
@@ -129,6 +144,7 @@ async fn dispatch(api: &PostsApi, route: Route, request: &Request) -> ApiAnswer 
         }
         Route::GetPost(id) => api.get_post(&id).await,
         Route::CancelPost(id) => api.cancel_post(&id).await,
+        Route::RetryPost(id) => api.retry_post(attempts, &id).await,
         Route::ListAccounts => api.list_accounts().await,
         Route::DisconnectAccount(open_id) => api.disconnect_account(&open_id).await,
         Route::ConnectLink => api.connect_link(caller.as_deref()).await,

@@ -30,7 +30,7 @@ enum Answer {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    tiktok_publish_core::telemetry::init_logging();
     let pipeline = LazyPipeline::new(Parts::from_env(wiring::aws_config().await));
     lambda_runtime::run(service_fn(|event| handler(&pipeline, event))).await
 }

@@ -86,7 +86,7 @@ impl Trigger {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    lambda_runtime::tracing::init_default_subscriber();
+    tiktok_publish_core::telemetry::init_logging();
     let sdk = wiring::aws_config().await;
     let trigger = Trigger::from_env(&sdk)?;
     lambda_runtime::run(service_fn(|event| handler(&trigger, event))).await

@@ -7,6 +7,8 @@
 //! - `GET /posts/{id}` ([`PostsApi::get_post`]): the post's [`PostView`].
 //! - `DELETE /posts/{id}` ([`PostsApi::cancel_post`]): cancels a post that has not started
 //!   uploading (conditional transition to `CANCELLED`, then `StopExecution`).
+//! - `POST /posts/{id}/retry` ([`PostsApi::retry_post`], [`retry`]): starts a failed post
+//!   again when a retry can get past its failure, refusing (409) and saying why otherwise.
 //! - `GET /accounts/{open_id}/creator-info` ([`PostsApi::creator_info`]): the creator's
 //!   posting settings fresh from TikTok ([`creator`]), which a posting screen must show.
 //! - `GET /accounts` ([`PostsApi::list_accounts`]), `DELETE /accounts/{open_id}`
@@ -26,6 +28,10 @@
 //!   503 + Retry-After
 //! GET /posts/{id}        200 PostView · 400 id · 404 post_not_found
 //! DELETE /posts/{id}     200 PostView (CANCELLED) · 409 post_not_cancellable + state · 404
+//! POST /posts/{id}/retry 202 PostView (QUEUED again) · 200 (queued by a retry already)
+//!                        · 409 post_not_retryable, post_refused, video_changed,
+//!                        tiktok_refused_the_video/_post, retry_limit_reached,
+//!                        account_needs_reconnect (+ state) · 404 · 503
 //! GET /accounts          200 {"accounts": [AccountView]}
 //! DELETE /accounts/{id}  200 {open_id, revoked, revoke_note, cancelled_posts,
 //!                        posts_in_flight} · 404 account_not_found · 503 (nothing changed)
@@ -60,6 +66,7 @@ use crate::wiring::{Parts, WiringError};
 pub mod creator;
 pub mod error;
 pub mod idempotency;
+pub mod retry;
 pub mod view;
 
 pub use creator::{CreatorInfoError, CreatorInfoSource, CreatorInfoView, TikTokCreatorInfo};
@@ -67,6 +74,7 @@ pub use error::{ApiAnswer, ApiError};
 pub use idempotency::{
     DynamoIdempotencyStore, IdempotencyKey, IdempotencyStore, MemoryIdempotencyStore,
 };
+pub use retry::{AttemptExecutions, SfnAttemptExecutions, retry_verdict};
 pub use view::{AccountView, PostView};
 
 use idempotency::{Reservation, StoredAnswer, body_fingerprint};

@@ -12,11 +12,11 @@ use crate::media::VideoObject;
 use crate::media::probe::{ProbeLimits, probe};
 use crate::store::{
     PostFailure, PostId, PostOutcome, PostRecord, PostSource, PostState, PostUpdate, Spend,
-    StoreError, TikTokCall, UnixTime, unix_now, unix_now_ms,
+    StoreError, TikTokCall, UnixTime, WebhookFinalKind, unix_now, unix_now_ms,
 };
 use crate::tiktok::{
-    ChunkPlan, CreatorInfo, MAX_TITLE_UTF16, PostInfo, PostMode, PublishStatus, PublishStatusKind,
-    TikTokError, utf16_len,
+    ChunkPlan, CreatorInfo, MAX_TITLE_UTF16, PostInfo, PostMode, PrivacyLevel, PublishStatus,
+    PublishStatusKind, TikTokError, utf16_len,
 };
 use crate::tokens::{AccessToken, TokenError};
 use crate::transfer::{UploadProgress, upload_chunks_recording};
@@ -145,22 +145,22 @@ impl Pipeline {
         F: Fn(SecretString) -> Fut,
         Fut: Future<Output = Result<T, TikTokError>>,
     {
-        let token: AccessToken = self
-            .tokens
-            .fresh_access_token(open_id)
-            .await
-            .map_err(|e| match e {
-                // Nothing can reach TikTok for an account we hold no tokens for: the post is
-                // refused (bad input), not failed, and says how to fix it.
-                TokenError::NotConnected { open_id } => StepError::new(
-                    ErrorKind::PostRefused,
-                    format!(
-                        "the TikTok account {open_id} is not connected (never connected, or \
+        let token: AccessToken =
+            self.tokens
+                .fresh_access_token(open_id)
+                .await
+                .map_err(|e| match e {
+                    // Nothing can reach TikTok for an account we hold no tokens for: the post is
+                    // refused (bad input), not failed, and says how to fix it.
+                    TokenError::NotConnected { open_id } => StepError::new(
+                        ErrorKind::PostRefused,
+                        format!(
+                            "the TikTok account {open_id} is not connected (never connected, or \
                          disconnected): connect it with `tiktok-publish connect`, then post again"
+                        ),
                     ),
-                ),
-                other => StepError::from_error(other),
-            })?;
+                    other => StepError::from_error(other),
+                })?;
         match call(token.secret().clone()).await {
             Err(TikTokError::AccessTokenInvalid { .. }) => {
                 let token = self
@@ -690,6 +690,9 @@ impl Pipeline {
         let processing_for =
             Duration::from_secs(u64::try_from(unix_now() - processing_since).unwrap_or(0));
         let size = post.source.size.unwrap_or(0);
+        if let Some(result) = self.settle_from_webhook(&post).await {
+            return result.map(|()| answer(true, 0));
+        }
         let Some(status) = self.tiktok_status(&post).await? else {
             return Ok(answer(false, 5));
         };
@@ -745,6 +748,52 @@ impl Pipeline {
                 secs(status_poll_interval(processing_for, size)),
             )),
         }
+    }
+
+    /// Ends a processing post on the final event TikTok's webhook recorded for its current
+    /// upload, without spending a status fetch. `None`: no usable event, fetch the status.
+    /// A `post.publish.complete` for a public post without its post id is not enough (the
+    /// id is what the user wants): the status fetch gets it.
+    async fn settle_from_webhook(&self, post: &PostRecord) -> Option<Result<(), StepError>> {
+        let event = post.webhook_for_current_upload()?;
+        let (to, note) = match event.kind {
+            WebhookFinalKind::Failed => {
+                let reason_code = event.reason.clone().unwrap_or_else(|| "unknown".into());
+                let reason = format!("TikTok could not publish the video: {reason_code}");
+                let advice = fail_reason_advice(&reason_code);
+                return Some(Err(self
+                    .fail(post, ErrorKind::TikTokPostFailed, reason, advice)
+                    .await));
+            }
+            WebhookFinalKind::InboxDelivered => (
+                PostState::SentToInbox,
+                "sent to the creator's inbox (TikTok webhook)",
+            ),
+            WebhookFinalKind::Complete => {
+                let public = post.options.as_ref().and_then(|o| o.privacy_level)
+                    == Some(PrivacyLevel::PublicToEveryone);
+                if public && event.public_post_id.is_none() {
+                    return None;
+                }
+                (PostState::Published, "published (TikTok webhook)")
+            }
+        };
+        let update = PostUpdate {
+            note: Some(note.to_owned()),
+            outcome: Some(PostOutcome {
+                public_post_ids: event.public_post_id.iter().cloned().collect(),
+            }),
+            ..PostUpdate::default()
+        };
+        let moved = self
+            .posts
+            .transition(&post.id, &[PostState::Processing], to, update, unix_now())
+            .await
+            .map_err(StepError::from_error);
+        if moved.is_ok() {
+            tracing::info!(state = %to, "post final from the webhook's event; no status fetch");
+        }
+        Some(moved.map(|_| ()))
     }
 
     /// The state machine's last resort: records a failure a step could not record itself.

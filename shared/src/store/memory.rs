@@ -14,7 +14,7 @@ use super::allowance::{
 use super::one_time::{ConsumeOutcome, OneTimeKind, OneTimeRecord, OneTimeToken, presented_key};
 use super::post::{
     CreateOutcome, HistoryEntry, PlanFields, PostCursor, PostFailure, PostId, PostOutcome,
-    PostPage, PostRecord, PostState, PostUpdate, StoredUploadUrl, UploadSession,
+    PostPage, PostRecord, PostState, PostUpdate, StoredUploadUrl, UploadSession, WebhookFinal,
 };
 use super::{AllowanceStore, OAuthStateStore, PostStore, StoreError, TokenStore, UnixTime};
 use crate::tiktok::{ChunkPlan, TokenGrant, UploadUrl};
@@ -469,6 +469,37 @@ impl PostStore for MemoryPostStore {
         post.failure = Some(failure.clone());
         post.updated_at = now;
         Ok(())
+    }
+
+    async fn record_webhook_event(
+        &self,
+        id: &PostId,
+        seen_state: PostState,
+        seen_event: Option<&WebhookFinal>,
+        event: &WebhookFinal,
+        note: &str,
+        now: UnixTime,
+    ) -> Result<PostRecord, StoreError> {
+        let mut posts = lock(&self.posts);
+        let post = posts.get_mut(id).ok_or_else(|| not_found(id))?;
+        if post.state != seen_state
+            || post.publish_id.as_deref() != Some(event.publish_id.as_str())
+            || post.webhook.as_ref() != seen_event
+        {
+            return Err(StoreError::Conflict {
+                entity: "post",
+                id: id.to_string(),
+                detail: "the post changed since it was read; read it again".into(),
+            });
+        }
+        post.webhook = Some(event.clone());
+        post.updated_at = now;
+        post.history.push(HistoryEntry {
+            state: post.state,
+            at: now,
+            note: Some(note.to_owned()),
+        });
+        Ok(post.clone())
     }
 
     async fn list_by_account(

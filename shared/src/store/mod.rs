@@ -38,7 +38,7 @@ pub use one_time::{ConsumeOutcome, OneTimeKind, OneTimeRecord, OneTimeToken};
 pub use post::{
     CreateOutcome, HistoryEntry, PlanFields, PostCursor, PostFailure, PostId, PostIdError,
     PostOptions, PostOutcome, PostPage, PostRecord, PostSource, PostState, PostUpdate,
-    StoredUploadUrl, UploadSession,
+    StoredUploadUrl, UploadSession, WebhookFinal, WebhookFinalKind,
 };
 
 /// Seconds since the Unix epoch: every time the stores keep (DynamoDB TTL uses the same unit).
@@ -285,6 +285,21 @@ pub trait PostStore: Send + Sync {
         failure: &PostFailure,
         now: UnixTime,
     ) -> Result<(), StoreError>;
+
+    /// Records a final webhook event on the post, with a history entry (the state does not
+    /// change: the status step makes the move). Written only while the post is still in
+    /// `seen_state`, at the upload `event.publish_id`, holding `seen_event` (`None`: no
+    /// event recorded yet), so two deliveries racing record once; otherwise
+    /// [`StoreError::Conflict`] (read the post again and decide again).
+    async fn record_webhook_event(
+        &self,
+        id: &PostId,
+        seen_state: PostState,
+        seen_event: Option<&WebhookFinal>,
+        event: &WebhookFinal,
+        note: &str,
+        now: UnixTime,
+    ) -> Result<PostRecord, StoreError>;
 
     /// The account's posts, newest first, `limit` at a time.
     async fn list_by_account(

@@ -15,7 +15,7 @@ pub const HOW_TO_RUN: &str = "the end-to-end suite needs a running local stack: 
 
 /// The login cookie of the fake's authorize page (tests/fake-tiktok/src/api.rs): it picks
 /// which seeded creator "is logged in" at TikTok.
-const FAKE_LOGIN_COOKIE: &str = "fake_tiktok_login";
+pub const FAKE_LOGIN_COOKIE: &str = "fake_tiktok_login";
 
 /// Post states after which nothing moves any more.
 pub const FINAL_STATES: [&str; 5] = [

@@ -547,6 +547,9 @@ async fn revoke(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap, body:
         let mut state = shared.lock();
         required(&mut state, &params, "token").map(|token| state.revoke(token))
     };
+    if let Ok(Some(open_id)) = &revoked {
+        crate::webhook::authorization_removed(&shared, open_id.clone());
+    }
     match revoked {
         // Revoking an unknown or already revoked token is not an error at TikTok either.
         Ok(open_id) => finish(

@@ -24,6 +24,17 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/__fake/publishes/{publish_id}", get(publish))
         .route("/__fake/codes", post(mint_code))
         .route("/__fake/tokens", post(issue_tokens))
+        .route("/__fake/webhook", post(set_webhook_url))
+        .route("/__fake/webhooks", get(webhook_deliveries))
+        .route("/__fake/secrets", get(secrets))
+}
+
+/// Every secret the fake issued (codes, tokens, upload URLs and tokens, the client secret),
+/// for leak tests (see `FakeTikTok::secrets_issued`).
+async fn secrets(AxState(shared): AxState<Arc<Shared>>) -> Response {
+    let mut all = vec![shared.settings.client_secret.clone()];
+    all.extend(shared.lock().secrets.iter().cloned());
+    Json(all).into_response()
 }
 
 async fn seed_account(
@@ -109,4 +120,28 @@ async fn issue_tokens(
         .lock()
         .grant(&shared.settings, &request.open_id, request.scopes);
     Json(tokens).into_response()
+}
+
+#[derive(Deserialize)]
+struct WebhookTarget {
+    /// `null` stops delivery.
+    url: Option<String>,
+}
+
+/// `{"url": "http://..."}`: where webhook events go from now on.
+async fn set_webhook_url(
+    AxState(shared): AxState<Arc<Shared>>,
+    Json(target): Json<WebhookTarget>,
+) -> Response {
+    if let Some(url) = &target.url
+        && url::Url::parse(url).is_err()
+    {
+        return (StatusCode::BAD_REQUEST, format!("{url:?} is not a URL")).into_response();
+    }
+    shared.lock().webhook_url = target.url;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn webhook_deliveries(AxState(shared): AxState<Arc<Shared>>) -> Response {
+    Json(shared.lock().webhook_deliveries.clone()).into_response()
 }

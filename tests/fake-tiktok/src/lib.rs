@@ -32,6 +32,7 @@ mod control;
 mod plan;
 mod state;
 mod upload;
+mod webhook;
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -41,6 +42,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 pub use plan::{ChunkPlan, MAX_CHUNK_COUNT, MAX_CHUNK_SIZE, MAX_LAST_CHUNK_SIZE, MIN_CHUNK_SIZE};
+pub use webhook::{WebhookDelivery, signature as webhook_signature};
 
 use state::State;
 
@@ -78,7 +80,8 @@ pub struct FakeSettings {
     pub code_ttl: Duration,
     pub max_video_size: u64,
     pub rate_limits: RateLimits,
-    /// Reserved for webhook delivery; nothing is sent yet.
+    /// Where signed webhook events are POSTed (see the `webhook` module); `None`: nowhere.
+    /// Changeable at run time ([`FakeTikTok::set_webhook_url`], `POST /__fake/webhook`).
     pub webhook_url: Option<String>,
     /// Shown on the HTML consent page.
     pub app_name: String,
@@ -433,9 +436,11 @@ impl FakeTikTok {
         if local.ip().is_unspecified() {
             local.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
         }
+        let mut state = State::default();
+        state.webhook_url = settings.webhook_url.clone();
         let shared = Arc::new(Shared {
             base_url: format!("http://{local}"),
-            state: Mutex::new(State::default()),
+            state: Mutex::new(state),
             settings,
         });
         let router = api::router(shared.clone());
@@ -520,6 +525,16 @@ impl FakeTikTok {
     pub fn publishes_for(&self, open_id: &str) -> Vec<PublishSnapshot> {
         let settings = &self.shared.settings;
         self.shared.lock().publishes_for(settings, open_id)
+    }
+
+    /// Sends webhook events to `url` from now on (`None`: stops sending).
+    pub fn set_webhook_url(&self, url: Option<String>) {
+        self.shared.lock().webhook_url = url;
+    }
+
+    /// Every webhook delivery attempted so far, oldest first.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.shared.lock().webhook_deliveries.clone()
     }
 
     /// Every token, code, upload URL (and its upload token) and the client secret ever

@@ -1,6 +1,7 @@
 //! `fake-tiktok` for the local stack: serves the fake until killed.
 //!
-//! Usage: `fake-tiktok [--port N] [--client-key K] [--client-secret S] [--processing-ms N]`
+//! Usage: `fake-tiktok [--port N] [--client-key K] [--client-secret S] [--processing-ms N]
+//! [--webhook-url URL]`
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -24,6 +25,10 @@ fn parse_args() -> anyhow::Result<(u16, FakeSettings)> {
             "--processing-ms" => {
                 settings.processing_time =
                     Duration::from_millis(value.parse().context("--processing-ms")?);
+            }
+            "--webhook-url" => {
+                url::Url::parse(&value).context("--webhook-url")?;
+                settings.webhook_url = Some(value);
             }
             other => bail!("unknown option {other}"),
         }

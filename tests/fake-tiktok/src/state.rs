@@ -215,6 +215,13 @@ pub(crate) struct State {
     expire_url_after: HashMap<String, u64>,
     rate: HashMap<(String, RateBucket), VecDeque<Instant>>,
     pub secrets: Vec<String>,
+    /// Where webhook events go (`None`: nowhere).
+    pub webhook_url: Option<String>,
+    /// Every webhook delivery attempted, oldest first.
+    pub webhook_deliveries: Vec<crate::webhook::WebhookDelivery>,
+    /// Publishes whose last chunk arrived since the upload route last looked (it schedules
+    /// their webhook events).
+    pub completed_uploads: Vec<String>,
 }
 
 pub(crate) fn random_string(len: usize) -> String {
@@ -839,6 +846,7 @@ impl State {
             return;
         }
         publish.completed_at = Some(Instant::now());
+        self.completed_uploads.push(publish_id.to_owned());
         publish.video_sha256 = Some(hex::encode(publish.hasher.clone().finalize()));
         let public = publish.privacy_level.as_deref() == Some("PUBLIC_TO_EVERYONE");
         if publish.kind == PublishKind::Direct && public {

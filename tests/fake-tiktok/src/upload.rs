@@ -277,10 +277,14 @@ pub(crate) async fn put_chunk(
     }
 
     let digest: [u8; 32] = chunk_hasher.finalize().into();
-    let answer = {
+    let (answer, completed) = {
         let mut state = shared.lock();
-        commit(&mut state, &accepted, running, digest)
+        let answer = commit(&mut state, &accepted, running, digest);
+        (answer, std::mem::take(&mut state.completed_uploads))
     };
+    for publish_id in completed {
+        crate::webhook::upload_completed(&shared, publish_id);
+    }
     if let Some(fault) = fault {
         // The whole chunk arrived before the fault's byte count: take it, lose the answer,
         // as when a response is lost on the way back.

@@ -1580,6 +1580,23 @@ mod control {
                 .as_array()
                 .is_some_and(|c| c.iter().any(|c| c["endpoint"] == "Token"))
         );
+        // Every secret issued so far, for leak tests: the client secret, the code, the
+        // tokens and the upload URL.
+        let secrets: Vec<String> = h
+            .http
+            .get(h.url("/__fake/secrets"))
+            .send()
+            .await
+            .expect("s")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(secrets, h.fake.secrets_issued());
+        assert!(
+            secrets.contains(&upload_url(&init)),
+            "the upload URL is listed"
+        );
+        assert!(secrets.len() >= 5, "{}", secrets.len());
     }
 
     #[tokio::test]
@@ -1688,5 +1705,278 @@ mod control {
             .expect("json");
         assert_eq!(violations, json!([]));
         child.kill().await.expect("kill");
+    }
+}
+
+mod webhooks {
+    use super::*;
+
+    use hmac::{Hmac, Mac};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+    use tokio::sync::mpsc;
+
+    /// One request the receiver got: its `TikTok-Signature` header and body.
+    struct Received {
+        signature: String,
+        body: Vec<u8>,
+    }
+
+    /// A receiver answering 200 to every POST, handing each request to the test.
+    async fn receiver() -> (String, mpsc::UnboundedReceiver<Received>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+        let (sender, received) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let sender = sender.clone();
+                tokio::spawn(async move {
+                    let mut buffer = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    let head_end = loop {
+                        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break at + 4;
+                        }
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buffer[..head_end]).to_string();
+                    let header = |name: &str| {
+                        head.lines().find_map(|line| {
+                            let (key, value) = line.split_once(':')?;
+                            key.trim()
+                                .eq_ignore_ascii_case(name)
+                                .then(|| value.trim().to_owned())
+                        })
+                    };
+                    let length: usize = header("content-length")
+                        .and_then(|l| l.parse().ok())
+                        .unwrap_or(0);
+                    let mut body = buffer[head_end..].to_vec();
+                    while body.len() < length {
+                        match socket.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => body.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let signature = header("tiktok-signature").unwrap_or_default();
+                    let _ = sender.send(Received { signature, body });
+                    let _ = socket
+                        .write_all(
+                            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+                        )
+                        .await;
+                });
+            }
+        });
+        (url, received)
+    }
+
+    async fn next(received: &mut mpsc::UnboundedReceiver<Received>) -> Received {
+        tokio::time::timeout(Duration::from_secs(5), received.recv())
+            .await
+            .expect("a webhook delivery within 5 s")
+            .expect("the receiver is running")
+    }
+
+    /// Checks the signature as TikTok documents it (HMAC-SHA256 of `{t}.{body}` with the
+    /// client secret, recent `t`) and returns the event with its `content` parsed.
+    fn verified(delivery: &Received) -> (Value, Value) {
+        let (t, s) = delivery.signature.split_once(',').expect("t=...,s=...");
+        let t = t.strip_prefix("t=").expect("t first");
+        let s = s.strip_prefix("s=").expect("s second");
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"fake-client-secret").expect("key");
+        mac.update(format!("{t}.").as_bytes());
+        mac.update(&delivery.body);
+        mac.verify_slice(&hex::decode(s).expect("hex"))
+            .expect("the signature matches the body");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("clock")
+            .as_secs() as i64;
+        let t: i64 = t.parse().expect("t is a number");
+        assert!((now - t).abs() <= 5, "t={t} is not now ({now})");
+        let event: Value = serde_json::from_slice(&delivery.body).expect("JSON event");
+        assert_eq!(event["client_key"], "fake-client-key");
+        assert_eq!(event["create_time"], json!(t));
+        let content: Value =
+            serde_json::from_str(event["content"].as_str().expect("content is a string"))
+                .expect("content holds JSON");
+        (event, content)
+    }
+
+    async fn upload_one_chunk(h: &Harness, token: &str, privacy: &str) -> String {
+        let video = payload(2_000, 3);
+        let (_, init) = h.init_direct(token, privacy, (2_000, 2_000, 1)).await;
+        let answer = h
+            .put(&upload_url(&init), &video, 0, 1_999)
+            .await
+            .expect("chunk");
+        assert_eq!(answer, StatusCode::CREATED);
+        publish_id(&init)
+    }
+
+    #[tokio::test]
+    async fn a_public_post_sends_complete_then_publicly_available_signed() {
+        let (url, mut received) = receiver().await;
+        let h = Harness::start(FakeSettings {
+            webhook_url: Some(url),
+            ..settings()
+        })
+        .await;
+        let tokens = h.tokens();
+        let id = upload_one_chunk(&h, &tokens.access_token, "PUBLIC_TO_EVERYONE").await;
+
+        let (event, content) = verified(&next(&mut received).await);
+        assert_eq!(event["event"], "post.publish.complete");
+        assert_eq!(event["user_openid"], tokens.open_id.as_str());
+        assert_eq!(content["publish_id"], id.as_str());
+        assert_eq!(content["publish_type"], "DIRECT_PUBLISH");
+        // By the time the event is sent, a status fetch agrees with it.
+        assert_eq!(
+            h.fake.publish(&id).expect("publish").status,
+            PublishStatus::PublishComplete
+        );
+
+        let (event, content) = verified(&next(&mut received).await);
+        assert_eq!(event["event"], "post.publish.publicly_available");
+        let post_id = h
+            .fake
+            .publish(&id)
+            .and_then(|p| p.post_id)
+            .expect("a public id");
+        assert_eq!(content["post_id"], post_id.to_string());
+
+        // The fake records a delivery once the receiver has answered.
+        let mut deliveries = h.fake.webhook_deliveries();
+        for _ in 0..100 {
+            if deliveries.len() >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            deliveries = h.fake.webhook_deliveries();
+        }
+        assert_eq!(deliveries.len(), 2);
+        assert!(
+            deliveries
+                .iter()
+                .all(|d| d.status == Some(200) && d.error.is_none())
+        );
+        assert_eq!(deliveries[0].publish_id.as_deref(), Some(id.as_str()));
+        assert_eq!(h.fake.violations(), vec![]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_post_and_a_draft_send_their_events_once_set_at_run_time() {
+        let (url, mut received) = receiver().await;
+        let h = Harness::start(settings()).await;
+        let response = h
+            .http
+            .post(h.url("/__fake/webhook"))
+            .json(&json!({ "url": url }))
+            .send()
+            .await
+            .expect("set the webhook URL");
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        let tokens = h.tokens();
+        h.fake.inject(Fault::FailPost {
+            open_id: tokens.open_id.clone(),
+            fail_reason: "duration_check_failed".into(),
+        });
+        let failed = upload_one_chunk(&h, &tokens.access_token, "SELF_ONLY").await;
+        let (event, content) = verified(&next(&mut received).await);
+        assert_eq!(event["event"], "post.publish.failed");
+        assert_eq!(content["publish_id"], failed.as_str());
+        assert_eq!(content["reason"], "duration_check_failed");
+
+        let body = json!({"source_info": source_info((1_000, 1_000, 1))});
+        let (_, init) = h
+            .post(
+                "/v2/post/publish/inbox/video/init/",
+                &tokens.access_token,
+                body,
+            )
+            .await;
+        let video = payload(1_000, 9);
+        h.put(&upload_url(&init), &video, 0, 999)
+            .await
+            .expect("chunk");
+        let (event, content) = verified(&next(&mut received).await);
+        assert_eq!(event["event"], "post.publish.inbox_delivered");
+        assert_eq!(content["publish_type"], "INBOX_SHARE");
+
+        // The fake records a delivery once the receiver has answered.
+        for _ in 0..100 {
+            if h.fake.webhook_deliveries().len() >= 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let listed: Value = h
+            .http
+            .get(h.url("/__fake/webhooks"))
+            .send()
+            .await
+            .expect("list deliveries")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(listed.as_array().map(Vec::len), Some(2));
+        assert_eq!(listed[0]["event"], "post.publish.failed");
+    }
+
+    #[tokio::test]
+    async fn revoking_a_token_sends_authorization_removed() {
+        let (url, mut received) = receiver().await;
+        let h = Harness::start(settings()).await;
+        h.fake.set_webhook_url(Some(url));
+        let tokens = h.tokens();
+        let response = h
+            .http
+            .post(h.url("/v2/oauth/revoke/"))
+            .form(&[
+                ("client_key", "fake-client-key"),
+                ("client_secret", "fake-client-secret"),
+                ("token", tokens.access_token.as_str()),
+            ])
+            .send()
+            .await
+            .expect("revoke");
+        assert_eq!(response.status(), StatusCode::OK);
+        let (event, _) = verified(&next(&mut received).await);
+        assert_eq!(event["event"], "authorization.removed");
+        assert_eq!(event["user_openid"], tokens.open_id.as_str());
+    }
+
+    #[tokio::test]
+    async fn without_a_webhook_url_nothing_is_sent() {
+        let (url, mut received) = receiver().await;
+        let h = Harness::start(settings()).await;
+        h.fake.set_webhook_url(Some(url));
+        // Stopped through the control API, which also refuses what is not a URL.
+        let refused = h
+            .http
+            .post(h.url("/__fake/webhook"))
+            .json(&json!({ "url": "not a url" }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+        let stopped = h
+            .http
+            .post(h.url("/__fake/webhook"))
+            .json(&json!({ "url": null }))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(stopped.status(), StatusCode::NO_CONTENT);
+        let tokens = h.tokens();
+        let id = upload_one_chunk(&h, &tokens.access_token, "SELF_ONLY").await;
+        h.wait_final(&tokens.access_token, &id).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(received.try_recv().is_err(), "an event was sent");
+        assert_eq!(h.fake.webhook_deliveries(), vec![]);
     }
 }

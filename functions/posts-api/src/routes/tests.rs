@@ -9,9 +9,11 @@ use lambda_http::Body;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tiktok_publish_core::api::{
-    CreatorInfoError, CreatorInfoSource, MemoryIdempotencyStore, PostsApi, RevokeError, Revoker,
+    AttemptExecutions, CreatorInfoError, CreatorInfoSource, MemoryIdempotencyStore, PostsApi,
+    RevokeError, Revoker,
 };
 use tiktok_publish_core::connect::ConnectSettings;
+use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::intake::{Executions, Intake, IntakeError};
 use tiktok_publish_core::media::{
     ByteStream, SourceError, VideoLocation, VideoObject, VideoSource,
@@ -19,7 +21,9 @@ use tiktok_publish_core::media::{
 use tiktok_publish_core::store::memory::{
     MemoryOAuthStateStore, MemoryPostStore, MemoryTokenStore,
 };
-use tiktok_publish_core::store::{AccountTokens, PostId, unix_now};
+use tiktok_publish_core::store::{
+    AccountTokens, PostFailure, PostId, PostState, PostUpdate, unix_now,
+};
 use tiktok_publish_core::tiktok::{CreatorInfo, Endpoint, TikTokError};
 
 use super::*;
@@ -78,6 +82,18 @@ impl Executions for Runs {
 
     async fn stop(&self, post_id: &PostId, _cause: &str) -> Result<(), IntakeError> {
         self.stopped.lock().unwrap().insert(post_id.to_string());
+        Ok(())
+    }
+}
+
+/// Execution names started for retries, in order.
+#[derive(Default)]
+struct Attempts(Mutex<Vec<String>>);
+
+#[async_trait]
+impl AttemptExecutions for Attempts {
+    async fn start_attempt(&self, _post_id: &PostId, name: &str) -> Result<(), IntakeError> {
+        self.0.lock().unwrap().push(name.to_owned());
         Ok(())
     }
 }
@@ -214,7 +230,15 @@ fn event(
 }
 
 async fn call(api: &PostsApi, request: Request) -> (u16, Value, Response<Body>) {
-    let response = handle(api, request).await.unwrap();
+    call_with(api, &Attempts::default(), request).await
+}
+
+async fn call_with(
+    api: &PostsApi,
+    attempts: &Attempts,
+    request: Request,
+) -> (u16, Value, Response<Body>) {
+    let response = handle(api, attempts, request).await.unwrap();
     let body = match response.body() {
         Body::Text(text) => serde_json::from_str(text).unwrap(),
         other => panic!("expected a JSON text body, got {other:?}"),
@@ -275,6 +299,14 @@ fn routes_follow_method_and_path_however_the_path_arrives() {
             Some("from-gateway")
         ),
         Ok(Route::CreatorInfo("from-gateway".into()))
+    );
+    assert_eq!(
+        route(&Method::POST, "/posts/abc/retry", Some("from-gateway")),
+        Ok(Route::RetryPost("from-gateway".into()))
+    );
+    assert_eq!(
+        route(&get, "/posts/abc/retry", None).unwrap_err().status,
+        405
     );
     let wrong_method = route(&Method::PUT, "/posts/abc", None).unwrap_err();
     assert_eq!(wrong_method.status, 405);
@@ -492,4 +524,110 @@ async fn creator_info_answers_the_creators_settings_or_when_to_retry() {
     let (status, _, response) = call(&api, post).await;
     assert_eq!(status, 405);
     assert_eq!(response.headers()["allow"], "GET");
+}
+
+#[tokio::test]
+async fn a_failed_post_is_retried_once_under_a_new_execution_name() {
+    let (api, _) = api();
+    let (_, created, _) = call(&api, create(json!({}), &post_body())).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let post_id = PostId::parse(&id).unwrap();
+    let failure = PostFailure::new(ErrorKind::TikTokUnavailable, "TikTok answered 503", None);
+    api.intake
+        .posts
+        .transition(
+            &post_id,
+            &[PostState::Queued],
+            PostState::Failed,
+            PostUpdate::failed(failure),
+            unix_now(),
+        )
+        .await
+        .unwrap();
+    let attempts = Attempts::default();
+    let retry = || {
+        event(
+            "POST",
+            &format!("/posts/{id}/retry"),
+            json!({"id": id}),
+            json!({}),
+            None,
+        )
+    };
+
+    let (status, queued, _) = call_with(&api, &attempts, retry()).await;
+    assert_eq!(
+        (status, &queued["state"]),
+        (202, &json!("QUEUED")),
+        "{queued}"
+    );
+    assert_eq!(queued["failure"], Value::Null);
+    let states: Vec<_> = queued["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["state"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        states,
+        ["QUEUED", "FAILED", "QUEUED"],
+        "the history is kept"
+    );
+    // A repeated request starts the same attempt again, nothing more.
+    let (status, _, _) = call_with(&api, &attempts, retry()).await;
+    assert_eq!(status, 200);
+    let expected = format!("{id}-retry1");
+    assert_eq!(*attempts.0.lock().unwrap(), [expected.clone(), expected]);
+}
+
+#[tokio::test]
+async fn a_post_a_retry_cannot_fix_is_refused_saying_why() {
+    let (api, _) = api();
+    let (_, created, _) = call(&api, create(json!({}), &post_body())).await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let attempts = Attempts::default();
+    let retry = || {
+        event(
+            "POST",
+            &format!("/posts/{id}/retry"),
+            json!({}),
+            json!({}),
+            None,
+        )
+    };
+
+    let (status, answer, _) = call_with(&api, &attempts, retry()).await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["error"]["code"], "post_not_retryable");
+    assert_eq!(answer["error"]["state"], "QUEUED");
+
+    let failure = PostFailure::new(ErrorKind::VideoChanged, "s3://videos/x was replaced", None);
+    api.intake
+        .posts
+        .transition(
+            &PostId::parse(&id).unwrap(),
+            &[PostState::Queued],
+            PostState::Failed,
+            PostUpdate::failed(failure),
+            unix_now(),
+        )
+        .await
+        .unwrap();
+    let (status, answer, _) = call_with(&api, &attempts, retry()).await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["error"]["code"], "video_changed");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("upload it again")
+    );
+    assert!(attempts.0.lock().unwrap().is_empty());
+    let (status, _, _) = call_with(
+        &api,
+        &attempts,
+        event("POST", "/posts/nope/retry", json!({}), json!({}), None),
+    )
+    .await;
+    assert_eq!(status, 404);
 }

@@ -17,7 +17,9 @@
 //!   `options` (S, JSON), `publish_id` (S), `upload_url` (S, sealed), `upload_issued_at`,
 //!   `video_size`, `chunk_size`, `chunk_count`, `chunks_done`, `bytes_done` (N),
 //!   `public_post_ids` (L of S), `failure_kind`, `failure_reason`, `failure_advice` (S),
-//!   `created_at`, `updated_at` (N), `history` (L of M {state S, at N, note S}). No TTL.
+//!   `created_at`, `updated_at` (N), `history` (L of M {state S, at N, note S}),
+//!   `webhook_kind`, `webhook_publish_id`, `webhook_reason`, `webhook_post_id` (S) and
+//!   `webhook_at` (N): the final event TikTok's webhook reported, once one arrived. No TTL.
 //!
 //! **oauth** (`OAUTH_TABLE`), one item per one-time token (OAuth state, connect link):
 //! - key: `id` (S, HASH): hex SHA-256 of the token (the token itself is never stored).

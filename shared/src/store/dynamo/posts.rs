@@ -16,7 +16,7 @@ use crate::store::codec::{PlainCodec, SecretCodec};
 use crate::store::post::{
     CreateOutcome, HistoryEntry, PlanFields, PostCursor, PostFailure, PostId, PostOptions,
     PostOutcome, PostPage, PostRecord, PostSource, PostState, PostUpdate, StoredUploadUrl,
-    UploadSession,
+    UploadSession, WebhookFinal, WebhookFinalKind,
 };
 use crate::store::{PostStore, StoreError, UnixTime};
 use crate::tiktok::{ChunkPlan, UploadUrl};
@@ -133,7 +133,19 @@ impl DynamoPostStore {
                 advice: r.opt_s("failure_advice")?,
             }),
         };
+        let webhook = match r.opt_s("webhook_kind")? {
+            None => None,
+            Some(kind) => Some(WebhookFinal {
+                kind: WebhookFinalKind::parse(&kind)
+                    .ok_or_else(|| r.corrupt(format!("unknown webhook_kind {kind:?}")))?,
+                publish_id: r.s("webhook_publish_id")?,
+                reason: r.opt_s("webhook_reason")?,
+                public_post_id: r.opt_s("webhook_post_id")?,
+                event_time: r.n("webhook_at")?,
+            }),
+        };
         Ok(PostRecord {
+            webhook,
             id,
             open_id: r.s("open_id")?,
             source: PostSource {
@@ -248,6 +260,11 @@ impl DynamoPostStore {
                 put("failure_advice", s(advice.as_str()));
             }
         }
+        if let Some(event) = &record.webhook {
+            for (name, value) in webhook_attributes(event) {
+                put(name, value);
+            }
+        }
         if let Some(upload) = &record.upload {
             put("upload_issued_at", n(upload.issued_at));
             put("video_size", n(upload.plan.video_size));
@@ -271,6 +288,30 @@ fn options_json(id: &PostId, options: &PostOptions) -> Result<String, StoreError
         detail: format!("options cannot be written: {e}"),
     })
 }
+
+/// The attributes of a recorded webhook event; absent optional parts are left out.
+fn webhook_attributes(event: &WebhookFinal) -> Vec<(&'static str, AttributeValue)> {
+    let mut attributes = vec![
+        ("webhook_kind", s(event.kind.as_str())),
+        ("webhook_publish_id", s(event.publish_id.as_str())),
+        ("webhook_at", n(event.event_time)),
+    ];
+    if let Some(reason) = &event.reason {
+        attributes.push(("webhook_reason", s(reason.as_str())));
+    }
+    if let Some(post_id) = &event.public_post_id {
+        attributes.push(("webhook_post_id", s(post_id.as_str())));
+    }
+    attributes
+}
+
+const WEBHOOK_ATTRIBUTES: [&str; 5] = [
+    "webhook_kind",
+    "webhook_publish_id",
+    "webhook_at",
+    "webhook_reason",
+    "webhook_post_id",
+];
 
 fn history_entry(entry: &HistoryEntry) -> AttributeValue {
     let mut map = Item::from([
@@ -583,6 +624,85 @@ impl PostStore for DynamoPostStore {
         let exists = exists(&mut expr);
         expr.condition(exists);
         self.update(id, expr, &PostState::ALL).await.map(|_| ())
+    }
+
+    async fn record_webhook_event(
+        &self,
+        id: &PostId,
+        seen_state: PostState,
+        seen_event: Option<&WebhookFinal>,
+        event: &WebhookFinal,
+        note: &str,
+        now: UnixTime,
+    ) -> Result<PostRecord, StoreError> {
+        let mut expr = Expr::new();
+        let new_attributes = webhook_attributes(event);
+        for (name, value) in &new_attributes {
+            expr.set(name, value.clone());
+        }
+        for name in WEBHOOK_ATTRIBUTES {
+            if !new_attributes.iter().any(|(set, _)| *set == name) {
+                expr.remove(name);
+            }
+        }
+        expr.set("updated_at", n(now));
+        let history = expr.name("history");
+        let empty = expr.value(AttributeValue::L(Vec::new()));
+        let entry = expr.value(AttributeValue::L(vec![history_entry(&HistoryEntry {
+            state: seen_state,
+            at: now,
+            note: Some(note.to_owned()),
+        })]));
+        expr.set_raw(format!(
+            "{history} = list_append(if_not_exists({history}, {empty}), {entry})"
+        ));
+        let exists = exists(&mut expr);
+        expr.condition(exists);
+        let in_state = state_in(&mut expr, &[seen_state]);
+        expr.condition(in_state);
+        let pid_name = expr.name("publish_id");
+        let pid = expr.value(s(event.publish_id.as_str()));
+        expr.condition(format!("{pid_name} = {pid}"));
+        // The recorded event must still be the one read: every attribute equal, or absent.
+        let seen_attributes = seen_event.map(webhook_attributes).unwrap_or_default();
+        for name in WEBHOOK_ATTRIBUTES {
+            let placeholder = expr.name(name);
+            match seen_attributes.iter().find(|(seen, _)| *seen == name) {
+                Some((_, value)) => {
+                    let value = expr.value(value.clone());
+                    expr.condition(format!("{placeholder} = {value}"));
+                }
+                None => {
+                    expr.condition(format!("attribute_not_exists({placeholder})"));
+                }
+            }
+        }
+        match expr
+            .update_item(&self.client, &self.table, Self::key(id))
+            .send()
+            .await
+        {
+            Ok(out) => {
+                let item = out.attributes().ok_or_else(|| StoreError::Corrupt {
+                    entity: ENTITY,
+                    id: id.to_string(),
+                    detail: "UpdateItem returned no attributes".into(),
+                })?;
+                self.read_record(item).await
+            }
+            Err(e) if is_condition_failed(&e) => match self.fetch(id).await? {
+                None => Err(StoreError::NotFound {
+                    entity: ENTITY,
+                    id: id.to_string(),
+                }),
+                Some(_) => Err(StoreError::Conflict {
+                    entity: ENTITY,
+                    id: id.to_string(),
+                    detail: "the post changed since it was read; read it again".into(),
+                }),
+            },
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
     }
 
     async fn list_by_account(

@@ -1,0 +1,28 @@
+//! `orphan-sweep` (scheduled every 15 minutes): videos under the upload prefix whose S3
+//! event was lost are claimed through the intake, and posts stuck in a non-final state past
+//! their deadline are failed with a reason (see `tiktok_publish_core::sweep`). The output is
+//! the run's report.
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+use tiktok_publish_core::store::unix_now;
+use tiktok_publish_core::sweep::{Sweep, SweepError, SweepReport};
+use tiktok_publish_core::wiring::{self, Parts};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tiktok_publish_core::telemetry::init_logging();
+    // Built once per cold start: clients and settings, no network call.
+    let parts = Parts::from_env(wiring::aws_config().await)?;
+    let sweep = Sweep::from_parts(&parts)?;
+    lambda_runtime::run(service_fn(|event| handler(&sweep, event))).await
+}
+
+/// The schedule's event says nothing the sweep needs: every run looks at everything.
+async fn handler(sweep: &Sweep, _event: LambdaEvent<Value>) -> Result<SweepReport, SweepError> {
+    // Boxed: the sweep's future nests the SDK's, too deep to lay out inline.
+    Box::pin(sweep.run(unix_now())).await
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,27 @@
+//! `reconnect-check` (scheduled daily): an `AccountNeedsReconnect` event for every account
+//! whose refresh token lapses within `RECONNECT_WARN_DAYS`, has lapsed, or was refused (see
+//! `tiktok_publish_core::reconnect`). The output is the run's report.
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+use tiktok_publish_core::reconnect::{ReconnectCheck, ReconnectCheckError, ReconnectReport};
+use tiktok_publish_core::store::unix_now;
+use tiktok_publish_core::wiring::{self, Parts};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tiktok_publish_core::telemetry::init_logging();
+    let parts = Parts::from_env(wiring::aws_config().await)?;
+    let check = ReconnectCheck::from_parts(&parts)?;
+    lambda_runtime::run(service_fn(|event| handler(&check, event))).await
+}
+
+async fn handler(
+    check: &ReconnectCheck,
+    _event: LambdaEvent<Value>,
+) -> Result<ReconnectReport, ReconnectCheckError> {
+    check.run(unix_now()).await
+}
+
+#[cfg(test)]
+mod tests;

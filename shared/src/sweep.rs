@@ -1,0 +1,494 @@
+//! The orphan sweep (the `orphan-sweep` Lambda, every 15 minutes): nothing dropped may stay
+//! unaccounted for when an event is lost.
+//!
+//! - **Orphan videos**: a video under the upload prefix, older than
+//!   `SWEEP_ORPHAN_AFTER_MINUTES` (and younger than `SWEEP_LOOKBACK_HOURS`), whose post
+//!   record does not exist (the id derives from account, bucket, key and version, as the
+//!   intake's does) lost its S3 event (dead-lettered, dropped). It is handed to the S3
+//!   trigger's own code ([`handle_object_created`]), so it goes through
+//!   [`crate::intake::Intake::claim`] like any upload: its manifest is read, the post is
+//!   queued, refused (a bad manifest) or left waiting for options, and the outcome is
+//!   recorded in the report.
+//! - **Stuck posts**: a post in a non-final state past its deadline (`STUCK_AFTER_MINUTES`
+//!   after its last change or its `publish_at`) lost its execution (a crash, a time-out
+//!   before `record_failure`, a start that never happened). It is failed with a reason by a
+//!   conditional transition (a post that moves meanwhile is left alone), and a `PostFailed`
+//!   event goes out. Such posts can be retried.
+//!
+//! Each run does bounded work (`SWEEP_MAX_OBJECTS` videos checked, `SWEEP_MAX_POSTS` posts
+//! read) and reports what it left for the next run. One item's trouble is recorded and the
+//! sweep goes on.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::config::{ConfigError, number_or, optional, required};
+use crate::errors::{Classify, ErrorKind};
+use crate::events::{EventBridgeEvents, OutcomeEvent, OutcomeEvents};
+use crate::intake::{Intake, SfnExecutions, UploadKey, parse_upload_key};
+use crate::media::s3::S3VideoSource;
+use crate::media::{SourceError, VideoLocation};
+use crate::store::{
+    PostFailure, PostId, PostRecord, PostState, PostUpdate, StoreError, TokenStore, UnixTime,
+};
+use crate::trigger::{DEFAULT_UPLOAD_PREFIX, TriggerOutcome, handle_object_created};
+use crate::wiring::Parts;
+
+/// The reason of a post failed as stuck starts with this (a retry recognises it).
+pub const STUCK_REASON_PREFIX: &str = "the post was stuck";
+
+/// One object under the upload prefix, as a listing gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    pub key: String,
+    pub last_modified: UnixTime,
+}
+
+/// One page of a listing, and where the next starts.
+#[derive(Debug, Clone, Default)]
+pub struct ListedPage {
+    pub objects: Vec<ListedObject>,
+    pub next: Option<String>,
+}
+
+/// The port: the objects under a prefix, a page at a time.
+#[async_trait]
+pub trait UploadListing: Send + Sync {
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<String>,
+    ) -> Result<ListedPage, SourceError>;
+}
+
+/// [`UploadListing`] with S3's ListObjectsV2.
+#[derive(Debug, Clone)]
+pub struct S3UploadListing {
+    client: aws_sdk_s3::Client,
+}
+
+impl S3UploadListing {
+    pub fn new(client: aws_sdk_s3::Client) -> Self {
+        S3UploadListing { client }
+    }
+}
+
+#[async_trait]
+impl UploadListing for S3UploadListing {
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<String>,
+    ) -> Result<ListedPage, SourceError> {
+        use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+        let answer = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .set_continuation_token(continuation)
+            .send()
+            .await
+            .map_err(|err| {
+                let detail = format!(
+                    "ListObjectsV2 s3://{bucket}/{prefix}: {}",
+                    DisplayErrorContext(&err)
+                );
+                let passing = match &err {
+                    SdkError::TimeoutError(_)
+                    | SdkError::DispatchFailure(_)
+                    | SdkError::ResponseError(_) => true,
+                    SdkError::ServiceError(e) => {
+                        e.raw().status().as_u16() >= 500
+                            || matches!(e.err().code(), Some("SlowDown" | "InternalError"))
+                    }
+                    _ => false,
+                };
+                if passing {
+                    SourceError::Unavailable {
+                        detail,
+                        source: Some(Box::new(err)),
+                    }
+                } else {
+                    SourceError::Refused { detail }
+                }
+            })?;
+        let objects = answer
+            .contents()
+            .iter()
+            .filter_map(|object| {
+                Some(ListedObject {
+                    key: object.key()?.to_owned(),
+                    last_modified: object.last_modified()?.secs(),
+                })
+            })
+            .collect();
+        Ok(ListedPage {
+            objects,
+            next: answer
+                .is_truncated()
+                .unwrap_or(false)
+                .then(|| answer.next_continuation_token().map(str::to_owned))
+                .flatten(),
+        })
+    }
+}
+
+/// The sweep's settings.
+#[derive(Debug, Clone)]
+pub struct SweepSettings {
+    /// `VIDEO_BUCKET`.
+    pub bucket: String,
+    /// `UPLOAD_PREFIX` (default `uploads/`).
+    pub prefix: String,
+    /// A video this old without a post lost its event (`SWEEP_ORPHAN_AFTER_MINUTES`, 30).
+    pub orphan_after_secs: i64,
+    /// Videos older than this are not looked at (`SWEEP_LOOKBACK_HOURS`, 72): published
+    /// videos stay under the prefix until retention removes them.
+    pub lookback_secs: i64,
+    /// A non-final post unchanged this long is stuck (`STUCK_AFTER_MINUTES`, 360: longer
+    /// than the pipeline's own processing deadline of 2 hours).
+    pub stuck_after_secs: i64,
+    /// Videos checked per run (`SWEEP_MAX_OBJECTS`, 200).
+    pub max_objects: usize,
+    /// Posts read per run (`SWEEP_MAX_POSTS`, 1000).
+    pub max_posts: usize,
+}
+
+impl SweepSettings {
+    pub fn new(bucket: impl Into<String>) -> SweepSettings {
+        SweepSettings {
+            bucket: bucket.into(),
+            prefix: DEFAULT_UPLOAD_PREFIX.to_owned(),
+            orphan_after_secs: 30 * 60,
+            lookback_secs: 72 * 3600,
+            stuck_after_secs: 360 * 60,
+            max_objects: 200,
+            max_posts: 1000,
+        }
+    }
+
+    pub fn from_env() -> Result<SweepSettings, ConfigError> {
+        let defaults = SweepSettings::new(required("VIDEO_BUCKET")?);
+        let secs = |name: &'static str, unit: i64, default: i64| -> Result<i64, ConfigError> {
+            let value = number_or(name, u64::try_from(default / unit).unwrap_or(0))?;
+            i64::try_from(value)
+                .ok()
+                .and_then(|v| v.checked_mul(unit))
+                .ok_or(ConfigError::Invalid {
+                    name,
+                    reason: format!("{value} is too large"),
+                })
+        };
+        let count = |name: &'static str, default: usize| -> Result<usize, ConfigError> {
+            let value = number_or(name, default as u64)?;
+            usize::try_from(value).map_err(|_| ConfigError::Invalid {
+                name,
+                reason: format!("{value} is too large"),
+            })
+        };
+        Ok(SweepSettings {
+            prefix: optional("UPLOAD_PREFIX").unwrap_or(defaults.prefix.clone()),
+            orphan_after_secs: secs("SWEEP_ORPHAN_AFTER_MINUTES", 60, defaults.orphan_after_secs)?,
+            lookback_secs: secs("SWEEP_LOOKBACK_HOURS", 3600, defaults.lookback_secs)?,
+            stuck_after_secs: secs("STUCK_AFTER_MINUTES", 60, defaults.stuck_after_secs)?,
+            max_objects: count("SWEEP_MAX_OBJECTS", defaults.max_objects)?,
+            max_posts: count("SWEEP_MAX_POSTS", defaults.max_posts)?,
+            bucket: defaults.bucket,
+        })
+    }
+}
+
+/// An orphan video and what the intake made of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrphanFound {
+    pub key: String,
+    pub outcome: TriggerOutcome,
+}
+
+/// A stuck post the sweep failed.
+#[derive(Debug, Clone, Serialize)]
+pub struct StuckFailed {
+    pub post_id: String,
+    pub was: PostState,
+    pub reason: String,
+}
+
+/// What one run did, and what it left for the next.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SweepReport {
+    pub objects_listed: usize,
+    pub videos_checked: usize,
+    pub orphans: Vec<OrphanFound>,
+    pub posts_checked: usize,
+    pub stuck: Vec<StuckFailed>,
+    /// Items that could not be handled this run (tried again next run).
+    pub errors: Vec<String>,
+    /// The bounds stopped the run before it saw everything.
+    pub truncated: bool,
+}
+
+/// Why the sweep could not run at all (one item's failure is only reported).
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("cannot list the uploads: {0}")]
+    Listing(#[from] SourceError),
+    #[error("cannot list the accounts: {0}")]
+    Accounts(#[from] StoreError),
+    #[error("the sweep is misconfigured: {0}")]
+    Config(#[from] ConfigError),
+}
+
+impl Classify for SweepError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            SweepError::Listing(e) => e.kind(),
+            SweepError::Accounts(e) => e.kind(),
+            SweepError::Config(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+impl From<SweepError> for lambda_runtime::Diagnostic {
+    fn from(error: SweepError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: error.kind().name().to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// The sweep's ports and settings.
+#[derive(Clone)]
+pub struct Sweep {
+    pub intake: Intake,
+    pub accounts: Arc<dyn TokenStore>,
+    pub listing: Arc<dyn UploadListing>,
+    pub events: Arc<dyn OutcomeEvents>,
+    pub settings: SweepSettings,
+}
+
+impl Sweep {
+    /// The deployed wiring: the posts and accounts tables, S3, Step Functions
+    /// (`STATE_MACHINE_ARN`), EventBridge (`EVENT_BUS_NAME`).
+    pub fn from_parts(parts: &Parts) -> Result<Sweep, ConfigError> {
+        Ok(Sweep {
+            intake: Intake {
+                posts: parts.posts.clone(),
+                source: Arc::new(S3VideoSource::new(parts.s3.clone())),
+                executions: Arc::new(SfnExecutions::new(
+                    aws_sdk_sfn::Client::new(&parts.sdk),
+                    required("STATE_MACHINE_ARN")?,
+                )),
+            },
+            accounts: parts.accounts.clone(),
+            listing: Arc::new(S3UploadListing::new(parts.s3.clone())),
+            events: Arc::new(EventBridgeEvents::from_env(&parts.sdk)?),
+            settings: SweepSettings::from_env()?,
+        })
+    }
+
+    /// One run at `now`: orphan videos first, then stuck posts.
+    #[tracing::instrument(skip(self))]
+    pub async fn run(&self, now: UnixTime) -> Result<SweepReport, SweepError> {
+        let mut report = SweepReport::default();
+        self.sweep_orphans(now, &mut report).await?;
+        self.sweep_stuck(now, &mut report).await?;
+        tracing::info!(
+            orphans = report.orphans.len(),
+            stuck = report.stuck.len(),
+            errors = report.errors.len(),
+            truncated = report.truncated,
+            "sweep done"
+        );
+        Ok(report)
+    }
+
+    async fn sweep_orphans(
+        &self,
+        now: UnixTime,
+        report: &mut SweepReport,
+    ) -> Result<(), SweepError> {
+        let settings = &self.settings;
+        let newest = now - settings.orphan_after_secs;
+        let oldest = now - settings.lookback_secs;
+        let mut continuation = None;
+        loop {
+            let page = self
+                .listing
+                .list(&settings.bucket, &settings.prefix, continuation)
+                .await?;
+            report.objects_listed += page.objects.len();
+            for object in page.objects {
+                if object.last_modified > newest || object.last_modified < oldest {
+                    continue;
+                }
+                // Manifests are read by their video's claim; other keys the trigger ignores.
+                let Some(UploadKey::Video { open_id, key }) =
+                    parse_upload_key(&settings.prefix, &object.key)
+                else {
+                    continue;
+                };
+                if report.videos_checked >= settings.max_objects {
+                    report.truncated = true;
+                    return Ok(());
+                }
+                report.videos_checked += 1;
+                match self.claim_if_orphan(&open_id, &key).await {
+                    Ok(Some(found)) => {
+                        tracing::warn!(key = %found.key, outcome = ?found.outcome, "orphan video found: its event was lost");
+                        report.orphans.push(found);
+                    }
+                    Ok(None) => {}
+                    Err(err) => report.errors.push(format!("{key}: {err}")),
+                }
+            }
+            match page.next {
+                Some(next) => continuation = Some(next),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// `None` when the video has its post (or is gone); otherwise what the intake made of it.
+    async fn claim_if_orphan(
+        &self,
+        open_id: &str,
+        key: &str,
+    ) -> Result<Option<OrphanFound>, crate::intake::IntakeError> {
+        let location = VideoLocation {
+            bucket: self.settings.bucket.clone(),
+            key: key.to_owned(),
+            version_id: None,
+        };
+        let object = match self.intake.source.head(&location).await {
+            Ok(object) => object,
+            // Deleted since the listing.
+            Err(SourceError::NotFound { .. }) => return Ok(None),
+            Err(err) => return Err(err.into()),
+        };
+        let id = PostId::derive(open_id, &object.location);
+        if self.intake.posts.get(&id).await?.is_some() {
+            return Ok(None);
+        }
+        let outcome = handle_object_created(
+            &self.intake,
+            &self.settings.prefix,
+            &self.settings.bucket,
+            key,
+            object.location.version_id.as_deref(),
+        )
+        .await?;
+        Ok(Some(OrphanFound {
+            key: key.to_owned(),
+            outcome,
+        }))
+    }
+
+    async fn sweep_stuck(&self, now: UnixTime, report: &mut SweepReport) -> Result<(), SweepError> {
+        let accounts = self.accounts.list().await?;
+        for account in accounts {
+            let mut after = None;
+            loop {
+                if report.posts_checked >= self.settings.max_posts {
+                    report.truncated = true;
+                    return Ok(());
+                }
+                let page = match self
+                    .intake
+                    .posts
+                    .list_by_account(&account.open_id, 100, after.as_ref())
+                    .await
+                {
+                    Ok(page) => page,
+                    Err(err) => {
+                        report
+                            .errors
+                            .push(format!("posts of {}: {err}", account.open_id));
+                        break;
+                    }
+                };
+                report.posts_checked += page.posts.len();
+                for post in &page.posts {
+                    if let Some(deadline) = self.stuck_deadline(post)
+                        && now > deadline
+                    {
+                        self.fail_stuck(post, now, report).await;
+                    }
+                }
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// When a non-final post counts as stuck; `None` for a final one.
+    pub fn stuck_deadline(&self, post: &PostRecord) -> Option<UnixTime> {
+        if post.state.is_final() {
+            return None;
+        }
+        // A post waiting for its publish time is not stuck before it.
+        let publish_at = post
+            .options
+            .as_ref()
+            .and_then(|o| o.publish_at)
+            .unwrap_or(0);
+        Some(post.updated_at.max(publish_at) + self.settings.stuck_after_secs)
+    }
+
+    async fn fail_stuck(&self, post: &PostRecord, now: UnixTime, report: &mut SweepReport) {
+        let since = post.updated_at;
+        let reason = format!(
+            "{STUCK_REASON_PREFIX} in {} for {} minutes without a change (its execution ended \
+             or stalled without settling it)",
+            post.state,
+            (now - since) / 60
+        );
+        let advice = format!(
+            "Retry it (POST /posts/{}/retry, or `tiktok-publish retry {}`)",
+            post.id, post.id
+        );
+        let failure = PostFailure::new(ErrorKind::Internal, reason.clone(), Some(advice));
+        let failed = match self
+            .intake
+            .posts
+            .transition(
+                &post.id,
+                &[post.state],
+                PostState::Failed,
+                PostUpdate::failed(failure),
+                now,
+            )
+            .await
+        {
+            Ok(failed) => failed,
+            // It moved meanwhile: not stuck after all.
+            Err(StoreError::StateConflict { .. }) => return,
+            Err(err) => {
+                report.errors.push(format!("post {}: {err}", post.id));
+                return;
+            }
+        };
+        tracing::warn!(post_id = %post.id, was = %post.state, "stuck post failed");
+        report.stuck.push(StuckFailed {
+            post_id: post.id.to_string(),
+            was: post.state,
+            reason,
+        });
+        let retryable = crate::api::retry::retry_verdict(&failed).is_ok();
+        if let Some(event) = OutcomeEvent::post_ended(&failed, Some(retryable))
+            && let Err(err) = self.events.publish(&[event]).await
+        {
+            report
+                .errors
+                .push(format!("PostFailed event of post {}: {err}", post.id));
+        }
+    }
+}
