@@ -10,11 +10,13 @@ use tokio::sync::OnceCell;
 
 use crate::config::{ConfigError, TikTokConfig, optional};
 use crate::errors::{Classify, ErrorKind};
+use crate::events::{EventBridgeEvents, OutcomeEvents};
 use crate::media::s3::{S3VideoSource, s3_client};
+use crate::pipeline::outcomes::{EventingPostStore, EventingTokenStore, NoOutcomeEvents};
 use crate::pipeline::{Pipeline, PipelineSettings};
 use crate::store::{
     AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore,
-    DynamoTokenStore, KmsCodec, PlainCodec, SecretCodec, TableNames,
+    DynamoTokenStore, KmsCodec, PlainCodec, PostStore, SecretCodec, TableNames, TokenStore,
 };
 use crate::tiktok::{TikTokClient, TikTokError};
 use crate::tokens::{TokenService, TokenSettings};
@@ -105,6 +107,20 @@ pub fn secret_codec(sdk: &aws_config::SdkConfig) -> Arc<dyn SecretCodec> {
     }
 }
 
+/// Where outcome events go: the EventBridge bus `EVENT_BUS_NAME` names (always set by the
+/// template for the functions that end posts), or nowhere when it is unset (a warning says
+/// so for each event dropped).
+pub fn outcome_events(sdk: &aws_config::SdkConfig) -> Arc<dyn OutcomeEvents> {
+    match optional("EVENT_BUS_NAME") {
+        Some(bus) => Arc::new(EventBridgeEvents::new(
+            aws_sdk_eventbridge::Client::new(sdk),
+            bus,
+        )),
+        // It warns for each event it drops (not here: not every function ends posts).
+        None => Arc::new(NoOutcomeEvents),
+    }
+}
+
 /// The AWS-side parts every Lambda may use, built at cold start.
 #[derive(Clone)]
 pub struct Parts {
@@ -117,6 +133,8 @@ pub struct Parts {
     pub oauth: Arc<DynamoOAuthStateStore>,
     pub allowances: Arc<DynamoAllowanceStore>,
     pub secret: Arc<ClientSecret>,
+    /// Where outcome events go (see [`outcome_events`]).
+    pub events: Arc<dyn OutcomeEvents>,
 }
 
 impl Parts {
@@ -144,6 +162,7 @@ impl Parts {
                 AllowanceLimits::from_env()?,
             )),
             secret: Arc::new(ClientSecret::new(&sdk)),
+            events: outcome_events(&sdk),
             tables,
             dynamodb,
             s3,
@@ -157,10 +176,28 @@ impl Parts {
         Ok(TikTokClient::new(TikTokConfig::from_env(secret)?)?)
     }
 
-    /// Token service over the accounts table and TikTok.
+    /// The posts table, sending the outcome event of every post its writes end. Whatever
+    /// ends posts takes this one; `posts` (raw) is for code that sends its own events.
+    pub fn eventing_posts(&self) -> Arc<dyn PostStore> {
+        Arc::new(EventingPostStore::new(
+            self.posts.clone(),
+            self.events.clone(),
+        ))
+    }
+
+    /// The accounts table, sending `AccountNeedsReconnect` when it marks an account.
+    pub fn eventing_accounts(&self) -> Arc<dyn TokenStore> {
+        Arc::new(EventingTokenStore::new(
+            self.accounts.clone(),
+            self.events.clone(),
+        ))
+    }
+
+    /// Token service over the accounts table and TikTok; an account it marks for
+    /// reconnection (a refused refresh) sends `AccountNeedsReconnect`.
     pub fn token_service(&self, tiktok: &TikTokClient) -> Result<TokenService, WiringError> {
         Ok(TokenService::new(
-            self.accounts.clone(),
+            self.eventing_accounts(),
             Arc::new(tiktok.clone()),
             TokenSettings::from_env()?,
         ))
@@ -170,7 +207,8 @@ impl Parts {
     pub async fn pipeline(&self) -> Result<Pipeline, WiringError> {
         let tiktok = self.tiktok().await?;
         Ok(Pipeline {
-            posts: self.posts.clone(),
+            // Every end of a post (published, inbox, failed, refused) sends its event.
+            posts: self.eventing_posts(),
             tokens: self.token_service(&tiktok)?,
             tiktok,
             source: Arc::new(S3VideoSource::new(self.s3.clone())),

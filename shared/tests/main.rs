@@ -6,6 +6,7 @@ mod client;
 mod connect;
 mod intake;
 mod operations;
+mod outcomes;
 mod pipeline;
 mod posts_api;
 mod sealing;

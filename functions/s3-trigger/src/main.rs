@@ -14,6 +14,7 @@ use tiktok_publish_core::config::{ConfigError, optional, required};
 use tiktok_publish_core::errors::{Classify, ErrorKind};
 use tiktok_publish_core::intake::{Intake, IntakeError, SfnExecutions};
 use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
+use tiktok_publish_core::pipeline::outcomes::EventingPostStore;
 use tiktok_publish_core::store::DynamoPostStore;
 use tiktok_publish_core::trigger::{DEFAULT_UPLOAD_PREFIX, TriggerOutcome, handle_object_created};
 use tiktok_publish_core::wiring;
@@ -62,8 +63,9 @@ struct Trigger {
 }
 
 impl Trigger {
-    /// Only the posts table, the bucket and the state machine: `wiring::Parts` would also
-    /// demand the OAuth and allowance tables, which this function is given no names for.
+    /// Only the posts table, the bucket, the state machine and the event bus (`EVENT_BUS_NAME`:
+    /// a post refused on arrival sends PostFailed): `wiring::Parts` would also demand the
+    /// OAuth and allowance tables, which this function is given no names for.
     fn from_env(sdk: &aws_config::SdkConfig) -> Result<Trigger, ConfigError> {
         let posts =
             DynamoPostStore::new(aws_sdk_dynamodb::Client::new(sdk), required("POSTS_TABLE")?);
@@ -73,7 +75,11 @@ impl Trigger {
         );
         Ok(Trigger {
             intake: Intake {
-                posts: Arc::new(posts),
+                // A post refused on arrival (a malformed manifest) sends its PostFailed.
+                posts: Arc::new(EventingPostStore::new(
+                    Arc::new(posts),
+                    wiring::outcome_events(sdk),
+                )),
                 source: Arc::new(S3VideoSource::new(s3_client(sdk))),
                 executions: Arc::new(executions),
             },

@@ -49,8 +49,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     tiktok_publish_core::telemetry::init_logging();
     let parts = Parts::from_env(aws_config().await)?;
     let app = App {
-        posts: parts.posts.clone(),
-        tokens: parts.accounts.clone(),
+        // Posts the webhook ends and accounts it marks send their outcome events.
+        posts: parts.eventing_posts(),
+        tokens: parts.eventing_accounts(),
         settings: OnceCell::new(),
         secret: Some(parts.secret.clone()),
     };

@@ -235,7 +235,8 @@ impl PostsApi {
         let tiktok = Arc::new(LazyTikTok::new(parts.clone()));
         Ok(PostsApi {
             intake: Intake {
-                posts: parts.posts.clone(),
+                // A cancel, a disconnect's cancels and a refused POST /posts send their events.
+                posts: parts.eventing_posts(),
                 source: Arc::new(S3VideoSource::new(parts.s3.clone())),
                 executions: Arc::new(SfnExecutions::new(sfn, required("STATE_MACHINE_ARN")?)),
             },

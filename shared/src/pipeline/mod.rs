@@ -21,6 +21,7 @@ use crate::tokens::TokenService;
 
 pub mod lambda;
 pub mod options;
+pub mod outcomes;
 mod steps;
 
 pub use steps::{FailureInput, StateMachineError};
