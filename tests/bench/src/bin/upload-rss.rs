@@ -1,6 +1,13 @@
 //! Peak memory (VmHWM) of uploading a 300 MB video from S3 (moto) to the fake TikTok.
 //!
-//! `cargo run --release -p publish-bench --bin upload-rss`
+//! `cargo build --release -p chunk-upload` (the real handler binary, built without the
+//! test kit), then `cargo run --release -p publish-bench --bin upload-rss`
+//!
+//! The goal's figures come from the real handler: `target/release/chunk-upload` started as
+//! Lambda starts it, polling the bench's Runtime API emulator, given one `{"post_id"}` event
+//! for a post that upload-init's step has initialised (its DynamoDB records in moto, its
+//! upload URL at the fake), and measured once it has answered and waits for its next event.
+//! Beside it, in child processes of this binary:
 //!
 //! The parent process starts moto and the fake TikTok, writes the video, then runs each case
 //! in a fresh child process (this binary again, with `--child CASE`), so every figure is the
@@ -14,13 +21,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
-use fake_tiktok::{AccountSeed, FakeSettings, FakeTikTok};
+use fake_tiktok::AccountSeed;
 use futures::TryStreamExt;
+use publish_bench::chain::queue_post;
+use publish_bench::lambda::{Running, function_env, set_env, stack_tables};
+use publish_bench::{machine_summary, vmhwm_kib as process_vmhwm_kib};
 use secrecy::SecretString;
 use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
 use tiktok_publish_core::media::{VideoLocation, VideoSource};
-use tiktok_publish_core::testing::video::{pseudo_random_bytes, write_video};
+use tiktok_publish_core::pipeline::PipelineSettings;
+use tiktok_publish_core::store::{PostState, PostStore};
+use tiktok_publish_core::testing::TestStack;
+use tiktok_publish_core::testing::video::{mp4_header, pseudo_random_bytes, write_video};
 use tiktok_publish_core::tiktok::TikTokClient;
 use tiktok_publish_core::tiktok::chunk_plan::{
     ChunkPlan, ChunkPolicy, DEFAULT_MAX_VIDEO_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE,
@@ -121,18 +134,56 @@ struct Measured {
     upload: Duration,
 }
 
+/// Case ids of the real handler binary's runs.
+const LAMBDA_CASES: [(&str, &str, u64); 2] = [
+    (
+        "lambda-64mb",
+        "chunk-upload binary, 64,000,000 B chunks",
+        MAX_CHUNK_SIZE,
+    ),
+    (
+        "lambda-5mib",
+        "chunk-upload binary, 5 MiB chunks",
+        MIN_CHUNK_SIZE,
+    ),
+];
+
+/// One row of the results table.
+struct Row {
+    id: &'static str,
+    label: String,
+    vmhwm_kib: u64,
+    upload: Option<Duration>,
+}
+
 async fn parent() -> anyhow::Result<bool> {
     let started = Instant::now();
+    println!("machine: {}", machine_summary());
     let moto = test_support::moto();
-    let s3 = moto.s3().await;
-    let fake = FakeTikTok::start(FakeSettings::default()).await?;
-    let bucket = test_support::unique_name("bench");
-    s3.create_bucket().bucket(&bucket).send().await?;
-    let key = "bench/video.mp4";
-    // Byte `i` of the video depends only on `i`: the same generator as the integration tests.
-    let sha256 = write_video(&s3, &bucket, key, "video/mp4", VIDEO_SIZE, |offset, len| {
-        pseudo_random_bytes(SEED, offset, len)
-    })
+    // A fake TikTok and fresh tables and bucket in moto, as the Lambdas' tests use them.
+    let stack = TestStack::start("rss").await;
+    let fake = &stack.fake;
+    let key = "uploads/bench/video.mp4";
+    // Byte `i` of the video depends only on `i` (the integration tests' generator), under an
+    // MP4 header that upload-init's probe accepts.
+    let header = mp4_header(VIDEO_SIZE, 60);
+    let sha256 = write_video(
+        &stack.s3,
+        &stack.bucket,
+        key,
+        "video/mp4",
+        VIDEO_SIZE,
+        |offset, len| {
+            let mut bytes = pseudo_random_bytes(SEED, offset, len);
+            let header_len = header.len() as u64;
+            if offset < header_len {
+                let from = usize::try_from(offset).unwrap_or(usize::MAX);
+                let take = (header.len() - from).min(len);
+                bytes[..take].copy_from_slice(&header[from..from + take]);
+            }
+            bytes
+        },
+    )
     .await
     .map_err(anyhow::Error::from_boxed)?
     .sha256;
@@ -141,8 +192,26 @@ async fn parent() -> anyhow::Result<bool> {
         started.elapsed().as_secs_f64()
     );
 
+    let mut rows = Vec::new();
+    for (id, label, target) in LAMBDA_CASES {
+        let (idle_kib, peak_kib, upload) = lambda_case(&stack, key, target, &sha256).await?;
+        if rows.is_empty() {
+            rows.push(Row {
+                id: "lambda-idle",
+                label: "chunk-upload binary, ready, no event".into(),
+                vmhwm_kib: idle_kib,
+                upload: None,
+            });
+        }
+        rows.push(Row {
+            id,
+            label: label.into(),
+            vmhwm_kib: peak_kib,
+            upload: Some(upload),
+        });
+    }
+
     let exe = std::env::current_exe().context("locate this binary")?;
-    let mut results = Vec::new();
     for case in &CASES {
         let open_id = fake.seed_account(AccountSeed::default());
         let tokens = fake.issue_tokens(&open_id, &["user.info.basic", "video.upload"]);
@@ -154,7 +223,7 @@ async fn parent() -> anyhow::Result<bool> {
             .env("BENCH_CLIENT_KEY", &fake.settings().client_key)
             .env("BENCH_CLIENT_SECRET", &fake.settings().client_secret)
             .env("BENCH_ACCESS_TOKEN", &tokens.access_token)
-            .env("BENCH_BUCKET", &bucket)
+            .env("BENCH_BUCKET", &stack.bucket)
             .env("BENCH_KEY", key)
             .output()
             .await
@@ -179,7 +248,12 @@ async fn parent() -> anyhow::Result<bool> {
                 bail!("case {}: the fake got other bytes: {publish:?}", case.id);
             }
         }
-        results.push((case, measured));
+        rows.push(Row {
+            id: case.id,
+            label: format!("in-bench child: {}", case.label),
+            vmhwm_kib: measured.vmhwm_kib,
+            upload: (case.mode != Mode::Baseline).then_some(measured.upload),
+        });
     }
     let violations = fake.violations();
     if !violations.is_empty() {
@@ -188,56 +262,139 @@ async fn parent() -> anyhow::Result<bool> {
 
     println!();
     println!(
-        "{:<32} {:>14} {:>10} {:>10}",
+        "{:<52} {:>14} {:>10} {:>10}",
         "case", "peak RSS", "upload", "MB/s"
     );
-    for (case, m) in &results {
-        let secs = m.upload.as_secs_f64();
-        let rate = if case.mode == Mode::Baseline || secs == 0.0 {
-            "-".to_owned()
-        } else {
-            format!("{:.0}", VIDEO_SIZE as f64 / 1e6 / secs)
+    for row in &rows {
+        let (time, rate) = match row.upload {
+            Some(upload) if !upload.is_zero() => (
+                format!("{:.2} s", upload.as_secs_f64()),
+                format!("{:.0}", VIDEO_SIZE as f64 / 1e6 / upload.as_secs_f64()),
+            ),
+            _ => ("-".to_owned(), "-".to_owned()),
         };
         println!(
-            "{:<32} {:>10.1} MiB {:>8.2} s {:>10}",
-            case.label,
-            m.vmhwm_kib as f64 / 1024.0,
-            secs,
+            "{:<52} {:>10.1} MiB {:>10} {:>10}",
+            row.label,
+            row.vmhwm_kib as f64 / 1024.0,
+            time,
             rate
         );
     }
     let peak = |id: &str| {
-        results
-            .iter()
-            .find(|(c, _)| c.id == id)
-            .map(|(_, m)| m.vmhwm_kib as f64 * 1024.0)
+        rows.iter()
+            .find(|r| r.id == id)
+            .map(|r| r.vmhwm_kib as f64 * 1024.0)
             .unwrap_or(f64::NAN)
     };
+    let (l64, l5) = (peak("lambda-64mb"), peak("lambda-5mib"));
     let (s64, s5) = (peak("streamed-64mb"), peak("streamed-5mib"));
     let (b64, b5) = (peak("buffered-64mb"), peak("buffered-5mib"));
     println!();
     println!(
-        "buffered / streamed, 64,000,000 B chunks: {:.2}x",
+        "buffered / streamed (in-bench), 64,000,000 B chunks: {:.2}x",
         b64 / s64
     );
-    println!("buffered / streamed, 5 MiB chunks:        {:.2}x", b5 / s5);
-    println!("streamed 64,000,000 B / streamed 5 MiB:   {:.3}", s64 / s5);
-    let under = s64 / MIB < STREAMED_LIMIT_MIB && s5 / MIB < STREAMED_LIMIT_MIB;
-    let spread = (s64 - s5).abs() / s64.min(s5);
+    println!(
+        "buffered / streamed (in-bench), 5 MiB chunks:        {:.2}x",
+        b5 / s5
+    );
+    println!(
+        "buffered (in-bench) / chunk-upload binary, 64,000,000 B chunks: {:.2}x",
+        b64 / l64
+    );
+    println!(
+        "chunk-upload binary, 64,000,000 B / 5 MiB chunks:    {:.3}",
+        l64 / l5
+    );
+    let under = l64 / MIB < STREAMED_LIMIT_MIB && l5 / MIB < STREAMED_LIMIT_MIB;
+    let spread = (l64 - l5).abs() / l64.min(l5);
     let close = spread <= STREAMED_SPREAD;
     println!();
     println!(
-        "goal: both streamed cases under {STREAMED_LIMIT_MIB} MiB: {}",
+        "goal: the chunk-upload binary under {STREAMED_LIMIT_MIB} MiB at both chunk sizes: {}",
         if under { "yes" } else { "NO" }
     );
     println!(
-        "goal: streamed cases within {:.0}% of each other ({:.1}% apart): {}",
+        "goal: its two peaks within {:.0}% of each other ({:.1}% apart): {}",
         STREAMED_SPREAD * 100.0,
         spread * 100.0,
         if close { "yes" } else { "NO" }
     );
     println!("total time {:.1} s", started.elapsed().as_secs_f64());
     Ok(under && close)
+}
+
+/// The real handler binary uploads the video of a fresh post planned with `target` chunks:
+/// its peak RSS when ready (before the event), after the event, and the invocation's time.
+async fn lambda_case(
+    stack: &TestStack,
+    key: &str,
+    target: u64,
+    sha256: &str,
+) -> anyhow::Result<(u64, u64, Duration)> {
+    let post = queue_post(stack, key).await;
+    let settings = PipelineSettings {
+        chunk_policy: ChunkPolicy::new(target, DEFAULT_MAX_VIDEO_SIZE)?,
+        ..PipelineSettings::default()
+    };
+    let init = stack
+        .pipeline(settings)
+        .init_upload(post.id.as_str())
+        .await
+        .map_err(|e| anyhow::anyhow!("upload-init's step failed: {e}"))?;
+    if !init.ready {
+        bail!("upload-init's step did not initialise the post: {init:?}");
+    }
+    let mut env = function_env(
+        "chunk-upload",
+        256,
+        test_support::moto().endpoint(),
+        &stack.fake.base_url(),
+        &stack_tables(stack),
+    );
+    env.retain(|(name, _)| name != "TIKTOK_CLIENT_SECRET_ARN");
+    set_env(
+        &mut env,
+        "TIKTOK_CLIENT_KEY",
+        &stack.fake.settings().client_key,
+    );
+    set_env(
+        &mut env,
+        "TIKTOK_CLIENT_SECRET",
+        &stack.fake.settings().client_secret,
+    );
+    let mut running = Running::start("chunk-upload", &env).await?;
+    let idle = process_vmhwm_kib(running.pid()?)?;
+    let outcome = running
+        .invoke(
+            serde_json::json!({"post_id": post.id.as_str()}),
+            Duration::from_secs(900),
+        )
+        .await?;
+    // Idle again, waiting for its next event: the high-water mark covers the whole upload.
+    let peak = process_vmhwm_kib(running.pid()?)?;
+    running.stop().await?;
+    if !outcome.ok || outcome.body["done"] != serde_json::json!(true) {
+        bail!("chunk-upload did not finish the upload: {}", outcome.body);
+    }
+    let record = stack
+        .posts
+        .get(&post.id)
+        .await?
+        .context("the post is gone")?;
+    if record.state != PostState::Processing {
+        bail!("the post is {} after the upload", record.state);
+    }
+    let publish_id = record.publish_id.context("the post has no publish id")?;
+    let publish = stack
+        .fake
+        .publish(&publish_id)
+        .context("the fake does not know the publish")?;
+    if publish.video_sha256.as_deref() != Some(sha256) {
+        bail!("the fake got other bytes from chunk-upload: {publish:?}");
+    }
+    Ok((idle, peak, outcome.duration()))
 }
 
 fn parse_report(stdout: &str) -> anyhow::Result<Measured> {
