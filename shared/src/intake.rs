@@ -103,31 +103,45 @@ where
     }
 }
 
+/// Starts the execution `name` of post `post_id` (input `{"post_id"}`). An execution of that
+/// name that exists already is this post's (same name, same input): nothing more to do.
+pub(crate) async fn start_named_execution(
+    client: &aws_sdk_sfn::Client,
+    state_machine_arn: &str,
+    post_id: &PostId,
+    name: &str,
+) -> Result<(), IntakeError> {
+    let input = serde_json::json!({ "post_id": post_id.as_str() }).to_string();
+    match client
+        .start_execution()
+        .state_machine_arn(state_machine_arn)
+        .name(name)
+        .input(input)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_execution_already_exists()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(sfn_error(err)),
+    }
+}
+
 #[async_trait]
 impl Executions for SfnExecutions {
     async fn start(&self, post_id: &PostId) -> Result<(), IntakeError> {
-        let input = serde_json::json!({ "post_id": post_id.as_str() }).to_string();
-        match self
-            .client
-            .start_execution()
-            .state_machine_arn(&self.state_machine_arn)
-            .name(post_id.as_str())
-            .input(input)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            // Same name, different input cannot happen (the input is the name); an execution
-            // that ran already is this post's, done.
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_execution_already_exists()) =>
-            {
-                Ok(())
-            }
-            Err(err) => Err(sfn_error(err)),
-        }
+        start_named_execution(
+            &self.client,
+            &self.state_machine_arn,
+            post_id,
+            post_id.as_str(),
+        )
+        .await
     }
 
     async fn stop(&self, post_id: &PostId, cause: &str) -> Result<(), IntakeError> {

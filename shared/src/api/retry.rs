@@ -24,12 +24,11 @@
 //! covers a crash between the write and the start.
 
 use async_trait::async_trait;
-use serde_json::json;
 
 use super::{ApiAnswer, ApiError, PostsApi, answer_of, view_json};
 use crate::config::{ConfigError, required};
 use crate::errors::ErrorKind;
-use crate::intake::IntakeError;
+use crate::intake::{IntakeError, start_named_execution};
 use crate::store::{PostId, PostRecord, PostState, PostUpdate, StoreError, unix_now};
 use crate::sweep::STUCK_REASON_PREFIX;
 
@@ -264,42 +263,7 @@ impl SfnAttemptExecutions {
 #[async_trait]
 impl AttemptExecutions for SfnAttemptExecutions {
     async fn start_attempt(&self, post_id: &PostId, name: &str) -> Result<(), IntakeError> {
-        use aws_sdk_sfn::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-        let input = json!({ "post_id": post_id.as_str() }).to_string();
-        match self
-            .client
-            .start_execution()
-            .state_machine_arn(&self.state_machine_arn)
-            .name(name)
-            .input(input)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_execution_already_exists()) =>
-            {
-                Ok(())
-            }
-            Err(err) => {
-                let retryable = match &err {
-                    SdkError::TimeoutError(_)
-                    | SdkError::DispatchFailure(_)
-                    | SdkError::ResponseError(_) => true,
-                    SdkError::ServiceError(e) => matches!(
-                        e.err().code(),
-                        Some("ThrottlingException" | "ServiceUnavailable" | "InternalFailure")
-                    ),
-                    _ => false,
-                };
-                Err(IntakeError::Executions {
-                    detail: DisplayErrorContext(&err).to_string(),
-                    retryable,
-                })
-            }
-        }
+        start_named_execution(&self.client, &self.state_machine_arn, post_id, name).await
     }
 }
 
