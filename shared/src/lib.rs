@@ -11,6 +11,8 @@
 //!   and the parsing of post options.
 //! - [`webhook`]: TikTok's signed webhook events, verified and recorded on posts/accounts.
 //! - [`events`]: outcome events (PostPublished, PostFailed, ...) to EventBridge.
+//! - [`metrics`]: metrics in CloudWatch's embedded metric format (a JSON line on stdout).
+//! - [`retention`]: an ended post's video and manifest tagged with its outcome (lifecycle).
 //! - [`sweep`]: the orphan sweep (videos whose event was lost, posts stuck past their deadline).
 //! - [`reconnect`]: warnings for accounts that must be connected again.
 //! - [`config`]: settings read from the environment.
@@ -23,8 +25,10 @@ pub mod errors;
 pub mod events;
 pub mod intake;
 pub mod media;
+pub mod metrics;
 pub mod pipeline;
 pub mod reconnect;
+pub mod retention;
 pub mod store;
 pub mod sweep;
 pub mod telemetry;

@@ -12,21 +12,26 @@
 //! - **Stuck posts**: a post in a non-final state past its deadline (`STUCK_AFTER_MINUTES`
 //!   after its last change or its `publish_at`) lost its execution (a crash, a time-out
 //!   before `record_failure`, a start that never happened). It is failed with a reason by a
-//!   conditional transition (a post that moves meanwhile is left alone), and a `PostFailed`
-//!   event goes out. Such posts can be retried.
+//!   conditional transition (a post that moves meanwhile is left alone). Such posts can be
+//!   retried.
+//!
+//! The sweep sends no event itself: its intake's posts store is the eventing one
+//! ([`Parts::eventing_posts`]), which sends `PostFailed` once, after the write that won (a
+//! stuck post failed here, an orphan refused by its manifest), however many writers race.
 //!
 //! Each run does bounded work (`SWEEP_MAX_OBJECTS` videos checked, `SWEEP_MAX_POSTS` posts
 //! read) and reports what it left for the next run. One item's trouble is recorded and the
-//! sweep goes on.
+//! sweep goes on. An operator may run it at once with shorter thresholds for that run
+//! ([`SweepOverrides`], read from the invocation's payload).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::config::{ConfigError, number_or, optional, required};
 use crate::errors::{Classify, ErrorKind};
-use crate::events::{EventBridgeEvents, OutcomeEvent, OutcomeEvents};
 use crate::intake::{Intake, SfnExecutions, UploadKey, parse_upload_key};
 use crate::media::s3::S3VideoSource;
 use crate::media::{SourceError, VideoLocation};
@@ -232,6 +237,9 @@ pub struct SweepReport {
     pub truncated: bool,
 }
 
+/// The `errorType` of a run refused for its payload (bad overrides): nothing was swept.
+pub const INVALID_SWEEP_REQUEST: &str = "InvalidSweepRequest";
+
 /// Why the sweep could not run at all (one item's failure is only reported).
 #[derive(Debug, thiserror::Error)]
 pub enum SweepError {
@@ -241,6 +249,12 @@ pub enum SweepError {
     Accounts(#[from] StoreError),
     #[error("the sweep is misconfigured: {0}")]
     Config(#[from] ConfigError),
+    /// The invocation's payload asked for something the sweep will not do; nothing ran.
+    #[error(
+        "the sweep's payload is refused, nothing was swept: {0} (send {{}} for the configured \
+         thresholds, or {{\"orphan_after_minutes\": N, \"stuck_after_minutes\": M}})"
+    )]
+    InvalidRequest(String),
 }
 
 impl Classify for SweepError {
@@ -249,16 +263,108 @@ impl Classify for SweepError {
             SweepError::Listing(e) => e.kind(),
             SweepError::Accounts(e) => e.kind(),
             SweepError::Config(_) => ErrorKind::Internal,
+            SweepError::InvalidRequest(_) => ErrorKind::PostRefused,
         }
     }
 }
 
 impl From<SweepError> for lambda_runtime::Diagnostic {
     fn from(error: SweepError) -> Self {
+        let error_type = match &error {
+            SweepError::InvalidRequest(_) => INVALID_SWEEP_REQUEST,
+            other => other.kind().name(),
+        };
         lambda_runtime::Diagnostic {
-            error_type: error.kind().name().to_owned(),
+            error_type: error_type.to_owned(),
             error_message: error.to_string(),
         }
+    }
+}
+
+/// The least `stuck_after_minutes` a run may ask for: a healthy post waits in PROCESSING
+/// without a change for up to the pipeline's processing deadline (2 hours by default), and
+/// a shorter threshold would fail it while TikTok still works on it (the template's
+/// `StuckAfterMinutes` has the same floor).
+pub const MIN_STUCK_AFTER_MINUTES: u64 = 150;
+/// The most either override may ask for (a year): beyond that nothing is ever swept.
+pub const MAX_OVERRIDE_MINUTES: u64 = 365 * 24 * 60;
+
+/// Thresholds one run uses instead of the configured ones, read from the invocation's
+/// payload: `{"orphan_after_minutes": 0}` sweeps every orphan at once (an operator who saw
+/// the dead-letter alarm), `{"stuck_after_minutes": N}` likewise for stuck posts. The
+/// schedule's events carry neither field: they run with the settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepOverrides {
+    pub orphan_after_minutes: Option<u64>,
+    pub stuck_after_minutes: Option<u64>,
+}
+
+impl SweepOverrides {
+    /// The overrides in an invocation's payload: absent (or `null`) fields keep the
+    /// settings; anything else must be a whole number of minutes in range.
+    pub fn from_payload(payload: &Value) -> Result<SweepOverrides, SweepError> {
+        let fields = match payload {
+            Value::Null => return Ok(SweepOverrides::default()),
+            Value::Object(fields) => fields,
+            other => {
+                return Err(SweepError::InvalidRequest(format!(
+                    "the payload must be a JSON object, got {}",
+                    json_type(other)
+                )));
+            }
+        };
+        let minutes = |name: &str, min: u64| -> Result<Option<u64>, SweepError> {
+            let value = match fields.get(name) {
+                None | Some(Value::Null) => return Ok(None),
+                Some(value) => value,
+            };
+            match value.as_u64() {
+                Some(n) if (min..=MAX_OVERRIDE_MINUTES).contains(&n) => Ok(Some(n)),
+                _ => Err(SweepError::InvalidRequest(format!(
+                    "{name} must be a whole number of minutes from {min} to \
+                     {MAX_OVERRIDE_MINUTES}, got {value}"
+                ))),
+            }
+        };
+        Ok(SweepOverrides {
+            orphan_after_minutes: minutes("orphan_after_minutes", 0)?,
+            stuck_after_minutes: minutes("stuck_after_minutes", MIN_STUCK_AFTER_MINUTES)?,
+        })
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+impl SweepSettings {
+    /// These settings with a run's overrides applied. An orphan threshold must stay below
+    /// the lookback, or the run would look at no video at all.
+    pub fn overridden(&self, overrides: SweepOverrides) -> Result<SweepSettings, SweepError> {
+        let mut settings = self.clone();
+        if let Some(minutes) = overrides.orphan_after_minutes {
+            // In range by `from_payload`: at most a year of seconds fits an i64.
+            let secs = i64::try_from(minutes * 60).unwrap_or(i64::MAX);
+            if secs >= settings.lookback_secs {
+                return Err(SweepError::InvalidRequest(format!(
+                    "orphan_after_minutes {minutes} must be below the lookback of {} minutes \
+                     (SWEEP_LOOKBACK_HOURS): older videos are not looked at",
+                    settings.lookback_secs / 60
+                )));
+            }
+            settings.orphan_after_secs = secs;
+        }
+        if let Some(minutes) = overrides.stuck_after_minutes {
+            settings.stuck_after_secs = i64::try_from(minutes * 60).unwrap_or(i64::MAX);
+        }
+        Ok(settings)
     }
 }
 
@@ -268,17 +374,18 @@ pub struct Sweep {
     pub intake: Intake,
     pub accounts: Arc<dyn TokenStore>,
     pub listing: Arc<dyn UploadListing>,
-    pub events: Arc<dyn OutcomeEvents>,
     pub settings: SweepSettings,
 }
 
 impl Sweep {
-    /// The deployed wiring: the posts and accounts tables, S3, Step Functions
-    /// (`STATE_MACHINE_ARN`), EventBridge (`EVENT_BUS_NAME`).
+    /// The deployed wiring: the posts table sending outcome events (`EVENT_BUS_NAME`), the
+    /// accounts table, S3, Step Functions (`STATE_MACHINE_ARN`).
     pub fn from_parts(parts: &Parts) -> Result<Sweep, ConfigError> {
         Ok(Sweep {
             intake: Intake {
-                posts: parts.posts.clone(),
+                // Every post the sweep ends (stuck, or an orphan refused at intake) sends
+                // its event from the store, once.
+                posts: parts.outcome_posts(),
                 source: Arc::new(S3VideoSource::new(parts.s3.clone())),
                 executions: Arc::new(SfnExecutions::new(
                     aws_sdk_sfn::Client::new(&parts.sdk),
@@ -287,8 +394,18 @@ impl Sweep {
             },
             accounts: parts.accounts.clone(),
             listing: Arc::new(S3UploadListing::new(parts.s3.clone())),
-            events: Arc::new(EventBridgeEvents::from_env(&parts.sdk)?),
             settings: SweepSettings::from_env()?,
+        })
+    }
+
+    /// This sweep with a run's overrides applied to its settings (see [`SweepOverrides`]).
+    pub fn overridden(&self, overrides: SweepOverrides) -> Result<Sweep, SweepError> {
+        if overrides != SweepOverrides::default() {
+            tracing::info!(?overrides, "thresholds overridden for this run");
+        }
+        Ok(Sweep {
+            settings: self.settings.overridden(overrides)?,
+            ..self.clone()
         })
     }
 
@@ -456,7 +573,8 @@ impl Sweep {
             post.id, post.id
         );
         let failure = PostFailure::new(ErrorKind::Internal, reason.clone(), Some(advice));
-        let failed = match self
+        // The eventing store sends PostFailed (retryable) when this write wins.
+        match self
             .intake
             .posts
             .transition(
@@ -468,27 +586,103 @@ impl Sweep {
             )
             .await
         {
-            Ok(failed) => failed,
+            Ok(_) => {}
             // It moved meanwhile: not stuck after all.
             Err(StoreError::StateConflict { .. }) => return,
             Err(err) => {
                 report.errors.push(format!("post {}: {err}", post.id));
                 return;
             }
-        };
+        }
         tracing::warn!(post_id = %post.id, was = %post.state, "stuck post failed");
         report.stuck.push(StuckFailed {
             post_id: post.id.to_string(),
             was: post.state,
             reason,
         });
-        let retryable = crate::api::retry::retry_verdict(&failed).is_ok();
-        if let Some(event) = OutcomeEvent::post_ended(&failed, Some(retryable))
-            && let Err(err) = self.events.publish(&[event]).await
-        {
-            report
-                .errors
-                .push(format!("PostFailed event of post {}: {err}", post.id));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn refused(payload: Value) -> String {
+        match SweepOverrides::from_payload(&payload) {
+            Err(SweepError::InvalidRequest(why)) => why,
+            other => panic!("{payload} refused, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn scheduled_events_and_empty_payloads_keep_the_settings() {
+        let scheduled = json!({
+            "version": "0",
+            "source": "aws.events",
+            "detail-type": "Scheduled Event",
+            "detail": {}
+        });
+        for payload in [
+            scheduled,
+            json!({}),
+            Value::Null,
+            json!({"orphan_after_minutes": null}),
+        ] {
+            let overrides = SweepOverrides::from_payload(&payload).unwrap();
+            assert_eq!(overrides, SweepOverrides::default(), "{payload}");
+            let settings = SweepSettings::new("b");
+            let kept = settings.overridden(overrides).unwrap();
+            assert_eq!(kept.orphan_after_secs, settings.orphan_after_secs);
+            assert_eq!(kept.stuck_after_secs, settings.stuck_after_secs);
+        }
+    }
+
+    #[test]
+    fn overrides_apply_in_minutes_to_that_run() {
+        let overrides = SweepOverrides::from_payload(&json!({
+            "orphan_after_minutes": 0,
+            "stuck_after_minutes": 180
+        }))
+        .unwrap();
+        let settings = SweepSettings::new("b").overridden(overrides).unwrap();
+        assert_eq!(settings.orphan_after_secs, 0);
+        assert_eq!(settings.stuck_after_secs, 180 * 60);
+        assert_eq!(
+            settings.lookback_secs,
+            SweepSettings::new("b").lookback_secs
+        );
+    }
+
+    #[test]
+    fn bad_overrides_are_refused_naming_the_field_and_the_range() {
+        for (payload, says) in [
+            (json!({"orphan_after_minutes": -5}), "orphan_after_minutes"),
+            (json!({"orphan_after_minutes": "0"}), "orphan_after_minutes"),
+            (json!({"orphan_after_minutes": 2.5}), "whole number"),
+            (json!({"stuck_after_minutes": 30}), "from 150"),
+            (
+                json!({"stuck_after_minutes": MAX_OVERRIDE_MINUTES + 1}),
+                "stuck_after_minutes",
+            ),
+            (json!("sweep"), "a JSON object, got a string"),
+        ] {
+            let why = refused(payload.clone());
+            assert!(why.contains(says), "{payload}: {why}");
+        }
+        let beyond_lookback = SweepOverrides {
+            orphan_after_minutes: Some(72 * 60),
+            stuck_after_minutes: None,
+        };
+        let error = SweepSettings::new("b")
+            .overridden(beyond_lookback)
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("SWEEP_LOOKBACK_HOURS"),
+            "{error}"
+        );
+        let diagnostic = lambda_runtime::Diagnostic::from(error);
+        assert_eq!(diagnostic.error_type, INVALID_SWEEP_REQUEST);
     }
 }

@@ -360,9 +360,17 @@ impl TokenService {
         owner: &str,
     ) -> Result<Attempt, TokenError> {
         let open_id = account.open_id.as_str();
-        let Some(refresh_token) = account.usable_refresh_token(self.clock.now()).cloned() else {
+        let Some(sealed) = account.usable_refresh_token(self.clock.now()) else {
             self.store.release_lease(open_id, owner).await?;
             return Ok(Attempt::ReadAgain);
+        };
+        // Opened here only: the reads that never refresh cost no KMS Decrypt for it.
+        let refresh_token = match sealed.open().await {
+            Ok(token) => token,
+            Err(err) => {
+                self.store.release_lease(open_id, owner).await?;
+                return Err(err.into());
+            }
         };
         tracing::info!(open_id, "refreshing the TikTok access token");
         let mut grant = match self.tiktok.refresh(&refresh_token).await {
@@ -450,6 +458,7 @@ mod tests {
     use secrecy::ExposeSecret;
 
     use super::*;
+    use crate::store::SealedSecret;
     use crate::store::memory::MemoryTokenStore;
 
     const NOW: UnixTime = 1_800_000_000;
@@ -540,7 +549,7 @@ mod tests {
             open_id: "open-1".into(),
             access_token: SecretString::from("act.old"),
             access_expires_at,
-            refresh_token: Some(SecretString::from("rft.old")),
+            refresh_token: Some(SealedSecret::plain(&SecretString::from("rft.old"))),
             refresh_expires_at: NOW + 1_000_000,
             scopes: vec!["video.publish".into()],
             nickname: None,
@@ -595,7 +604,16 @@ mod tests {
         }
         assert_eq!(tiktok.calls.load(Ordering::SeqCst), 1);
         let stored = store.get("open-1").await.unwrap().unwrap();
-        assert_eq!(stored.refresh_token.unwrap().expose_secret(), "rft.1");
+        assert_eq!(
+            stored
+                .refresh_token
+                .unwrap()
+                .open()
+                .await
+                .unwrap()
+                .expose_secret(),
+            "rft.1"
+        );
         assert_eq!(stored.version, 2);
         assert!(stored.lease_owner.is_none());
     }

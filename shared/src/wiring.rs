@@ -12,8 +12,10 @@ use crate::config::{ConfigError, TikTokConfig, optional};
 use crate::errors::{Classify, ErrorKind};
 use crate::events::{EventBridgeEvents, OutcomeEvents};
 use crate::media::s3::{S3VideoSource, s3_client};
-use crate::pipeline::outcomes::{EventingPostStore, EventingTokenStore, NoOutcomeEvents};
+use crate::metrics::Metrics;
+use crate::pipeline::outcomes::{EventingTokenStore, NoOutcomeEvents, OutcomePostStore};
 use crate::pipeline::{Pipeline, PipelineSettings};
+use crate::retention::S3RetentionTags;
 use crate::store::{
     AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore,
     DynamoTokenStore, KmsCodec, PlainCodec, PostStore, SecretCodec, TableNames, TokenStore,
@@ -121,6 +123,30 @@ pub fn outcome_events(sdk: &aws_config::SdkConfig) -> Arc<dyn OutcomeEvents> {
     }
 }
 
+/// `posts` reporting every post its writes end: the outcome event (`EVENT_BUS_NAME`, see
+/// [`outcome_events`]), the metric lines on stdout (`STACK_NAME`) and the retention tags on
+/// the video and its manifest (through `s3`, built with [`s3_client`]). For functions that
+/// end posts without the whole [`Parts`] (the S3 trigger).
+pub fn outcome_posts(
+    sdk: &aws_config::SdkConfig,
+    s3: aws_sdk_s3::Client,
+    posts: Arc<dyn PostStore>,
+) -> Arc<dyn PostStore> {
+    reporting(posts, outcome_events(sdk), s3)
+}
+
+fn reporting(
+    posts: Arc<dyn PostStore>,
+    events: Arc<dyn OutcomeEvents>,
+    s3: aws_sdk_s3::Client,
+) -> Arc<dyn PostStore> {
+    Arc::new(
+        OutcomePostStore::new(posts, events)
+            .with_metrics(Metrics::from_env())
+            .with_tags(Arc::new(S3RetentionTags::new(s3))),
+    )
+}
+
 /// The AWS-side parts every Lambda may use, built at cold start.
 #[derive(Clone)]
 pub struct Parts {
@@ -176,13 +202,11 @@ impl Parts {
         Ok(TikTokClient::new(TikTokConfig::from_env(secret)?)?)
     }
 
-    /// The posts table, sending the outcome event of every post its writes end. Whatever
-    /// ends posts takes this one; `posts` (raw) is for code that sends its own events.
-    pub fn eventing_posts(&self) -> Arc<dyn PostStore> {
-        Arc::new(EventingPostStore::new(
-            self.posts.clone(),
-            self.events.clone(),
-        ))
+    /// The posts table, reporting every post its writes end: the outcome event, the metric
+    /// lines, the retention tags. Whatever ends posts takes this one; `posts` (raw) is for
+    /// code that only reads or reports its own.
+    pub fn outcome_posts(&self) -> Arc<dyn PostStore> {
+        reporting(self.posts.clone(), self.events.clone(), self.s3.clone())
     }
 
     /// The accounts table, sending `AccountNeedsReconnect` when it marks an account.
@@ -207,8 +231,9 @@ impl Parts {
     pub async fn pipeline(&self) -> Result<Pipeline, WiringError> {
         let tiktok = self.tiktok().await?;
         Ok(Pipeline {
-            // Every end of a post (published, inbox, failed, refused) sends its event.
-            posts: self.eventing_posts(),
+            // Every end of a post (published, inbox, failed, refused) sends its event, emits
+            // its metrics and tags its video.
+            posts: self.outcome_posts(),
             tokens: self.token_service(&tiktok)?,
             tiktok,
             source: Arc::new(S3VideoSource::new(self.s3.clone())),

@@ -244,7 +244,10 @@ async fn a_full_connect_stores_the_tokens_and_names_the_account() {
         fake_account.access_token
     );
     assert_eq!(
-        stored.refresh_token.map(|t| t.expose_secret().to_owned()),
+        match &stored.refresh_token {
+            Some(sealed) => Some(sealed.open().await.unwrap().expose_secret().to_owned()),
+            None => None,
+        },
         fake_account.refresh_token
     );
     s.assert_no_violations();
@@ -267,7 +270,10 @@ async fn a_reconnect_updates_the_same_account() {
     assert_eq!(s.account_count().await, 1);
     let stored = s.accounts.get(&open_id).await.unwrap().unwrap();
     assert_eq!(
-        stored.refresh_token.map(|t| t.expose_secret().to_owned()),
+        match &stored.refresh_token {
+            Some(sealed) => Some(sealed.open().await.unwrap().expose_secret().to_owned()),
+            None => None,
+        },
         s.fake.account(&open_id).unwrap().refresh_token
     );
     s.assert_no_violations();

@@ -9,6 +9,8 @@ mod operations;
 mod outcomes;
 mod pipeline;
 mod posts_api;
+mod recovery;
+mod retention;
 mod sealing;
 mod source;
 mod stores;

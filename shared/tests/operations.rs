@@ -19,6 +19,7 @@ use tiktok_publish_core::events::{
 };
 use tiktok_publish_core::intake::manifest_key;
 use tiktok_publish_core::pipeline::PipelineSettings;
+use tiktok_publish_core::pipeline::outcomes::OutcomePostStore;
 use tiktok_publish_core::reconnect::ReconnectCheck;
 use tiktok_publish_core::store::{
     AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, PostFailure, PostId, PostRecord,
@@ -204,18 +205,20 @@ async fn each_outcome_reaches_a_queue_subscribed_to_the_bus_without_secrets() {
     assert_eq!(published_event["detail"]["tiktok_post_ids"][0], "7311");
 }
 
-/// A sweep over this stack's bucket and tables, its events kept in memory.
+/// A sweep over this stack's bucket and tables, wired as deployed: its posts store sends
+/// the outcome events (kept in memory here).
 async fn sweep(
     stack: &TestStack,
     machine: &PassMachine,
     settings: SweepSettings,
 ) -> (Sweep, Arc<MemoryEvents>) {
     let events = Arc::new(MemoryEvents::new());
+    let mut intake = stack.intake(machine).await;
+    intake.posts = Arc::new(OutcomePostStore::new(intake.posts, events.clone()));
     let sweep = Sweep {
-        intake: stack.intake(machine).await,
+        intake,
         accounts: stack.accounts.clone(),
         listing: Arc::new(S3UploadListing::new(stack.s3.clone())),
-        events: events.clone(),
         settings,
     };
     (sweep, events)
@@ -353,6 +356,7 @@ async fn an_account_whose_refresh_token_nears_expiry_is_warned() {
     let events = Arc::new(MemoryEvents::new());
     let check = ReconnectCheck {
         accounts: stack.accounts.clone(),
+        warnings: stack.accounts.clone(),
         events: events.clone(),
         warn_days: 14,
     };

@@ -17,7 +17,7 @@ use tiktok_publish_core::events::{
 };
 use tiktok_publish_core::intake::Intake;
 use tiktok_publish_core::pipeline::options::{OptionsError, parse_options_json};
-use tiktok_publish_core::pipeline::outcomes::{EventingPostStore, EventingTokenStore};
+use tiktok_publish_core::pipeline::outcomes::{EventingTokenStore, OutcomePostStore};
 use tiktok_publish_core::pipeline::{
     FailureInput, Pipeline, PipelineSettings, StateMachineError, StepError,
 };
@@ -53,7 +53,7 @@ async fn rig(settings: PipelineSettings) -> Rig {
     .await;
     let events = Arc::new(MemoryEvents::new());
     let posts: Arc<dyn PostStore> =
-        Arc::new(EventingPostStore::new(stack.posts.clone(), events.clone()));
+        Arc::new(OutcomePostStore::new(stack.posts.clone(), events.clone()));
     let mut pipeline = stack.pipeline(settings);
     pipeline.posts = posts.clone();
     pipeline.tokens = eventing_tokens(&stack, &events);

@@ -592,7 +592,14 @@ async fn an_access_token_expiring_mid_run_is_refreshed_once() {
         current.access_token.unwrap()
     );
     assert_eq!(
-        after.refresh_token.as_ref().unwrap().expose_secret(),
+        after
+            .refresh_token
+            .as_ref()
+            .unwrap()
+            .open()
+            .await
+            .unwrap()
+            .expose_secret(),
         current.refresh_token.unwrap()
     );
     assert_ne!(

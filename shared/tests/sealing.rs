@@ -93,7 +93,13 @@ async fn a_reader_of_the_table_learns_nothing_and_the_store_opens_its_tokens() {
     let tokens = store.get("open-a").await.unwrap().unwrap();
     assert_eq!(tokens.access_token.expose_secret(), "act.secret-a");
     assert_eq!(
-        tokens.refresh_token.unwrap().expose_secret(),
+        tokens
+            .refresh_token
+            .unwrap()
+            .open()
+            .await
+            .unwrap()
+            .expose_secret(),
         "rft.secret-a"
     );
 }
@@ -150,7 +156,16 @@ async fn tokens_stored_before_sealing_keep_working_and_are_sealed_at_the_next_re
     let store = stack.accounts();
     let tokens = store.get("open-old").await.unwrap().unwrap();
     assert_eq!(tokens.access_token.expose_secret(), "act.old");
-    assert_eq!(tokens.refresh_token.unwrap().expose_secret(), "rft.old");
+    assert_eq!(
+        tokens
+            .refresh_token
+            .unwrap()
+            .open()
+            .await
+            .unwrap()
+            .expose_secret(),
+        "rft.old"
+    );
 
     let LeaseOutcome::Taken = store
         .try_take_refresh_lease("open-old", tokens.version, "me", NOW + 60, NOW)
@@ -172,7 +187,16 @@ async fn tokens_stored_before_sealing_keep_working_and_are_sealed_at_the_next_re
     assert!(attribute(&item, "refresh_token").starts_with("kms1:"));
     assert!(!format!("{item:?}").contains("rft.new"));
     let refreshed = store.get("open-old").await.unwrap().unwrap();
-    assert_eq!(refreshed.refresh_token.unwrap().expose_secret(), "rft.new");
+    assert_eq!(
+        refreshed
+            .refresh_token
+            .unwrap()
+            .open()
+            .await
+            .unwrap()
+            .expose_secret(),
+        "rft.new"
+    );
 }
 
 #[tokio::test]

@@ -566,7 +566,14 @@ async fn a_reconnect_never_wipes_a_good_refresh_token() {
     assert!(second.reconnect_reason.is_none());
     assert_eq!(second.access_token.expose_secret(), "act.2");
     assert_eq!(
-        second.refresh_token.as_ref().unwrap().expose_secret(),
+        second
+            .refresh_token
+            .as_ref()
+            .unwrap()
+            .open()
+            .await
+            .unwrap()
+            .expose_secret(),
         "rft.1"
     );
     assert_eq!(second.refresh_expires_at, NOW + 31_536_000);
@@ -680,7 +687,14 @@ async fn one_caller_at_a_time_holds_the_refresh_lease() {
     assert_eq!(saved.version, 2);
     assert!(saved.lease_owner.is_none() && saved.lease_until.is_none());
     assert_eq!(
-        saved.refresh_token.as_ref().unwrap().expose_secret(),
+        saved
+            .refresh_token
+            .as_ref()
+            .unwrap()
+            .open()
+            .await
+            .unwrap()
+            .expose_secret(),
         "rft.2"
     );
 

@@ -94,7 +94,16 @@ async fn a_code_exchange_stores_the_tokens() {
     let stored = s.store.get(&open_id).await.unwrap().unwrap();
     let (access, refresh) = fake_tokens(&s.fake, &open_id);
     assert_eq!(stored.access_token.expose_secret(), access);
-    assert_eq!(stored.refresh_token.unwrap().expose_secret(), refresh);
+    assert_eq!(
+        stored
+            .refresh_token
+            .unwrap()
+            .open()
+            .await
+            .unwrap()
+            .expose_secret(),
+        refresh
+    );
 
     // A fresh token is used as it is: no refresh.
     let token = s.service.fresh_access_token(&open_id).await.unwrap();
@@ -119,7 +128,16 @@ async fn a_refresh_stores_the_rotated_refresh_token() {
     assert_eq!(token.secret().expose_secret(), access);
     assert!(token.expires_at() > unix_now() + 3600);
     let stored = s.store.get(&open_id).await.unwrap().unwrap();
-    assert_eq!(stored.refresh_token.unwrap().expose_secret(), refresh);
+    assert_eq!(
+        stored
+            .refresh_token
+            .unwrap()
+            .open()
+            .await
+            .unwrap()
+            .expose_secret(),
+        refresh
+    );
     assert_ne!(refresh, old_refresh, "the fake rotates refresh tokens");
     assert_eq!(stored.version, 2);
 
@@ -148,7 +166,16 @@ async fn twenty_callers_at_expiry_cause_exactly_one_refresh() {
         assert_eq!(token.secret().expose_secret(), access);
     }
     let stored = s.store.get(&open_id).await.unwrap().unwrap();
-    assert_eq!(stored.refresh_token.unwrap().expose_secret(), refresh);
+    assert_eq!(
+        stored
+            .refresh_token
+            .unwrap()
+            .open()
+            .await
+            .unwrap()
+            .expose_secret(),
+        refresh
+    );
     assert!(stored.lease_owner.is_none());
     // The token the callers got works at TikTok.
     s.client.creator_info(tokens[0].secret()).await.unwrap();

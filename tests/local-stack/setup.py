@@ -21,6 +21,9 @@ Local stand-ins:
   asynchronous retries would.
 - The HTTP API is `cargo lambda watch` (its router table in Cargo.toml); its routes are
   compared with the template's here. IAM (policies, roles, permissions) is not emulated.
+- Notifications and alarms (the SNS topic, its rules on the outcome bus, CloudWatch alarms and
+  the dashboard) are not created: the outcome bus's tap queue shows every event. The bucket's
+  lifecycle rules are created (tag filters included) but moto never applies them.
 
 Writes DIR/stack.json (what the driver reads), DIR/functions.env (the union of the functions'
 environment variables, shell-quoted, for `cargo lambda watch`) and DIR/outputs.env (the
@@ -134,6 +137,9 @@ class Resolver:
             if key == "Fn::Equals":
                 left, right = self.resolve(value)
                 return left == right
+            if key == "Fn::Not":
+                (inner,) = value
+                return not self.resolve(inner)
             if key.startswith("Fn::"):
                 raise SystemExit(f"setup: intrinsic {key} is not supported locally: teach setup.py")
         return {k: self.resolve(v) for k, v in node.items()}
@@ -210,17 +216,27 @@ def create_bucket(aws, r, logical, props):
     if "LifecycleConfiguration" in props:
         rules = []
         for rule in props["LifecycleConfiguration"]["Rules"]:
-            take(rule, {"Id", "Status", "Prefix", "AbortIncompleteMultipartUpload",
-                        "NoncurrentVersionExpiration", "ExpirationInDays"}, f"{logical} lifecycle rule")
-            api_rule = {"ID": rule["Id"], "Status": rule["Status"],
-                        "Filter": {"Prefix": rule.get("Prefix", "")}}
+            take(rule, {"Id", "Status", "Prefix", "TagFilters", "AbortIncompleteMultipartUpload",
+                        "NoncurrentVersionExpiration", "ExpirationInDays",
+                        "ExpiredObjectDeleteMarker"}, f"{logical} lifecycle rule")
+            # CloudFormation's Prefix + TagFilters is the API's Filter (And when tags are set).
+            prefix = rule.get("Prefix", "")
+            tags = rule.get("TagFilters", [])
+            rule_filter = ({"And": {"Prefix": prefix, "Tags": tags}} if tags
+                           else {"Prefix": prefix})
+            api_rule = {"ID": rule["Id"], "Status": rule["Status"], "Filter": rule_filter}
             for key in ("AbortIncompleteMultipartUpload", "NoncurrentVersionExpiration"):
                 if key in rule:
                     api_rule[key] = rule[key]
             if "ExpirationInDays" in rule:
                 api_rule["Expiration"] = {"Days": rule["ExpirationInDays"]}
+            if rule.get("ExpiredObjectDeleteMarker"):
+                api_rule["Expiration"] = {"ExpiredObjectDeleteMarker": True}
             rules.append(api_rule)
         s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
+        # moto keeps the rules (GetBucketLifecycleConfiguration shows them) but never runs them.
+        log(f"bucket {name} lifecycle rules: {', '.join(rule['ID'] for rule in rules)} "
+            "(not applied locally)")
     notifications = props.get("NotificationConfiguration")
     if notifications:
         take(notifications, {"EventBridgeConfiguration"}, f"{logical} notifications")
@@ -379,6 +395,24 @@ def create_event_rules(aws, r, logical, props, fn_binary, globals_fn):
     return sources
 
 
+NOT_NOTIFIED = "notifications and alarms are not emulated; the tap queue shows every event"
+
+
+def skip_notification_rule(template, logical, props):
+    """A rule of its own (not a function's event) is accepted only when all it does is notify
+    through the template's SNS topics, which are not emulated; anything else must be taught
+    here."""
+    take(props, {"Description", "EventBusName", "State", "EventPattern", "Targets"}, logical)
+    resources = template["Resources"]
+    for target in props.get("Targets", []):
+        arn = target.get("Arn")
+        topic = arn.get("Ref") if isinstance(arn, dict) else None
+        if resources.get(topic, {}).get("Type") != "AWS::SNS::Topic":
+            raise SystemExit(f"setup: {logical}: a rule target other than an SNS topic of the "
+                             "template is not emulated locally: teach setup.py")
+    log(f"rule {logical} -> SNS not created ({NOT_NOTIFIED})")
+
+
 # ------------------------------------------------------------------ the HTTP API routes
 
 
@@ -487,11 +521,16 @@ def main():
         "AWS::ApiGatewayV2::Stage": "cargo lambda watch serves the API (no throttling, no access log)",
         "AWS::ApiGatewayV2::Integration": "cargo lambda watch serves the API (router table in Cargo.toml)",
         "AWS::ApiGatewayV2::Route": "cargo lambda watch serves the API (router table in Cargo.toml)",
+        "AWS::SNS::Topic": NOT_NOTIFIED,
+        "AWS::SNS::TopicPolicy": NOT_NOTIFIED,
+        "AWS::SNS::Subscription": NOT_NOTIFIED,
+        "AWS::CloudWatch::Alarm": NOT_NOTIFIED,
+        "AWS::CloudWatch::Dashboard": "metrics are printed to the functions' output (embedded metric format), not collected",
     }
     unknown = sorted(set(by_type) - handled - set(skipped) - {
         "AWS::KMS::Key", "AWS::KMS::Alias", "AWS::Events::EventBus",
         "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SecretsManager::Secret",
-        "AWS::SQS::Queue", "AWS::Serverless::StateMachine"})
+        "AWS::SQS::Queue", "AWS::Serverless::StateMachine", "AWS::Events::Rule"})
     if unknown:
         raise SystemExit(f"setup: resource types not emulated locally: {', '.join(unknown)}: teach setup.py")
 
@@ -501,6 +540,13 @@ def main():
         create_kms_alias(aws, r, logical, resources[logical]["Properties"])
     event_buses = [create_event_bus(aws, r, logical, resources[logical]["Properties"])
                    for logical in by_type.get("AWS::Events::EventBus", [])]
+    for logical in by_type.get("AWS::Events::Rule", []):
+        skip_notification_rule(template, logical, resources[logical]["Properties"])
+    # What the Outputs may name of the resources not created: the names they would have.
+    for logical in by_type.get("AWS::SNS::Topic", []):
+        r.refs[logical] = f"arn:aws:sns:{REGION}:{ACCOUNT}:{STACK}-{logical}"
+    for logical in by_type.get("AWS::CloudWatch::Dashboard", []):
+        r.refs[logical] = STACK
     for logical in by_type.get("AWS::DynamoDB::Table", []):
         create_table(aws, r, logical, resources[logical]["Properties"])
     for logical in by_type.get("AWS::S3::Bucket", []):

@@ -2,11 +2,15 @@
 //! event was lost are claimed through the intake, and posts stuck in a non-final state past
 //! their deadline are failed with a reason (see `tiktok_publish_core::sweep`). The output is
 //! the run's report.
+//!
+//! The schedule's events carry nothing the sweep reads. An operator may invoke it at once
+//! with `{"orphan_after_minutes": 0}` (and/or `"stuck_after_minutes"`) to use other
+//! thresholds for that run; a bad value fails the invocation (`InvalidSweepRequest`).
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 use tiktok_publish_core::store::unix_now;
-use tiktok_publish_core::sweep::{Sweep, SweepError, SweepReport};
+use tiktok_publish_core::sweep::{Sweep, SweepError, SweepOverrides, SweepReport};
 use tiktok_publish_core::wiring::{self, Parts};
 
 #[tokio::main]
@@ -18,8 +22,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(|event| handler(&sweep, event))).await
 }
 
-/// The schedule's event says nothing the sweep needs: every run looks at everything.
-async fn handler(sweep: &Sweep, _event: LambdaEvent<Value>) -> Result<SweepReport, SweepError> {
+/// Every run looks at everything, with the thresholds the payload may override.
+async fn handler(sweep: &Sweep, event: LambdaEvent<Value>) -> Result<SweepReport, SweepError> {
+    let sweep = sweep.overridden(SweepOverrides::from_payload(&event.payload)?)?;
     // Boxed: the sweep's future nests the SDK's, too deep to lay out inline.
     Box::pin(sweep.run(unix_now())).await
 }

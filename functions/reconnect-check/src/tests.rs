@@ -24,6 +24,7 @@ async fn accounts_near_expiry_or_refused_are_warned() {
     let events = Arc::new(MemoryEvents::new());
     let check = |warn_days| ReconnectCheck {
         accounts: stack.accounts.clone(),
+        warnings: stack.accounts.clone(),
         events: events.clone(),
         warn_days,
     };
@@ -40,13 +41,25 @@ async fn accounts_near_expiry_or_refused_are_warned() {
     assert_eq!(warning.why, ReconnectWhy::RefreshTokenExpiring);
     assert!(warning.days_left.is_some_and(|d| (363..=365).contains(&d)));
 
+    // The same day again: no second warning.
+    let report = handler(&check(400), event()).await.unwrap();
+    assert!(report.warned.is_empty(), "{report:?}");
+    assert_eq!(report.warned_earlier_today, std::slice::from_ref(&open_id));
+    assert_eq!(events.sent().len(), 1);
+
+    let refused_id = stack.connect_account(AccountSeed::default()).await;
     stack
         .accounts
-        .mark_needs_reconnect(&open_id, "refresh refused: invalid_grant", None, unix_now())
+        .mark_needs_reconnect(
+            &refused_id,
+            "refresh refused: invalid_grant",
+            None,
+            unix_now(),
+        )
         .await
         .unwrap();
     let report = handler(&check(14), event()).await.unwrap();
-    assert_eq!(report.warned, [open_id]);
+    assert_eq!(report.warned, [refused_id]);
     let Some(OutcomeEvent::Reconnect(refused)) = events.sent().last().cloned() else {
         panic!("a warning");
     };

@@ -14,7 +14,6 @@ use tiktok_publish_core::config::{ConfigError, optional, required};
 use tiktok_publish_core::errors::{Classify, ErrorKind};
 use tiktok_publish_core::intake::{Intake, IntakeError, SfnExecutions};
 use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
-use tiktok_publish_core::pipeline::outcomes::EventingPostStore;
 use tiktok_publish_core::store::DynamoPostStore;
 use tiktok_publish_core::trigger::{DEFAULT_UPLOAD_PREFIX, TriggerOutcome, handle_object_created};
 use tiktok_publish_core::wiring;
@@ -64,7 +63,7 @@ struct Trigger {
 
 impl Trigger {
     /// Only the posts table, the bucket, the state machine and the event bus (`EVENT_BUS_NAME`:
-    /// a post refused on arrival sends PostFailed): `wiring::Parts` would also demand the
+    /// a post refused on arrival sends PostFailed, its metric and its retention tag): `wiring::Parts` would also demand the
     /// OAuth and allowance tables, which this function is given no names for.
     fn from_env(sdk: &aws_config::SdkConfig) -> Result<Trigger, ConfigError> {
         let posts =
@@ -75,11 +74,8 @@ impl Trigger {
         );
         Ok(Trigger {
             intake: Intake {
-                // A post refused on arrival (a malformed manifest) sends its PostFailed.
-                posts: Arc::new(EventingPostStore::new(
-                    Arc::new(posts),
-                    wiring::outcome_events(sdk),
-                )),
+                // A post refused on arrival (a malformed manifest) is reported like any end.
+                posts: wiring::outcome_posts(sdk, s3_client(sdk), Arc::new(posts)),
                 source: Arc::new(S3VideoSource::new(s3_client(sdk))),
                 executions: Arc::new(executions),
             },

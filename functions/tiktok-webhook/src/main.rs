@@ -50,7 +50,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let parts = Parts::from_env(aws_config().await)?;
     let app = App {
         // Posts the webhook ends and accounts it marks send their outcome events.
-        posts: parts.eventing_posts(),
+        posts: parts.outcome_posts(),
         tokens: parts.eventing_accounts(),
         settings: OnceCell::new(),
         secret: Some(parts.secret.clone()),

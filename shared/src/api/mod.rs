@@ -236,7 +236,7 @@ impl PostsApi {
         Ok(PostsApi {
             intake: Intake {
                 // A cancel, a disconnect's cancels and a refused POST /posts send their events.
-                posts: parts.eventing_posts(),
+                posts: parts.outcome_posts(),
                 source: Arc::new(S3VideoSource::new(parts.s3.clone())),
                 executions: Arc::new(SfnExecutions::new(sfn, required("STATE_MACHINE_ARN")?)),
             },
@@ -821,7 +821,7 @@ mod tests {
             open_id: "o".into(),
             access_token: SecretString::from("a"),
             access_expires_at: now + 3600,
-            refresh_token: Some(SecretString::from("r")),
+            refresh_token: Some(crate::store::SealedSecret::plain(&SecretString::from("r"))),
             refresh_expires_at: now + 86_400,
             scopes: vec!["video.publish".into(), "video.upload".into()],
             nickname: None,

@@ -79,7 +79,8 @@ pub fn retries_so_far(post: &PostRecord) -> usize {
         .count()
 }
 
-fn is_retry_note(note: Option<&str>) -> bool {
+/// Whether a history note is a retry's (the pipeline counts its inits since the last one).
+pub fn is_retry_note(note: Option<&str>) -> bool {
     note.is_some_and(|n| n.starts_with(RETRY_NOTE_PREFIX))
 }
 

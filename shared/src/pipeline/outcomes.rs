@@ -1,5 +1,6 @@
 //! Every post's end, and every account marked for reconnection, goes out as an outcome
-//! event ([`crate::events`]).
+//! event ([`crate::events`]); a post's end also emits its metrics ([`crate::metrics`]) and
+//! tags its video and manifest for retention ([`crate::retention`]).
 //!
 //! The events are sent by decorators of the stores rather than by each caller: a post
 //! ends in a conditional write ([`PostStore::transition`], or [`PostStore::create`] of a
@@ -10,12 +11,18 @@
 //!
 //! Sending is best effort: an event that cannot be sent is logged as a warning and the
 //! write it follows stands (the post record stays the truth; the event is a notification).
+//! The same holds for the retention tags (an untagged video is kept, not lost) and the
+//! metric lines (printed to stdout, they cannot fail).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use crate::events::{EventError, OutcomeEvent, OutcomeEvents};
+use crate::metrics::{Metrics, chunk_bytes};
+use crate::retention::{
+    NoRetentionTags, ObjectTagged, RetentionOutcome, RetentionTags, TaggedObjects,
+};
 use crate::store::{
     AccountTokens, CreateOutcome, LeaseOutcome, PostCursor, PostFailure, PostId, PostOutcome,
     PostPage, PostRecord, PostState, PostStore, PostUpdate, RefreshSaved, StoreError,
@@ -67,16 +74,77 @@ pub async fn post_ended(events: &dyn OutcomeEvents, post: &PostRecord) {
     }
 }
 
-/// A [`PostStore`] that sends the outcome event of every post its writes end.
-#[derive(Clone)]
-pub struct EventingPostStore {
-    inner: Arc<dyn PostStore>,
-    events: Arc<dyn OutcomeEvents>,
+/// Tags the objects of a post that has just ended; a failure or a full tag set is logged
+/// with the post's id, and the post's end stands.
+pub async fn tag_ended_post(tags: &dyn RetentionTags, post: &PostRecord) {
+    let Some(outcome) = RetentionOutcome::of(post.state) else {
+        return;
+    };
+    let TaggedObjects { video, manifest } = tags.tag_ended(&post.source.location, outcome).await;
+    for (object, result) in [("video", video), ("manifest", manifest)] {
+        match result {
+            Ok(ObjectTagged::Tagged | ObjectTagged::AlreadyTagged | ObjectTagged::Gone) => {}
+            Ok(ObjectTagged::TagSetFull) => tracing::warn!(
+                post_id = %post.id,
+                object,
+                outcome = outcome.tag_value(),
+                "the object already has 10 tags: no outcome tag was added, so no retention \
+                 rule applies and it is kept; remove a tag and tag it by hand to let it expire"
+            ),
+            Err(err) => tracing::warn!(
+                post_id = %post.id,
+                object,
+                outcome = outcome.tag_value(),
+                error = %err,
+                "could not tag the ended post's object for retention; the post's outcome stands"
+            ),
+        }
+    }
 }
 
-impl EventingPostStore {
+/// A [`PostStore`] that reports every post its writes end: the outcome event, the metrics
+/// and the retention tags. Every function that ends posts writes through one.
+#[derive(Clone)]
+pub struct OutcomePostStore {
+    inner: Arc<dyn PostStore>,
+    events: Arc<dyn OutcomeEvents>,
+    metrics: Metrics,
+    tags: Arc<dyn RetentionTags>,
+}
+
+impl OutcomePostStore {
+    /// Sends events to `events`; emits no metric and tags nothing until
+    /// [`OutcomePostStore::with_metrics`] and [`OutcomePostStore::with_tags`] (the deployed
+    /// wiring, [`crate::wiring::outcome_posts`], sets both).
     pub fn new(inner: Arc<dyn PostStore>, events: Arc<dyn OutcomeEvents>) -> Self {
-        EventingPostStore { inner, events }
+        OutcomePostStore {
+            inner,
+            events,
+            metrics: Metrics::none(),
+            tags: Arc::new(NoRetentionTags),
+        }
+    }
+
+    /// Where the metric lines go.
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// What tags an ended post's video and manifest.
+    pub fn with_tags(mut self, tags: Arc<dyn RetentionTags>) -> Self {
+        self.tags = tags;
+        self
+    }
+
+    /// Everything a post's end sets off, once, after the write that ended it won.
+    async fn post_ended(&self, post: &PostRecord) {
+        self.metrics.post_ended(post);
+        // Independent calls to two services: neither waits for the other.
+        futures::join!(
+            post_ended(self.events.as_ref(), post),
+            tag_ended_post(self.tags.as_ref(), post),
+        );
     }
 }
 
@@ -87,13 +155,13 @@ fn ends_the_post(from: &[PostState], to: PostState) -> bool {
 }
 
 #[async_trait]
-impl PostStore for EventingPostStore {
+impl PostStore for OutcomePostStore {
     async fn create(&self, record: &PostRecord) -> Result<CreateOutcome, StoreError> {
         let outcome = self.inner.create(record).await?;
         // A post created final was refused at intake (invalid options). An existing post
         // was reported by whoever created or ended it.
         if matches!(outcome, CreateOutcome::Created) && record.state.is_final() {
-            post_ended(self.events.as_ref(), record).await;
+            self.post_ended(record).await;
         }
         Ok(outcome)
     }
@@ -112,7 +180,7 @@ impl PostStore for EventingPostStore {
     ) -> Result<PostRecord, StoreError> {
         let post = self.inner.transition(id, from, to, update, now).await?;
         if ends_the_post(from, to) {
-            post_ended(self.events.as_ref(), &post).await;
+            self.post_ended(&post).await;
         }
         Ok(post)
     }
@@ -149,7 +217,13 @@ impl PostStore for EventingPostStore {
     ) -> Result<(), StoreError> {
         self.inner
             .record_chunk_done(id, publish_id, chunks_done, bytes_done, now)
-            .await
+            .await?;
+        // TikTok accepted the chunk (its progress is recorded after TikTok's answer). A
+        // retried step repeating its last record is counted again: EMF counts at least
+        // once anyway, and the store cannot tell a repeat from a write here.
+        self.metrics
+            .bytes_uploaded(chunk_bytes(chunks_done, bytes_done));
+        Ok(())
     }
 
     async fn record_outcome(

@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::{InitOutput, Pipeline, StatusOutput, StepError, UploadOutput, status_poll_interval};
+use crate::api::retry::is_retry_note;
 use crate::errors::{Classify, ErrorKind};
 use crate::media::VideoObject;
 use crate::media::probe::{ProbeLimits, probe};
@@ -241,16 +242,14 @@ impl Pipeline {
                 Duration::from_secs(u64::try_from(at - now).unwrap_or(0)),
             ));
         }
-        if let Some(session) = &post.upload
-            && let Some(output) = self.resume_session(&post, session.issued_at, now).await?
+        // A post with a publish id (a retry, a crash, an expired URL) may have reached
+        // TikTok already: TikTok's status decides before any new init or chunk.
+        if post.publish_id.is_some()
+            && let Some(output) = self.resume_session(&post, now).await?
         {
             return Ok(output);
         }
-        let inits = post
-            .history
-            .iter()
-            .filter(|h| h.note.as_deref() == Some(INIT_NOTE))
-            .count();
+        let inits = inits_since_last_retry(&post);
         if inits >= self.settings.max_inits as usize {
             let reason = format!("the upload was started {inits} times without completing");
             // Not a retried name: the retry would find the post final and end quietly.
@@ -382,51 +381,110 @@ impl Pipeline {
         })
     }
 
-    /// A post that already has an upload session: keep it while its URL is fresh and TikTok
-    /// still expects chunks; otherwise a new init is needed (`None`).
+    /// A post that has a publish id: what TikTok says of it decides, whatever the upload
+    /// URL's age.
+    ///
+    /// - TikTok has the whole video (`PUBLISH_COMPLETE`, `SEND_TO_USER_INBOX`,
+    ///   `PROCESSING_DOWNLOAD`, or `PROCESSING_UPLOAD` with every byte): on to processing,
+    ///   never uploading again. A second upload would be a second post, e.g. of a post the
+    ///   sweep failed as stuck that TikTok did publish.
+    /// - Bytes missing: the same session resumes while its URL is fresh and TikTok has not
+    ///   refused it; otherwise a new init (`None`).
+    /// - `FAILED`, or a publish id TikTok does not know: that publish is dead, a new init.
     async fn resume_session(
         &self,
         post: &PostRecord,
-        issued_at: UnixTime,
         now: UnixTime,
     ) -> Result<Option<InitOutput>, StepError> {
-        // TikTok refused the URL already (chunk-upload noted it): resuming would hand
-        // chunk-upload the dead URL again, and the run would loop Init -> Upload forever.
-        if now - issued_at >= as_unix(self.settings.upload_url_lifetime)
-            || self.upload_url_refused(post)
-        {
-            return Ok(None);
-        }
-        let Some(status) = self.tiktok_status(post).await? else {
-            return Ok(Some(wait(&post.id, Duration::from_secs(5))));
-        };
-        if status.status == PublishStatusKind::ProcessingUpload
-            && status.uploaded_bytes.unwrap_or(0) < post.source.size.unwrap_or(u64::MAX)
-        {
-            if post.state != PostState::Uploading {
-                self.move_post(post, &INITIALISABLE, PostState::Uploading, "upload resumed")
-                    .await?;
+        let status = match self.status_of_publish(post).await? {
+            PublishAnswer::Status(status) => status,
+            PublishAnswer::Wait => return Ok(Some(wait(&post.id, Duration::from_secs(5)))),
+            PublishAnswer::Unknown => {
+                tracing::info!("TikTok does not know the post's publish id; initialising anew");
+                return Ok(None);
             }
-            return Ok(Some(InitOutput {
-                post_id: post.id.to_string(),
-                ready: true,
-                wait_seconds: 0,
-            }));
-        }
-        // TikTok has the whole video already (an answer lost after the last chunk): never
-        // upload it again.
-        self.move_post(
-            post,
-            &INITIALISABLE,
-            PostState::Processing,
-            "TikTok already has the whole video",
-        )
-        .await?;
-        Ok(Some(InitOutput {
+        };
+        let ready = || InitOutput {
             post_id: post.id.to_string(),
             ready: true,
             wait_seconds: 0,
-        }))
+        };
+        let video_size = post
+            .upload
+            .as_ref()
+            .map(|session| session.plan.video_size)
+            .or(post.source.size);
+        let bytes_missing = status.status == PublishStatusKind::ProcessingUpload
+            && video_size.is_none_or(|size| status.uploaded_bytes.unwrap_or(0) < size);
+        match status.status {
+            PublishStatusKind::Failed => {
+                tracing::info!(
+                    fail_reason = status.fail_reason.as_deref().unwrap_or("unknown"),
+                    "the post's earlier publish failed at TikTok; initialising anew"
+                );
+                Ok(None)
+            }
+            PublishStatusKind::ProcessingUpload if bytes_missing => {
+                let fresh = post.upload.as_ref().is_some_and(|session| {
+                    now - session.issued_at < as_unix(self.settings.upload_url_lifetime)
+                });
+                // A URL TikTok refused already (chunk-upload noted it) would only be handed
+                // to chunk-upload again, and the run would loop Init -> Upload forever.
+                if !fresh || self.upload_url_refused(post) {
+                    return Ok(None);
+                }
+                if post.state != PostState::Uploading {
+                    self.move_post(post, &INITIALISABLE, PostState::Uploading, "upload resumed")
+                        .await?;
+                }
+                Ok(Some(ready()))
+            }
+            // Complete, in the inbox, downloading, every byte uploaded, or a status TikTok
+            // added later: TikTok has the video. The status task settles the post.
+            _ => {
+                self.move_post(
+                    post,
+                    &INITIALISABLE,
+                    PostState::Processing,
+                    "TikTok already has the whole video",
+                )
+                .await?;
+                Ok(Some(ready()))
+            }
+        }
+    }
+
+    /// TikTok's status of the post's publish id for [`Self::resume_session`]: unlike
+    /// [`Self::tiktok_status`], a publish id TikTok does not know is an answer (that
+    /// publish is gone), not a failure of the post.
+    async fn status_of_publish(&self, post: &PostRecord) -> Result<PublishAnswer, StepError> {
+        let Some(publish_id) = post.publish_id.clone() else {
+            return Ok(PublishAnswer::Unknown);
+        };
+        if self
+            .spend(&post.open_id, TikTokCall::StatusFetch)
+            .await?
+            .is_some()
+        {
+            return Ok(PublishAnswer::Wait);
+        }
+        let tiktok = &self.tiktok;
+        let publish_id = &publish_id;
+        let status = self
+            .with_token(&post.open_id, |token| async move {
+                match tiktok.fetch_status(&token, publish_id).await {
+                    Ok(status) => Ok(PublishAnswer::Status(status)),
+                    Err(err) if err.code() == Some(UNKNOWN_PUBLISH_ID) => {
+                        Ok(PublishAnswer::Unknown)
+                    }
+                    Err(err) => Err(err),
+                }
+            })
+            .await;
+        match status {
+            Ok(answer) => Ok(answer),
+            Err(err) => Err(self.settle(post, err, None).await),
+        }
     }
 
     /// TikTok's status for the post's publish id, or `None` when the budget says wait.
@@ -835,9 +893,31 @@ impl Pipeline {
     }
 }
 
+/// What TikTok's status says of a publish id, seen before deciding to init again.
+enum PublishAnswer {
+    Status(PublishStatus),
+    /// The status budget is spent: wait, then ask again.
+    Wait,
+    /// TikTok does not know the publish id (`invalid_publish_id`).
+    Unknown,
+}
+
+/// TikTok's error code for a publish id it does not know.
+const UNKNOWN_PUBLISH_ID: &str = "invalid_publish_id";
+
 const INIT_NOTE: &str = "upload initialised";
 const UPLOAD_TRIED_NOTE: &str = "sending chunks";
 const URL_REFUSED_NOTE: &str = "TikTok refused the upload URL";
+
+/// The inits since the post was last retried: each retry has the full allowance again.
+fn inits_since_last_retry(post: &PostRecord) -> usize {
+    post.history
+        .iter()
+        .rev()
+        .take_while(|h| !is_retry_note(h.note.as_deref()))
+        .filter(|h| h.note.as_deref() == Some(INIT_NOTE))
+        .count()
+}
 
 /// Whether the current upload session (since the last init) has this note in its history.
 fn noted_since_init(post: &PostRecord, note: &str) -> bool {

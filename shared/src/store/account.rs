@@ -5,6 +5,7 @@ use std::fmt;
 use secrecy::SecretString;
 
 use super::UnixTime;
+use super::codec::SealedSecret;
 
 /// Everything stored about one account, tokens included. `Debug` redacts the tokens.
 #[derive(Clone)]
@@ -13,8 +14,9 @@ pub struct AccountTokens {
     pub access_token: SecretString,
     /// When the access token expires.
     pub access_expires_at: UnixTime,
-    /// `None` when TikTok never gave one: the account cannot be refreshed.
-    pub refresh_token: Option<SecretString>,
+    /// `None` when TikTok never gave one: the account cannot be refreshed. Kept sealed until
+    /// a refresh needs it.
+    pub refresh_token: Option<SealedSecret>,
     pub refresh_expires_at: UnixTime,
     pub scopes: Vec<String>,
     pub nickname: Option<String>,
@@ -36,7 +38,7 @@ impl AccountTokens {
     }
 
     /// The refresh token, when there is one that has not expired.
-    pub fn usable_refresh_token(&self, now: UnixTime) -> Option<&SecretString> {
+    pub fn usable_refresh_token(&self, now: UnixTime) -> Option<&SealedSecret> {
         self.refresh_token
             .as_ref()
             .filter(|_| self.refresh_expires_at > now)
@@ -144,7 +146,9 @@ mod tests {
             open_id: "o".into(),
             access_token: SecretString::from("act.secret-access"),
             access_expires_at: 1_000,
-            refresh_token: Some(SecretString::from("rft.secret-refresh")),
+            refresh_token: Some(SealedSecret::plain(&SecretString::from(
+                "rft.secret-refresh",
+            ))),
             refresh_expires_at: 10_000,
             scopes: vec!["video.publish".into()],
             nickname: None,

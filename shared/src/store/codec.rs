@@ -4,6 +4,9 @@
 //! KMS); [`PlainCodec`] keeps them as they are (unit tests, or no key configured). Nothing
 //! else in the stores reads or writes a secret attribute directly.
 
+use std::fmt;
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use aws_smithy_types::Blob;
 use base64::Engine as _;
@@ -20,6 +23,47 @@ use super::dynamo::sdk_error;
 pub trait SecretCodec: Send + Sync {
     async fn seal(&self, context: &str, secret: &SecretString) -> Result<String, StoreError>;
     async fn open(&self, context: &str, stored: &str) -> Result<SecretString, StoreError>;
+}
+
+/// A secret as the store holds it, opened only when it is used: with [`KmsCodec`] every
+/// open is a KMS `Decrypt`, and most reads of an account never use its refresh token.
+/// `Debug` shows nothing of it.
+#[derive(Clone)]
+pub struct SealedSecret {
+    stored: String,
+    context: String,
+    codec: Arc<dyn SecretCodec>,
+}
+
+impl SealedSecret {
+    /// `stored` as `codec` wrote it under `context`.
+    pub fn new(codec: Arc<dyn SecretCodec>, context: String, stored: String) -> Self {
+        SealedSecret {
+            stored,
+            context,
+            codec,
+        }
+    }
+
+    /// A secret held as it is ([`PlainCodec`]): in-memory stores and tests.
+    pub fn plain(secret: &SecretString) -> Self {
+        SealedSecret::new(
+            Arc::new(PlainCodec),
+            String::new(),
+            secret.expose_secret().to_owned(),
+        )
+    }
+
+    /// The secret itself.
+    pub async fn open(&self) -> Result<SecretString, StoreError> {
+        self.codec.open(&self.context, &self.stored).await
+    }
+}
+
+impl fmt::Debug for SealedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SealedSecret([redacted])")
+    }
 }
 
 /// Stores secrets as they are.

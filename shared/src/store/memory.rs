@@ -11,12 +11,15 @@ use super::account::{AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved};
 use super::allowance::{
     AllowanceLimits, Spend, TikTokCall, UnixMillis, WindowOutcome, spend_in_window,
 };
+use super::codec::SealedSecret;
 use super::one_time::{ConsumeOutcome, OneTimeKind, OneTimeRecord, OneTimeToken, presented_key};
 use super::post::{
     CreateOutcome, HistoryEntry, PlanFields, PostCursor, PostFailure, PostId, PostOutcome,
     PostPage, PostRecord, PostState, PostUpdate, StoredUploadUrl, UploadSession, WebhookFinal,
 };
-use super::{AllowanceStore, OAuthStateStore, PostStore, StoreError, TokenStore, UnixTime};
+use super::{
+    AllowanceStore, OAuthStateStore, PostStore, ReconnectWarnings, StoreError, TokenStore, UnixTime,
+};
 use crate::tiktok::{ChunkPlan, TokenGrant, UploadUrl};
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -35,6 +38,8 @@ fn expires_at(now: UnixTime, expires_in: u64) -> UnixTime {
 #[derive(Debug, Default)]
 pub struct MemoryTokenStore {
     accounts: Mutex<HashMap<String, AccountTokens>>,
+    /// The day of each account's last reconnect warning.
+    warned_days: Mutex<HashMap<String, i64>>,
 }
 
 impl MemoryTokenStore {
@@ -52,7 +57,7 @@ fn apply_grant(account: &mut AccountTokens, grant: &TokenGrant, now: UnixTime) {
     account.access_token = grant.access_token.clone();
     account.access_expires_at = expires_at(now, grant.expires_in);
     if !grant.refresh_token.expose_secret().is_empty() {
-        account.refresh_token = Some(grant.refresh_token.clone());
+        account.refresh_token = Some(SealedSecret::plain(&grant.refresh_token));
         account.refresh_expires_at = expires_at(now, grant.refresh_expires_in);
     }
     let scopes = grant.scopes();
@@ -78,6 +83,29 @@ fn check_grant(open_id: &str, grant: &TokenGrant) -> Result<(), StoreError> {
         });
     }
     Ok(())
+}
+
+#[async_trait]
+impl ReconnectWarnings for MemoryTokenStore {
+    async fn claim_warning(&self, open_id: &str, day: i64) -> Result<bool, StoreError> {
+        if !lock(&self.accounts).contains_key(open_id) {
+            return Ok(false);
+        }
+        let mut warned = lock(&self.warned_days);
+        if warned.get(open_id).is_some_and(|last| *last >= day) {
+            return Ok(false);
+        }
+        warned.insert(open_id.to_owned(), day);
+        Ok(true)
+    }
+
+    async fn release_warning(&self, open_id: &str, day: i64) -> Result<(), StoreError> {
+        let mut warned = lock(&self.warned_days);
+        if warned.get(open_id) == Some(&day) {
+            warned.remove(open_id);
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]

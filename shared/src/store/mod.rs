@@ -29,7 +29,7 @@ pub use account::{AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved};
 pub use allowance::{
     AllowanceLimits, Spend, TikTokCall, UnixMillis, WindowOutcome, spend_in_window, unix_now_ms,
 };
-pub use codec::{KMS_CONTEXT_KEY, KmsCodec, PlainCodec, SecretCodec};
+pub use codec::{KMS_CONTEXT_KEY, KmsCodec, PlainCodec, SealedSecret, SecretCodec};
 pub use dynamo::{
     DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore, DynamoTokenStore, TableNames,
     create_tables,
@@ -193,6 +193,18 @@ pub trait TokenStore: Send + Sync {
 
     /// Forgets the account. Returns whether it existed.
     async fn delete(&self, open_id: &str) -> Result<bool, StoreError>;
+}
+
+/// Which accounts were warned on which day, so the reconnect check warns each account at
+/// most once a day however often it runs (a retried or manual invocation, a second schedule).
+#[async_trait]
+pub trait ReconnectWarnings: Send + Sync {
+    /// Claims the warning of `day` (days since the Unix epoch) for the account: `true` when
+    /// none was claimed for that day or later, `false` otherwise or when the account is gone.
+    async fn claim_warning(&self, open_id: &str, day: i64) -> Result<bool, StoreError>;
+
+    /// Gives back a claim of `day` whose warning could not be sent, so the next run sends it.
+    async fn release_warning(&self, open_id: &str, day: i64) -> Result<(), StoreError>;
 }
 
 /// Single-use, expiring one-time tokens: OAuth `state` values and connect links (the oauth

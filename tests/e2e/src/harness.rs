@@ -44,6 +44,9 @@ pub struct Stack {
     pub accounts_table: String,
     pub s3: aws_sdk_s3::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// The AWS configuration of the stack (moto's endpoint, region, dummy credentials), for
+    /// the clients a test needs beyond these.
+    pub sdk: aws_config::SdkConfig,
     /// Follows no redirects: the OAuth hops are checked one by one.
     pub http: reqwest::Client,
 }
@@ -117,6 +120,7 @@ impl Stack {
             posts_table: get("POSTS_TABLE")?,
             accounts_table: get("ACCOUNTS_TABLE")?,
             dynamodb: aws_sdk_dynamodb::Client::new(&sdk),
+            sdk,
             s3,
             http,
             fake,
@@ -474,6 +478,22 @@ impl Stack {
         Self::json_of(answer, &format!("GET /posts/{id}")).await
     }
 
+    /// `POST /posts/{id}/retry`; returns the status and the JSON answer.
+    pub async fn retry_post(&self, id: &str) -> anyhow::Result<(u16, Value)> {
+        let answer = self
+            .http
+            .post(format!("{}/posts/{id}/retry", self.api))
+            .send()
+            .await
+            .with_context(|| format!("POST /posts/{id}/retry"))?;
+        let status = answer.status().as_u16();
+        let text = answer.text().await.context("reading the retry's answer")?;
+        let json = serde_json::from_str(&text).with_context(|| {
+            format!("POST /posts/{id}/retry answered {status} non-JSON: {text}")
+        })?;
+        Ok((status, json))
+    }
+
     /// `(post id, key)` of every post of the account (posts table, index by_account).
     pub async fn posts_of(&self, open_id: &str) -> anyhow::Result<Vec<(String, String)>> {
         let answer = self
@@ -590,6 +610,39 @@ impl Stack {
             .send()
             .await
             .context("UpdateItem created_at")?;
+        Ok(())
+    }
+
+    /// Sets the post's `updated_at` back by `by`, as if it had not changed for that long
+    /// (the sweep judges stuck posts by it).
+    pub async fn backdate_updated_at(&self, id: &str, by: Duration) -> anyhow::Result<()> {
+        let by = i64::try_from(by.as_secs()).unwrap_or(i64::MAX);
+        self.dynamodb
+            .update_item()
+            .table_name(&self.posts_table)
+            .key("id", AttributeValue::S(id.to_owned()))
+            .condition_expression("attribute_exists(id)")
+            .update_expression("SET updated_at = updated_at - :by")
+            .expression_attribute_values(":by", AttributeValue::N(by.to_string()))
+            .send()
+            .await
+            .map_err(|e| anyhow!("UpdateItem updated_at of post {id}: {e:?}"))?;
+        Ok(())
+    }
+
+    /// Sets when the account's refresh token lapses (`refresh_expires_at`, unix seconds),
+    /// as if it had been connected long ago.
+    pub async fn set_refresh_expiry(&self, open_id: &str, at: i64) -> anyhow::Result<()> {
+        self.dynamodb
+            .update_item()
+            .table_name(&self.accounts_table)
+            .key("open_id", AttributeValue::S(open_id.to_owned()))
+            .condition_expression("attribute_exists(open_id)")
+            .update_expression("SET refresh_expires_at = :at")
+            .expression_attribute_values(":at", AttributeValue::N(at.to_string()))
+            .send()
+            .await
+            .map_err(|e| anyhow!("UpdateItem refresh_expires_at of {open_id}: {e:?}"))?;
         Ok(())
     }
 

@@ -6,22 +6,16 @@
 //! scripts/local-stack run -- cargo test -p e2e --features local-stack-tests --test outcomes
 //! ```
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{Context, anyhow, ensure};
-use aws_sdk_sqs::config::Credentials;
-use e2e::{Case, Stack};
+use anyhow::{Context, ensure};
+use e2e::{Case, Stack, Tap};
 use serde_json::{Value, json};
 use tiktok_publish_core::api::view::rfc3339;
 use tiktok_publish_core::store::unix_now;
-use tokio::sync::Mutex;
 
 /// How long a small post may take to become final.
 const POST_TIMEOUT: Duration = Duration::from_secs(300);
-/// How long an event may take to reach the tap queue once its post is final.
-const EVENT_TIMEOUT: Duration = Duration::from_secs(60);
-/// After the first event of a post, how long to watch for a second (there must be none).
-const REPEAT_WATCH: Duration = Duration::from_secs(4);
 const SMALL: u64 = 1_500_000;
 
 /// The fields of a post event's `detail` (shared/src/events.rs): nothing else may appear,
@@ -44,120 +38,6 @@ const POST_DETAIL_FIELDS: [&str; 16] = [
     "created_at",
     "ended_at",
 ];
-
-/// Every event read from the tap queue by any case of this binary. Cases run side by side
-/// and a message read is deleted: each keeps what it reads here for the others.
-static SEEN: Mutex<Vec<Value>> = Mutex::const_new(Vec::new());
-
-/// The tap queue of the stack.
-struct Tap {
-    sqs: aws_sdk_sqs::Client,
-    queue_url: String,
-}
-
-impl Tap {
-    async fn of(stack: &Stack) -> anyhow::Result<Tap> {
-        let get = |name: &str| {
-            stack
-                .env(name)
-                .filter(|v| !v.is_empty())
-                .map(str::to_owned)
-                .with_context(|| format!("the stack's env file has no {name}"))
-        };
-        let queue_url = get("LOCAL_OUTCOME_TAP_QUEUE_URL").context(
-            "the stack made no tap queue: does the template still have OutcomeEventBus?",
-        )?;
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(get("AWS_REGION")?))
-            .endpoint_url(get("AWS_ENDPOINT_URL")?)
-            .credentials_provider(Credentials::new(
-                get("AWS_ACCESS_KEY_ID")?,
-                get("AWS_SECRET_ACCESS_KEY")?,
-                None,
-                None,
-                "local-stack-env-file",
-            ))
-            .load()
-            .await;
-        Ok(Tap {
-            sqs: aws_sdk_sqs::Client::new(&sdk),
-            queue_url,
-        })
-    }
-
-    /// Reads (and deletes) what the queue holds now into [`SEEN`].
-    async fn drain(&self) -> anyhow::Result<()> {
-        loop {
-            let answer = self
-                .sqs
-                .receive_message()
-                .queue_url(&self.queue_url)
-                .max_number_of_messages(10)
-                .wait_time_seconds(1)
-                .send()
-                .await
-                .map_err(|e| anyhow!("ReceiveMessage on the tap queue: {e:?}"))?;
-            let messages = answer.messages();
-            if messages.is_empty() {
-                return Ok(());
-            }
-            let mut seen = SEEN.lock().await;
-            for message in messages {
-                let body = message.body().unwrap_or_default();
-                let mut event: Value = serde_json::from_str(body)
-                    .with_context(|| format!("a tap message is not JSON: {body}"))?;
-                // A target may pass `detail` on as a JSON string.
-                if let Some(text) = event["detail"].as_str() {
-                    event["detail"] = serde_json::from_str(text)
-                        .with_context(|| format!("an event detail is not JSON: {text}"))?;
-                }
-                seen.push(event);
-                if let Some(handle) = message.receipt_handle() {
-                    self.sqs
-                        .delete_message()
-                        .queue_url(&self.queue_url)
-                        .receipt_handle(handle)
-                        .send()
-                        .await
-                        .map_err(|e| anyhow!("DeleteMessage on the tap queue: {e:?}"))?;
-                }
-            }
-        }
-    }
-
-    /// The one event about post `post_id`: waits for it, then watches a while for a repeat.
-    async fn only_event_of(&self, post_id: &str) -> anyhow::Result<Value> {
-        let about = |seen: &[Value]| -> Vec<Value> {
-            seen.iter()
-                .filter(|e| e["detail"]["post_id"] == post_id)
-                .cloned()
-                .collect()
-        };
-        let deadline = Instant::now() + EVENT_TIMEOUT;
-        loop {
-            self.drain().await?;
-            if !about(&SEEN.lock().await).is_empty() {
-                break;
-            }
-            ensure!(
-                Instant::now() < deadline,
-                "no event about post {post_id} reached the tap queue within {EVENT_TIMEOUT:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-        tokio::time::sleep(REPEAT_WATCH).await;
-        self.drain().await?;
-        let events = about(&SEEN.lock().await);
-        ensure!(
-            events.len() == 1,
-            "post {post_id} sent {} events: {events:?}",
-            events.len()
-        );
-        let event = events.into_iter().next().context("one event")?;
-        ensure!(event["source"] == "tiktok-publish", "{event}");
-        Ok(event)
-    }
-}
 
 /// The event's detail has only the documented fields, no URL, and none of the account's
 /// tokens as the fake issued them.

@@ -144,7 +144,9 @@ fn account(open_id: &str) -> AccountTokens {
         open_id: open_id.into(),
         access_token: SecretString::from("act.secret"),
         access_expires_at: now + 3600,
-        refresh_token: Some(SecretString::from("rft.secret")),
+        refresh_token: Some(tiktok_publish_core::store::SealedSecret::plain(
+            &SecretString::from("rft.secret"),
+        )),
         refresh_expires_at: now + 86_400,
         scopes: vec![
             "user.info.basic".into(),

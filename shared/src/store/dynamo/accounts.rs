@@ -10,12 +10,14 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{Expr, Item, Reader, is_condition_failed, n, s, sdk_error, string_list};
 use crate::store::account::{AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved};
-use crate::store::codec::{PlainCodec, SecretCodec};
-use crate::store::{StoreError, TokenStore, UnixTime};
+use crate::store::codec::{PlainCodec, SealedSecret, SecretCodec};
+use crate::store::{ReconnectWarnings, StoreError, TokenStore, UnixTime};
 use crate::tiktok::TokenGrant;
 
 const ENTITY: &str = "account";
 const KEY: &str = "open_id";
+/// The day (since the Unix epoch) of the account's last reconnect warning.
+const WARNED_DAY: &str = "reconnect_warned_day";
 
 /// Attributes a listing reads: everything but the tokens.
 const SUMMARY_ATTRIBUTES: &[&str] = &[
@@ -100,7 +102,13 @@ impl DynamoTokenStore {
             open_id: r.s(KEY)?,
             access_token,
             access_expires_at: r.n("access_expires_at")?,
-            refresh_token: self.open(&r, "refresh_token").await?,
+            refresh_token: r.opt_s("refresh_token")?.map(|stored| {
+                SealedSecret::new(
+                    self.codec.clone(),
+                    format!("accounts/{}/refresh_token", r.id),
+                    stored,
+                )
+            }),
             refresh_expires_at: r.opt_n("refresh_expires_at")?.unwrap_or(0),
             scopes: r.string_list("scopes")?,
             nickname: r.opt_s("nickname")?,
@@ -168,6 +176,48 @@ impl DynamoTokenStore {
 
 fn expires_at(now: UnixTime, expires_in: u64) -> UnixTime {
     now.saturating_add(i64::try_from(expires_in).unwrap_or(i64::MAX))
+}
+
+/// The day of the last warning is the account item's `reconnect_warned_day` (N).
+#[async_trait]
+impl ReconnectWarnings for DynamoTokenStore {
+    async fn claim_warning(&self, open_id: &str, day: i64) -> Result<bool, StoreError> {
+        let mut expr = Expr::new();
+        expr.set(WARNED_DAY, n(day));
+        let key = expr.name(KEY);
+        let warned = expr.name(WARNED_DAY);
+        let today = expr.value(n(day));
+        expr.condition(format!(
+            "attribute_exists({key}) AND (attribute_not_exists({warned}) OR {warned} < {today})"
+        ));
+        match expr
+            .update_item(&self.client, &self.table, Self::key(open_id))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
+    async fn release_warning(&self, open_id: &str, day: i64) -> Result<(), StoreError> {
+        let mut expr = Expr::new();
+        expr.remove(WARNED_DAY);
+        let warned = expr.name(WARNED_DAY);
+        let claimed = expr.value(n(day));
+        expr.condition(format!("{warned} = {claimed}"));
+        match expr
+            .update_item(&self.client, &self.table, Self::key(open_id))
+            .send()
+            .await
+        {
+            // Not ours to give back (claimed again, or the account is gone).
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failed(&e) => Ok(()),
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
 }
 
 #[async_trait]

@@ -8,7 +8,8 @@
 //!   when TikTok never gave one), `refresh_expires_at` (N), `scopes` (L of S), `nickname` (S),
 //!   `needs_reconnect` (BOOL), `reconnect_reason` (S), `version` (N, +1 on every token write),
 //!   `lease_owner` (S) + `lease_until` (N) while someone refreshes, `connected_at`,
-//!   `updated_at` (N).
+//!   `updated_at` (N), `reconnect_warned_day` (N, days since the epoch of the last reconnect
+//!   warning).
 //!
 //! **posts** (`POSTS_TABLE`), one item per post:
 //! - key: `id` (S, HASH): the post id.
