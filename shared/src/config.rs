@@ -1,8 +1,50 @@
 //! Settings read from the environment, once per cold start.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use secrecy::SecretString;
+
+/// The app's client secret, asked for only when a request needs it: a code exchange, a
+/// refresh or a revocation. Most TikTok calls (creator info, init, status) carry only the
+/// account's access token, so a Lambda that never refreshes never reads Secrets Manager.
+#[async_trait]
+pub trait ClientSecretSource: Send + Sync + fmt::Debug {
+    async fn client_secret(&self) -> Result<SecretString, SecretUnavailable>;
+}
+
+/// Why the client secret could not be had.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("cannot read the TikTok client secret: {detail}")]
+pub struct SecretUnavailable {
+    pub detail: String,
+    /// Passing trouble (Secrets Manager throttled or unreachable), not a missing setting.
+    pub retryable: bool,
+}
+
+/// A secret known up front (local runs, tests).
+#[async_trait]
+impl ClientSecretSource for SecretString {
+    async fn client_secret(&self) -> Result<SecretString, SecretUnavailable> {
+        Ok(self.clone())
+    }
+}
+
+/// For a function that is given no client secret (oauth-start only builds authorize URLs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoClientSecret;
+
+#[async_trait]
+impl ClientSecretSource for NoClientSecret {
+    async fn client_secret(&self) -> Result<SecretString, SecretUnavailable> {
+        Err(SecretUnavailable {
+            detail: "this function is given no client secret".into(),
+            retryable: false,
+        })
+    }
+}
 
 /// Where TikTok is and who we are to it.
 #[derive(Debug, Clone)]
@@ -14,7 +56,7 @@ pub struct TikTokConfig {
     /// `TIKTOK_CLIENT_KEY`.
     pub client_key: String,
     /// The client secret; in AWS it comes from Secrets Manager on first use.
-    pub client_secret: SecretString,
+    pub client_secret: Arc<dyn ClientSecretSource>,
     /// Time-out of one JSON call to TikTok.
     pub request_timeout: Duration,
     /// Time-out for TikTok to answer a chunk PUT once its body is sent, and the longest a
@@ -28,6 +70,14 @@ pub const DEFAULT_AUTH_BASE_URL: &str = "https://www.tiktok.com";
 impl TikTokConfig {
     /// A configuration with TikTok's real hosts and default time-outs.
     pub fn new(client_key: impl Into<String>, client_secret: SecretString) -> Self {
+        TikTokConfig::with_secret_source(client_key, Arc::new(client_secret))
+    }
+
+    /// The same, the secret read from `client_secret` when a request first needs it.
+    pub fn with_secret_source(
+        client_key: impl Into<String>,
+        client_secret: Arc<dyn ClientSecretSource>,
+    ) -> Self {
         TikTokConfig {
             api_base_url: DEFAULT_API_BASE_URL.to_owned(),
             auth_base_url: DEFAULT_AUTH_BASE_URL.to_owned(),
@@ -46,8 +96,8 @@ impl TikTokConfig {
     }
 
     /// Reads `TIKTOK_API_BASE_URL`, `TIKTOK_AUTH_BASE_URL` and `TIKTOK_CLIENT_KEY`; the
-    /// secret is passed in because where it lives differs (Secrets Manager in AWS).
-    pub fn from_env(client_secret: SecretString) -> Result<Self, ConfigError> {
+    /// secret's source is passed in because where it lives differs (Secrets Manager in AWS).
+    pub fn from_env(client_secret: Arc<dyn ClientSecretSource>) -> Result<Self, ConfigError> {
         let client_key = required("TIKTOK_CLIENT_KEY")?;
         let api = optional("TIKTOK_API_BASE_URL").unwrap_or_else(|| DEFAULT_API_BASE_URL.into());
         let auth = optional("TIKTOK_AUTH_BASE_URL").unwrap_or_else(|| DEFAULT_AUTH_BASE_URL.into());
@@ -60,7 +110,7 @@ impl TikTokConfig {
                 reason: e.to_string(),
             })?;
         }
-        Ok(TikTokConfig::new(client_key, client_secret).with_base_urls(api, auth))
+        Ok(TikTokConfig::with_secret_source(client_key, client_secret).with_base_urls(api, auth))
     }
 }
 

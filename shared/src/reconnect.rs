@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::config::{ConfigError, number_or};
 use crate::errors::{Classify, ErrorKind};
-use crate::events::{EventBridgeEvents, EventError, OutcomeEvent, OutcomeEvents};
+use crate::events::{EventBridgeEvents, OutcomeEvent, OutcomeEvents};
 use crate::store::{ReconnectWarnings, StoreError, TokenStore, UnixTime};
 use crate::wiring::Parts;
 
@@ -36,8 +36,12 @@ pub struct ReconnectReport {
 pub enum ReconnectCheckError {
     #[error("cannot list the accounts: {0}")]
     Accounts(#[from] StoreError),
-    #[error("cannot send the warnings: {0}")]
-    Events(#[from] EventError),
+    #[error(
+        "{} reconnect warning(s) could not be sent ({sent} sent); they go out at the next run: {}",
+        unsent.len(),
+        unsent.join("; ")
+    )]
+    Unsent { sent: usize, unsent: Vec<String> },
     #[error("the reconnect check is misconfigured: {0}")]
     Config(#[from] ConfigError),
 }
@@ -46,7 +50,8 @@ impl Classify for ReconnectCheckError {
     fn kind(&self) -> ErrorKind {
         match self {
             ReconnectCheckError::Accounts(e) => e.kind(),
-            ReconnectCheckError::Events(e) => e.kind(),
+            // The accounts table or the event bus was unavailable.
+            ReconnectCheckError::Unsent { .. } => ErrorKind::AwsUnavailable,
             ReconnectCheckError::Config(_) => ErrorKind::Internal,
         }
     }
@@ -94,24 +99,40 @@ impl ReconnectCheck {
             .filter_map(|account| OutcomeEvent::account_needs_reconnect(account, window, now))
             .collect();
         let day = now.div_euclid(86_400);
-        let mut claimed = Vec::new();
+        let mut warned = Vec::new();
         let mut warned_earlier_today = Vec::new();
+        let mut unsent = Vec::new();
+        // One account at a time: a failure leaves the others' warnings sent and their claims
+        // standing, and gives back only its own claim.
         for warning in due {
-            if self.warnings.claim_warning(warning.subject(), day).await? {
-                claimed.push(warning);
-            } else {
-                warned_earlier_today.push(warning.subject().to_owned());
-            }
-        }
-        if let Err(err) = self.events.publish(&claimed).await {
-            for warning in &claimed {
-                if let Err(release) = self.warnings.release_warning(warning.subject(), day).await {
-                    tracing::warn!(open_id = warning.subject(), error = %release, "cannot give back a warning claim: that account is warned again tomorrow");
+            let open_id = warning.subject().to_owned();
+            match self.warnings.claim_warning(&open_id, day).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    warned_earlier_today.push(open_id);
+                    continue;
+                }
+                Err(err) => {
+                    unsent.push(format!("{open_id}: {err}"));
+                    continue;
                 }
             }
-            return Err(err.into());
+            if let Err(err) = self.events.publish(std::slice::from_ref(&warning)).await {
+                if let Err(release) = self.warnings.release_warning(&open_id, day).await {
+                    tracing::warn!(open_id, error = %release, "cannot give back a warning claim: that account is warned again tomorrow");
+                }
+                unsent.push(format!("{open_id}: {err}"));
+                continue;
+            }
+            warned.push(open_id);
         }
-        let warned: Vec<String> = claimed.iter().map(|w| w.subject().to_owned()).collect();
+        if !unsent.is_empty() {
+            tracing::error!(warned = ?warned, unsent = ?unsent, "some reconnect warnings could not be sent");
+            return Err(ReconnectCheckError::Unsent {
+                sent: warned.len(),
+                unsent,
+            });
+        }
         tracing::info!(
             accounts = accounts.len(),
             warned = warned.len(),
@@ -123,5 +144,104 @@ impl ReconnectCheck {
             warned,
             warned_earlier_today,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::events::{EventError, MemoryEvents};
+    use crate::store::AccountTokens;
+    use crate::store::memory::MemoryTokenStore;
+
+    const NOW: UnixTime = 1_800_000_000;
+
+    /// An account whose refresh token lapses in three days.
+    fn lapsing(open_id: &str) -> AccountTokens {
+        AccountTokens {
+            open_id: open_id.into(),
+            access_token: SecretString::from("act"),
+            access_expires_at: NOW + 3600,
+            refresh_token: Some(crate::store::SealedSecret::plain(&SecretString::from(
+                "rft",
+            ))),
+            refresh_expires_at: NOW + 3 * 86_400,
+            scopes: vec!["video.publish".into()],
+            nickname: None,
+            needs_reconnect: false,
+            reconnect_reason: None,
+            version: 1,
+            lease_owner: None,
+            lease_until: None,
+            connected_at: NOW - 362 * 86_400,
+            updated_at: NOW,
+        }
+    }
+
+    /// Refuses the events of one account while `down` holds.
+    struct FlakyBus {
+        failing: String,
+        down: std::sync::atomic::AtomicBool,
+        delivered: MemoryEvents,
+    }
+
+    #[async_trait]
+    impl OutcomeEvents for FlakyBus {
+        async fn publish(&self, events: &[OutcomeEvent]) -> Result<(), EventError> {
+            let down = self.down.load(std::sync::atomic::Ordering::SeqCst);
+            if down && events.iter().any(|e| e.subject() == self.failing) {
+                return Err(EventError::Unavailable {
+                    detail: "throttled".into(),
+                });
+            }
+            self.delivered.publish(events).await
+        }
+    }
+
+    #[tokio::test]
+    async fn one_unsent_warning_costs_only_its_own_claim_and_goes_out_next_run() {
+        let store = Arc::new(MemoryTokenStore::default());
+        store.insert(lapsing("alice"));
+        store.insert(lapsing("bob"));
+        let bus = Arc::new(FlakyBus {
+            failing: "bob".into(),
+            down: true.into(),
+            delivered: MemoryEvents::new(),
+        });
+        let check = ReconnectCheck {
+            accounts: store.clone(),
+            warnings: store.clone(),
+            events: bus.clone(),
+            warn_days: 14,
+        };
+
+        let err = check.run(NOW).await.unwrap_err();
+        assert!(
+            matches!(&err, ReconnectCheckError::Unsent { sent: 1, unsent } if unsent.len() == 1 && unsent[0].starts_with("bob")),
+            "{err}"
+        );
+        assert_eq!(err.kind(), ErrorKind::AwsUnavailable);
+        let subjects = |bus: &FlakyBus| -> Vec<String> {
+            bus.delivered
+                .sent()
+                .iter()
+                .map(|e| e.subject().to_owned())
+                .collect()
+        };
+        assert_eq!(subjects(&bus), ["alice"]);
+
+        // The bus is back: bob is warned, alice not again the same day.
+        bus.down.store(false, std::sync::atomic::Ordering::SeqCst);
+        let report = check.run(NOW + 60).await.unwrap();
+        assert_eq!(report.warned, ["bob"]);
+        assert_eq!(report.warned_earlier_today, ["alice"]);
+        assert_eq!(subjects(&bus), ["alice", "bob"]);
+
+        // The next day both are warned again.
+        let report = check.run(NOW + 86_400).await.unwrap();
+        assert_eq!(report.warned.len(), 2, "{report:?}");
     }
 }

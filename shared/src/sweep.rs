@@ -16,7 +16,7 @@
 //!   retried.
 //!
 //! The sweep sends no event itself: its intake's posts store is the eventing one
-//! ([`Parts::eventing_posts`]), which sends `PostFailed` once, after the write that won (a
+//! ([`Parts::outcome_posts`]), which sends `PostFailed` once, after the write that won (a
 //! stuck post failed here, an orphan refused by its manifest), however many writers race.
 //!
 //! Each run does bounded work (`SWEEP_MAX_OBJECTS` videos checked, `SWEEP_MAX_POSTS` posts
@@ -200,7 +200,22 @@ impl SweepSettings {
             prefix: optional("UPLOAD_PREFIX").unwrap_or(defaults.prefix.clone()),
             orphan_after_secs: secs("SWEEP_ORPHAN_AFTER_MINUTES", 60, defaults.orphan_after_secs)?,
             lookback_secs: secs("SWEEP_LOOKBACK_HOURS", 3600, defaults.lookback_secs)?,
-            stuck_after_secs: secs("STUCK_AFTER_MINUTES", 60, defaults.stuck_after_secs)?,
+            stuck_after_secs: {
+                let stuck = secs("STUCK_AFTER_MINUTES", 60, defaults.stuck_after_secs)?;
+                // Below the pipeline's own processing deadline, healthy posts would be failed.
+                let floor = i64::try_from(MIN_STUCK_AFTER_MINUTES).unwrap_or(i64::MAX) * 60;
+                if stuck < floor {
+                    return Err(ConfigError::Invalid {
+                        name: "STUCK_AFTER_MINUTES",
+                        reason: format!(
+                            "{} is below {MIN_STUCK_AFTER_MINUTES}: a post may process for 2 hours \
+                             without a change",
+                            stuck / 60
+                        ),
+                    });
+                }
+                stuck
+            },
             max_objects: count("SWEEP_MAX_OBJECTS", defaults.max_objects)?,
             max_posts: count("SWEEP_MAX_POSTS", defaults.max_posts)?,
             bucket: defaults.bucket,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 
-use crate::config::{ConfigError, TikTokConfig, optional};
+use crate::config::{ClientSecretSource, ConfigError, SecretUnavailable, TikTokConfig, optional};
 use crate::errors::{Classify, ErrorKind};
 use crate::events::{EventBridgeEvents, OutcomeEvents};
 use crate::media::s3::{S3VideoSource, s3_client};
@@ -18,7 +18,8 @@ use crate::pipeline::{Pipeline, PipelineSettings};
 use crate::retention::S3RetentionTags;
 use crate::store::{
     AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore,
-    DynamoTokenStore, KmsCodec, PlainCodec, PostStore, SecretCodec, TableNames, TokenStore,
+    DynamoTokenStore, KmsCodec, OpenedCache, PlainCodec, PostStore, SecretCodec, TableNames,
+    TokenStore,
 };
 use crate::tiktok::{TikTokClient, TikTokError};
 use crate::tokens::{TokenService, TokenSettings};
@@ -28,8 +29,8 @@ use crate::tokens::{TokenService, TokenSettings};
 pub enum WiringError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("cannot read the TikTok client secret from Secrets Manager: {0}")]
-    Secret(String),
+    #[error(transparent)]
+    Secret(#[from] SecretUnavailable),
     #[error(transparent)]
     TikTok(#[from] TikTokError),
 }
@@ -38,8 +39,10 @@ impl Classify for WiringError {
     fn kind(&self) -> ErrorKind {
         match self {
             // Secrets Manager may be throttled or briefly unreachable.
-            WiringError::Secret(_) => ErrorKind::AwsUnavailable,
-            WiringError::Config(_) | WiringError::TikTok(_) => ErrorKind::Internal,
+            WiringError::Secret(e) if e.retryable => ErrorKind::AwsUnavailable,
+            WiringError::Secret(_) | WiringError::Config(_) | WiringError::TikTok(_) => {
+                ErrorKind::Internal
+            }
         }
     }
 }
@@ -65,14 +68,20 @@ impl ClientSecret {
         }
     }
 
-    pub async fn get(&self) -> Result<SecretString, WiringError> {
+    pub async fn get(&self) -> Result<SecretString, SecretUnavailable> {
+        let refused = |detail: String| SecretUnavailable {
+            detail,
+            retryable: false,
+        };
         self.cached
             .get_or_try_init(|| async {
                 if let Some(secret) = optional("TIKTOK_CLIENT_SECRET") {
                     return Ok(SecretString::from(secret));
                 }
-                let arn = optional("TIKTOK_CLIENT_SECRET_ARN").ok_or(ConfigError::Missing {
-                    name: "TIKTOK_CLIENT_SECRET_ARN",
+                let arn = optional("TIKTOK_CLIENT_SECRET_ARN").ok_or_else(|| {
+                    refused(
+                        "neither TIKTOK_CLIENT_SECRET_ARN nor TIKTOK_CLIENT_SECRET is set".into(),
+                    )
                 })?;
                 let answer = self
                     .secrets
@@ -80,13 +89,23 @@ impl ClientSecret {
                     .secret_id(arn)
                     .send()
                     .await
-                    .map_err(|e| {
-                        WiringError::Secret(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+                    .map_err(|e| SecretUnavailable {
+                        detail: format!(
+                            "Secrets Manager: {}",
+                            aws_sdk_secretsmanager::error::DisplayErrorContext(e)
+                        ),
+                        // Throttled or unreachable; a missing secret or permission also
+                        // lands here and shows in the detail after the retries.
+                        retryable: true,
                     })?;
                 match answer.secret_string() {
-                    Some(value) if !value.trim().is_empty() => Ok(SecretString::from(value.trim().to_owned())),
-                    _ => Err(WiringError::Secret(
-                        "the secret is empty: set it to the app's client secret from TikTok's developer portal".into(),
+                    Some(value) if !value.trim().is_empty() => {
+                        Ok(SecretString::from(value.trim().to_owned()))
+                    }
+                    _ => Err(refused(
+                        "the secret is empty: set it to the app's client secret from TikTok's \
+                         developer portal"
+                            .into(),
                     )),
                 }
             })
@@ -95,11 +114,21 @@ impl ClientSecret {
     }
 }
 
+#[async_trait::async_trait]
+impl ClientSecretSource for ClientSecret {
+    async fn client_secret(&self) -> Result<SecretString, SecretUnavailable> {
+        self.get().await
+    }
+}
+
 /// How tokens and upload URLs are stored: sealed with the KMS key `SEALING_KEY_ARN` names
 /// (always set by the template), or as they are when it is unset (a warning says so).
 pub fn secret_codec(sdk: &aws_config::SdkConfig) -> Arc<dyn SecretCodec> {
     match optional("SEALING_KEY_ARN") {
-        Some(key) => Arc::new(KmsCodec::new(aws_sdk_kms::Client::new(sdk), key)),
+        Some(key) => Arc::new(OpenedCache::new(KmsCodec::new(
+            aws_sdk_kms::Client::new(sdk),
+            key,
+        ))),
         None => {
             tracing::warn!(
                 "SEALING_KEY_ARN is not set: tokens and upload URLs are stored unsealed"
@@ -196,10 +225,11 @@ impl Parts {
         })
     }
 
-    /// The TikTok client, with the secret fetched (first call) or cached.
+    /// The TikTok client; it reads the client secret (once) only when a request needs it.
     pub async fn tiktok(&self) -> Result<TikTokClient, WiringError> {
-        let secret = self.secret.get().await?;
-        Ok(TikTokClient::new(TikTokConfig::from_env(secret)?)?)
+        Ok(TikTokClient::new(TikTokConfig::from_env(
+            self.secret.clone(),
+        )?)?)
     }
 
     /// The posts table, reporting every post its writes end: the outcome event, the metric

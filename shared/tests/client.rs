@@ -1,6 +1,8 @@
 //! The TikTok client against the strict fake: every call, and every fault mapped to the
 //! kind the state machine routes on.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -8,7 +10,7 @@ use fake_tiktok::{
     AccountSeed, Endpoint as FakeEndpoint, FakeSettings, FakeTikTok, Fault, ViolationKind,
 };
 use secrecy::{ExposeSecret, SecretString};
-use tiktok_publish_core::config::TikTokConfig;
+use tiktok_publish_core::config::{ClientSecretSource, SecretUnavailable, TikTokConfig};
 use tiktok_publish_core::errors::{Classify, ErrorKind};
 use tiktok_publish_core::media::ByteStream;
 use tiktok_publish_core::tiktok::{
@@ -148,6 +150,77 @@ async fn refresh_rotates_the_refresh_token_and_the_old_one_is_dead() {
     assert_eq!(
         fake.violations()[0].kind,
         ViolationKind::RotatedRefreshToken
+    );
+}
+
+/// Counts how often the client asks for its secret, and can fail like Secrets Manager.
+#[derive(Debug, Default)]
+struct CountingSecret {
+    secret: String,
+    asked: AtomicUsize,
+    unavailable: bool,
+}
+
+#[async_trait::async_trait]
+impl ClientSecretSource for CountingSecret {
+    async fn client_secret(&self) -> Result<SecretString, SecretUnavailable> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        if self.unavailable {
+            return Err(SecretUnavailable {
+                detail: "Secrets Manager: throttled".into(),
+                retryable: true,
+            });
+        }
+        Ok(SecretString::from(self.secret.clone()))
+    }
+}
+
+#[tokio::test]
+async fn the_client_secret_is_read_only_by_the_calls_that_send_it() {
+    let fake = start_fake().await;
+    let source = Arc::new(CountingSecret {
+        secret: fake.settings().client_secret.clone(),
+        ..CountingSecret::default()
+    });
+    let config =
+        TikTokConfig::with_secret_source(fake.settings().client_key.clone(), source.clone())
+            .with_base_urls(fake.base_url(), fake.base_url());
+    let client = TikTokClient::new(config).expect("client");
+    let open_id = fake.seed_account(AccountSeed::default());
+    let tokens = fake.issue_tokens(&open_id, &REQUIRED_SCOPES);
+    let access = SecretString::from(tokens.access_token.clone());
+
+    client.creator_info(&access).await.expect("creator info");
+    assert_eq!(
+        source.asked.load(Ordering::SeqCst),
+        0,
+        "creator info needs no secret"
+    );
+    client
+        .refresh(&SecretString::from(tokens.refresh_token.clone()))
+        .await
+        .expect("refresh");
+    assert_eq!(source.asked.load(Ordering::SeqCst), 1);
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+
+    // Secrets Manager unavailable: nothing is sent, and the step retries later.
+    let failing = Arc::new(CountingSecret {
+        unavailable: true,
+        ..CountingSecret::default()
+    });
+    let config = TikTokConfig::with_secret_source(fake.settings().client_key.clone(), failing)
+        .with_base_urls(fake.base_url(), fake.base_url());
+    let calls_before = fake.calls().len();
+    let err = TikTokClient::new(config)
+        .expect("client")
+        .refresh(&SecretString::from("rft.any"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::AwsUnavailable, "{err}");
+    assert_eq!(
+        fake.calls().len(),
+        calls_before,
+        "a request went out without the secret"
     );
 }
 

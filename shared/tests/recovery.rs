@@ -6,8 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use fake_tiktok::{AccountSeed, Endpoint, FakeSettings, Fault};
-use tiktok_publish_core::api::retry::RETRY_NOTE_PREFIX;
+use tiktok_publish_core::api::retry::{RETRY_NOTE_PREFIX, retry_verdict};
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::events::{DetailType, MemoryEvents, OutcomeEvent};
 use tiktok_publish_core::intake::manifest_key;
@@ -407,4 +408,72 @@ async fn an_orphan_refused_by_its_manifest_sends_its_event_from_the_store() {
     let again = sweep.run(unix_now() + 2).await.unwrap();
     assert!(again.orphans.is_empty(), "{again:?}");
     assert_eq!(rig.sent().len(), 1);
+}
+
+/// Points the post's record at a publish id TikTok never issued, as if TikTok had forgotten
+/// the real one.
+async fn forget_publish(rig: &Rig, id: &PostId) {
+    rig.stack
+        .dynamodb
+        .update_item()
+        .table_name(&rig.stack.tables.posts)
+        .key("id", AttributeValue::S(id.to_string()))
+        .update_expression("SET publish_id = :p")
+        .expression_attribute_values(":p", AttributeValue::S("v_pub_forgotten~v2.1".into()))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_forgotten_publish_after_every_byte_is_failed_for_a_person_not_uploaded_again() {
+    let rig = rig("forgotten").await;
+    let key = format!("uploads/{}/forgotten.mp4", rig.open_id);
+    rig.stack.put(&key, video::tiny_mp4()).await;
+    let post = rig.stack.queued_post(&rig.open_id, &key, OPTIONS).await;
+    let pipeline = rig.pipeline(PipelineSettings::default());
+    assert!(pipeline.init_upload(post.id.as_str()).await.unwrap().ready);
+    assert!(
+        pipeline
+            .upload_chunks(post.id.as_str(), None)
+            .await
+            .unwrap()
+            .done
+    );
+    forget_publish(&rig, &post.id).await;
+    rig.retry(&post.id).await;
+
+    let err = pipeline.init_upload(post.id.as_str()).await.unwrap_err();
+    assert_eq!(err.kind, ErrorKind::TikTokPostFailed, "{err:?}");
+    assert_eq!(rig.inits(), 1, "a second upload could be a second post");
+    let failed = rig.record(&post.id).await;
+    assert_eq!(failed.state, PostState::Failed);
+    let verdict = retry_verdict(&failed).unwrap_err();
+    assert_eq!(verdict.code, "publish_outcome_unknown", "{verdict:?}");
+    assert_eq!(rig.stack.fake.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn a_forgotten_publish_before_any_byte_inits_anew() {
+    let rig = rig("forgotearly").await;
+    let key = format!("uploads/{}/early.mp4", rig.open_id);
+    rig.stack.put(&key, video::tiny_mp4()).await;
+    let post = rig.stack.queued_post(&rig.open_id, &key, OPTIONS).await;
+    let pipeline = rig.pipeline(PipelineSettings::default());
+    assert!(pipeline.init_upload(post.id.as_str()).await.unwrap().ready);
+    forget_publish(&rig, &post.id).await;
+
+    // The execution starts over (a crash before the first chunk): nothing was sent, so a
+    // new init is safe.
+    run_to_end(&pipeline, &post.id).await.unwrap();
+    assert_eq!(rig.inits(), 2);
+    assert_eq!(rig.record(&post.id).await.state, PostState::Published);
+    // Two publishes at TikTok, of which only the second ever got bytes and went live.
+    let publishes = rig.stack.fake.publishes_for(&rig.open_id);
+    assert_eq!(publishes.len(), 2);
+    let live = publishes
+        .iter()
+        .filter(|p| p.status == fake_tiktok::PublishStatus::PublishComplete)
+        .count();
+    assert_eq!(live, 1, "{publishes:?}");
 }

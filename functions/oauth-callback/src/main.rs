@@ -45,7 +45,7 @@ impl App {
                         name: "TIKTOK_CLIENT_SECRET_ARN",
                     }));
                 };
-                let mut config = TikTokConfig::from_env(parts.secret.get().await?)?;
+                let mut config = TikTokConfig::from_env(parts.secret.clone())?;
                 config.request_timeout = EXCHANGE_TIMEOUT;
                 parts.token_service(&TikTokClient::new(config)?)
             })

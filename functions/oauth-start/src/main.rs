@@ -5,8 +5,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, RequestExt, Response, service_fn};
-use secrecy::SecretString;
-use tiktok_publish_core::config::TikTokConfig;
+use tiktok_publish_core::config::{NoClientSecret, TikTokConfig};
 use tiktok_publish_core::connect::{ConnectSettings, LINK_PARAM, StartOutcome, start_connect};
 use tiktok_publish_core::store::{OAuthStateStore, UnixTime, unix_now};
 use tiktok_publish_core::tiktok::TikTokClient;
@@ -25,7 +24,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let parts = Parts::from_env(aws_config().await)?;
     // This function only builds the authorize URL and never calls the token endpoint, so it
     // is given no client secret (its role cannot read it either).
-    let tiktok = TikTokClient::new(TikTokConfig::from_env(SecretString::from(String::new()))?)?;
+    let tiktok = TikTokClient::new(TikTokConfig::from_env(Arc::new(NoClientSecret))?)?;
     let app = App {
         oauth: parts.oauth.clone(),
         tiktok,
@@ -71,7 +70,7 @@ mod tests {
     const NOW: UnixTime = 1_800_000_000;
 
     fn app() -> App {
-        let config = TikTokConfig::new("client-key-1", SecretString::from(String::new()))
+        let config = TikTokConfig::with_secret_source("client-key-1", Arc::new(NoClientSecret))
             .with_base_urls("https://open.example", "https://auth.example");
         App {
             oauth: Arc::new(MemoryOAuthStateStore::new()),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::{Body, Request, Response, service_fn};
+use tiktok_publish_core::config::SecretUnavailable;
 use tiktok_publish_core::store::{PostStore, TokenStore, UnixTime, unix_now};
 use tiktok_publish_core::webhook::{
     SIGNATURE_HEADER, WebhookError, WebhookSettings, answer, receive,
@@ -33,9 +34,10 @@ impl App {
                 let secret = match &self.secret {
                     Some(secret) => secret.get().await?,
                     None => {
-                        return Err(WiringError::Secret(
-                            "no client secret source is configured".into(),
-                        ));
+                        return Err(WiringError::Secret(SecretUnavailable {
+                            detail: "no client secret source is configured".into(),
+                            retryable: false,
+                        }));
                     }
                 };
                 Ok(WebhookSettings::from_env(secret)?)

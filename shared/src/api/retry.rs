@@ -29,6 +29,7 @@ use super::{ApiAnswer, ApiError, PostsApi, answer_of, view_json};
 use crate::config::{ConfigError, required};
 use crate::errors::ErrorKind;
 use crate::intake::{IntakeError, start_named_execution};
+use crate::pipeline::PUBLISH_FORGOTTEN_MARK;
 use crate::store::{PostId, PostRecord, PostState, PostUpdate, StoreError, unix_now};
 use crate::sweep::STUCK_REASON_PREFIX;
 
@@ -185,6 +186,11 @@ pub fn retry_verdict(post: &PostRecord) -> Result<(), NotRetryable> {
         | ErrorKind::AccessTokenInvalid
         | ErrorKind::UploadUrlExpired
         | ErrorKind::AccountNeedsReconnect => Ok(()),
+        ErrorKind::TikTokPostFailed if reason.starts_with(PUBLISH_FORGOTTEN_MARK) => refused(
+            "publish_outcome_unknown",
+            "TikTok forgot the upload after it had the whole video, so the post may be live \
+             already; a retry could post it twice",
+        ),
         ErrorKind::TikTokPostFailed => {
             // "TikTok could not publish the video: CODE"; other reasons (processing never
             // finished, uploads that kept restarting) are TikTok's trouble, not the video's.

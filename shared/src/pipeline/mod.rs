@@ -23,6 +23,7 @@ pub mod lambda;
 pub mod options;
 pub mod outcomes;
 mod steps;
+pub use steps::PUBLISH_FORGOTTEN_MARK;
 
 pub use steps::{FailureInput, StateMachineError};
 

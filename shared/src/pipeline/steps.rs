@@ -399,6 +399,20 @@ impl Pipeline {
         let status = match self.status_of_publish(post).await? {
             PublishAnswer::Status(status) => status,
             PublishAnswer::Wait => return Ok(Some(wait(&post.id, Duration::from_secs(5)))),
+            PublishAnswer::Unknown if whole_video_sent(post) => {
+                // TikTok may have published it and then forgotten the publish id (a retry
+                // days later): a new upload could be a second post, so a person decides.
+                let reason = format!(
+                    "{PUBLISH_FORGOTTEN_MARK} after the whole video was sent, so it may be live \
+                     already"
+                );
+                let advice = "Check the account's TikTok profile; if the video is not there, \
+                              upload it again as a new post"
+                    .to_owned();
+                return Err(self
+                    .fail(post, ErrorKind::TikTokPostFailed, reason, Some(advice))
+                    .await);
+            }
             PublishAnswer::Unknown => {
                 tracing::info!("TikTok does not know the post's publish id; initialising anew");
                 return Ok(None);
@@ -904,6 +918,24 @@ enum PublishAnswer {
 
 /// TikTok's error code for a publish id it does not know.
 const UNKNOWN_PUBLISH_ID: &str = "invalid_publish_id";
+
+/// The failure reason of a post whose publish TikTok forgot after it had every byte (a retry
+/// refuses it: only a person can tell whether it went live).
+pub const PUBLISH_FORGOTTEN_MARK: &str = "TikTok no longer knows the post's publish";
+
+/// Whether every byte reached TikTok (recorded chunk by chunk) or TikTok was processing it.
+fn whole_video_sent(post: &PostRecord) -> bool {
+    let all_chunks = post
+        .upload
+        .as_ref()
+        .is_some_and(|session| session.bytes_done >= session.plan.video_size);
+    all_chunks
+        || post.state == PostState::Processing
+        || post
+            .history
+            .iter()
+            .any(|h| h.state == PostState::Processing)
+}
 
 const INIT_NOTE: &str = "upload initialised";
 const UPLOAD_TRIED_NOTE: &str = "sending chunks";

@@ -29,7 +29,7 @@ pub use account::{AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved};
 pub use allowance::{
     AllowanceLimits, Spend, TikTokCall, UnixMillis, WindowOutcome, spend_in_window, unix_now_ms,
 };
-pub use codec::{KMS_CONTEXT_KEY, KmsCodec, PlainCodec, SealedSecret, SecretCodec};
+pub use codec::{KMS_CONTEXT_KEY, KmsCodec, OpenedCache, PlainCodec, SealedSecret, SecretCodec};
 pub use dynamo::{
     DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore, DynamoTokenStore, TableNames,
     create_tables,

@@ -116,9 +116,10 @@ impl TikTokClient {
         code: &str,
         redirect_uri: &str,
     ) -> Result<TokenGrant, TikTokError> {
+        let secret = self.config.client_secret.client_secret().await?;
         self.token_request(&[
             ("client_key", self.config.client_key.as_str()),
-            ("client_secret", self.config.client_secret.expose_secret()),
+            ("client_secret", secret.expose_secret()),
             ("code", code),
             ("grant_type", "authorization_code"),
             ("redirect_uri", redirect_uri),
@@ -129,9 +130,10 @@ impl TikTokClient {
     /// Refreshes. TikTok may rotate the refresh token: store what comes back, the old one
     /// is dead. A refused refresh means the account must be connected again.
     pub async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenGrant, TikTokError> {
+        let secret = self.config.client_secret.client_secret().await?;
         self.token_request(&[
             ("client_key", self.config.client_key.as_str()),
-            ("client_secret", self.config.client_secret.expose_secret()),
+            ("client_secret", secret.expose_secret()),
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token.expose_secret()),
         ])
@@ -141,13 +143,14 @@ impl TikTokClient {
     /// Revokes the account's access (when a user disconnects it from this system).
     pub async fn revoke(&self, access_token: &SecretString) -> Result<(), TikTokError> {
         let endpoint = Endpoint::Revoke;
+        let secret = self.config.client_secret.client_secret().await?;
         let response = self
             .http
             .post(self.api_url("/v2/oauth/revoke/"))
             .timeout(self.config.request_timeout)
             .form(&[
                 ("client_key", self.config.client_key.as_str()),
-                ("client_secret", self.config.client_secret.expose_secret()),
+                ("client_secret", secret.expose_secret()),
                 ("token", access_token.expose_secret()),
             ])
             .send()

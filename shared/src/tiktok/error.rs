@@ -85,6 +85,10 @@ pub enum TikTokError {
         log_id: Option<String>,
     },
 
+    /// The app's client secret could not be read, so the request was not sent.
+    #[error("{0}")]
+    ClientSecret(#[from] crate::config::SecretUnavailable),
+
     /// An answer that does not follow TikTok's documented shape.
     #[error("unexpected answer from TikTok on {endpoint} (HTTP {status}): {detail}")]
     Protocol {
@@ -150,7 +154,9 @@ impl TikTokError {
             | TikTokError::AccessTokenInvalid { log_id, .. }
             | TikTokError::NeedsReconnect { log_id, .. }
             | TikTokError::Rejected { log_id, .. } => log_id.as_deref(),
-            TikTokError::UploadUrlExpired { .. } | TikTokError::Protocol { .. } => None,
+            TikTokError::UploadUrlExpired { .. }
+            | TikTokError::Protocol { .. }
+            | TikTokError::ClientSecret(_) => None,
         }
     }
 }
@@ -167,6 +173,8 @@ impl Classify for TikTokError {
             // A malformed 2xx answer may be a proxy hiccup; a malformed error answer is
             // still an error. Either way a bounded retry is the safe reading.
             TikTokError::Protocol { .. } => ErrorKind::TikTokUnavailable,
+            TikTokError::ClientSecret(e) if e.retryable => ErrorKind::AwsUnavailable,
+            TikTokError::ClientSecret(_) => ErrorKind::Internal,
         }
     }
 }
