@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, ensure};
+use anyhow::{Context, anyhow, ensure};
 use e2e::{Case, Stack, Tap};
 use serde_json::{Value, json};
 use tiktok_publish_core::api::view::rfc3339;
@@ -111,7 +111,41 @@ async fn a_published_post_sends_post_published_with_its_post_id() -> anyhow::Res
     );
     ensure!(detail["error_kind"].is_null(), "{event}");
     check_no_secret(stack, &open_id, &event).await?;
+
+    // Retention: the exact version posted, and its manifest, carry the outcome tag.
+    let version = detail["version_id"].as_str().map(str::to_owned);
+    ensure!(
+        outcome_tag(stack, &key, version).await?.as_deref() == Some("published"),
+        "the video is not tagged published"
+    );
+    let manifest = format!("{key}.json");
+    ensure!(
+        outcome_tag(stack, &manifest, None).await?.as_deref() == Some("published"),
+        "the manifest is not tagged published"
+    );
     case.finish().await
+}
+
+/// The retention tag of the object (`version`, or the current one).
+async fn outcome_tag(
+    stack: &Stack,
+    key: &str,
+    version: Option<String>,
+) -> anyhow::Result<Option<String>> {
+    let tagging = stack
+        .s3
+        .get_object_tagging()
+        .bucket(&stack.bucket)
+        .key(key)
+        .set_version_id(version)
+        .send()
+        .await
+        .map_err(|e| anyhow!("GetObjectTagging {key}: {e:?}"))?;
+    Ok(tagging
+        .tag_set()
+        .iter()
+        .find(|tag| tag.key() == "tiktok-publish-outcome")
+        .map(|tag| tag.value().to_owned()))
 }
 
 #[tokio::test]
@@ -145,6 +179,11 @@ async fn a_refused_post_sends_post_failed_with_the_reason() -> anyhow::Result<()
         "no retry verdict: {event}"
     );
     check_no_secret(stack, &open_id, &event).await?;
+    let version = event["detail"]["version_id"].as_str().map(str::to_owned);
+    ensure!(
+        outcome_tag(stack, &key, version).await?.as_deref() == Some("refused"),
+        "the refused video is not tagged refused"
+    );
     case.finish().await
 }
 
