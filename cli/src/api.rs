@@ -7,39 +7,8 @@ use serde::de::DeserializeOwned;
 
 use crate::signer::{SignError, Signer};
 
-/// A creator's posting settings, fresh from TikTok.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct CreatorInfoView {
-    pub open_id: String,
-    #[serde(default)]
-    pub nickname: String,
-    #[serde(default)]
-    pub username: String,
-    #[serde(default)]
-    pub avatar_url: String,
-    #[serde(default)]
-    pub privacy_level_options: Vec<String>,
-    #[serde(default)]
-    pub comment_disabled: bool,
-    #[serde(default)]
-    pub duet_disabled: bool,
-    #[serde(default)]
-    pub stitch_disabled: bool,
-    #[serde(default)]
-    pub max_video_post_duration_sec: u32,
-}
-
-impl CreatorInfoView {
-    /// "Nickname (@username)", or whichever of the two TikTok sent.
-    pub fn display_name(&self) -> String {
-        match (self.nickname.is_empty(), self.username.is_empty()) {
-            (false, false) => format!("{} (@{})", self.nickname, self.username),
-            (false, true) => self.nickname.clone(),
-            (true, false) => format!("@{}", self.username),
-            (true, true) => self.open_id.clone(),
-        }
-    }
-}
+/// A creator's posting settings, fresh from TikTok (the posts API's own view).
+pub use tiktok_publish_core::api::creator::CreatorInfoView;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct AccountView {

@@ -19,6 +19,7 @@ use aws_sdk_s3::types::{Tag, Tagging};
 use crate::intake::manifest_key;
 use crate::media::VideoLocation;
 use crate::store::PostState;
+use crate::trigger::DEFAULT_UPLOAD_PREFIX;
 
 /// The tag key the lifecycle rules filter on.
 pub const OUTCOME_TAG_KEY: &str = "tiktok-publish-outcome";
@@ -71,6 +72,9 @@ pub enum ObjectTagged {
     TagSetFull,
     /// The object (or that version) is gone, or there is no manifest: nothing to tag.
     Gone,
+    /// The key is outside the upload prefix the lifecycle rules cover (a video posted
+    /// through the API from elsewhere in the bucket): left to its owner, no request made.
+    OutsidePrefix,
 }
 
 /// Why an object could not be tagged.
@@ -141,12 +145,25 @@ pub fn merged_tags(
 #[derive(Debug, Clone)]
 pub struct S3RetentionTags {
     client: aws_sdk_s3::Client,
+    /// Only objects under it are tagged: the lifecycle rules (and the functions' tagging
+    /// permission) cover this prefix alone.
+    prefix: String,
 }
 
 impl S3RetentionTags {
-    /// `client`: built with [`crate::media::s3::s3_client`] (path-style against moto).
+    /// `client`: built with [`crate::media::s3::s3_client`] (path-style against moto). Tags
+    /// objects under the default upload prefix (`uploads/`).
     pub fn new(client: aws_sdk_s3::Client) -> Self {
-        S3RetentionTags { client }
+        S3RetentionTags {
+            client,
+            prefix: DEFAULT_UPLOAD_PREFIX.to_owned(),
+        }
+    }
+
+    /// Tags objects under `prefix` instead (`UPLOAD_PREFIX`).
+    pub fn with_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
     }
 
     /// Merges the tag into `key` at `version_id` (`None`: the current version).
@@ -232,6 +249,12 @@ fn is_gone<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
 #[async_trait]
 impl RetentionTags for S3RetentionTags {
     async fn tag_ended(&self, video: &VideoLocation, outcome: RetentionOutcome) -> TaggedObjects {
+        if !video.key.starts_with(&self.prefix) {
+            return TaggedObjects {
+                video: Ok(ObjectTagged::OutsidePrefix),
+                manifest: Ok(ObjectTagged::OutsidePrefix),
+            };
+        }
         let manifest = manifest_key(&video.key);
         let (video, manifest) = futures::join!(
             self.tag_object(
@@ -255,6 +278,47 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    /// An S3 client whose every request fails (nothing listens on port 9).
+    fn unreachable_s3() -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "k", "s", None, None, "test",
+            ))
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    #[tokio::test]
+    async fn keys_outside_the_upload_prefix_are_left_alone_without_a_request() {
+        let tags = S3RetentionTags::new(unreachable_s3());
+        let outside = VideoLocation {
+            bucket: "videos".into(),
+            key: "api/u1/clip.mp4".into(),
+            version_id: Some("v1".into()),
+        };
+        let tagged = tags.tag_ended(&outside, RetentionOutcome::Published).await;
+        assert!(
+            matches!(tagged.video, Ok(ObjectTagged::OutsidePrefix)),
+            "{tagged:?}"
+        );
+        assert!(
+            matches!(tagged.manifest, Ok(ObjectTagged::OutsidePrefix)),
+            "{tagged:?}"
+        );
+
+        // Under the prefix it does try, and says what failed.
+        let inside = VideoLocation {
+            key: "uploads/u1/clip.mp4".into(),
+            ..outside
+        };
+        let tagged = tags.tag_ended(&inside, RetentionOutcome::Published).await;
+        assert!(tagged.video.is_err(), "{tagged:?}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ use crate::store::{
 };
 use crate::tiktok::{TikTokClient, TikTokError};
 use crate::tokens::{TokenService, TokenSettings};
+use crate::trigger::DEFAULT_UPLOAD_PREFIX;
 
 /// Why the parts could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -172,7 +173,9 @@ fn reporting(
     Arc::new(
         OutcomePostStore::new(posts, events)
             .with_metrics(Metrics::from_env())
-            .with_tags(Arc::new(S3RetentionTags::new(s3))),
+            .with_tags(Arc::new(S3RetentionTags::new(s3).with_prefix(
+                optional("UPLOAD_PREFIX").unwrap_or_else(|| DEFAULT_UPLOAD_PREFIX.to_owned()),
+            ))),
     )
 }
 

@@ -20,12 +20,20 @@ Local stand-ins:
   DeadLetterQueue after 1 + EventInvokeConfig.MaximumRetryAttempts receives, as Lambda's
   asynchronous retries would.
 - The HTTP API is `cargo lambda watch` (its router table in Cargo.toml); its routes are
-  compared with the template's here. IAM (policies, roles, permissions) is not emulated.
+  compared with the template's here.
+- Each function's role is an IAM user in moto whose inline policies are the function's
+  `Policies` statements (resolved; see local_policy for what moto can and cannot check), with
+  access keys the function runs with (stack.json's function_credentials). When everything
+  is created, moto's IAM enforcement is switched on (/moto-api/reset-auth): from then on a
+  call a function's template policies do not allow fails with AccessDenied, as in AWS.
+  Everything else (this file, the driver, tests, the CLI) signs with the key `test`, which
+  the entry script's moto launcher treats as the account's root (everything allowed).
 - Notifications and alarms (the SNS topic, its rules on the outcome bus, CloudWatch alarms and
   the dashboard) are not created: the outcome bus's tap queue shows every event. The bucket's
   lifecycle rules are created (tag filters included) but moto never applies them.
 
-Writes DIR/stack.json (what the driver reads), DIR/functions.env (the union of the functions'
+Writes DIR/stack.json (what the driver reads; also each function's access keys),
+DIR/iam-policies.json (each function's policy statements as moto enforces them), DIR/functions.env (the union of the functions'
 environment variables, shell-quoted, for `cargo lambda watch`) and DIR/outputs.env (the
 template's Outputs as STACK_<NAME>=value).
 """
@@ -37,6 +45,7 @@ import re
 import shlex
 import sys
 import tomllib
+import urllib.request
 
 import boto3
 import yaml
@@ -74,6 +83,18 @@ def load_template(path):
         return yaml.load(f, Loader=CfnLoader)
 
 
+# What !Ref AWS::NoValue resolves to: the list item or property it stands for is dropped.
+NO_VALUE = object()
+
+
+def drop_no_value(node):
+    if isinstance(node, list):
+        return [drop_no_value(x) for x in node if x is not NO_VALUE]
+    if isinstance(node, dict):
+        return {k: drop_no_value(v) for k, v in node.items() if v is not NO_VALUE}
+    return node
+
+
 class Resolver:
     """Resolves intrinsics against parameters, conditions and what was created locally."""
 
@@ -88,6 +109,7 @@ class Resolver:
             "AWS::AccountId": ACCOUNT,
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": NO_VALUE,
         }
 
     def ref(self, name):
@@ -413,6 +435,108 @@ def skip_notification_rule(template, logical, props):
     log(f"rule {logical} -> SNS not created ({NOT_NOTIFIED})")
 
 
+# ------------------------------------------------------------------ the functions' permissions
+
+# What moto 5.2.5 checks when IAM enforcement is on (moto/iam/access_control.py): the action
+# of every request, named <signing service>:<operation> ("dynamodb:UpdateItem"), against the
+# caller's policies. Resources only for S3 (the bucket or object ARN) and SQS (the queue ARN):
+# every other service's request is checked against the resource "*", which a statement naming
+# an ARN never matches, so locally those statements name "*" (the action is what is checked).
+RESOURCE_CHECKED_SERVICES = {"s3", "sqs"}
+
+# Requests moto names by another action than AWS does (moto's S3 ACTION_MAP): a statement
+# granting AWS's action also grants moto's name for the same request, locally only.
+MOTO_ACTION_NAMES = {
+    # GetObjectTagging with a versionId: moto checks s3:GetObjectVersion.
+    "s3:GetObjectVersionTagging": ["s3:GetObjectVersion"],
+    # PutObjectTagging with a versionId: moto checks s3:PutObjectTagging.
+    "s3:PutObjectVersionTagging": ["s3:PutObjectTagging"],
+}
+
+
+def function_statements(r, logical, props):
+    """A function's `Policies` as IAM statements, resolved. Inline statements only: a SAM
+    policy template or a managed policy must be taught here (what it expands to)."""
+    statements = []
+    for policy in drop_no_value(r.resolve(props.get("Policies") or [])):
+        if isinstance(policy, dict) and "Statement" in policy:
+            take(policy, {"Version", "Statement"}, f"{logical} policy")
+            found = policy["Statement"]
+            statements += found if isinstance(found, list) else [found]
+        else:
+            raise SystemExit(f"setup: {logical}: policy {json.dumps(policy)} (a SAM policy template "
+                             "or a managed policy) is not emulated locally: teach setup.py")
+    return statements
+
+
+def local_policy(logical, statements):
+    """The statements as moto can enforce them: one per service (RESOURCE_CHECKED_SERVICES
+    keep their resources, the others name "*"), moto's names for the same requests added
+    (MOTO_ACTION_NAMES), and without Condition blocks: moto evaluates conditions of identity
+    policies without any request context (StringLike, ForAllValues:... are skipped, a
+    StringEquals passes for want of values), so they would only look enforced."""
+    local, dropped_conditions = [], []
+    for index, statement in enumerate(statements):
+        where = f"{logical} statement {statement.get('Sid', index)}"
+        take(statement, {"Sid", "Effect", "Action", "Resource", "Condition"}, where)
+        if statement["Effect"] != "Allow":
+            # Widening a Deny's resource to "*" would deny more than AWS does.
+            raise SystemExit(f"setup: {where}: Effect {statement['Effect']} is not emulated locally: "
+                             "teach setup.py")
+        if "Condition" in statement:
+            dropped_conditions.append(statement.get("Sid", str(index)))
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        by_service = {}
+        for action in actions:
+            service = action.split(":", 1)[0]
+            names = by_service.setdefault(service, [])
+            for name in [action] + MOTO_ACTION_NAMES.get(action, []):
+                if name not in names:
+                    names.append(name)
+        for service, names in by_service.items():
+            entry = {"Effect": "Allow", "Action": names,
+                     "Resource": statement["Resource"] if service in RESOURCE_CHECKED_SERVICES else "*"}
+            if "Sid" in statement:
+                # Sids are unique in a policy: a statement split by service gets one each.
+                entry["Sid"] = statement["Sid"] + (service.capitalize() if len(by_service) > 1 else "")
+            local.append(entry)
+    return local, dropped_conditions
+
+
+def create_function_users(aws, r, functions, resources):
+    """Each function's role as an IAM user with the role's statements (local_policy) and
+    access keys the function runs with."""
+    credentials, policies = {}, {}
+    for logical, binary in functions.items():
+        statements, dropped = local_policy(
+            logical, function_statements(r, logical, resources[logical]["Properties"]))
+        user = f"{STACK}-{binary}"
+        aws["iam"].create_user(UserName=user)
+        aws["iam"].put_user_policy(UserName=user, PolicyName=f"{logical}Policies",
+                                   PolicyDocument=json.dumps({"Version": "2012-10-17",
+                                                              "Statement": statements}))
+        key = aws["iam"].create_access_key(UserName=user)["AccessKey"]
+        credentials[binary] = {"user": user, "access_key_id": key["AccessKeyId"],
+                               "secret_access_key": key["SecretAccessKey"]}
+        policies[binary] = statements
+        actions = sorted({a for s in statements for a in s["Action"]})
+        log(f"iam user {user}: {len(actions)} actions"
+            + (f" (conditions not enforced: {', '.join(dropped)})" if dropped else ""))
+    return credentials, policies
+
+
+def enable_iam_enforcement(endpoint):
+    """From now on moto checks every request's signature and action (until now it counted
+    them: INITIAL_NO_AUTH_ACTION_COUNT is infinite by default); 0 = enforce at once."""
+    # Not form-encoded (urllib's default type): Flask would parse the body away.
+    request = urllib.request.Request(f"{endpoint}/moto-api/reset-auth", data=b"0", method="POST",
+                                     headers={"Content-Type": "text/plain"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        if answer.status != 200:
+            raise SystemExit(f"setup: moto refused to enforce IAM (HTTP {answer.status})")
+    log("IAM enforced: each function has its template policies' actions; key `test` is root")
+
+
 # ------------------------------------------------------------------ the HTTP API routes
 
 
@@ -492,7 +616,8 @@ def main():
     session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test",
                                     region_name=REGION)
     aws = {name: session.client(name, endpoint_url=args.endpoint)
-           for name in ("dynamodb", "s3", "secretsmanager", "sqs", "events", "stepfunctions", "kms")}
+           for name in ("dynamodb", "s3", "secretsmanager", "sqs", "events", "stepfunctions", "kms",
+                        "iam")}
 
     resources = template["Resources"]
     globals_fn = template.get("Globals", {}).get("Function", {})
@@ -515,9 +640,9 @@ def main():
     # Not emulated locally, with the reason.
     skipped = {
         "AWS::Logs::LogGroup": "logs go to the processes' output",
-        "AWS::SQS::QueuePolicy": "IAM is not emulated",
-        "AWS::S3::BucketPolicy": "IAM is not emulated (its TLS-only rule would refuse the plain-HTTP loopback endpoint)",
-        "AWS::Lambda::Permission": "IAM is not emulated",
+        "AWS::SQS::QueuePolicy": "resource policies are not emulated (only the functions' own policies)",
+        "AWS::S3::BucketPolicy": "resource policies are not emulated (its TLS-only rule would refuse the plain-HTTP loopback endpoint)",
+        "AWS::Lambda::Permission": "resource policies are not emulated (the driver invokes the functions)",
         "AWS::ApiGatewayV2::Stage": "cargo lambda watch serves the API (no throttling, no access log)",
         "AWS::ApiGatewayV2::Integration": "cargo lambda watch serves the API (router table in Cargo.toml)",
         "AWS::ApiGatewayV2::Route": "cargo lambda watch serves the API (router table in Cargo.toml)",
@@ -563,6 +688,7 @@ def main():
         event_sources += create_event_rules(aws, r, logical, resources[logical]["Properties"],
                                             binary, globals_fn)
     routes = check_routes(template, r, args.cargo_toml, repo_root)
+    function_credentials, function_policies = create_function_users(aws, r, functions, resources)
 
     # The functions' environment: Globals plus each function's own, resolved. One watch
     # process serves them all, so a name must mean the same for every function.
@@ -611,13 +737,18 @@ def main():
                 for logical, binary in functions.items()
             },
             "function_env": function_env,
+            # The access keys of each function's IAM user (create_function_users).
+            "function_credentials": function_credentials,
             "state_machines": state_machines,
             "event_sources": event_sources,
             "event_buses": event_buses,
             "routes": routes,
             "outputs": outputs,
         }, f, indent=2)
+    with open(os.path.join(args.out, "iam-policies.json"), "w") as f:
+        json.dump(function_policies, f, indent=2)
     log(f"outputs: {json.dumps(outputs)}")
+    enable_iam_enforcement(args.endpoint)
 
 
 if __name__ == "__main__":

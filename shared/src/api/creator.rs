@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use secrecy::SecretString;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::errors::{Classify, ErrorKind};
 use crate::store::{AllowanceStore, Spend, StoreError, TikTokCall, unix_now_ms};
@@ -25,19 +25,28 @@ use super::error::ApiError;
 /// How long to tell a caller to wait after TikTok itself answered 429 (its window is a minute).
 pub const TIKTOK_RATE_LIMIT_RETRY_SECS: u64 = 60;
 
-/// The creator's posting settings as the API shows them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The creator's posting settings as the API shows them (and the CLI reads them: a field an
+/// older stack does not send reads as empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatorInfoView {
     pub open_id: String,
+    #[serde(default)]
     pub nickname: String,
+    #[serde(default)]
     pub username: String,
+    #[serde(default)]
     pub avatar_url: String,
     /// The privacy levels the creator may use now, as TikTok sent them (no default among them).
+    #[serde(default)]
     pub privacy_level_options: Vec<String>,
     /// The creator turned comments off in TikTok: a post must turn them off too.
+    #[serde(default)]
     pub comment_disabled: bool,
+    #[serde(default)]
     pub duet_disabled: bool,
+    #[serde(default)]
     pub stitch_disabled: bool,
+    #[serde(default)]
     pub max_video_post_duration_sec: u32,
 }
 
@@ -53,6 +62,16 @@ impl CreatorInfoView {
             duet_disabled: info.duet_disabled,
             stitch_disabled: info.stitch_disabled,
             max_video_post_duration_sec: info.max_video_post_duration_sec,
+        }
+    }
+
+    /// "Nickname (@username)", or whichever of the two TikTok sent.
+    pub fn display_name(&self) -> String {
+        match (self.nickname.is_empty(), self.username.is_empty()) {
+            (false, false) => format!("{} (@{})", self.nickname, self.username),
+            (false, true) => self.nickname.clone(),
+            (true, false) => format!("@{}", self.username),
+            (true, true) => self.open_id.clone(),
         }
     }
 }

@@ -83,7 +83,12 @@ pub async fn tag_ended_post(tags: &dyn RetentionTags, post: &PostRecord) {
     let TaggedObjects { video, manifest } = tags.tag_ended(&post.source.location, outcome).await;
     for (object, result) in [("video", video), ("manifest", manifest)] {
         match result {
-            Ok(ObjectTagged::Tagged | ObjectTagged::AlreadyTagged | ObjectTagged::Gone) => {}
+            Ok(
+                ObjectTagged::Tagged
+                | ObjectTagged::AlreadyTagged
+                | ObjectTagged::Gone
+                | ObjectTagged::OutsidePrefix,
+            ) => {}
             Ok(ObjectTagged::TagSetFull) => tracing::warn!(
                 post_id = %post.id,
                 object,

@@ -145,8 +145,21 @@ async fn a_post_stuck_past_its_deadline_is_failed_by_the_sweep_once() -> anyhow:
     let key = stack.upload_key(&open_id, "stuck.mp4");
     stack.put_video(&key, SMALL, 10, 82).await?;
     let id = stack.post_id_of(&open_id, &key, POST_TIMEOUT).await?;
-    let post = stack.get_post(&id).await?;
-    ensure!(post["final"] == false, "{post}");
+    // Backdate only once its execution has moved it to AWAITING_OPTIONS: that move writes
+    // `updated_at` again, and would undo an earlier backdating (a flaky run showed it).
+    let waiting_since = Instant::now();
+    loop {
+        let post = stack.get_post(&id).await?;
+        ensure!(post["final"] == false, "{post}");
+        if post["state"] == "AWAITING_OPTIONS" {
+            break;
+        }
+        ensure!(
+            waiting_since.elapsed() < POST_TIMEOUT,
+            "the post never waited for its options: {post}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 
     let stuck_after: u64 = stack
         .env("STUCK_AFTER_MINUTES")
