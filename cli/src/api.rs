@@ -139,9 +139,18 @@ fn refused_text(status: &u16, code: &str, message: &str, field: &Option<String>)
             "upload it again as a new object version, or follow the existing post with `tiktok-publish status ID`"
         }
         // Retry refusals: the message says why a retry would fail the same way.
-        (409, "post_not_retryable" | "post_refused" | "video_changed" | "retry_limit_reached")
-        | (409, "tiktok_refused_the_video" | "tiktok_refused_the_post") => {
-            "a retry cannot fix this; upload the video again once the cause is fixed"
+        (
+            409,
+            "post_not_retryable"
+            | "post_refused"
+            | "video_changed"
+            | "retry_limit_reached"
+            | "tiktok_refused_the_video"
+            | "tiktok_refused_the_post",
+        ) => "a retry cannot fix this; upload the video again once the cause is fixed",
+        // TikTok forgot an upload that had every byte: the message says to check the profile.
+        (409, "publish_outcome_unknown") => {
+            "a retry could post the video twice; check the account's TikTok profile first"
         }
         (404, _) => {
             "check the id (`tiktok-publish post` prints a post's id, `tiktok-publish accounts` lists the accounts)"

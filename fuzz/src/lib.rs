@@ -178,8 +178,8 @@ impl CountingExecutions {
 
 #[async_trait]
 impl Executions for CountingExecutions {
-    async fn start(&self, post_id: &PostId) -> Result<(), IntakeError> {
-        lock(&self.started).push(post_id.to_string());
+    async fn start_named(&self, _post_id: &PostId, name: &str) -> Result<(), IntakeError> {
+        lock(&self.started).push(name.to_owned());
         Ok(())
     }
 

@@ -36,7 +36,6 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::api::view::rfc3339;
-use crate::config::{ConfigError, required};
 use crate::errors::{Classify, ErrorKind};
 use crate::store::{AccountSummary, PostRecord, PostState, UnixTime};
 use crate::tiktok::PostMode;
@@ -335,14 +334,6 @@ impl EventBridgeEvents {
             client,
             bus_name: bus_name.into(),
         }
-    }
-
-    /// The bus named by `EVENT_BUS_NAME`.
-    pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        Ok(EventBridgeEvents::new(
-            aws_sdk_eventbridge::Client::new(sdk),
-            required("EVENT_BUS_NAME")?,
-        ))
     }
 
     async fn put(&self, events: &[OutcomeEvent]) -> Result<(), EventError> {

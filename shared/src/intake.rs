@@ -47,9 +47,15 @@ impl Classify for IntakeError {
 /// The state machine's executions, one per post, named after it.
 #[async_trait]
 pub trait Executions: Send + Sync {
-    /// Starts the execution for `post_id` (input `{"post_id": ...}`). An execution of that
-    /// name that exists already is not an error: it is this post's.
-    async fn start(&self, post_id: &PostId) -> Result<(), IntakeError>;
+    /// Starts the execution for `post_id` (input `{"post_id": ...}`), named by the post.
+    /// An execution of that name that exists already is not an error: it is this post's.
+    async fn start(&self, post_id: &PostId) -> Result<(), IntakeError> {
+        self.start_named(post_id, post_id.as_str()).await
+    }
+
+    /// The same under another `name` (a retry's attempt, `{post_id}-retryN`: Step Functions
+    /// keeps a name for 90 days, so the post's own cannot start again).
+    async fn start_named(&self, post_id: &PostId, name: &str) -> Result<(), IntakeError>;
 
     /// Stops the post's execution (a cancel); one already ended is not an error.
     async fn stop(&self, post_id: &PostId, cause: &str) -> Result<(), IntakeError>;
@@ -134,14 +140,8 @@ pub(crate) async fn start_named_execution(
 
 #[async_trait]
 impl Executions for SfnExecutions {
-    async fn start(&self, post_id: &PostId) -> Result<(), IntakeError> {
-        start_named_execution(
-            &self.client,
-            &self.state_machine_arn,
-            post_id,
-            post_id.as_str(),
-        )
-        .await
+    async fn start_named(&self, post_id: &PostId, name: &str) -> Result<(), IntakeError> {
+        start_named_execution(&self.client, &self.state_machine_arn, post_id, name).await
     }
 
     async fn stop(&self, post_id: &PostId, cause: &str) -> Result<(), IntakeError> {

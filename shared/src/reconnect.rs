@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::config::{ConfigError, number_or};
+use crate::config::{ConfigError, number_or, required};
 use crate::errors::{Classify, ErrorKind};
-use crate::events::{EventBridgeEvents, OutcomeEvent, OutcomeEvents};
+use crate::events::{OutcomeEvent, OutcomeEvents};
 use crate::store::{ReconnectWarnings, StoreError, TokenStore, UnixTime};
 use crate::wiring::Parts;
 
@@ -84,7 +84,11 @@ impl ReconnectCheck {
         Ok(ReconnectCheck {
             accounts: parts.accounts.clone(),
             warnings: parts.accounts.clone(),
-            events: Arc::new(EventBridgeEvents::from_env(&parts.sdk)?),
+            // The bus Parts already reaches; a check that could not send would be pointless.
+            events: {
+                required("EVENT_BUS_NAME")?;
+                parts.events.clone()
+            },
             warn_days: number_or("RECONNECT_WARN_DAYS", DEFAULT_WARN_DAYS)?,
         })
     }

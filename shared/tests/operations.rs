@@ -11,7 +11,7 @@ use serde_json::Value;
 use test_support::{moto, unique_name};
 use tiktok_publish_core::api::view::rfc3339;
 use tiktok_publish_core::api::{
-    DynamoIdempotencyStore, PostsApi, SfnAttemptExecutions, TikTokCreatorInfo, TikTokRevoker,
+    DynamoIdempotencyStore, PostsApi, TikTokCreatorInfo, TikTokRevoker,
 };
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::events::{
@@ -446,7 +446,6 @@ async fn a_retried_post_publishes_once_and_a_hopeless_one_is_refused() {
     let stack = TestStack::start("retry").await;
     let machine = PassMachine::create().await;
     let api = api(&stack, &machine).await;
-    let attempts = SfnAttemptExecutions::new(machine.sfn.clone(), machine.arn.clone());
     let open_id = stack.connect_account(AccountSeed::default()).await;
     let key = format!("uploads/{open_id}/retry.mp4");
     stack.put(&key, video::tiny_mp4()).await;
@@ -459,10 +458,10 @@ async fn a_retried_post_publishes_once_and_a_hopeless_one_is_refused() {
     )
     .await;
 
-    let answer = api.retry_post(&attempts, post.id.as_str()).await;
+    let answer = api.retry_post(post.id.as_str()).await;
     assert_eq!(answer.status, 202, "{}", answer.body);
     assert_eq!(answer.body["state"], "QUEUED");
-    let answer = api.retry_post(&attempts, post.id.as_str()).await;
+    let answer = api.retry_post(post.id.as_str()).await;
     assert_eq!(
         answer.status, 200,
         "a repeat starts the same attempt: {}",
@@ -481,7 +480,7 @@ async fn a_retried_post_publishes_once_and_a_hopeless_one_is_refused() {
         &states[..3],
         [PostState::Queued, PostState::Failed, PostState::Queued]
     );
-    let answer = api.retry_post(&attempts, post.id.as_str()).await;
+    let answer = api.retry_post(post.id.as_str()).await;
     assert_eq!(answer.status, 409, "{}", answer.body);
     assert_eq!(answer.body["error"]["state"], "PUBLISHED");
 
@@ -494,7 +493,7 @@ async fn a_retried_post_publishes_once_and_a_hopeless_one_is_refused() {
         "TikTok could not publish the video: spam_risk_text",
     )
     .await;
-    let answer = api.retry_post(&attempts, hopeless.id.as_str()).await;
+    let answer = api.retry_post(hopeless.id.as_str()).await;
     assert_eq!(answer.status, 409, "{}", answer.body);
     assert_eq!(answer.body["error"]["code"], "tiktok_refused_the_video");
     assert!(
@@ -522,7 +521,7 @@ async fn a_retried_post_publishes_once_and_a_hopeless_one_is_refused() {
         .mark_needs_reconnect(&open_id, "refresh refused: invalid_grant", None, unix_now())
         .await
         .unwrap();
-    let answer = api.retry_post(&attempts, waiting.id.as_str()).await;
+    let answer = api.retry_post(waiting.id.as_str()).await;
     assert_eq!(answer.status, 409, "{}", answer.body);
     assert_eq!(answer.body["error"]["code"], "account_needs_reconnect");
     assert_eq!(

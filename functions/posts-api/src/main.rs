@@ -4,7 +4,7 @@
 //! reply shaping live in [`routes`]; the logic is `tiktok_publish_core::api`.
 
 use lambda_http::{Error, service_fn};
-use tiktok_publish_core::api::{PostsApi, SfnAttemptExecutions};
+use tiktok_publish_core::api::PostsApi;
 use tiktok_publish_core::wiring::{Parts, aws_config};
 
 mod routes;
@@ -15,10 +15,6 @@ async fn main() -> Result<(), Error> {
     // Built once per cold start: clients, table names, the bucket; no network call.
     let parts = Parts::from_env(aws_config().await)?;
     let api = PostsApi::from_parts(&parts)?;
-    let attempts = SfnAttemptExecutions::from_env(&parts.sdk)?;
-    let (api, attempts) = (&api, &attempts);
-    lambda_http::run(service_fn(move |request| {
-        routes::handle(api, attempts, request)
-    }))
-    .await
+    let api = &api;
+    lambda_http::run(service_fn(move |request| routes::handle(api, request))).await
 }

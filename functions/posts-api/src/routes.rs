@@ -12,7 +12,7 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
-use tiktok_publish_core::api::{ApiAnswer, ApiError, AttemptExecutions, IdempotencyKey, PostsApi};
+use tiktok_publish_core::api::{ApiAnswer, ApiError, IdempotencyKey, PostsApi};
 
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,13 +92,8 @@ fn allow_header(err: &ApiError) -> Option<String> {
     (err.status == 405).then(|| methods.replace(" or ", ", "))
 }
 
-/// The Lambda handler: every outcome is an HTTP answer, so it never fails. `attempts`
-/// starts the executions of retried posts (`POST /posts/{id}/retry`).
-pub async fn handle(
-    api: &PostsApi,
-    attempts: &dyn AttemptExecutions,
-    request: Request,
-) -> Result<Response<Body>, Infallible> {
+/// The Lambda handler: every outcome is an HTTP answer, so it never fails.
+pub async fn handle(api: &PostsApi, request: Request) -> Result<Response<Body>, Infallible> {
     let method = request.method().clone();
     let path = match request.raw_http_path() {
         "" => request.uri().path().to_owned(),
@@ -109,7 +104,7 @@ pub async fn handle(
         .and_then(|p| p.first("id").or_else(|| p.first("open_id")))
         .map(str::to_owned);
     let answer = match route(&method, &path, param.as_deref()) {
-        Ok(route) => dispatch(api, attempts, route, &request).await,
+        Ok(route) => dispatch(api, route, &request).await,
         Err(err) => match allow_header(&err) {
             Some(allow) => err.answer().with_header("allow", allow),
             None => err.answer(),
@@ -119,12 +114,7 @@ pub async fn handle(
     Ok(reply(answer))
 }
 
-async fn dispatch(
-    api: &PostsApi,
-    attempts: &dyn AttemptExecutions,
-    route: Route,
-    request: &Request,
-) -> ApiAnswer {
+async fn dispatch(api: &PostsApi, route: Route, request: &Request) -> ApiAnswer {
     let caller = caller_arn(request);
     match route {
         // The body is parsed as JSON whatever its Content-Type says (`curl -d` sends a form
@@ -144,7 +134,7 @@ async fn dispatch(
         }
         Route::GetPost(id) => api.get_post(&id).await,
         Route::CancelPost(id) => api.cancel_post(&id).await,
-        Route::RetryPost(id) => api.retry_post(attempts, &id).await,
+        Route::RetryPost(id) => api.retry_post(&id).await,
         Route::ListAccounts => api.list_accounts().await,
         Route::DisconnectAccount(open_id) => api.disconnect_account(&open_id).await,
         Route::ConnectLink => api.connect_link(caller.as_deref()).await,

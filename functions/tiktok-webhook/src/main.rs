@@ -9,12 +9,12 @@ use std::sync::Arc;
 
 use lambda_http::http::header::CONTENT_TYPE;
 use lambda_http::{Body, Request, Response, service_fn};
-use tiktok_publish_core::config::SecretUnavailable;
+use tiktok_publish_core::config::ClientSecretSource;
 use tiktok_publish_core::store::{PostStore, TokenStore, UnixTime, unix_now};
 use tiktok_publish_core::webhook::{
     SIGNATURE_HEADER, WebhookError, WebhookSettings, answer, receive,
 };
-use tiktok_publish_core::wiring::{ClientSecret, Parts, WiringError, aws_config};
+use tiktok_publish_core::wiring::{Parts, WiringError, aws_config};
 use tokio::sync::OnceCell;
 
 /// What every invocation uses, built once per cold start.
@@ -24,22 +24,14 @@ struct App {
     /// Built on the first signed request: the client secret is fetched only then, so
     /// unsigned requests never touch Secrets Manager.
     settings: OnceCell<WebhookSettings>,
-    secret: Option<Arc<ClientSecret>>,
+    secret: Arc<dyn ClientSecretSource>,
 }
 
 impl App {
     async fn settings(&self) -> Result<&WebhookSettings, WiringError> {
         self.settings
             .get_or_try_init(|| async {
-                let secret = match &self.secret {
-                    Some(secret) => secret.get().await?,
-                    None => {
-                        return Err(WiringError::Secret(SecretUnavailable {
-                            detail: "no client secret source is configured".into(),
-                            retryable: false,
-                        }));
-                    }
-                };
+                let secret = self.secret.client_secret().await?;
                 Ok(WebhookSettings::from_env(secret)?)
             })
             .await
@@ -55,7 +47,7 @@ async fn main() -> Result<(), lambda_http::Error> {
         posts: parts.outcome_posts(),
         tokens: parts.eventing_accounts(),
         settings: OnceCell::new(),
-        secret: Some(parts.secret.clone()),
+        secret: parts.secret.clone(),
     };
     let app = &app;
     lambda_http::run(service_fn(move |request: Request| async move {

@@ -3,6 +3,7 @@
 
 use lambda_http::http::StatusCode;
 use secrecy::SecretString;
+use tiktok_publish_core::config::NoClientSecret;
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::store::memory::{MemoryPostStore, MemoryTokenStore};
 use tiktok_publish_core::store::{PostId, PostRecord, PostSource, PostState, WebhookFinalKind};
@@ -54,7 +55,7 @@ async fn app() -> (App, Arc<MemoryPostStore>, PostId) {
         posts: posts.clone(),
         tokens: Arc::new(MemoryTokenStore::new()),
         settings: OnceCell::new_with(Some(settings())),
-        secret: None,
+        secret: Arc::new(NoClientSecret),
     };
     (app, posts, record.id)
 }

@@ -74,7 +74,7 @@ pub use error::{ApiAnswer, ApiError};
 pub use idempotency::{
     DynamoIdempotencyStore, IdempotencyKey, IdempotencyStore, MemoryIdempotencyStore,
 };
-pub use retry::{AttemptExecutions, SfnAttemptExecutions, retry_verdict};
+pub use retry::retry_verdict;
 pub use view::{AccountView, PostView};
 
 use idempotency::{Reservation, StoredAnswer, body_fingerprint};
@@ -765,7 +765,7 @@ mod tests {
 
     #[async_trait]
     impl Executions for FlakyRuns {
-        async fn start(&self, _: &PostId) -> Result<(), IntakeError> {
+        async fn start_named(&self, _: &PostId, _: &str) -> Result<(), IntakeError> {
             let mut failures = self.failures.lock().unwrap();
             if *failures > 0 {
                 *failures -= 1;

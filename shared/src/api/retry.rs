@@ -23,12 +23,8 @@
 //! retry starts that same attempt again (harmless: same name, same input), which also
 //! covers a crash between the write and the start.
 
-use async_trait::async_trait;
-
 use super::{ApiAnswer, ApiError, PostsApi, answer_of, view_json};
-use crate::config::{ConfigError, required};
 use crate::errors::ErrorKind;
-use crate::intake::{IntakeError, start_named_execution};
 use crate::pipeline::PUBLISH_FORGOTTEN_MARK;
 use crate::store::{PostId, PostRecord, PostState, PostUpdate, StoreError, unix_now};
 use crate::sweep::STUCK_REASON_PREFIX;
@@ -234,66 +230,22 @@ pub fn retry_verdict(post: &PostRecord) -> Result<(), NotRetryable> {
     }
 }
 
-/// Executions named by the caller, with input `{"post_id": ...}` like every execution of a
-/// post (the state machine reads only the input).
-#[async_trait]
-pub trait AttemptExecutions: Send + Sync {
-    /// Starts execution `name` for the post; one of that name that exists already is this
-    /// attempt's, not an error.
-    async fn start_attempt(&self, post_id: &PostId, name: &str) -> Result<(), IntakeError>;
-}
-
-/// [`AttemptExecutions`] on Step Functions.
-#[derive(Debug, Clone)]
-pub struct SfnAttemptExecutions {
-    client: aws_sdk_sfn::Client,
-    state_machine_arn: String,
-}
-
-impl SfnAttemptExecutions {
-    pub fn new(client: aws_sdk_sfn::Client, state_machine_arn: impl Into<String>) -> Self {
-        SfnAttemptExecutions {
-            client,
-            state_machine_arn: state_machine_arn.into(),
-        }
-    }
-
-    /// The state machine of `STATE_MACHINE_ARN`.
-    pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        Ok(SfnAttemptExecutions::new(
-            aws_sdk_sfn::Client::new(sdk),
-            required("STATE_MACHINE_ARN")?,
-        ))
-    }
-}
-
-#[async_trait]
-impl AttemptExecutions for SfnAttemptExecutions {
-    async fn start_attempt(&self, post_id: &PostId, name: &str) -> Result<(), IntakeError> {
-        start_named_execution(&self.client, &self.state_machine_arn, post_id, name).await
-    }
-}
-
 impl PostsApi {
     /// `POST /posts/{id}/retry`: 202 with the post queued again (200 when it was queued by
     /// a retry already), 409 saying why not, 404 for an unknown post, 503 to try again.
-    #[tracing::instrument(skip(self, executions))]
-    pub async fn retry_post(&self, executions: &dyn AttemptExecutions, id: &str) -> ApiAnswer {
-        answer_of(self.retry(executions, id).await)
+    #[tracing::instrument(skip(self))]
+    pub async fn retry_post(&self, id: &str) -> ApiAnswer {
+        answer_of(self.retry(id).await)
     }
 
-    async fn retry(
-        &self,
-        executions: &dyn AttemptExecutions,
-        id: &str,
-    ) -> Result<ApiAnswer, ApiError> {
+    async fn retry(&self, id: &str) -> Result<ApiAnswer, ApiError> {
         let post = self.find_post(id).await?;
         let retries = retries_so_far(&post);
         let queued_by_retry = post.state == PostState::Queued
             && is_retry_note(post.history.last().and_then(|h| h.note.as_deref()));
         if queued_by_retry {
             let name = attempt_execution_name(&post.id, retries)?;
-            executions.start_attempt(&post.id, &name).await?;
+            self.intake.executions.start_named(&post.id, &name).await?;
             return Ok(ApiAnswer::json(200, view_json(&post)?));
         }
         if let Err(refusal) = retry_verdict(&post) {
@@ -344,7 +296,7 @@ impl PostsApi {
         };
         // On failure the post stays QUEUED by this retry: the caller's next retry starts
         // this same attempt (see above).
-        executions.start_attempt(&post.id, &name).await?;
+        self.intake.executions.start_named(&post.id, &name).await?;
         tracing::info!(post_id = %post.id, attempt, execution = %name, "post retried");
         Ok(ApiAnswer::json(202, view_json(&queued)?))
     }

@@ -396,27 +396,14 @@ impl Pipeline {
         post: &PostRecord,
         now: UnixTime,
     ) -> Result<Option<InitOutput>, StepError> {
-        let status = match self.status_of_publish(post).await? {
+        let answer = match post.publish_id.as_deref() {
+            Some(publish_id) => self.publish_status(post, publish_id).await?,
+            None => return self.publish_forgotten(post).await,
+        };
+        let status = match answer {
             PublishAnswer::Status(status) => status,
             PublishAnswer::Wait => return Ok(Some(wait(&post.id, Duration::from_secs(5)))),
-            PublishAnswer::Unknown if whole_video_sent(post) => {
-                // TikTok may have published it and then forgotten the publish id (a retry
-                // days later): a new upload could be a second post, so a person decides.
-                let reason = format!(
-                    "{PUBLISH_FORGOTTEN_MARK} after the whole video was sent, so it may be live \
-                     already"
-                );
-                let advice = "Check the account's TikTok profile; if the video is not there, \
-                              upload it again as a new post"
-                    .to_owned();
-                return Err(self
-                    .fail(post, ErrorKind::TikTokPostFailed, reason, Some(advice))
-                    .await);
-            }
-            PublishAnswer::Unknown => {
-                tracing::info!("TikTok does not know the post's publish id; initialising anew");
-                return Ok(None);
-            }
+            PublishAnswer::Unknown(_) => return self.publish_forgotten(post).await,
         };
         let ready = || InitOutput {
             post_id: post.id.to_string(),
@@ -468,13 +455,32 @@ impl Pipeline {
         }
     }
 
-    /// TikTok's status of the post's publish id for [`Self::resume_session`]: unlike
-    /// [`Self::tiktok_status`], a publish id TikTok does not know is an answer (that
-    /// publish is gone), not a failure of the post.
-    async fn status_of_publish(&self, post: &PostRecord) -> Result<PublishAnswer, StepError> {
-        let Some(publish_id) = post.publish_id.clone() else {
-            return Ok(PublishAnswer::Unknown);
-        };
+    /// A publish TikTok does not know (or a session without a publish id): a new init, unless
+    /// every byte had been sent. TikTok may have published it and then forgotten the publish
+    /// id (a retry days later): a new upload could be a second post, so a person decides.
+    async fn publish_forgotten(&self, post: &PostRecord) -> Result<Option<InitOutput>, StepError> {
+        if !whole_video_sent(post) {
+            tracing::info!("TikTok does not know the post's publish id; initialising anew");
+            return Ok(None);
+        }
+        let reason = format!(
+            "{PUBLISH_FORGOTTEN_MARK} after the whole video was sent, so it may be live already"
+        );
+        let advice = "Check the account's TikTok profile; if the video is not there, upload it \
+                      again as a new post"
+            .to_owned();
+        Err(self
+            .fail(post, ErrorKind::TikTokPostFailed, reason, Some(advice))
+            .await)
+    }
+
+    /// TikTok's status of `publish_id`, one status call of the account's budget. A publish
+    /// id TikTok does not know is an answer (its refusal kept), for the caller to read.
+    async fn publish_status(
+        &self,
+        post: &PostRecord,
+        publish_id: &str,
+    ) -> Result<PublishAnswer, StepError> {
         if self
             .spend(&post.open_id, TikTokCall::StatusFetch)
             .await?
@@ -483,13 +489,12 @@ impl Pipeline {
             return Ok(PublishAnswer::Wait);
         }
         let tiktok = &self.tiktok;
-        let publish_id = &publish_id;
         let status = self
             .with_token(&post.open_id, |token| async move {
                 match tiktok.fetch_status(&token, publish_id).await {
                     Ok(status) => Ok(PublishAnswer::Status(status)),
                     Err(err) if err.code() == Some(UNKNOWN_PUBLISH_ID) => {
-                        Ok(PublishAnswer::Unknown)
+                        Ok(PublishAnswer::Unknown(err))
                     }
                     Err(err) => Err(err),
                 }
@@ -501,31 +506,19 @@ impl Pipeline {
         }
     }
 
-    /// TikTok's status for the post's publish id, or `None` when the budget says wait.
+    /// TikTok's status for the post's publish id, or `None` when the budget says wait; a
+    /// publish id TikTok does not know fails the post like any refusal.
     async fn tiktok_status(&self, post: &PostRecord) -> Result<Option<PublishStatus>, StepError> {
-        let Some(publish_id) = post.publish_id.clone() else {
+        let Some(publish_id) = post.publish_id.as_deref() else {
             return Err(StepError::new(
                 ErrorKind::Internal,
                 format!("post {} has no publish id", post.id),
             ));
         };
-        if self
-            .spend(&post.open_id, TikTokCall::StatusFetch)
-            .await?
-            .is_some()
-        {
-            return Ok(None);
-        }
-        let tiktok = &self.tiktok;
-        let publish_id = &publish_id;
-        let status = self
-            .with_token(&post.open_id, |token| async move {
-                tiktok.fetch_status(&token, publish_id).await
-            })
-            .await;
-        match status {
-            Ok(status) => Ok(Some(status)),
-            Err(err) => Err(self.settle(post, err, None).await),
+        match self.publish_status(post, publish_id).await? {
+            PublishAnswer::Status(status) => Ok(Some(status)),
+            PublishAnswer::Wait => Ok(None),
+            PublishAnswer::Unknown(err) => Err(self.settle(post, err, None).await),
         }
     }
 
@@ -912,8 +905,8 @@ enum PublishAnswer {
     Status(PublishStatus),
     /// The status budget is spent: wait, then ask again.
     Wait,
-    /// TikTok does not know the publish id (`invalid_publish_id`).
-    Unknown,
+    /// TikTok does not know the publish id (`invalid_publish_id`): its refusal.
+    Unknown(TikTokError),
 }
 
 /// TikTok's error code for a publish id it does not know.

@@ -57,13 +57,6 @@ pub fn vmhwm_kib(pid: u32) -> anyhow::Result<u64> {
     status_field_kib(&status, "VmHWM:")
 }
 
-/// The current resident set size (VmRSS) of process `pid`, in KiB.
-pub fn vmrss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .with_context(|| format!("read /proc/{pid}/status"))?;
-    status_field_kib(&status, "VmRSS:")
-}
-
 fn status_field_kib(status: &str, field: &str) -> anyhow::Result<u64> {
     let line = status
         .lines()
@@ -117,6 +110,27 @@ pub fn machine_summary() -> String {
         })
         .unwrap_or_else(|| "unknown CPU".to_owned());
     format!("{cores} cores available, {model}")
+}
+
+/// The process's exit for a benchmark's result: success when its goal was met, otherwise
+/// failure (an error is printed first, prefixed with the benchmark's `name`).
+pub fn exit_code(name: &str, result: anyhow::Result<bool>) -> std::process::ExitCode {
+    match result {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("{name}: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// A multi-threaded tokio runtime, as the Lambdas run.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start tokio")
 }
 
 #[cfg(test)]

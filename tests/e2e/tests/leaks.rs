@@ -1006,34 +1006,9 @@ fn files_under(dir: &Path, skip: &[&str], out: &mut Vec<PathBuf>) -> anyhow::Res
     Ok(())
 }
 
-/// The SDK configuration the harness uses for moto (the env file's endpoint, region and
-/// dummy credentials), for the clients it does not hold (KMS, Step Functions).
-async fn sdk_config(stack: &Stack) -> anyhow::Result<aws_config::SdkConfig> {
-    let get = |name: &str| {
-        stack
-            .env(name)
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned)
-            .with_context(|| format!("no {name} in the env file"))
-    };
-    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(get("AWS_REGION")?))
-        .endpoint_url(get("AWS_ENDPOINT_URL")?)
-        .credentials_provider(aws_sdk_kms::config::Credentials::new(
-            get("AWS_ACCESS_KEY_ID")?,
-            get("AWS_SECRET_ACCESS_KEY")?,
-            None,
-            None,
-            "local-stack-env-file",
-        ))
-        .load()
-        .await)
-}
-
 /// The state machine executions as moto holds them: input, output, error, history.
 async fn executions_text(stack: &Stack) -> anyhow::Result<Vec<(String, String)>> {
-    let sdk = sdk_config(stack).await?;
-    let sfn = aws_sdk_sfn::Client::new(&sdk);
+    let sfn = aws_sdk_sfn::Client::new(&stack.sdk);
     let machine = stack
         .env("STATE_MACHINE_ARN")
         .context("no STATE_MACHINE_ARN in the env file")?;
@@ -1123,7 +1098,7 @@ async fn no_secret_the_fake_issued_appears_in_logs_executions_answers_or_tables(
     let scenarios_took = started.elapsed();
 
     // The upload URLs, opened from their sealed form (which must be sealed).
-    let kms = aws_sdk_kms::Client::new(&sdk_config(stack).await?);
+    let kms = aws_sdk_kms::Client::new(&stack.sdk);
     let key_id = stack
         .env("SEALING_KEY_ARN")
         .context("no SEALING_KEY_ARN in the env file: is sealing on?")?;

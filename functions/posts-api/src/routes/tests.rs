@@ -9,8 +9,7 @@ use lambda_http::Body;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tiktok_publish_core::api::{
-    AttemptExecutions, CreatorInfoError, CreatorInfoSource, MemoryIdempotencyStore, PostsApi,
-    RevokeError, Revoker,
+    CreatorInfoError, CreatorInfoSource, MemoryIdempotencyStore, PostsApi, RevokeError, Revoker,
 };
 use tiktok_publish_core::connect::ConnectSettings;
 use tiktok_publish_core::errors::ErrorKind;
@@ -66,34 +65,24 @@ impl VideoSource for Videos {
     }
 }
 
-/// Execution names started and stopped.
+/// Execution names started and stopped; `starts` keeps every start, in order.
 #[derive(Default)]
 struct Runs {
     started: Mutex<HashSet<String>>,
+    starts: Mutex<Vec<String>>,
     stopped: Mutex<HashSet<String>>,
 }
 
 #[async_trait]
 impl Executions for Runs {
-    async fn start(&self, post_id: &PostId) -> Result<(), IntakeError> {
-        self.started.lock().unwrap().insert(post_id.to_string());
+    async fn start_named(&self, _post_id: &PostId, name: &str) -> Result<(), IntakeError> {
+        self.started.lock().unwrap().insert(name.to_owned());
+        self.starts.lock().unwrap().push(name.to_owned());
         Ok(())
     }
 
     async fn stop(&self, post_id: &PostId, _cause: &str) -> Result<(), IntakeError> {
         self.stopped.lock().unwrap().insert(post_id.to_string());
-        Ok(())
-    }
-}
-
-/// Execution names started for retries, in order.
-#[derive(Default)]
-struct Attempts(Mutex<Vec<String>>);
-
-#[async_trait]
-impl AttemptExecutions for Attempts {
-    async fn start_attempt(&self, _post_id: &PostId, name: &str) -> Result<(), IntakeError> {
-        self.0.lock().unwrap().push(name.to_owned());
         Ok(())
     }
 }
@@ -232,15 +221,7 @@ fn event(
 }
 
 async fn call(api: &PostsApi, request: Request) -> (u16, Value, Response<Body>) {
-    call_with(api, &Attempts::default(), request).await
-}
-
-async fn call_with(
-    api: &PostsApi,
-    attempts: &Attempts,
-    request: Request,
-) -> (u16, Value, Response<Body>) {
-    let response = handle(api, attempts, request).await.unwrap();
+    let response = handle(api, request).await.unwrap();
     let body = match response.body() {
         Body::Text(text) => serde_json::from_str(text).unwrap(),
         other => panic!("expected a JSON text body, got {other:?}"),
@@ -530,7 +511,7 @@ async fn creator_info_answers_the_creators_settings_or_when_to_retry() {
 
 #[tokio::test]
 async fn a_failed_post_is_retried_once_under_a_new_execution_name() {
-    let (api, _) = api();
+    let (api, runs) = api();
     let (_, created, _) = call(&api, create(json!({}), &post_body())).await;
     let id = created["id"].as_str().unwrap().to_owned();
     let post_id = PostId::parse(&id).unwrap();
@@ -546,7 +527,6 @@ async fn a_failed_post_is_retried_once_under_a_new_execution_name() {
         )
         .await
         .unwrap();
-    let attempts = Attempts::default();
     let retry = || {
         event(
             "POST",
@@ -557,7 +537,7 @@ async fn a_failed_post_is_retried_once_under_a_new_execution_name() {
         )
     };
 
-    let (status, queued, _) = call_with(&api, &attempts, retry()).await;
+    let (status, queued, _) = call(&api, retry()).await;
     assert_eq!(
         (status, &queued["state"]),
         (202, &json!("QUEUED")),
@@ -576,18 +556,21 @@ async fn a_failed_post_is_retried_once_under_a_new_execution_name() {
         "the history is kept"
     );
     // A repeated request starts the same attempt again, nothing more.
-    let (status, _, _) = call_with(&api, &attempts, retry()).await;
+    let (status, _, _) = call(&api, retry()).await;
     assert_eq!(status, 200);
     let expected = format!("{id}-retry1");
-    assert_eq!(*attempts.0.lock().unwrap(), [expected.clone(), expected]);
+    // The post's own execution, then the attempt twice.
+    assert_eq!(
+        runs.starts.lock().unwrap()[1..],
+        [expected.clone(), expected]
+    );
 }
 
 #[tokio::test]
 async fn a_post_a_retry_cannot_fix_is_refused_saying_why() {
-    let (api, _) = api();
+    let (api, runs) = api();
     let (_, created, _) = call(&api, create(json!({}), &post_body())).await;
     let id = created["id"].as_str().unwrap().to_owned();
-    let attempts = Attempts::default();
     let retry = || {
         event(
             "POST",
@@ -598,7 +581,7 @@ async fn a_post_a_retry_cannot_fix_is_refused_saying_why() {
         )
     };
 
-    let (status, answer, _) = call_with(&api, &attempts, retry()).await;
+    let (status, answer, _) = call(&api, retry()).await;
     assert_eq!(status, 409, "{answer}");
     assert_eq!(answer["error"]["code"], "post_not_retryable");
     assert_eq!(answer["error"]["state"], "QUEUED");
@@ -615,7 +598,7 @@ async fn a_post_a_retry_cannot_fix_is_refused_saying_why() {
         )
         .await
         .unwrap();
-    let (status, answer, _) = call_with(&api, &attempts, retry()).await;
+    let (status, answer, _) = call(&api, retry()).await;
     assert_eq!(status, 409, "{answer}");
     assert_eq!(answer["error"]["code"], "video_changed");
     assert!(
@@ -624,10 +607,10 @@ async fn a_post_a_retry_cannot_fix_is_refused_saying_why() {
             .unwrap()
             .contains("upload it again")
     );
-    assert!(attempts.0.lock().unwrap().is_empty());
-    let (status, _, _) = call_with(
+    // Only the post's own execution ever started.
+    assert_eq!(*runs.starts.lock().unwrap(), std::slice::from_ref(&id));
+    let (status, _, _) = call(
         &api,
-        &attempts,
         event("POST", "/posts/nope/retry", json!({}), json!({}), None),
     )
     .await;

@@ -23,7 +23,7 @@ use publish_bench::chain::{
 };
 use publish_bench::lambda::{Running, function_env, placeholder_tables};
 use publish_bench::servers::{CountingProxy, Tripwire};
-use publish_bench::{FUNCTIONS, machine_summary, median, release_binary};
+use publish_bench::{FUNCTIONS, exit_code, machine_summary, median, release_binary, runtime};
 use tiktok_publish_core::testing::TestStack;
 use tiktok_publish_core::testing::video::tiny_mp4;
 
@@ -56,24 +56,10 @@ fn options() -> anyhow::Result<Options> {
 }
 
 fn main() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("cannot start tokio: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run()) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(err) => {
-            eprintln!("cold-start: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(
+        "cold-start",
+        runtime().and_then(|runtime| runtime.block_on(run())),
+    )
 }
 
 fn ms(d: Duration) -> f64 {

@@ -25,7 +25,7 @@ use publish_bench::chain::{
     Step, create_client_secret, create_sealing_key, memory_mb, queue_sealed_post, run_post,
 };
 use publish_bench::servers::CountingProxy;
-use publish_bench::{machine_summary, median};
+use publish_bench::{exit_code, machine_summary, median, runtime};
 use tiktok_publish_core::pipeline::status_poll_interval;
 use tiktok_publish_core::testing::TestStack;
 use tiktok_publish_core::testing::video::{mp4_header, pseudo_random_bytes, write_video};
@@ -84,24 +84,10 @@ fn options() -> anyhow::Result<Options> {
 }
 
 fn main() -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("cannot start tokio: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(run()) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(err) => {
-            eprintln!("cost-per-post: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code(
+        "cost-per-post",
+        runtime().and_then(|runtime| runtime.block_on(run())),
+    )
 }
 
 /// AWS requests by service class, summed over some invocations.

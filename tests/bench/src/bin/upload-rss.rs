@@ -25,7 +25,7 @@ use fake_tiktok::AccountSeed;
 use futures::TryStreamExt;
 use publish_bench::chain::queue_post;
 use publish_bench::lambda::{Running, function_env, set_env, stack_tables};
-use publish_bench::{machine_summary, vmhwm_kib as process_vmhwm_kib};
+use publish_bench::{exit_code, machine_summary, runtime, vmhwm_kib as process_vmhwm_kib};
 use secrecy::SecretString;
 use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
@@ -99,32 +99,15 @@ const CASES: [Case; 5] = [
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("cannot start tokio: {err}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let result = match args.get(1).map(String::as_str) {
+    let result = runtime().and_then(|runtime| match args.get(1).map(String::as_str) {
         Some("--child") => match args.get(2).and_then(|id| CASES.iter().find(|c| c.id == id)) {
             Some(case) => runtime.block_on(child(case)),
             None => Err(anyhow::anyhow!("usage: upload-rss --child <case id>")),
         },
         None => runtime.block_on(parent()),
         Some(other) => Err(anyhow::anyhow!("unknown argument {other:?}")),
-    };
-    match result {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(err) => {
-            eprintln!("upload-rss: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    });
+    exit_code("upload-rss", result)
 }
 
 /// What a child reports on stdout: `publish_id=... vmhwm_kib=... upload_ms=...`.

@@ -25,7 +25,7 @@ use anyhow::{Context, bail};
 use bytes::Bytes;
 use futures::StreamExt;
 use publish_bench::servers::{FastS3, UploadSink};
-use publish_bench::{machine_summary, median, process_cpu_seconds};
+use publish_bench::{exit_code, machine_summary, median, process_cpu_seconds};
 use secrecy::SecretString;
 use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
@@ -99,14 +99,7 @@ fn options() -> anyhow::Result<Options> {
 }
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(err) => {
-            eprintln!("upload-throughput: {err:#}");
-            ExitCode::FAILURE
-        }
-    }
+    exit_code("upload-throughput", run())
 }
 
 /// Everything a case needs, built once as a Lambda builds its clients at cold start.
