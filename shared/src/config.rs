@@ -121,14 +121,7 @@ fn trim_slash(mut url: String) -> String {
     url
 }
 
-/// A setting that is missing or malformed.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("the setting {name} is required but not set")]
-    Missing { name: &'static str },
-    #[error("the setting {name} is invalid: {reason}")]
-    Invalid { name: &'static str, reason: String },
-}
+pub use tiktok_publish_domain::setting::ConfigError;
 
 pub fn required(name: &'static str) -> Result<String, ConfigError> {
     optional(name).ok_or(ConfigError::Missing { name })

@@ -21,7 +21,7 @@
 pub mod api;
 pub mod config;
 pub mod connect;
-pub mod errors;
+pub use tiktok_publish_domain::errors;
 pub mod events;
 pub mod intake;
 pub mod media;

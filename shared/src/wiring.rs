@@ -217,7 +217,7 @@ impl Parts {
             allowances: Arc::new(DynamoAllowanceStore::new(
                 dynamodb.clone(),
                 tables.allowances.clone(),
-                AllowanceLimits::from_env()?,
+                AllowanceLimits::from_settings(optional)?,
             )),
             secret: Arc::new(ClientSecret::new(&sdk)),
             events: outcome_events(&sdk),

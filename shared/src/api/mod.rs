@@ -67,7 +67,7 @@ pub mod creator;
 pub mod error;
 pub mod idempotency;
 pub mod retry;
-pub mod view;
+pub use tiktok_publish_domain::view;
 
 pub use creator::{CreatorInfoError, CreatorInfoSource, CreatorInfoView, TikTokCreatorInfo};
 pub use error::{ApiAnswer, ApiError};

@@ -20,7 +20,7 @@ use crate::tiktok::{ChunkPolicy, TikTokClient};
 use crate::tokens::TokenService;
 
 pub mod lambda;
-pub mod options;
+pub use tiktok_publish_domain::options;
 pub mod outcomes;
 mod steps;
 pub use steps::PUBLISH_FORGOTTEN_MARK;

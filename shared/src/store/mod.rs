@@ -18,12 +18,12 @@ use crate::errors::{Classify, ErrorKind};
 use crate::tiktok::{ChunkPlan, TokenGrant, UploadUrl};
 
 pub mod account;
-pub mod allowance;
+pub use tiktok_publish_domain::allowance;
 pub mod codec;
 pub mod dynamo;
 pub mod memory;
-pub mod one_time;
-pub mod post;
+pub use tiktok_publish_domain::one_time;
+pub use tiktok_publish_domain::post;
 
 pub use account::{AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved};
 pub use allowance::{
@@ -41,13 +41,7 @@ pub use post::{
     StoredUploadUrl, UploadSession, WebhookFinal, WebhookFinalKind,
 };
 
-/// Seconds since the Unix epoch: every time the stores keep (DynamoDB TTL uses the same unit).
-pub type UnixTime = i64;
-
-/// The current time as [`UnixTime`].
-pub fn unix_now() -> UnixTime {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
+pub use tiktok_publish_domain::time::{UnixTime, unix_now};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 

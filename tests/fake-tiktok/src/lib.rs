@@ -2,7 +2,7 @@
 //!
 //! Tests start it on port 0, point the client at [`FakeTikTok::base_url`], and assert
 //! [`FakeTikTok::violations`] is empty: every breach of the contract in
-//! `/work/shared/tiktok-api.md` is answered as TikTok would and recorded. Faults
+//! `tests/fake-tiktok/CONTRACT.md` is answered as TikTok would and recorded. Faults
 //! ([`Fault`]) make it misbehave the way the real service does; they are never violations.
 //!
 //! Choices where the contract leaves room (so a client test knows what to expect):

@@ -5,10 +5,11 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::UnixTime;
+use crate::chunk_plan::ChunkPlan;
 use crate::errors::ErrorKind;
-use crate::media::{VideoLocation, VideoObject};
-use crate::tiktok::{ChunkPlan, PostMode, PrivacyLevel};
+use crate::tiktok::{PostMode, PrivacyLevel};
+use crate::time::UnixTime;
+use crate::video::{VideoLocation, VideoObject};
 
 /// A post's id: the hex SHA-256 of (open_id, bucket, key, version), so the same video for
 /// the same account always gets the same id. It is also the Step Functions execution name
@@ -236,7 +237,7 @@ impl From<&ChunkPlan> for PlanFields {
 }
 
 /// The upload URL as the post store keeps it: sealed when the store seals secrets. Only the
-/// step that sends chunks opens it ([`super::PostStore::open_upload_url`]), so reading a
+/// step that sends chunks opens it (the post store's `open_upload_url`), so reading a
 /// post (the API, status polls) never decrypts it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredUploadUrl(String);
@@ -426,7 +427,7 @@ impl WebhookFinal {
     }
 }
 
-/// What [`super::PostStore::create`] found.
+/// What the post store's `create` found.
 #[derive(Debug, Clone)]
 pub enum CreateOutcome {
     Created,

@@ -9,22 +9,14 @@
 //! counting fixed minute buckets: buckets let `limit` calls at 0:59 and `limit` more at 1:00,
 //! twice the limit within one real minute, which TikTok counts as a violation.
 //!
-//! [`AllowanceStore`]: super::AllowanceStore
+//! [`AllowanceStore`]: the core's port
 
 use std::fmt;
 use std::time::Duration;
 
-use crate::config::{ConfigError, optional};
+use crate::setting::ConfigError;
 
-/// Milliseconds since the Unix epoch: a window of a minute needs finer time than
-/// [`UnixTime`](super::UnixTime).
-pub type UnixMillis = i64;
-
-/// The current time as [`UnixMillis`].
-pub fn unix_now_ms() -> UnixMillis {
-    let nanos = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
-    UnixMillis::try_from(nanos / 1_000_000).unwrap_or(UnixMillis::MAX)
-}
+pub use crate::time::{UnixMillis, unix_now_ms};
 
 /// The TikTok endpoints that have a per-token limit, one budget each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -96,8 +88,12 @@ impl Default for AllowanceLimits {
 }
 
 impl AllowanceLimits {
-    /// Reads the settings named on each field; an unset one keeps its default.
-    pub fn from_env() -> Result<Self, ConfigError> {
+    /// Reads the settings named on each field through `setting` (the environment, in the
+    /// wiring); an unset one keeps its default.
+    pub fn from_settings(setting: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let per_window =
+            |name: &'static str, default| parse_per_window(name, setting(name), default);
+        let margin = |name: &'static str, default| parse_margin(name, setting(name), default);
         let defaults = AllowanceLimits::default();
         Ok(AllowanceLimits {
             init_per_minute: per_window("TIKTOK_INIT_PER_MINUTE", defaults.init_per_minute)?,
@@ -128,10 +124,6 @@ impl AllowanceLimits {
     }
 }
 
-fn per_window(name: &'static str, default: u32) -> Result<u32, ConfigError> {
-    parse_per_window(name, optional(name), default)
-}
-
 fn parse_per_window(
     name: &'static str,
     raw: Option<String>,
@@ -148,10 +140,6 @@ fn parse_per_window(
             reason: format!("{raw:?} is not a whole number from 1 to {MAX_PER_WINDOW}"),
         }),
     }
-}
-
-fn margin(name: &'static str, default: Duration) -> Result<Duration, ConfigError> {
-    parse_margin(name, optional(name), default)
 }
 
 fn parse_margin(

@@ -5,7 +5,7 @@ use std::fmt;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
-use super::UnixTime;
+use crate::time::UnixTime;
 
 /// What a one-time token is for; a token of one kind never passes for another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -64,7 +64,7 @@ impl OneTimeToken {
 }
 
 /// The stored key of a presented token, or `None` when it cannot be one we issued.
-pub(crate) fn presented_key(token: &str) -> Option<String> {
+pub fn presented_key(token: &str) -> Option<String> {
     (!token.is_empty() && token.len() <= MAX_TOKEN_LEN).then(|| storage_key(token))
 }
 
@@ -111,7 +111,7 @@ impl OneTimeRecord {
     }
 }
 
-/// What [`super::OAuthStateStore::consume`] found.
+/// What the OAuth state store's `consume` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConsumeOutcome {
     /// First use, in time: here is what was stored with it.

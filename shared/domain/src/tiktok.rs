@@ -108,8 +108,8 @@ pub struct SourceInfo {
     pub total_chunk_count: u64,
 }
 
-impl From<&super::chunk_plan::ChunkPlan> for SourceInfo {
-    fn from(plan: &super::chunk_plan::ChunkPlan) -> Self {
+impl From<&crate::chunk_plan::ChunkPlan> for SourceInfo {
+    fn from(plan: &crate::chunk_plan::ChunkPlan) -> Self {
         SourceInfo {
             source: "FILE_UPLOAD",
             video_size: plan.video_size(),

@@ -5,8 +5,10 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::store::{AccountSummary, PostOptions, PostRecord, PostState, UnixTime};
+use crate::account::AccountSummary;
+use crate::post::{PostOptions, PostRecord, PostState};
 use crate::tiktok::REQUIRED_SCOPES;
+use crate::time::UnixTime;
 
 /// A Unix time as RFC 3339 (`2026-11-25T12:00:00Z`); out-of-range values print as seconds.
 pub fn rfc3339(at: UnixTime) -> String {
@@ -167,8 +169,8 @@ impl AccountView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::VideoLocation;
-    use crate::store::{PlanFields, PostSource, StoredUploadUrl, UploadSession};
+    use crate::post::{PlanFields, PostSource, StoredUploadUrl, UploadSession};
+    use crate::video::VideoLocation;
 
     #[test]
     fn the_view_never_carries_the_upload_url() {

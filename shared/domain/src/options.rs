@@ -8,8 +8,9 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::store::{PostOptions, UnixTime};
+use crate::post::PostOptions;
 use crate::tiktok::{MAX_TITLE_UTF16, PostMode, PrivacyLevel, utf16_len};
+use crate::time::UnixTime;
 
 /// The longest a post may be scheduled ahead: a Standard execution lives up to a year.
 pub const MAX_SCHEDULE_AHEAD_SECS: i64 = 300 * 24 * 3600;

@@ -1,0 +1,25 @@
+//! The publisher's domain: what a post, an account and TikTok's terms are, and the rules
+//! over them. Pure: no AWS SDK, no async runtime, no HTTP client; the services
+//! (`tiktok-publish-core`) and the adapters build on it, never the other way round.
+//!
+//! - [`errors`]: the stable error names the state machine routes on, and what each asks for.
+//! - [`post`]: a post's id, states and their transitions, and its record.
+//! - [`options`]: post options as users give them, parsed and checked.
+//! - [`tiktok`]: TikTok's terms (privacy levels, creator info, statuses, tokens, limits).
+//! - [`chunk_plan`]: how a video is cut into the chunks TikTok accepts.
+//! - [`allowance`]: per-account budgets of TikTok calls over a sliding window.
+//! - [`view`]: what the API and the CLI show of posts and accounts.
+//! - [`account`], [`one_time`], [`video`], [`time`], [`setting`]: the smaller types.
+
+pub mod account;
+pub mod allowance;
+pub mod chunk_plan;
+pub mod errors;
+pub mod one_time;
+pub mod options;
+pub mod post;
+pub mod setting;
+pub mod tiktok;
+pub mod time;
+pub mod video;
+pub mod view;
