@@ -28,7 +28,7 @@ use tiktok_publish_core::intake::Intake;
 use tiktok_publish_core::store::memory::{
     MemoryOAuthStateStore, MemoryPostStore, MemoryTokenStore,
 };
-use tiktok_publish_core::store::{AccountTokens, unix_now};
+use tiktok_publish_core::store::{AccountTokens, SealedSecret, unix_now};
 use tiktok_publish_core::tiktok::CreatorInfo;
 
 /// Never asked on this route.
@@ -54,7 +54,7 @@ fn account(open_id: &str, scopes: &[&str], needs_reconnect: bool) -> AccountToke
         open_id: open_id.to_owned(),
         access_token: SecretString::from("access-token"),
         access_expires_at: now + 86_400,
-        refresh_token: Some(SecretString::from("refresh-token")),
+        refresh_token: Some(SealedSecret::plain(&SecretString::from("refresh-token"))),
         refresh_expires_at: now + 365 * 86_400,
         scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
         nickname: Some("Fuzz".to_owned()),

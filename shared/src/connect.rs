@@ -24,12 +24,12 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{ConfigError, number_or, optional, required};
 use crate::errors::{Classify, ErrorKind};
+use crate::setup::WiringError;
 use crate::store::{
     ConsumeOutcome, OAuthStateStore, OneTimeKind, OneTimeRecord, OneTimeToken, StoreError, UnixTime,
 };
 use crate::tiktok::{REQUIRED_SCOPES, TikTokClient, split_scopes};
 use crate::tokens::{TokenError, TokenService};
-use crate::wiring::WiringError;
 
 /// Path of the public route that redeems a connect link.
 pub const START_PATH: &str = "/oauth/start";

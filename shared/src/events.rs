@@ -35,10 +35,10 @@
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::api::view::rfc3339;
 use crate::errors::{Classify, ErrorKind};
 use crate::store::{AccountSummary, PostRecord, PostState, UnixTime};
 use crate::tiktok::PostMode;
+use tiktok_publish_domain::view::rfc3339;
 
 /// The `source` of every event this system sends.
 pub const EVENT_SOURCE: &str = "tiktok-publish";

@@ -10,11 +10,12 @@ use futures::StreamExt;
 
 use crate::errors::{Classify, ErrorKind};
 use crate::media::{SourceError, VideoLocation, VideoObject, VideoSource};
-use crate::pipeline::options::{OptionsError, parse_options_json};
 use crate::store::{
     CreateOutcome, PostFailure, PostId, PostOptions, PostRecord, PostSource, PostState, PostStore,
     PostUpdate, StoreError, unix_now,
 };
+use tiktok_publish_domain::options::{OptionsError, parse_options_json};
+pub use tiktok_publish_domain::upload::{UploadKey, manifest_key, parse_upload_key};
 
 /// The largest options manifest read (captions are at most 2,200 UTF-16 units).
 pub const MAX_MANIFEST_BYTES: u64 = 64 * 1024;
@@ -311,71 +312,9 @@ async fn read_all(source: &dyn VideoSource, object: &VideoObject) -> Result<Vec<
     Ok(bytes)
 }
 
-/// An object under the upload prefix: `{prefix}{open_id}/{name}`; a name ending in `.json`
-/// is the options manifest of the video named without it (`clip.mp4.json` → `clip.mp4`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UploadKey {
-    Video { open_id: String, key: String },
-    Manifest { open_id: String, video_key: String },
-}
-
-/// Reads an S3 key under `prefix` (for example `uploads/`); `None` for keys elsewhere or
-/// without an account folder and a name.
-pub fn parse_upload_key(prefix: &str, key: &str) -> Option<UploadKey> {
-    let rest = key.strip_prefix(prefix)?;
-    let (open_id, name) = rest.split_once('/')?;
-    if open_id.is_empty() || name.is_empty() || name.ends_with('/') {
-        return None;
-    }
-    let open_id = open_id.to_owned();
-    Some(match key.strip_suffix(".json") {
-        Some(video_key) if !video_key.ends_with('/') => UploadKey::Manifest {
-            open_id,
-            video_key: video_key.to_owned(),
-        },
-        _ => UploadKey::Video {
-            open_id,
-            key: key.to_owned(),
-        },
-    })
-}
-
-/// The manifest key of a video key.
-pub fn manifest_key(video_key: &str) -> String {
-    format!("{video_key}.json")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn upload_keys_name_the_account_and_the_manifest() {
-        assert_eq!(
-            parse_upload_key("uploads/", "uploads/abc/clip.mp4"),
-            Some(UploadKey::Video {
-                open_id: "abc".into(),
-                key: "uploads/abc/clip.mp4".into()
-            })
-        );
-        assert_eq!(
-            parse_upload_key("uploads/", "uploads/abc/d/clip.mp4.json"),
-            Some(UploadKey::Manifest {
-                open_id: "abc".into(),
-                video_key: "uploads/abc/d/clip.mp4".into()
-            })
-        );
-        for outside in [
-            "other/abc/clip.mp4",
-            "uploads/clip.mp4",
-            "uploads//x.mp4",
-            "uploads/abc/",
-            "uploads/abc/d/",
-        ] {
-            assert_eq!(parse_upload_key("uploads/", outside), None, "{outside}");
-        }
-        assert_eq!(manifest_key("uploads/a/b.mp4"), "uploads/a/b.mp4.json");
-    }
 
     #[test]
     fn execution_arns_derive_from_the_state_machine() {

@@ -15,8 +15,6 @@
 //! - [`retention`]: an ended post's video and manifest tagged with its outcome (lifecycle).
 //! - [`sweep`]: the orphan sweep (videos whose event was lost, posts stuck past their deadline).
 //! - [`reconnect`]: warnings for accounts that must be connected again.
-//! - [`config`]: settings read from the environment.
-//! - [`telemetry`]: the functions' logging (payload-logging library targets held below TRACE).
 
 pub mod api;
 pub mod config;
@@ -29,14 +27,11 @@ pub mod metrics;
 pub mod pipeline;
 pub mod reconnect;
 pub mod retention;
+pub mod setup;
 pub mod store;
 pub mod sweep;
-pub mod telemetry;
-#[cfg(feature = "testing")]
-pub mod testing;
 pub mod tiktok;
 pub mod tokens;
 pub mod transfer;
 pub mod trigger;
 pub mod webhook;
-pub mod wiring;

@@ -12,11 +12,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::config::{ConfigError, number_or, required};
+use crate::config::ConfigError;
 use crate::errors::{Classify, ErrorKind};
 use crate::events::{OutcomeEvent, OutcomeEvents};
 use crate::store::{ReconnectWarnings, StoreError, TokenStore, UnixTime};
-use crate::wiring::Parts;
 
 /// The default warning window, in days.
 pub const DEFAULT_WARN_DAYS: u64 = 14;
@@ -78,21 +77,6 @@ pub struct ReconnectCheck {
 }
 
 impl ReconnectCheck {
-    /// The deployed wiring: the accounts table, EventBridge (`EVENT_BUS_NAME`), the window
-    /// `RECONNECT_WARN_DAYS`.
-    pub fn from_parts(parts: &Parts) -> Result<ReconnectCheck, ConfigError> {
-        Ok(ReconnectCheck {
-            accounts: parts.accounts.clone(),
-            warnings: parts.accounts.clone(),
-            // The bus Parts already reaches; a check that could not send would be pointless.
-            events: {
-                required("EVENT_BUS_NAME")?;
-                parts.events.clone()
-            },
-            warn_days: number_or("RECONNECT_WARN_DAYS", DEFAULT_WARN_DAYS)?,
-        })
-    }
-
     /// Warns about every account that needs its owner, as of `now`.
     #[tracing::instrument(skip(self))]
     pub async fn run(&self, now: UnixTime) -> Result<ReconnectReport, ReconnectCheckError> {

@@ -16,10 +16,10 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::{Tag, Tagging};
 
-use crate::intake::manifest_key;
 use crate::media::VideoLocation;
 use crate::store::PostState;
-use crate::trigger::DEFAULT_UPLOAD_PREFIX;
+use tiktok_publish_domain::upload::DEFAULT_UPLOAD_PREFIX;
+use tiktok_publish_domain::upload::manifest_key;
 
 /// The tag key the lifecycle rules filter on.
 pub const OUTCOME_TAG_KEY: &str = "tiktok-publish-outcome";

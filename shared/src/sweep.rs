@@ -32,14 +32,13 @@ use serde_json::Value;
 
 use crate::config::{ConfigError, number_or, optional, required};
 use crate::errors::{Classify, ErrorKind};
-use crate::intake::{Intake, SfnExecutions, UploadKey, parse_upload_key};
-use crate::media::s3::S3VideoSource;
+use crate::intake::Intake;
 use crate::media::{SourceError, VideoLocation};
 use crate::store::{
     PostFailure, PostId, PostRecord, PostState, PostUpdate, StoreError, TokenStore, UnixTime,
 };
-use crate::trigger::{DEFAULT_UPLOAD_PREFIX, TriggerOutcome, handle_object_created};
-use crate::wiring::Parts;
+use crate::trigger::{TriggerOutcome, handle_object_created};
+use tiktok_publish_domain::upload::{DEFAULT_UPLOAD_PREFIX, UploadKey, parse_upload_key};
 
 /// The reason of a post failed as stuck starts with this (a retry recognises it).
 pub const STUCK_REASON_PREFIX: &str = "the post was stuck";
@@ -393,26 +392,6 @@ pub struct Sweep {
 }
 
 impl Sweep {
-    /// The deployed wiring: the posts table sending outcome events (`EVENT_BUS_NAME`), the
-    /// accounts table, S3, Step Functions (`STATE_MACHINE_ARN`).
-    pub fn from_parts(parts: &Parts) -> Result<Sweep, ConfigError> {
-        Ok(Sweep {
-            intake: Intake {
-                // Every post the sweep ends (stuck, or an orphan refused at intake) sends
-                // its event from the store, once.
-                posts: parts.outcome_posts(),
-                source: Arc::new(S3VideoSource::new(parts.s3.clone())),
-                executions: Arc::new(SfnExecutions::new(
-                    aws_sdk_sfn::Client::new(&parts.sdk),
-                    required("STATE_MACHINE_ARN")?,
-                )),
-            },
-            accounts: parts.accounts.clone(),
-            listing: Arc::new(S3UploadListing::new(parts.s3.clone())),
-            settings: SweepSettings::from_env()?,
-        })
-    }
-
     /// This sweep with a run's overrides applied to its settings (see [`SweepOverrides`]).
     pub fn overridden(&self, overrides: SweepOverrides) -> Result<Sweep, SweepError> {
         if overrides != SweepOverrides::default() {

@@ -10,13 +10,14 @@
 use serde::Serialize;
 
 use crate::errors::ErrorKind;
-use crate::intake::{Intake, IntakeError, UploadKey, manifest_key, parse_upload_key};
+use crate::intake::{Intake, IntakeError};
 use crate::media::{SourceError, VideoLocation};
-use crate::pipeline::options::OptionsError;
 use crate::store::{PostFailure, PostRecord, PostState, PostUpdate, StoreError, unix_now};
+use tiktok_publish_domain::options::OptionsError;
+use tiktok_publish_domain::upload::{UploadKey, manifest_key, parse_upload_key};
 
 /// The documented upload prefix (`UPLOAD_PREFIX`): `uploads/{open_id}/...`.
-pub const DEFAULT_UPLOAD_PREFIX: &str = "uploads/";
+pub use tiktok_publish_domain::upload::DEFAULT_UPLOAD_PREFIX;
 
 /// What one event came to. Every variant is a success: the event needs no redelivery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

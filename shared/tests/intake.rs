@@ -6,8 +6,8 @@ use tiktok_publish_core::intake::Intake;
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::pipeline::options::parse_options_json;
 use tiktok_publish_core::store::{PostId, PostRecord, PostState, PostStore, unix_now};
-use tiktok_publish_core::testing::{PassMachine, StackSettings, TestStack};
 use tiktok_publish_core::trigger::{DEFAULT_UPLOAD_PREFIX, TriggerOutcome, handle_object_created};
+use tiktok_publish_testkit::{PassMachine, StackSettings, TestStack};
 
 const OPEN_ID: &str = "open-intake";
 const OPTIONS: &str = r#"{"privacy_level":"SELF_ONLY","title":"from the manifest"}"#;

@@ -26,8 +26,8 @@ use tiktok_publish_core::store::{
     PostState, PostStore, PostUpdate, TokenStore, unix_now,
 };
 use tiktok_publish_core::sweep::{S3UploadListing, STUCK_REASON_PREFIX, Sweep, SweepSettings};
-use tiktok_publish_core::testing::{PassMachine, TestStack, video};
 use tiktok_publish_core::trigger::TriggerOutcome;
+use tiktok_publish_testkit::{PassMachine, TestStack, video};
 
 const OPTIONS: &str = r#"{"privacy_level":"SELF_ONLY","title":"swept"}"#;
 

@@ -25,10 +25,10 @@ use tiktok_publish_core::store::{
     AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, PostId, PostRecord, PostSource,
     PostState, PostStore, unix_now,
 };
-use tiktok_publish_core::testing::video::tiny_mp4;
-use tiktok_publish_core::testing::{PassMachine, StackSettings, TestStack};
 use tiktok_publish_core::tokens::{TokenService, TokenSettings};
 use tiktok_publish_core::trigger::{DEFAULT_UPLOAD_PREFIX, handle_object_created};
+use tiktok_publish_testkit::video::tiny_mp4;
+use tiktok_publish_testkit::{PassMachine, StackSettings, TestStack};
 
 /// A stack whose stores send their events to `events`.
 struct Rig {

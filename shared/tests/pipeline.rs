@@ -16,9 +16,9 @@ use tiktok_publish_core::pipeline::{
 use tiktok_publish_core::store::{
     PostId, PostOptions, PostRecord, PostSource, PostState, PostStore, TokenStore, unix_now,
 };
-use tiktok_publish_core::testing::video::{mp4_header, pseudo_random_bytes, write_video};
-use tiktok_publish_core::testing::{StackSettings, TestStack};
 use tiktok_publish_core::tiktok::MAX_TITLE_UTF16;
+use tiktok_publish_testkit::video::{mp4_header, pseudo_random_bytes, write_video};
+use tiktok_publish_testkit::{StackSettings, TestStack};
 
 /// More task invocations than any run here needs; a run past it is looping.
 const MAX_TASKS: usize = 60;

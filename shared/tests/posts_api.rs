@@ -15,10 +15,10 @@ use tiktok_publish_core::store::{
     AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, PostId, PostState, PostStore,
     PostUpdate, TokenStore, unix_now,
 };
-use tiktok_publish_core::testing::{PassMachine, StackSettings, TestStack};
 use tiktok_publish_core::tiktok::{
     ChunkPlan, ChunkPolicy, REQUIRED_SCOPES, TikTokError, TokenGrant, UploadUrl,
 };
+use tiktok_publish_testkit::{PassMachine, StackSettings, TestStack};
 
 struct Rig {
     api: PostsApi,

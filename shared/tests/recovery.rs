@@ -16,11 +16,11 @@ use tiktok_publish_core::pipeline::outcomes::OutcomePostStore;
 use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings, StepError};
 use tiktok_publish_core::store::{PostId, PostRecord, PostState, PostStore, PostUpdate, unix_now};
 use tiktok_publish_core::sweep::{S3UploadListing, STUCK_REASON_PREFIX, Sweep, SweepSettings};
-use tiktok_publish_core::testing::video::{mp4_header, pseudo_random_bytes};
-use tiktok_publish_core::testing::{PassMachine, StackSettings, TestStack, video};
 use tiktok_publish_core::tiktok::ChunkPolicy;
 use tiktok_publish_core::tiktok::chunk_plan::{DEFAULT_MAX_VIDEO_SIZE, MIN_CHUNK_SIZE};
 use tiktok_publish_core::trigger::TriggerOutcome;
+use tiktok_publish_testkit::video::{mp4_header, pseudo_random_bytes};
+use tiktok_publish_testkit::{PassMachine, StackSettings, TestStack, video};
 
 const OPTIONS: &str = r#"{"privacy_level":"SELF_ONLY","title":"recovered"}"#;
 

@@ -21,8 +21,8 @@ use tiktok_publish_core::retention::{OUTCOME_TAG_KEY, S3RetentionTags};
 use tiktok_publish_core::store::{
     PostFailure, PostId, PostRecord, PostSource, PostState, PostStore, PostUpdate, unix_now,
 };
-use tiktok_publish_core::testing::video::tiny_mp4;
-use tiktok_publish_core::testing::{StackSettings, TestStack};
+use tiktok_publish_testkit::video::tiny_mp4;
+use tiktok_publish_testkit::{StackSettings, TestStack};
 
 const OPTIONS: &str = r#"{"privacy_level":"SELF_ONLY","title":"a caption"}"#;
 

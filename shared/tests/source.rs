@@ -5,8 +5,8 @@ use futures::TryStreamExt;
 use tiktok_publish_core::errors::{Classify, ErrorKind};
 use tiktok_publish_core::media::s3::S3VideoSource;
 use tiktok_publish_core::media::{SourceError, VideoLocation, VideoObject, VideoSource};
-pub use tiktok_publish_core::testing::new_bucket;
-use tiktok_publish_core::testing::video::{pseudo_random_bytes, write_video};
+pub use tiktok_publish_testkit::new_bucket;
+use tiktok_publish_testkit::video::{pseudo_random_bytes, write_video};
 
 /// A video put into moto: where it is and the SHA-256 of its bytes.
 #[derive(Debug, Clone)]

@@ -16,12 +16,12 @@ use tiktok_publish_core::store::{
     PostId, PostRecord, PostSource, PostState, PostStore, StoreError, TokenStore, UnixTime,
     WebhookFinal, WebhookFinalKind, unix_now,
 };
-use tiktok_publish_core::testing::video::tiny_mp4;
-use tiktok_publish_core::testing::{StackSettings, TestStack};
 use tiktok_publish_core::tiktok::{ChunkPlan, ChunkPolicy, UploadUrl};
 use tiktok_publish_core::webhook::{
     AUTHORIZATION_REMOVED_ADVICE, WebhookError, WebhookOutcome, WebhookSettings, receive, sign,
 };
+use tiktok_publish_testkit::video::tiny_mp4;
+use tiktok_publish_testkit::{StackSettings, TestStack};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 

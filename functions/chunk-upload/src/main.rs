@@ -8,14 +8,14 @@ use std::time::{Instant, SystemTime};
 
 use lambda_runtime::{Context, LambdaEvent, service_fn};
 use serde_json::Value;
-use tiktok_publish_core::pipeline::lambda::{LazyPipeline, post_span, task_input};
 use tiktok_publish_core::pipeline::{StepError, StepInput, UploadOutput};
-use tiktok_publish_core::wiring::{self, Parts};
+use tiktok_publish_wiring::lambda::{LazyPipeline, post_span, task_input};
+use tiktok_publish_wiring::{self as wiring, Parts};
 use tracing::Instrument;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tiktok_publish_core::telemetry::init_logging();
+    tiktok_publish_wiring::telemetry::init_logging();
     let pipeline = LazyPipeline::new(Parts::from_env(wiring::aws_config().await));
     lambda_runtime::run(service_fn(|event| handler(&pipeline, event))).await
 }

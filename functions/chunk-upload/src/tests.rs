@@ -6,8 +6,8 @@ use fake_tiktok::Endpoint;
 use lambda_runtime::{Context, Diagnostic};
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::store::{PostState, PostStore};
-use tiktok_publish_core::testing::TaskRig;
-use tiktok_publish_core::testing::video::tiny_mp4;
+use tiktok_publish_testkit::TaskRig;
+use tiktok_publish_testkit::video::tiny_mp4;
 
 use super::*;
 

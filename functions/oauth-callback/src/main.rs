@@ -16,7 +16,7 @@ use tiktok_publish_core::connect::{
 use tiktok_publish_core::store::{OAuthStateStore, UnixTime, unix_now};
 use tiktok_publish_core::tiktok::TikTokClient;
 use tiktok_publish_core::tokens::TokenService;
-use tiktok_publish_core::wiring::{Parts, WiringError, aws_config};
+use tiktok_publish_wiring::{Parts, WiringError, aws_config};
 use tokio::sync::OnceCell;
 
 /// API Gateway gives up on the browser after 30 s: the code exchange must fail (with a page
@@ -55,7 +55,7 @@ impl App {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    tiktok_publish_core::telemetry::init_logging();
+    tiktok_publish_wiring::telemetry::init_logging();
     let parts = Parts::from_env(aws_config().await)?;
     let app = App {
         oauth: parts.oauth.clone(),

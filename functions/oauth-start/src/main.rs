@@ -9,7 +9,7 @@ use tiktok_publish_core::config::{NoClientSecret, TikTokConfig};
 use tiktok_publish_core::connect::{ConnectSettings, LINK_PARAM, StartOutcome, start_connect};
 use tiktok_publish_core::store::{OAuthStateStore, UnixTime, unix_now};
 use tiktok_publish_core::tiktok::TikTokClient;
-use tiktok_publish_core::wiring::{Parts, aws_config};
+use tiktok_publish_wiring::{Parts, aws_config};
 
 /// What every invocation uses, built once per cold start.
 struct App {
@@ -20,7 +20,7 @@ struct App {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    tiktok_publish_core::telemetry::init_logging();
+    tiktok_publish_wiring::telemetry::init_logging();
     let parts = Parts::from_env(aws_config().await)?;
     // This function only builds the authorize URL and never calls the token endpoint, so it
     // is given no client secret (its role cannot read it either).

@@ -11,14 +11,14 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 use tiktok_publish_core::store::unix_now;
 use tiktok_publish_core::sweep::{Sweep, SweepError, SweepOverrides, SweepReport};
-use tiktok_publish_core::wiring::{self, Parts};
+use tiktok_publish_wiring::{self as wiring, Parts};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tiktok_publish_core::telemetry::init_logging();
+    tiktok_publish_wiring::telemetry::init_logging();
     // Built once per cold start: clients and settings, no network call.
     let parts = Parts::from_env(wiring::aws_config().await)?;
-    let sweep = Sweep::from_parts(&parts)?;
+    let sweep = parts.sweep()?;
     lambda_runtime::run(service_fn(|event| handler(&sweep, event))).await
 }
 

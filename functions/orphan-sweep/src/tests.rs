@@ -6,8 +6,8 @@ use std::sync::Arc;
 use lambda_runtime::{Context, Diagnostic};
 use tiktok_publish_core::store::PostState;
 use tiktok_publish_core::sweep::{INVALID_SWEEP_REQUEST, S3UploadListing, SweepSettings};
-use tiktok_publish_core::testing::{PassMachine, TestStack, video};
 use tiktok_publish_core::trigger::TriggerOutcome;
+use tiktok_publish_testkit::{PassMachine, TestStack, video};
 
 use super::*;
 

@@ -4,17 +4,16 @@
 //! reply shaping live in [`routes`]; the logic is `tiktok_publish_core::api`.
 
 use lambda_http::{Error, service_fn};
-use tiktok_publish_core::api::PostsApi;
-use tiktok_publish_core::wiring::{Parts, aws_config};
+use tiktok_publish_wiring::{Parts, aws_config};
 
 mod routes;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tiktok_publish_core::telemetry::init_logging();
+    tiktok_publish_wiring::telemetry::init_logging();
     // Built once per cold start: clients, table names, the bucket; no network call.
     let parts = Parts::from_env(aws_config().await)?;
-    let api = PostsApi::from_parts(&parts)?;
+    let api = parts.posts_api()?;
     let api = &api;
     lambda_http::run(service_fn(move |request| routes::handle(api, request))).await
 }

@@ -3,7 +3,7 @@
 use lambda_runtime::{Context, Diagnostic};
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::store::{PostState, PostStore};
-use tiktok_publish_core::testing::TaskRig;
+use tiktok_publish_testkit::TaskRig;
 
 use super::*;
 

@@ -6,13 +6,13 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 use tiktok_publish_core::reconnect::{ReconnectCheck, ReconnectCheckError, ReconnectReport};
 use tiktok_publish_core::store::unix_now;
-use tiktok_publish_core::wiring::{self, Parts};
+use tiktok_publish_wiring::{self as wiring, Parts};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tiktok_publish_core::telemetry::init_logging();
+    tiktok_publish_wiring::telemetry::init_logging();
     let parts = Parts::from_env(wiring::aws_config().await)?;
-    let check = ReconnectCheck::from_parts(&parts)?;
+    let check = parts.reconnect_check()?;
     lambda_runtime::run(service_fn(|event| handler(&check, event))).await
 }
 

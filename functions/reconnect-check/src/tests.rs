@@ -6,7 +6,7 @@ use fake_tiktok::AccountSeed;
 use lambda_runtime::Context;
 use tiktok_publish_core::events::{MemoryEvents, OutcomeEvent, ReconnectWhy};
 use tiktok_publish_core::store::{TokenStore, unix_now};
-use tiktok_publish_core::testing::TestStack;
+use tiktok_publish_testkit::TestStack;
 
 use super::*;
 

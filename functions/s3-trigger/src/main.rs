@@ -16,7 +16,7 @@ use tiktok_publish_core::intake::{Intake, IntakeError, SfnExecutions};
 use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
 use tiktok_publish_core::store::DynamoPostStore;
 use tiktok_publish_core::trigger::{DEFAULT_UPLOAD_PREFIX, TriggerOutcome, handle_object_created};
-use tiktok_publish_core::wiring;
+use tiktok_publish_wiring as wiring;
 
 mod event;
 
@@ -88,7 +88,7 @@ impl Trigger {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    tiktok_publish_core::telemetry::init_logging();
+    tiktok_publish_wiring::telemetry::init_logging();
     let sdk = wiring::aws_config().await;
     let trigger = Trigger::from_env(&sdk)?;
     lambda_runtime::run(service_fn(|event| handler(&trigger, event))).await

@@ -5,7 +5,7 @@ use lambda_runtime::Context;
 use serde_json::{Value, json};
 use test_support::moto;
 use tiktok_publish_core::store::{PostId, PostState, PostStore, StoreError};
-use tiktok_publish_core::testing::{PassMachine, StackSettings, TestStack};
+use tiktok_publish_testkit::{PassMachine, StackSettings, TestStack};
 
 use super::event::fixtures::{aws_documented, moto_shaped};
 use super::*;

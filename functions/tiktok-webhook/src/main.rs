@@ -14,7 +14,7 @@ use tiktok_publish_core::store::{PostStore, TokenStore, UnixTime, unix_now};
 use tiktok_publish_core::webhook::{
     SIGNATURE_HEADER, WebhookError, WebhookSettings, answer, receive,
 };
-use tiktok_publish_core::wiring::{Parts, WiringError, aws_config};
+use tiktok_publish_wiring::{Parts, WiringError, aws_config};
 use tokio::sync::OnceCell;
 
 /// What every invocation uses, built once per cold start.
@@ -40,7 +40,7 @@ impl App {
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    tiktok_publish_core::telemetry::init_logging();
+    tiktok_publish_wiring::telemetry::init_logging();
     let parts = Parts::from_env(aws_config().await)?;
     let app = App {
         // Posts the webhook ends and accounts it marks send their outcome events.

@@ -4,7 +4,7 @@ use fake_tiktok::Endpoint;
 use lambda_runtime::{Context, Diagnostic};
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::store::{PostState, PostStore};
-use tiktok_publish_core::testing::TaskRig;
+use tiktok_publish_testkit::TaskRig;
 
 use super::*;
 

@@ -9,6 +9,7 @@
 //! - [`chunk_plan`]: how a video is cut into the chunks TikTok accepts.
 //! - [`allowance`]: per-account budgets of TikTok calls over a sliding window.
 //! - [`view`]: what the API and the CLI show of posts and accounts.
+//! - [`upload`]: the bucket's upload keys (an account's folder, a video's manifest).
 //! - [`account`], [`one_time`], [`video`], [`time`], [`setting`]: the smaller types.
 
 pub mod account;
@@ -21,5 +22,6 @@ pub mod post;
 pub mod setting;
 pub mod tiktok;
 pub mod time;
+pub mod upload;
 pub mod video;
 pub mod view;

@@ -15,10 +15,10 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{Classify, ErrorKind};
+use crate::setup::WiringError;
 use crate::store::{AllowanceStore, Spend, StoreError, TikTokCall, unix_now_ms};
 use crate::tiktok::{CreatorInfo, TikTokClient, TikTokError};
 use crate::tokens::{TokenError, TokenService};
-use crate::wiring::WiringError;
 
 use super::error::ApiError;
 

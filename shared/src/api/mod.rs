@@ -46,22 +46,19 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::json;
-use tokio::sync::OnceCell;
 
-use crate::config::{ConfigError, required};
 use crate::connect::{ConnectSettings, issue_connect_link};
 use crate::errors::{Classify, Remedy};
-use crate::intake::{Intake, SfnExecutions};
+use crate::intake::Intake;
 use crate::media::VideoLocation;
-use crate::media::s3::S3VideoSource;
-use crate::pipeline::options::{OptionsInput, from_json};
+use crate::setup::WiringError;
 use crate::store::{
     OAuthStateStore, PostId, PostRecord, PostState, PostStore, PostUpdate, StoreError, TokenStore,
     UnixTime, unix_now,
 };
-use crate::tiktok::{CreatorInfo, PostMode, TikTokClient, TikTokError};
+use crate::tiktok::{PostMode, TikTokClient, TikTokError};
 use crate::tokens::{TokenError, TokenService};
-use crate::wiring::{Parts, WiringError};
+use tiktok_publish_domain::options::{OptionsInput, from_json};
 
 pub mod creator;
 pub mod error;
@@ -164,51 +161,6 @@ impl Revoker for TikTokRevoker {
     }
 }
 
-/// TikTok's side of the API ([`Revoker`], [`CreatorInfoSource`]) built on first use: the
-/// client secret is fetched only when a route needs TikTok, not on every cold start.
-pub struct LazyTikTok {
-    parts: Parts,
-    inner: OnceCell<(TikTokRevoker, TikTokCreatorInfo)>,
-}
-
-impl LazyTikTok {
-    pub fn new(parts: Parts) -> Self {
-        LazyTikTok {
-            parts,
-            inner: OnceCell::new(),
-        }
-    }
-
-    async fn get(&self) -> Result<&(TikTokRevoker, TikTokCreatorInfo), WiringError> {
-        self.inner
-            .get_or_try_init(|| async {
-                let tiktok = self.parts.tiktok().await?;
-                let tokens = self.parts.token_service(&tiktok)?;
-                let creator = TikTokCreatorInfo {
-                    tokens: tokens.clone(),
-                    tiktok: tiktok.clone(),
-                    allowances: self.parts.allowances.clone(),
-                };
-                Ok::<_, WiringError>((TikTokRevoker { tokens, tiktok }, creator))
-            })
-            .await
-    }
-}
-
-#[async_trait]
-impl Revoker for LazyTikTok {
-    async fn revoke(&self, open_id: &str) -> Result<(), RevokeError> {
-        self.get().await?.0.revoke(open_id).await
-    }
-}
-
-#[async_trait]
-impl CreatorInfoSource for LazyTikTok {
-    async fn creator_info(&self, open_id: &str) -> Result<CreatorInfo, CreatorInfoError> {
-        self.get().await?.1.creator_info(open_id).await
-    }
-}
-
 /// The API's parts.
 #[derive(Clone)]
 pub struct PostsApi {
@@ -228,35 +180,6 @@ pub struct PostsApi {
 }
 
 impl PostsApi {
-    /// The deployed wiring: DynamoDB stores, S3, Step Functions (`STATE_MACHINE_ARN`), the
-    /// video bucket (`VIDEO_BUCKET`), idempotency keys in the oauth table.
-    pub fn from_parts(parts: &Parts) -> Result<PostsApi, ConfigError> {
-        let sfn = aws_sdk_sfn::Client::new(&parts.sdk);
-        let tiktok = Arc::new(LazyTikTok::new(parts.clone()));
-        Ok(PostsApi {
-            intake: Intake {
-                // A cancel, a disconnect's cancels and a refused POST /posts send their events.
-                posts: parts.outcome_posts(),
-                source: Arc::new(S3VideoSource::new(parts.s3.clone())),
-                executions: Arc::new(SfnExecutions::new(sfn, required("STATE_MACHINE_ARN")?)),
-            },
-            accounts: parts.accounts.clone(),
-            idempotency: Arc::new(DynamoIdempotencyStore::new(
-                parts.dynamodb.clone(),
-                parts.tables.oauth.clone(),
-            )),
-            revoker: tiktok.clone(),
-            creator_info: tiktok,
-            oauth: parts.oauth.clone(),
-            connect: match ConnectSettings::from_env() {
-                Ok(settings) => Some(settings),
-                Err(ConfigError::Missing { .. }) => None,
-                Err(err) => return Err(err),
-            },
-            bucket: required("VIDEO_BUCKET")?,
-        })
-    }
-
     fn posts(&self) -> &dyn PostStore {
         self.intake.posts.as_ref()
     }
@@ -732,6 +655,7 @@ mod tests {
     use crate::media::{ByteStream, SourceError, VideoObject, VideoSource};
     use crate::store::AccountTokens;
     use crate::store::memory::{MemoryPostStore, MemoryTokenStore};
+    use crate::tiktok::CreatorInfo;
 
     struct OneVideo;
 

@@ -19,7 +19,6 @@ use crate::store::{AllowanceStore, PostStore};
 use crate::tiktok::{ChunkPolicy, TikTokClient};
 use crate::tokens::TokenService;
 
-pub mod lambda;
 pub use tiktok_publish_domain::options;
 pub mod outcomes;
 mod steps;

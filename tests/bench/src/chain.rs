@@ -13,9 +13,9 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 
 use tiktok_publish_core::store::{DynamoTokenStore, KmsCodec, PostRecord};
-use tiktok_publish_core::testing::{REDIRECT_URI, TestStack};
 use tiktok_publish_core::tiktok::REQUIRED_SCOPES;
 use tiktok_publish_core::tokens::{TokenService, TokenSettings};
+use tiktok_publish_testkit::{REDIRECT_URI, TestStack};
 
 use crate::lambda::{Running, function_env, set_env, stack_tables};
 use crate::runtime_api::Outcome;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::Value;
-use tiktok_publish_core::testing::TestStack;
+use tiktok_publish_testkit::TestStack;
 
 use crate::release_binary;
 use crate::runtime_api::{Outcome, RuntimeApi};

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow, bail, ensure};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
-use tiktok_publish_core::testing::video::{mp4_header, pseudo_random_bytes, write_video};
+use tiktok_publish_testkit::video::{mp4_header, pseudo_random_bytes, write_video};
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// How to run the suite, said by every test that finds no stack.

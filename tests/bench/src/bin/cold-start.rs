@@ -24,8 +24,8 @@ use publish_bench::chain::{
 use publish_bench::lambda::{Running, function_env, placeholder_tables};
 use publish_bench::servers::{CountingProxy, Tripwire};
 use publish_bench::{FUNCTIONS, exit_code, machine_summary, median, release_binary, runtime};
-use tiktok_publish_core::testing::TestStack;
-use tiktok_publish_core::testing::video::tiny_mp4;
+use tiktok_publish_testkit::TestStack;
+use tiktok_publish_testkit::video::tiny_mp4;
 
 /// The goal: median time to ready under this.
 const READY_GOAL: Duration = Duration::from_millis(20);

@@ -27,9 +27,9 @@ use publish_bench::chain::{
 use publish_bench::servers::CountingProxy;
 use publish_bench::{exit_code, machine_summary, median, runtime};
 use tiktok_publish_core::pipeline::status_poll_interval;
-use tiktok_publish_core::testing::TestStack;
-use tiktok_publish_core::testing::video::{mp4_header, pseudo_random_bytes, write_video};
 use tiktok_publish_core::tiktok::chunk_plan::{ChunkPlan, ChunkPolicy};
+use tiktok_publish_testkit::TestStack;
+use tiktok_publish_testkit::video::{mp4_header, pseudo_random_bytes, write_video};
 
 /// us-east-1 list prices, as published by AWS and known to the author; not re-read on the
 /// day of the run (the bench machine cannot reach AWS). See tests/bench/README.md.

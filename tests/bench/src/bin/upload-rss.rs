@@ -32,13 +32,13 @@ use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
 use tiktok_publish_core::media::{VideoLocation, VideoSource};
 use tiktok_publish_core::pipeline::PipelineSettings;
 use tiktok_publish_core::store::{PostState, PostStore};
-use tiktok_publish_core::testing::TestStack;
-use tiktok_publish_core::testing::video::{mp4_header, pseudo_random_bytes, write_video};
 use tiktok_publish_core::tiktok::TikTokClient;
 use tiktok_publish_core::tiktok::chunk_plan::{
     ChunkPlan, ChunkPolicy, DEFAULT_MAX_VIDEO_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE,
 };
 use tiktok_publish_core::transfer::{UploadProgress, upload_chunks, upload_content_type};
+use tiktok_publish_testkit::TestStack;
+use tiktok_publish_testkit::video::{mp4_header, pseudo_random_bytes, write_video};
 
 const VIDEO_SIZE: u64 = 300_000_000;
 const SEED: u64 = 0x5EED;

@@ -30,10 +30,10 @@ use secrecy::SecretString;
 use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
 use tiktok_publish_core::media::{ByteStream, VideoLocation, VideoObject, VideoSource};
-use tiktok_publish_core::testing::video::pseudo_random_bytes;
 use tiktok_publish_core::tiktok::chunk_plan::{ChunkPlan, ChunkPolicy};
 use tiktok_publish_core::tiktok::{ChunkAccepted, TikTokClient, UploadUrl};
 use tiktok_publish_core::transfer::{UploadProgress, upload_chunks, upload_content_type};
+use tiktok_publish_testkit::video::pseudo_random_bytes;
 use tokio::sync::mpsc;
 
 const GIB: u64 = 1024 * 1024 * 1024;

@@ -8,45 +8,24 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 
-use crate::config::{ClientSecretSource, ConfigError, SecretUnavailable, TikTokConfig, optional};
-use crate::errors::{Classify, ErrorKind};
-use crate::events::{EventBridgeEvents, OutcomeEvents};
-use crate::media::s3::{S3VideoSource, s3_client};
-use crate::metrics::Metrics;
-use crate::pipeline::outcomes::{EventingTokenStore, NoOutcomeEvents, OutcomePostStore};
-use crate::pipeline::{Pipeline, PipelineSettings};
-use crate::retention::S3RetentionTags;
-use crate::store::{
+use tiktok_publish_core::config::{ClientSecretSource, SecretUnavailable, TikTokConfig, optional};
+use tiktok_publish_core::events::{EventBridgeEvents, OutcomeEvents};
+use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
+use tiktok_publish_core::metrics::Metrics;
+use tiktok_publish_core::pipeline::outcomes::{
+    EventingTokenStore, NoOutcomeEvents, OutcomePostStore,
+};
+use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings};
+use tiktok_publish_core::retention::S3RetentionTags;
+use tiktok_publish_core::setup::WiringError;
+use tiktok_publish_core::store::{
     AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore,
     DynamoTokenStore, KmsCodec, OpenedCache, PlainCodec, PostStore, SecretCodec, TableNames,
     TokenStore,
 };
-use crate::tiktok::{TikTokClient, TikTokError};
-use crate::tokens::{TokenService, TokenSettings};
-use crate::trigger::DEFAULT_UPLOAD_PREFIX;
-
-/// Why the parts could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum WiringError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Secret(#[from] SecretUnavailable),
-    #[error(transparent)]
-    TikTok(#[from] TikTokError),
-}
-
-impl Classify for WiringError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            // Secrets Manager may be throttled or briefly unreachable.
-            WiringError::Secret(e) if e.retryable => ErrorKind::AwsUnavailable,
-            WiringError::Secret(_) | WiringError::Config(_) | WiringError::TikTok(_) => {
-                ErrorKind::Internal
-            }
-        }
-    }
-}
+use tiktok_publish_core::tiktok::TikTokClient;
+use tiktok_publish_core::tokens::{TokenService, TokenSettings};
+use tiktok_publish_core::trigger::DEFAULT_UPLOAD_PREFIX;
 
 /// The AWS configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
 pub async fn aws_config() -> aws_config::SdkConfig {

@@ -1,6 +1,5 @@
-//! The test kit (feature `testing`, off by default; never enabled by a Lambda's normal
-//! dependencies): the set-up the core's integration tests, the Lambdas' tests and the bench
-//! share, against moto (`test-support`) and the strict fake TikTok (`fake-tiktok`).
+//! The test kit (a dev-only crate: no Lambda depends on it but for its tests): the set-up
+//! the core's integration tests, the Lambdas' tests and the bench share, against moto (`test-support`) and the strict fake TikTok (`fake-tiktok`).
 //!
 //! - [`TestStack`]: a fake TikTok, its own tables and bucket in moto, the stores over them,
 //!   and the steps a test takes on them (connect an account, put a video, queue a post,
@@ -24,19 +23,19 @@ use fake_tiktok::{AccountSeed, FakeSettings, FakeTikTok};
 use secrecy::SecretString;
 use test_support::{moto, unique_name};
 
-use crate::config::TikTokConfig;
-use crate::intake::{Intake, SfnExecutions};
-use crate::media::VideoLocation;
-use crate::media::s3::{S3VideoSource, s3_client};
-use crate::pipeline::lambda::LazyPipeline;
-use crate::pipeline::options::parse_options_json;
-use crate::pipeline::{Pipeline, PipelineSettings};
-use crate::store::{
+use tiktok_publish_core::config::TikTokConfig;
+use tiktok_publish_core::intake::{Intake, SfnExecutions};
+use tiktok_publish_core::media::VideoLocation;
+use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
+use tiktok_publish_core::pipeline::options::parse_options_json;
+use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings};
+use tiktok_publish_core::store::{
     AllowanceLimits, DynamoAllowanceStore, DynamoPostStore, DynamoTokenStore, PostRecord,
     PostSource, PostState, PostStore, TableNames, create_tables, unix_now,
 };
-use crate::tiktok::{REQUIRED_SCOPES, TikTokClient};
-use crate::tokens::{TokenService, TokenSettings};
+use tiktok_publish_core::tiktok::{REQUIRED_SCOPES, TikTokClient};
+use tiktok_publish_core::tokens::{TokenService, TokenSettings};
+use tiktok_publish_wiring::lambda::LazyPipeline;
 
 /// The redirect URI [`TestStack::connect_account`] mints its codes for.
 pub const REDIRECT_URI: &str = "http://127.0.0.1:9/oauth/callback";

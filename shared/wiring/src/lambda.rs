@@ -5,9 +5,11 @@
 use serde::de::DeserializeOwned;
 use tokio::sync::OnceCell;
 
-use super::{Pipeline, StepError};
-use crate::errors::ErrorKind;
-use crate::wiring::{Parts, WiringError};
+use tiktok_publish_core::errors::ErrorKind;
+use tiktok_publish_core::pipeline::{Pipeline, StepError};
+use tiktok_publish_core::setup::WiringError;
+
+use crate::Parts;
 
 /// The pipeline of one Lambda instance. Building it fetches the TikTok client secret, so it
 /// happens on the first event rather than at cold start, and once per instance.
@@ -77,7 +79,7 @@ pub fn post_span(post_id: &str) -> tracing::Span {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::{FailureInput, StepInput};
+    use tiktok_publish_core::pipeline::{FailureInput, StepInput};
 
     #[test]
     fn malformed_input_is_internal_and_names_the_field() {

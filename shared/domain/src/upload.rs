@@ -1,0 +1,71 @@
+//! Where uploads land in the bucket: `{prefix}{open_id}/{name}`, and a video's manifest.
+
+/// The prefix the S3 trigger watches, unless `UPLOAD_PREFIX` says otherwise.
+pub const DEFAULT_UPLOAD_PREFIX: &str = "uploads/";
+
+/// An object under the upload prefix: `{prefix}{open_id}/{name}`; a name ending in `.json`
+/// is the options manifest of the video named without it (`clip.mp4.json` → `clip.mp4`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UploadKey {
+    Video { open_id: String, key: String },
+    Manifest { open_id: String, video_key: String },
+}
+
+/// Reads an S3 key under `prefix` (for example `uploads/`); `None` for keys elsewhere or
+/// without an account folder and a name.
+pub fn parse_upload_key(prefix: &str, key: &str) -> Option<UploadKey> {
+    let rest = key.strip_prefix(prefix)?;
+    let (open_id, name) = rest.split_once('/')?;
+    if open_id.is_empty() || name.is_empty() || name.ends_with('/') {
+        return None;
+    }
+    let open_id = open_id.to_owned();
+    Some(match key.strip_suffix(".json") {
+        Some(video_key) if !video_key.ends_with('/') => UploadKey::Manifest {
+            open_id,
+            video_key: video_key.to_owned(),
+        },
+        _ => UploadKey::Video {
+            open_id,
+            key: key.to_owned(),
+        },
+    })
+}
+
+/// The manifest key of a video key.
+pub fn manifest_key(video_key: &str) -> String {
+    format!("{video_key}.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_keys_name_the_account_and_the_manifest() {
+        assert_eq!(
+            parse_upload_key("uploads/", "uploads/abc/clip.mp4"),
+            Some(UploadKey::Video {
+                open_id: "abc".into(),
+                key: "uploads/abc/clip.mp4".into()
+            })
+        );
+        assert_eq!(
+            parse_upload_key("uploads/", "uploads/abc/d/clip.mp4.json"),
+            Some(UploadKey::Manifest {
+                open_id: "abc".into(),
+                video_key: "uploads/abc/d/clip.mp4".into()
+            })
+        );
+        for outside in [
+            "other/abc/clip.mp4",
+            "uploads/clip.mp4",
+            "uploads//x.mp4",
+            "uploads/abc/",
+            "uploads/abc/d/",
+        ] {
+            assert_eq!(parse_upload_key("uploads/", outside), None, "{outside}");
+        }
+        assert_eq!(manifest_key("uploads/a/b.mp4"), "uploads/a/b.mp4.json");
+    }
+}

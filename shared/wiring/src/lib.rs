@@ -1,0 +1,17 @@
+//! The Lambdas' wiring: the settings read from the environment and the AWS clients built
+//! once per cold start ([`Parts`]), the deployed adapter chosen for every port, and the
+//! services each Lambda runs. Nothing below this crate reads `Parts`; each
+//! `functions/*/src/main.rs` builds its parts here and runs one service.
+//!
+//! - [`parts`]: [`Parts`] and the adapters' choice (sealing key, event bus, reporting store).
+//! - [`services`]: the posts API, the sweep and the reconnect check, built from `Parts`.
+//! - [`lambda`]: what the three step Lambdas share (the pipeline built once, typed input).
+//! - [`telemetry`]: the functions' logging (payload-logging library targets held below TRACE).
+
+pub mod lambda;
+pub mod parts;
+pub mod services;
+pub mod telemetry;
+
+pub use parts::{ClientSecret, Parts, aws_config, outcome_events, outcome_posts, secret_codec};
+pub use tiktok_publish_core::setup::WiringError;

@@ -1,0 +1,133 @@
+//! The services the Lambdas run, built from [`Parts`]: the deployed choice of adapter for
+//! every port a service asks for, and the settings it reads from the environment.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio::sync::OnceCell;
+
+use tiktok_publish_core::api::{
+    CreatorInfoError, CreatorInfoSource, DynamoIdempotencyStore, PostsApi, RevokeError, Revoker,
+    TikTokCreatorInfo, TikTokRevoker,
+};
+use tiktok_publish_core::config::{ConfigError, number_or, required};
+use tiktok_publish_core::connect::ConnectSettings;
+use tiktok_publish_core::intake::{Intake, SfnExecutions};
+use tiktok_publish_core::media::s3::S3VideoSource;
+use tiktok_publish_core::reconnect::{DEFAULT_WARN_DAYS, ReconnectCheck};
+use tiktok_publish_core::setup::WiringError;
+use tiktok_publish_core::sweep::{S3UploadListing, Sweep, SweepSettings};
+use tiktok_publish_core::tiktok::CreatorInfo;
+
+use crate::Parts;
+
+/// TikTok's side of the API ([`Revoker`], [`CreatorInfoSource`]) built on first use: the
+/// client secret is fetched only when a route needs TikTok, not on every cold start.
+pub struct LazyTikTok {
+    parts: Parts,
+    inner: OnceCell<(TikTokRevoker, TikTokCreatorInfo)>,
+}
+
+impl LazyTikTok {
+    pub fn new(parts: Parts) -> Self {
+        LazyTikTok {
+            parts,
+            inner: OnceCell::new(),
+        }
+    }
+
+    async fn get(&self) -> Result<&(TikTokRevoker, TikTokCreatorInfo), WiringError> {
+        self.inner
+            .get_or_try_init(|| async {
+                let tiktok = self.parts.tiktok().await?;
+                let tokens = self.parts.token_service(&tiktok)?;
+                let creator = TikTokCreatorInfo {
+                    tokens: tokens.clone(),
+                    tiktok: tiktok.clone(),
+                    allowances: self.parts.allowances.clone(),
+                };
+                Ok::<_, WiringError>((TikTokRevoker { tokens, tiktok }, creator))
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl Revoker for LazyTikTok {
+    async fn revoke(&self, open_id: &str) -> Result<(), RevokeError> {
+        self.get().await?.0.revoke(open_id).await
+    }
+}
+
+#[async_trait]
+impl CreatorInfoSource for LazyTikTok {
+    async fn creator_info(&self, open_id: &str) -> Result<CreatorInfo, CreatorInfoError> {
+        self.get().await?.1.creator_info(open_id).await
+    }
+}
+
+impl Parts {
+    /// The deployed wiring: DynamoDB stores, S3, Step Functions (`STATE_MACHINE_ARN`), the
+    /// video bucket (`VIDEO_BUCKET`), idempotency keys in the oauth table.
+    pub fn posts_api(&self) -> Result<PostsApi, ConfigError> {
+        let sfn = aws_sdk_sfn::Client::new(&self.sdk);
+        let tiktok = Arc::new(LazyTikTok::new(self.clone()));
+        Ok(PostsApi {
+            intake: Intake {
+                // A cancel, a disconnect's cancels and a refused POST /posts send their events.
+                posts: self.outcome_posts(),
+                source: Arc::new(S3VideoSource::new(self.s3.clone())),
+                executions: Arc::new(SfnExecutions::new(sfn, required("STATE_MACHINE_ARN")?)),
+            },
+            accounts: self.accounts.clone(),
+            idempotency: Arc::new(DynamoIdempotencyStore::new(
+                self.dynamodb.clone(),
+                self.tables.oauth.clone(),
+            )),
+            revoker: tiktok.clone(),
+            creator_info: tiktok,
+            oauth: self.oauth.clone(),
+            connect: match ConnectSettings::from_env() {
+                Ok(settings) => Some(settings),
+                Err(ConfigError::Missing { .. }) => None,
+                Err(err) => return Err(err),
+            },
+            bucket: required("VIDEO_BUCKET")?,
+        })
+    }
+
+    /// The deployed wiring: the posts table sending outcome events (`EVENT_BUS_NAME`), the
+    /// accounts table, S3, Step Functions (`STATE_MACHINE_ARN`).
+    pub fn sweep(&self) -> Result<Sweep, ConfigError> {
+        Ok(Sweep {
+            intake: Intake {
+                // Every post the sweep ends (stuck, or an orphan refused at intake) sends
+                // its event from the store, once.
+                posts: self.outcome_posts(),
+                source: Arc::new(S3VideoSource::new(self.s3.clone())),
+                executions: Arc::new(SfnExecutions::new(
+                    aws_sdk_sfn::Client::new(&self.sdk),
+                    required("STATE_MACHINE_ARN")?,
+                )),
+            },
+            accounts: self.accounts.clone(),
+            listing: Arc::new(S3UploadListing::new(self.s3.clone())),
+            settings: SweepSettings::from_env()?,
+        })
+    }
+
+    /// The deployed wiring: the accounts table, EventBridge (`EVENT_BUS_NAME`), the window
+    /// `RECONNECT_WARN_DAYS`.
+    pub fn reconnect_check(&self) -> Result<ReconnectCheck, ConfigError> {
+        Ok(ReconnectCheck {
+            accounts: self.accounts.clone(),
+            warnings: self.accounts.clone(),
+            // The bus Parts already reaches; a check that could not send would be pointless.
+            events: {
+                required("EVENT_BUS_NAME")?;
+                self.events.clone()
+            },
+            warn_days: number_or("RECONNECT_WARN_DAYS", DEFAULT_WARN_DAYS)?,
+        })
+    }
+}
