@@ -326,7 +326,7 @@ impl PostsApi {
         let now = unix_now();
         let request: CreatePostRequest = from_json(body).map_err(|mut err| {
             // A syntax error is the body's fault, whichever field the parser was in.
-            if err.rule.starts_with("is not valid JSON") {
+            if err.not_json {
                 err.field = "body".to_owned();
             }
             err
