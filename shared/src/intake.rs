@@ -12,8 +12,8 @@ use crate::errors::{Classify, ErrorKind};
 use crate::media::{SourceError, VideoLocation, VideoObject, VideoSource};
 use crate::pipeline::options::{OptionsError, parse_options_json};
 use crate::store::{
-    CreateOutcome, PostFailure, PostId, PostOptions, PostRecord, PostSource, PostState, PostStore,
-    PostUpdate, StoreError, unix_now,
+    Cause, CreateOutcome, Fact, PostFailure, PostId, PostOptions, PostRecord, PostSource,
+    PostState, PostStore, PostUpdate, StoreError, unix_now,
 };
 
 /// The largest options manifest read (captions are at most 2,200 UTF-16 units).
@@ -203,8 +203,10 @@ impl Intake {
             Ok(None) => (PostState::Received, None, None),
             Err(err) => {
                 let failure = PostFailure::new(
-                    ErrorKind::PostRefused,
-                    format!("the post's options are invalid: {err}"),
+                    Cause::OptionsInvalid {
+                        field: err.field,
+                        rule: err.rule,
+                    },
                     Some("Fix the options manifest and upload the video again".to_owned()),
                 );
                 (PostState::Refused, None, Some(failure))
@@ -246,7 +248,7 @@ impl Intake {
             return Ok(existing);
         }
         let update = PostUpdate {
-            note: Some("options arrived".to_owned()),
+            fact: Some(Fact::OptionsArrived),
             options: Some(options),
             ..PostUpdate::default()
         };

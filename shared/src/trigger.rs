@@ -9,11 +9,10 @@
 
 use serde::Serialize;
 
-use crate::errors::ErrorKind;
 use crate::intake::{Intake, IntakeError, UploadKey, manifest_key, parse_upload_key};
 use crate::media::{SourceError, VideoLocation};
 use crate::pipeline::options::OptionsError;
-use crate::store::{PostFailure, PostRecord, PostState, PostUpdate, StoreError, unix_now};
+use crate::store::{Cause, PostFailure, PostRecord, PostState, PostUpdate, StoreError, unix_now};
 
 /// The documented upload prefix (`UPLOAD_PREFIX`): `uploads/{open_id}/...`.
 pub const DEFAULT_UPLOAD_PREFIX: &str = "uploads/";
@@ -176,8 +175,10 @@ async fn refuse_waiting(
         return Ok(post);
     }
     let failure = PostFailure::new(
-        ErrorKind::PostRefused,
-        format!("the post's options are invalid: {err}"),
+        Cause::OptionsInvalid {
+            field: err.field.clone(),
+            rule: err.rule.clone(),
+        },
         Some("Fix the options manifest and upload the video again".to_owned()),
     );
     match intake

@@ -5,8 +5,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::cause::Cause;
 use crate::chunk_plan::ChunkPlan;
 use crate::errors::ErrorKind;
+use crate::fact::Fact;
 use crate::tiktok::{PostMode, PrivacyLevel};
 use crate::time::UnixTime;
 use crate::video::{VideoLocation, VideoObject};
@@ -280,23 +282,23 @@ pub struct PostOutcome {
 /// Why the post failed or was refused, and what the user can do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostFailure {
-    /// An [`ErrorKind`] name.
-    pub kind: String,
+    pub kind: ErrorKind,
+    /// What decisions match on.
+    pub cause: Cause,
+    /// The human reason: the cause's text when it was recorded (kept as stored).
     pub reason: String,
     pub advice: Option<String>,
 }
 
 impl PostFailure {
-    pub fn new(kind: ErrorKind, reason: impl Into<String>, advice: Option<String>) -> Self {
+    /// The failure of `cause`: its kind, and its reason rendered.
+    pub fn new(cause: Cause, advice: Option<String>) -> Self {
         PostFailure {
-            kind: kind.name().to_owned(),
-            reason: reason.into(),
+            kind: cause.kind(),
+            reason: cause.to_string(),
+            cause,
             advice,
         }
-    }
-
-    pub fn error_kind(&self) -> Option<ErrorKind> {
-        ErrorKind::from_name(&self.kind)
     }
 }
 
@@ -305,7 +307,22 @@ impl PostFailure {
 pub struct HistoryEntry {
     pub state: PostState,
     pub at: UnixTime,
+    /// What decisions look for.
+    pub fact: Option<Fact>,
+    /// The human note: the fact's text when it was recorded (kept as stored).
     pub note: Option<String>,
+}
+
+impl HistoryEntry {
+    /// The entry of a move to `state`, its note rendered from `fact`.
+    pub fn new(state: PostState, at: UnixTime, fact: Option<Fact>) -> HistoryEntry {
+        HistoryEntry {
+            state,
+            at,
+            note: fact.as_ref().map(Fact::to_string),
+            fact,
+        }
+    }
 }
 
 /// The whole record of one post.
@@ -350,11 +367,7 @@ impl PostRecord {
             failure: None,
             created_at: now,
             updated_at: now,
-            history: vec![HistoryEntry {
-                state,
-                at: now,
-                note: None,
-            }],
+            history: vec![HistoryEntry::new(state, now, None)],
             webhook: None,
         }
     }
@@ -438,8 +451,8 @@ pub enum CreateOutcome {
 /// Changes that ride along a state transition, in the same conditional write.
 #[derive(Debug, Clone, Default)]
 pub struct PostUpdate {
-    /// Kept in the history entry.
-    pub note: Option<String>,
+    /// Kept in the history entry (with the note it renders).
+    pub fact: Option<Fact>,
     pub options: Option<PostOptions>,
     pub source: Option<PostSource>,
     pub outcome: Option<PostOutcome>,
@@ -449,16 +462,19 @@ pub struct PostUpdate {
 }
 
 impl PostUpdate {
-    pub fn note(note: impl Into<String>) -> PostUpdate {
+    pub fn fact(fact: Fact) -> PostUpdate {
         PostUpdate {
-            note: Some(note.into()),
+            fact: Some(fact),
             ..PostUpdate::default()
         }
     }
 
+    /// The post fails: the failure is recorded, and its history entry says why.
     pub fn failed(failure: PostFailure) -> PostUpdate {
         PostUpdate {
-            note: Some(failure.reason.clone()),
+            fact: Some(Fact::Failed {
+                cause: failure.cause.clone(),
+            }),
             failure: Some(failure),
             ..PostUpdate::default()
         }

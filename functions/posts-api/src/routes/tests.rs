@@ -21,7 +21,7 @@ use tiktok_publish_core::store::memory::{
     MemoryOAuthStateStore, MemoryPostStore, MemoryTokenStore,
 };
 use tiktok_publish_core::store::{
-    AccountTokens, PostFailure, PostId, PostState, PostUpdate, unix_now,
+    AccountTokens, Cause, PostFailure, PostId, PostState, PostUpdate, unix_now,
 };
 use tiktok_publish_core::tiktok::{CreatorInfo, Endpoint, TikTokError};
 
@@ -515,7 +515,13 @@ async fn a_failed_post_is_retried_once_under_a_new_execution_name() {
     let (_, created, _) = call(&api, create(json!({}), &post_body())).await;
     let id = created["id"].as_str().unwrap().to_owned();
     let post_id = PostId::parse(&id).unwrap();
-    let failure = PostFailure::new(ErrorKind::TikTokUnavailable, "TikTok answered 503", None);
+    let failure = PostFailure::new(
+        Cause::Error {
+            kind: ErrorKind::TikTokUnavailable,
+            message: "TikTok answered 503".into(),
+        },
+        None,
+    );
     api.intake
         .posts
         .transition(
@@ -586,7 +592,13 @@ async fn a_post_a_retry_cannot_fix_is_refused_saying_why() {
     assert_eq!(answer["error"]["code"], "post_not_retryable");
     assert_eq!(answer["error"]["state"], "QUEUED");
 
-    let failure = PostFailure::new(ErrorKind::VideoChanged, "s3://videos/x was replaced", None);
+    let failure = PostFailure::new(
+        Cause::Error {
+            kind: ErrorKind::VideoChanged,
+            message: "s3://videos/x was replaced".into(),
+        },
+        None,
+    );
     api.intake
         .posts
         .transition(

@@ -17,8 +17,10 @@
 //! - `state` (S), `bucket`, `key`, `version_id`, `size`, `content_type`, `etag` (source),
 //!   `options` (S, JSON), `publish_id` (S), `upload_url` (S, sealed), `upload_issued_at`,
 //!   `video_size`, `chunk_size`, `chunk_count`, `chunks_done`, `bytes_done` (N),
-//!   `public_post_ids` (L of S), `failure_kind`, `failure_reason`, `failure_advice` (S),
-//!   `created_at`, `updated_at` (N), `history` (L of M {state S, at N, note S}),
+//!   `public_post_ids` (L of S), `failure_kind` (S), `failure_cause` (M: the typed cause,
+//!   tagged by `type`), `failure_reason`, `failure_advice` (S), `created_at`, `updated_at` (N),
+//!   `history` (L of M {state S, at N, note S, fact M: the typed fact, tagged by `type`};
+//!   items written before `fact` and `failure_cause` existed are understood from their text),
 //!   `webhook_kind`, `webhook_publish_id`, `webhook_reason`, `webhook_post_id` (S) and
 //!   `webhook_at` (N): the final event TikTok's webhook reported, once one arrived. No TTL.
 //!
@@ -54,7 +56,9 @@ use crate::config::{ConfigError, required};
 mod accounts;
 mod allowances;
 mod oauth;
+mod post_item;
 mod posts;
+mod typed;
 
 pub use accounts::DynamoTokenStore;
 pub use allowances::DynamoAllowanceStore;
