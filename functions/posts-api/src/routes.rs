@@ -231,4 +231,6 @@ fn percent_decode(segment: &str) -> String {
 }
 
 #[cfg(test)]
+mod route_tests;
+#[cfg(test)]
 mod tests;
