@@ -4,6 +4,7 @@
 mod allowance;
 mod client;
 mod connect;
+mod facts;
 mod intake;
 mod operations;
 mod outcomes;
