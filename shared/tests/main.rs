@@ -6,6 +6,7 @@ mod client;
 mod connect;
 mod facts;
 mod intake;
+mod legacy_items;
 mod operations;
 mod outcomes;
 mod pipeline;
