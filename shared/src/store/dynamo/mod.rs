@@ -48,6 +48,7 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
     KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    TimeToLiveStatus,
 };
 
 use super::StoreError;
@@ -147,29 +148,37 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), St
 }
 
 async fn enable_ttl(client: &Client, table: &str, attribute: &str) -> Result<(), StoreError> {
+    // Enabling TTL twice is refused, in words only (a ValidationException like any other):
+    // ask whether a table created earlier has it already.
+    let current = client
+        .describe_time_to_live()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| sdk_error("DescribeTimeToLive", e))?;
+    let enabled = current.time_to_live_description().is_some_and(|d| {
+        d.attribute_name() == Some(attribute)
+            && matches!(
+                d.time_to_live_status(),
+                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+            )
+    });
+    if enabled {
+        return Ok(());
+    }
     let ttl = TimeToLiveSpecification::builder()
         .enabled(true)
         .attribute_name(attribute)
         .build()
         .map_err(build_error)?;
-    match client
+    client
         .update_time_to_live()
         .table_name(table)
         .time_to_live_specification(ttl)
         .send()
         .await
-    {
-        Ok(_) => Ok(()),
-        // Enabling TTL twice is refused: a table created earlier has it already.
-        Err(e)
-            if e.as_service_error()
-                .and_then(|s| s.message())
-                .is_some_and(|m| m.contains("already enabled")) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(sdk_error("UpdateTimeToLive", e)),
-    }
+        .map(|_| ())
+        .map_err(|e| sdk_error("UpdateTimeToLive", e))
 }
 
 struct GsiSpec {
