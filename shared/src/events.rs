@@ -178,7 +178,7 @@ impl OutcomeEvent {
             // ends that are not successes report one.
             error_kind: failure
                 .filter(|_| detail_type != DetailType::PostPublished)
-                .map(|f| f.kind.clone()),
+                .map(|f| f.kind.name().to_owned()),
             reason: match (detail_type, failure) {
                 (DetailType::PostPublished, _) => None,
                 (_, Some(f)) => Some(f.reason.clone()),
@@ -453,7 +453,7 @@ impl OutcomeEvents for MemoryEvents {
 mod tests {
     use super::*;
     use crate::media::VideoLocation;
-    use crate::store::{PostFailure, PostOutcome, PostSource};
+    use crate::store::{Cause, PostFailure, PostOutcome, PostSource};
 
     fn post(state: PostState) -> PostRecord {
         let mut post = PostRecord::new(
@@ -508,8 +508,9 @@ mod tests {
     fn a_failed_post_says_why_and_what_to_do() {
         let mut failed = post(PostState::Failed);
         failed.failure = Some(PostFailure::new(
-            ErrorKind::TikTokPostFailed,
-            "TikTok could not publish the video: internal",
+            Cause::TikTokFailed {
+                fail_reason: "internal".into(),
+            },
             Some("A fault at TikTok; post it again".into()),
         ));
         let event = OutcomeEvent::post_ended(&failed, Some(true)).unwrap();
@@ -527,7 +528,13 @@ mod tests {
     #[test]
     fn a_published_post_carries_its_tiktok_ids_and_no_old_failure() {
         let mut published = post(PostState::Published);
-        published.failure = Some(PostFailure::new(ErrorKind::TikTokUnavailable, "x", None));
+        published.failure = Some(PostFailure::new(
+            Cause::Error {
+                kind: ErrorKind::TikTokUnavailable,
+                message: "x".into(),
+            },
+            None,
+        ));
         published.outcome = Some(PostOutcome {
             public_post_ids: vec!["7300".into()],
         });

@@ -11,8 +11,8 @@ use futures::StreamExt;
 use crate::errors::{Classify, ErrorKind};
 use crate::media::{SourceError, VideoLocation, VideoObject, VideoSource};
 use crate::store::{
-    CreateOutcome, PostFailure, PostId, PostOptions, PostRecord, PostSource, PostState, PostStore,
-    PostUpdate, StoreError, unix_now,
+    Cause, CreateOutcome, Fact, PostFailure, PostId, PostOptions, PostRecord, PostSource,
+    PostState, PostStore, PostUpdate, StoreError, unix_now,
 };
 use tiktok_publish_domain::options::{OptionsError, parse_options_json};
 pub use tiktok_publish_domain::upload::{UploadKey, manifest_key, parse_upload_key};
@@ -204,8 +204,10 @@ impl Intake {
             Ok(None) => (PostState::Received, None, None),
             Err(err) => {
                 let failure = PostFailure::new(
-                    ErrorKind::PostRefused,
-                    format!("the post's options are invalid: {err}"),
+                    Cause::OptionsInvalid {
+                        field: err.field,
+                        rule: err.rule,
+                    },
                     Some("Fix the options manifest and upload the video again".to_owned()),
                 );
                 (PostState::Refused, None, Some(failure))
@@ -247,7 +249,7 @@ impl Intake {
             return Ok(existing);
         }
         let update = PostUpdate {
-            note: Some("options arrived".to_owned()),
+            fact: Some(Fact::OptionsArrived),
             options: Some(options),
             ..PostUpdate::default()
         };

@@ -35,13 +35,14 @@ use crate::errors::{Classify, ErrorKind};
 use crate::intake::Intake;
 use crate::media::{SourceError, VideoLocation};
 use crate::store::{
-    PostFailure, PostId, PostRecord, PostState, PostUpdate, StoreError, TokenStore, UnixTime,
+    Cause, PostFailure, PostId, PostRecord, PostState, PostUpdate, StoreError, TokenStore, UnixTime,
 };
 use crate::trigger::{TriggerOutcome, handle_object_created};
 use tiktok_publish_domain::upload::{DEFAULT_UPLOAD_PREFIX, UploadKey, parse_upload_key};
 
-/// The reason of a post failed as stuck starts with this (a retry recognises it).
-pub const STUCK_REASON_PREFIX: &str = "the post was stuck";
+/// The reason of a post failed as stuck starts with this (for people: a retry knows the
+/// post by its cause, [`Cause::Stuck`]).
+pub use tiktok_publish_domain::cause::STUCK_PREFIX as STUCK_REASON_PREFIX;
 
 /// One object under the upload prefix, as a listing gives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -556,17 +557,16 @@ impl Sweep {
 
     async fn fail_stuck(&self, post: &PostRecord, now: UnixTime, report: &mut SweepReport) {
         let since = post.updated_at;
-        let reason = format!(
-            "{STUCK_REASON_PREFIX} in {} for {} minutes without a change (its execution ended \
-             or stalled without settling it)",
-            post.state,
-            (now - since) / 60
-        );
+        let cause = Cause::Stuck {
+            state: post.state,
+            minutes: (now - since) / 60,
+        };
         let advice = format!(
             "Retry it (POST /posts/{}/retry, or `tiktok-publish retry {}`)",
             post.id, post.id
         );
-        let failure = PostFailure::new(ErrorKind::Internal, reason.clone(), Some(advice));
+        let failure = PostFailure::new(cause, Some(advice));
+        let reason = failure.reason.clone();
         // The eventing store sends PostFailed (retryable) when this write wins.
         match self
             .intake

@@ -203,6 +203,13 @@ impl Classify for TokenError {
             TokenError::Store(e) => e.kind(),
         }
     }
+
+    fn tiktok_code(&self) -> Option<&str> {
+        match self {
+            TokenError::TikTok(e) => e.code(),
+            _ => None,
+        }
+    }
 }
 
 /// Hands out working access tokens, refreshing them under the account's lease.

@@ -59,6 +59,13 @@ impl Classify for TransferError {
             | TransferError::OutOfStep { .. } => ErrorKind::Internal,
         }
     }
+
+    fn tiktok_code(&self) -> Option<&str> {
+        match self {
+            TransferError::TikTok(e) => e.code(),
+            _ => None,
+        }
+    }
 }
 
 /// The `Content-Type` of the chunk PUTs: the object's own type when TikTok takes it, else
@@ -192,6 +199,10 @@ pub struct UploadFailed {
 impl Classify for UploadFailed {
     fn kind(&self) -> ErrorKind {
         self.error.kind()
+    }
+
+    fn tiktok_code(&self) -> Option<&str> {
+        self.error.tiktok_code()
     }
 }
 

@@ -9,10 +9,9 @@
 
 use serde::Serialize;
 
-use crate::errors::ErrorKind;
 use crate::intake::{Intake, IntakeError};
 use crate::media::{SourceError, VideoLocation};
-use crate::store::{PostFailure, PostRecord, PostState, PostUpdate, StoreError, unix_now};
+use crate::store::{Cause, PostFailure, PostRecord, PostState, PostUpdate, StoreError, unix_now};
 use tiktok_publish_domain::options::OptionsError;
 use tiktok_publish_domain::upload::{UploadKey, manifest_key, parse_upload_key};
 
@@ -177,8 +176,10 @@ async fn refuse_waiting(
         return Ok(post);
     }
     let failure = PostFailure::new(
-        ErrorKind::PostRefused,
-        format!("the post's options are invalid: {err}"),
+        Cause::OptionsInvalid {
+            field: err.field.clone(),
+            rule: err.rule.clone(),
+        },
         Some("Fix the options manifest and upload the video again".to_owned()),
     );
     match intake

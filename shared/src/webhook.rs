@@ -28,12 +28,12 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::Sha256;
+use tiktok_publish_domain::cause::AUTHORIZATION_REMOVED_TEXT;
 
 use crate::config::{ConfigError, number_or, required};
-use crate::errors::ErrorKind;
 use crate::store::{
-    PostCursor, PostFailure, PostId, PostOutcome, PostRecord, PostState, PostStore, PostUpdate,
-    StoreError, TokenStore, UnixTime, WebhookFinal, WebhookFinalKind,
+    Cause, Fact, PostCursor, PostFailure, PostId, PostOutcome, PostRecord, PostState, PostStore,
+    PostUpdate, StoreError, TokenStore, UnixTime, WebhookFinal, WebhookFinalKind,
 };
 
 /// The route TikTok is told to call (the stack's `WebhookUrl` output).
@@ -46,9 +46,9 @@ pub const DEFAULT_MAX_SKEW_SECS: u64 = 300;
 /// (`WEBHOOK_POST_SEARCH_LIMIT`).
 pub const DEFAULT_POST_SEARCH_LIMIT: u32 = 200;
 
-/// Why the creator's posts were stopped on `authorization.removed`.
-pub const AUTHORIZATION_REMOVED_REASON: &str =
-    "the creator removed this app's access to the TikTok account";
+/// Why the creator's posts were stopped on `authorization.removed` (the text of
+/// [`Cause::AuthorizationRemoved`]), also the account's reconnect reason.
+pub const AUTHORIZATION_REMOVED_REASON: &str = AUTHORIZATION_REMOVED_TEXT;
 /// What they can do about it.
 pub const AUTHORIZATION_REMOVED_ADVICE: &str =
     "Connect the TikTok account again (tiktok-publish connect), then post the video again";
@@ -500,7 +500,9 @@ async fn record_final(
         tracing::info!(event = %event.name, "no post has this publish id: nothing recorded");
         return Ok(WebhookOutcome::NoMatchingPost);
     };
-    let note = format!("TikTok webhook: {}", event.name);
+    let fact = Fact::WebhookEvent {
+        event: event.name.clone(),
+    };
     for _ in 0..RECORD_ATTEMPTS {
         if post.publish_id.as_deref() != Some(final_event.publish_id.as_str()) {
             // Initialised again since: the event is about an upload that is gone.
@@ -517,7 +519,7 @@ async fn record_final(
                 post.state,
                 post.webhook.as_ref(),
                 final_event,
-                &note,
+                &fact,
                 now,
             )
             .await
@@ -600,8 +602,7 @@ async fn authorization_removed(
             .filter(|p| STOPPED_ON_REMOVAL.contains(&p.state))
         {
             let failure = PostFailure::new(
-                ErrorKind::AccountNeedsReconnect,
-                AUTHORIZATION_REMOVED_REASON,
+                Cause::AuthorizationRemoved,
                 Some(AUTHORIZATION_REMOVED_ADVICE.to_owned()),
             );
             match posts

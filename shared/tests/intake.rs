@@ -186,7 +186,7 @@ async fn a_malformed_manifest_refuses_the_post_naming_the_field_and_keeps_the_vi
     let post = rig.post(&outcome).await;
     assert_eq!(post.state, PostState::Refused);
     let failure = post.failure.unwrap();
-    assert_eq!(failure.error_kind(), Some(ErrorKind::PostRefused));
+    assert_eq!(failure.kind, ErrorKind::PostRefused);
     assert!(
         failure.reason.contains("privacy_level"),
         "{}",

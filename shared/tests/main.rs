@@ -4,7 +4,9 @@
 mod allowance;
 mod client;
 mod connect;
+mod facts;
 mod intake;
+mod legacy_items;
 mod operations;
 mod outcomes;
 mod pipeline;

@@ -22,8 +22,8 @@ use tiktok_publish_core::pipeline::PipelineSettings;
 use tiktok_publish_core::pipeline::outcomes::OutcomePostStore;
 use tiktok_publish_core::reconnect::ReconnectCheck;
 use tiktok_publish_core::store::{
-    AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, PostFailure, PostId, PostRecord,
-    PostState, PostStore, PostUpdate, TokenStore, unix_now,
+    AllowanceLimits, Cause, DynamoAllowanceStore, DynamoOAuthStateStore, PostFailure, PostId,
+    PostRecord, PostState, PostStore, PostUpdate, TokenStore, unix_now,
 };
 use tiktok_publish_core::sweep::{S3UploadListing, STUCK_REASON_PREFIX, Sweep, SweepSettings};
 use tiktok_publish_core::trigger::TriggerOutcome;
@@ -143,8 +143,9 @@ async fn each_outcome_reaches_a_queue_subscribed_to_the_bus_without_secrets() {
     let subscribed = subscribed_queue().await;
     let mut failed = post_in(PostState::Failed, &stack, "uploads/o/f.mp4");
     failed.failure = Some(PostFailure::new(
-        ErrorKind::TikTokPostFailed,
-        "TikTok could not publish the video: file_format_check_failed",
+        Cause::TikTokFailed {
+            fail_reason: "file_format_check_failed".into(),
+        },
         Some("TikTok takes MP4".into()),
     ));
     let mut published = post_in(PostState::Published, &stack, "uploads/o/p.mp4");
@@ -403,14 +404,14 @@ async fn api(stack: &TestStack, machine: &PassMachine) -> PostsApi {
     }
 }
 
-async fn fail(stack: &TestStack, id: &PostId, kind: ErrorKind, reason: &str) {
+async fn fail(stack: &TestStack, id: &PostId, cause: Cause) {
     stack
         .posts
         .transition(
             id,
             &[PostState::Queued],
             PostState::Failed,
-            PostUpdate::failed(PostFailure::new(kind, reason, None)),
+            PostUpdate::failed(PostFailure::new(cause, None)),
             unix_now(),
         )
         .await
@@ -453,8 +454,10 @@ async fn a_retried_post_publishes_once_and_a_hopeless_one_is_refused() {
     fail(
         &stack,
         &post.id,
-        ErrorKind::TikTokUnavailable,
-        "TikTok answered 503 five times",
+        Cause::Error {
+            kind: ErrorKind::TikTokUnavailable,
+            message: "TikTok answered 503 five times".into(),
+        },
     )
     .await;
 
@@ -489,8 +492,9 @@ async fn a_retried_post_publishes_once_and_a_hopeless_one_is_refused() {
     fail(
         &stack,
         &hopeless.id,
-        ErrorKind::TikTokPostFailed,
-        "TikTok could not publish the video: spam_risk_text",
+        Cause::TikTokFailed {
+            fail_reason: "spam_risk_text".into(),
+        },
     )
     .await;
     let answer = api.retry_post(hopeless.id.as_str()).await;
@@ -512,8 +516,10 @@ async fn a_retried_post_publishes_once_and_a_hopeless_one_is_refused() {
     fail(
         &stack,
         &waiting.id,
-        ErrorKind::AccountNeedsReconnect,
-        "refresh refused",
+        Cause::Error {
+            kind: ErrorKind::AccountNeedsReconnect,
+            message: "refresh refused".into(),
+        },
     )
     .await;
     stack

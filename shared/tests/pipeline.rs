@@ -665,7 +665,7 @@ async fn tiktok_failing_the_post_fails_it_with_the_reason_and_advice() {
     let post = rig.record(&id).await;
     assert_eq!(post.state, PostState::Failed);
     let failure = post.failure.unwrap();
-    assert_eq!(failure.kind, "TikTokPostFailed");
+    assert_eq!(failure.kind.name(), "TikTokPostFailed");
     assert!(
         failure.reason.contains("spam_risk_too_many_posts"),
         "{}",
@@ -690,7 +690,7 @@ async fn assert_refused(rig: &Rig, id: &PostId, run: &Run, why: &[&str]) {
     let post = rig.record(id).await;
     assert_eq!(post.state, PostState::Refused);
     let failure = post.failure.unwrap();
-    assert_eq!(failure.kind, "PostRefused");
+    assert_eq!(failure.kind.name(), "PostRefused");
     for needle in why {
         assert!(
             failure.reason.contains(needle),
@@ -847,7 +847,7 @@ async fn an_account_never_connected_refuses_the_post_asking_to_connect_it() {
     let post = rig.record(&id).await;
     assert_eq!(post.state, PostState::Refused);
     let failure = post.failure.unwrap();
-    assert_eq!(failure.kind, "PostRefused");
+    assert_eq!(failure.kind.name(), "PostRefused");
     assert!(
         failure.reason.contains("never-connected")
             && failure.reason.contains("tiktok-publish connect"),

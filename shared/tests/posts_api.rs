@@ -12,8 +12,8 @@ use tiktok_publish_core::api::{
 };
 use tiktok_publish_core::connect::ConnectSettings;
 use tiktok_publish_core::store::{
-    AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, PostId, PostState, PostStore,
-    PostUpdate, TokenStore, unix_now,
+    AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, Fact, PostId, PostState,
+    PostStore, PostUpdate, TokenStore, unix_now,
 };
 use tiktok_publish_core::tiktok::{
     ChunkPlan, ChunkPolicy, REQUIRED_SCOPES, TikTokError, TokenGrant, UploadUrl,
@@ -377,7 +377,7 @@ async fn get_shows_the_post_and_never_its_upload_url() {
             &id,
             &[PostState::Queued],
             PostState::Uploading,
-            PostUpdate::note("init"),
+            PostUpdate::fact(Fact::Initialised),
             now,
         )
         .await
@@ -462,7 +462,7 @@ async fn delete_cancels_a_queued_post_and_refuses_an_uploading_one() {
             &PostId::parse(&uploading_id).unwrap(),
             &[PostState::Queued],
             PostState::Uploading,
-            PostUpdate::note("init"),
+            PostUpdate::fact(Fact::Initialised),
             unix_now(),
         )
         .await
@@ -541,7 +541,7 @@ async fn disconnecting_revokes_at_tiktok_cancels_queued_posts_and_forgets_the_ac
             &PostId::parse(&uploading_id).unwrap(),
             &[PostState::Queued],
             PostState::Uploading,
-            PostUpdate::note("init"),
+            PostUpdate::fact(Fact::Initialised),
             unix_now(),
         )
         .await

@@ -8,13 +8,15 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use fake_tiktok::{AccountSeed, Endpoint, FakeSettings, Fault};
-use tiktok_publish_core::api::retry::{RETRY_NOTE_PREFIX, retry_verdict};
+use tiktok_publish_core::api::retry::retry_verdict;
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::events::{DetailType, MemoryEvents, OutcomeEvent};
 use tiktok_publish_core::intake::manifest_key;
 use tiktok_publish_core::pipeline::outcomes::OutcomePostStore;
 use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings, StepError};
-use tiktok_publish_core::store::{PostId, PostRecord, PostState, PostStore, PostUpdate, unix_now};
+use tiktok_publish_core::store::{
+    Fact, PostId, PostRecord, PostState, PostStore, PostUpdate, unix_now,
+};
 use tiktok_publish_core::sweep::{S3UploadListing, STUCK_REASON_PREFIX, Sweep, SweepSettings};
 use tiktok_publish_core::tiktok::ChunkPolicy;
 use tiktok_publish_core::tiktok::chunk_plan::{DEFAULT_MAX_VIDEO_SIZE, MIN_CHUNK_SIZE};
@@ -106,7 +108,10 @@ impl Rig {
     async fn retry(&self, id: &PostId) {
         let post = self.record(id).await;
         let update = PostUpdate {
-            note: Some(format!("{RETRY_NOTE_PREFIX}1 after test")),
+            fact: Some(Fact::Retried {
+                attempt: 1,
+                after: post.failure.as_ref().map(|f| f.kind),
+            }),
             clear_failure: true,
             ..PostUpdate::default()
         };

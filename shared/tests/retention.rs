@@ -19,7 +19,8 @@ use tiktok_publish_core::pipeline::outcomes::OutcomePostStore;
 use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings};
 use tiktok_publish_core::retention::{OUTCOME_TAG_KEY, S3RetentionTags};
 use tiktok_publish_core::store::{
-    PostFailure, PostId, PostRecord, PostSource, PostState, PostStore, PostUpdate, unix_now,
+    Cause, Fact, PostFailure, PostId, PostRecord, PostSource, PostState, PostStore, PostUpdate,
+    unix_now,
 };
 use tiktok_publish_testkit::video::tiny_mp4;
 use tiktok_publish_testkit::{StackSettings, TestStack};
@@ -278,12 +279,16 @@ async fn each_end_tags_its_outcome_once_and_a_full_tag_set_is_left_as_it_is() {
         async move {
             let update = if to == PostState::Failed {
                 PostUpdate::failed(PostFailure::new(
-                    ErrorKind::Internal,
-                    "the task crashed",
+                    Cause::Error {
+                        kind: ErrorKind::Internal,
+                        message: "the task crashed".into(),
+                    },
                     None,
                 ))
             } else {
-                PostUpdate::note("ended by the test")
+                PostUpdate::fact(Fact::Remark {
+                    note: "ended by the test".into(),
+                })
             };
             posts
                 .transition(&id, &[PostState::Queued], to, update, unix_now())
@@ -387,8 +392,10 @@ async fn a_tagging_failure_leaves_the_end_as_it_was() {
             &[PostState::Queued],
             PostState::Failed,
             PostUpdate::failed(PostFailure::new(
-                ErrorKind::Internal,
-                "the task crashed",
+                Cause::Error {
+                    kind: ErrorKind::Internal,
+                    message: "the task crashed".into(),
+                },
                 None,
             )),
             unix_now(),

@@ -8,9 +8,9 @@ use test_support::{moto, unique_name};
 use tiktok_publish_core::errors::{Classify, ErrorKind};
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::store::{
-    ConsumeOutcome, CreateOutcome, DynamoOAuthStateStore, DynamoPostStore, DynamoTokenStore,
-    LeaseOutcome, OAuthStateStore, OneTimeKind, OneTimeRecord, OneTimeToken, PostFailure, PostId,
-    PostOptions, PostOutcome, PostRecord, PostSource, PostState, PostStore, PostUpdate,
+    Cause, ConsumeOutcome, CreateOutcome, DynamoOAuthStateStore, DynamoPostStore, DynamoTokenStore,
+    Fact, LeaseOutcome, OAuthStateStore, OneTimeKind, OneTimeRecord, OneTimeToken, PostFailure,
+    PostId, PostOptions, PostOutcome, PostRecord, PostSource, PostState, PostStore, PostUpdate,
     RefreshSaved, StoreError, TableNames, TokenStore, create_tables,
 };
 use tiktok_publish_core::tiktok::{ChunkPlan, ChunkPolicy, PostMode, TokenGrant, UploadUrl};
@@ -152,7 +152,9 @@ async fn a_transition_from_an_unexpected_state_is_a_conflict() {
             &post.id,
             &[PostState::Received, PostState::AwaitingOptions],
             PostState::Queued,
-            PostUpdate::note("options complete"),
+            PostUpdate::fact(Fact::Remark {
+                note: "options complete".into(),
+            }),
             NOW + 1,
         )
         .await
@@ -212,7 +214,9 @@ async fn two_runs_moving_the_same_post_cannot_both_win() {
                     &id,
                     &[PostState::Received],
                     PostState::Queued,
-                    PostUpdate::note(format!("run {i}")),
+                    PostUpdate::fact(Fact::Remark {
+                        note: format!("run {i}"),
+                    }),
                     NOW + 1,
                 )
                 .await
@@ -354,8 +358,10 @@ async fn failures_and_outcomes_are_recorded() {
     let post = new_post("open-1", "d.mp4", NOW);
     store.create(&post).await.unwrap();
     let failure = PostFailure::new(
-        ErrorKind::TikTokRejected,
-        "spam_risk_too_many_posts",
+        Cause::TikTokRefused {
+            code: "spam_risk_too_many_posts".into(),
+            message: "spam_risk_too_many_posts".into(),
+        },
         Some("try again tomorrow".into()),
     );
     let failed = store
@@ -369,10 +375,7 @@ async fn failures_and_outcomes_are_recorded() {
         .await
         .unwrap();
     assert_eq!(failed.failure, Some(failure));
-    assert_eq!(
-        failed.failure.unwrap().error_kind(),
-        Some(ErrorKind::TikTokRejected)
-    );
+    assert_eq!(failed.failure.unwrap().kind, ErrorKind::TikTokRejected);
     // Public ids may arrive after the post is final.
     let outcome = PostOutcome {
         public_post_ids: vec!["1".into(), "2".into()],
@@ -381,7 +384,13 @@ async fn failures_and_outcomes_are_recorded() {
         .record_outcome(&post.id, &outcome, NOW + 2)
         .await
         .unwrap();
-    let other = PostFailure::new(ErrorKind::Internal, "note", None);
+    let other = PostFailure::new(
+        Cause::Error {
+            kind: ErrorKind::Internal,
+            message: "note".into(),
+        },
+        None,
+    );
     store
         .record_failure(&post.id, &other, NOW + 3)
         .await

@@ -13,7 +13,7 @@ use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings};
 use tiktok_publish_core::store::memory::{MemoryPostStore, MemoryTokenStore};
 use tiktok_publish_core::store::{
-    PostId, PostRecord, PostSource, PostState, PostStore, StoreError, TokenStore, UnixTime,
+    Fact, PostId, PostRecord, PostSource, PostState, PostStore, StoreError, TokenStore, UnixTime,
     WebhookFinal, WebhookFinalKind, unix_now,
 };
 use tiktok_publish_core::tiktok::{ChunkPlan, ChunkPolicy, UploadUrl};
@@ -32,6 +32,11 @@ const PUBLISH_ID: &str = "v_pub_file~v2-1.7";
 // ---------------------------------------------------------------------------------------------
 // Verification, on in-memory stores
 // ---------------------------------------------------------------------------------------------
+
+/// A history fact carrying only its note.
+fn remark(note: &str) -> Fact {
+    Fact::Remark { note: note.into() }
+}
 
 fn settings() -> WebhookSettings {
     WebhookSettings::new("our-key", SecretString::from("our-secret".to_owned()))
@@ -477,12 +482,26 @@ async fn the_store_records_only_over_what_was_read() {
         event_time: NOW,
     };
     posts
-        .record_webhook_event(&id, PostState::Processing, None, &event, "first", NOW)
+        .record_webhook_event(
+            &id,
+            PostState::Processing,
+            None,
+            &event,
+            &remark("first"),
+            NOW,
+        )
         .await
         .unwrap();
     // A second writer that read the post before the first wrote loses.
     let lost = posts
-        .record_webhook_event(&id, PostState::Processing, None, &event, "second", NOW)
+        .record_webhook_event(
+            &id,
+            PostState::Processing,
+            None,
+            &event,
+            &remark("second"),
+            NOW,
+        )
         .await;
     assert!(matches!(lost, Err(StoreError::Conflict { .. })), "{lost:?}");
     // So does one that believes the post is in another state, or at another upload.
@@ -495,7 +514,7 @@ async fn the_store_records_only_over_what_was_read() {
         (PostState::Processing, Some(&event), &other_upload),
     ] {
         let refused = posts
-            .record_webhook_event(&id, state, seen, new, "third", NOW)
+            .record_webhook_event(&id, state, seen, new, &remark("third"), NOW)
             .await;
         assert!(
             matches!(refused, Err(StoreError::Conflict { .. })),
@@ -746,7 +765,9 @@ async fn a_public_completion_without_its_id_still_asks_tiktok() {
             post.state,
             None,
             &event,
-            "TikTok webhook: test",
+            &Fact::WebhookEvent {
+                event: "test".into(),
+            },
             unix_now(),
         )
         .await
@@ -854,7 +875,7 @@ async fn authorization_removed_flags_the_account_and_stops_its_waiting_posts() {
         let post = stack.posts.get(id).await.unwrap().unwrap();
         assert_eq!(post.state, PostState::Failed);
         let failure = post.failure.unwrap();
-        assert_eq!(failure.error_kind(), Some(ErrorKind::AccountNeedsReconnect));
+        assert_eq!(failure.kind, ErrorKind::AccountNeedsReconnect);
         assert_eq!(
             failure.advice.as_deref(),
             Some(AUTHORIZATION_REMOVED_ADVICE)

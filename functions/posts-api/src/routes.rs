@@ -27,21 +27,72 @@ pub enum Route {
     CreatorInfo(String),
 }
 
-/// The route of `method` on `path`, or the error to answer (404, or 405 naming the
-/// methods the path has).
-pub fn route(method: &Method, path: &str, param: Option<&str>) -> Result<Route, ApiError> {
+/// Why a request has no route.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    /// No route has this path.
+    #[error("no route for {method} /{path}")]
+    NotFound { method: Method, path: String },
+    /// The path has routes, none for this method: `allowed` are its methods.
+    #[error("{method} is not allowed here; use {}", joined(allowed, " or "))]
+    MethodNotAllowed {
+        method: Method,
+        allowed: &'static [Method],
+    },
+}
+
+impl RouteError {
+    pub fn status(&self) -> u16 {
+        match self {
+            RouteError::NotFound { .. } => 404,
+            RouteError::MethodNotAllowed { .. } => 405,
+        }
+    }
+
+    /// The `Allow` header a 405 carries: the path's methods.
+    pub fn allow(&self) -> Option<String> {
+        match self {
+            RouteError::NotFound { .. } => None,
+            RouteError::MethodNotAllowed { allowed, .. } => Some(joined(allowed, ", ")),
+        }
+    }
+
+    /// The answer: the API's error shape, and the `Allow` header of a 405.
+    pub fn answer(&self) -> ApiAnswer {
+        let code = match self {
+            RouteError::NotFound { .. } => "route_not_found",
+            RouteError::MethodNotAllowed { .. } => "method_not_allowed",
+        };
+        let answer = ApiError::new(self.status(), code, self.to_string()).answer();
+        match self.allow() {
+            Some(allow) => answer.with_header("allow", allow),
+            None => answer,
+        }
+    }
+}
+
+fn joined(methods: &[Method], separator: &str) -> String {
+    let names: Vec<&str> = methods.iter().map(Method::as_str).collect();
+    names.join(separator)
+}
+
+const GET: &[Method] = &[Method::GET];
+const POST: &[Method] = &[Method::POST];
+const DELETE: &[Method] = &[Method::DELETE];
+const GET_DELETE: &[Method] = &[Method::GET, Method::DELETE];
+
+/// The route of `method` on `path`, or why there is none (404, or 405 with the methods
+/// the path has).
+pub fn route(method: &Method, path: &str, param: Option<&str>) -> Result<Route, RouteError> {
     let mut segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     if segments.len() >= 2 && segments[0] == "lambda-url" && segments[1] == "posts-api" {
         segments.drain(..2);
     }
     let id = |segment: &str| param.map_or_else(|| percent_decode(segment), str::to_owned);
-    let (allowed, found): (&[Method], Option<Route>) = match segments.as_slice() {
-        ["posts"] => (
-            &[Method::POST],
-            (method == Method::POST).then_some(Route::CreatePost),
-        ),
+    let (allowed, found): (&'static [Method], Option<Route>) = match segments.as_slice() {
+        ["posts"] => (POST, (method == Method::POST).then_some(Route::CreatePost)),
         ["posts", post] => (
-            &[Method::GET, Method::DELETE],
+            GET_DELETE,
             match *method {
                 Method::GET => Some(Route::GetPost(id(post))),
                 Method::DELETE => Some(Route::CancelPost(id(post))),
@@ -49,47 +100,33 @@ pub fn route(method: &Method, path: &str, param: Option<&str>) -> Result<Route, 
             },
         ),
         ["posts", post, "retry"] => (
-            &[Method::POST],
+            POST,
             (method == Method::POST).then(|| Route::RetryPost(id(post))),
         ),
-        ["accounts"] => (
-            &[Method::GET],
-            (method == Method::GET).then_some(Route::ListAccounts),
-        ),
+        ["accounts"] => (GET, (method == Method::GET).then_some(Route::ListAccounts)),
         // A static segment wins over the parameter, as in API Gateway.
-        ["accounts", "connect-link"] => (
-            &[Method::POST],
-            (method == Method::POST).then_some(Route::ConnectLink),
-        ),
+        ["accounts", "connect-link"] => {
+            (POST, (method == Method::POST).then_some(Route::ConnectLink))
+        }
         ["accounts", open_id] => (
-            &[Method::DELETE],
+            DELETE,
             (method == Method::DELETE).then(|| Route::DisconnectAccount(id(open_id))),
         ),
         ["accounts", open_id, "creator-info"] => (
-            &[Method::GET],
+            GET,
             (method == Method::GET).then(|| Route::CreatorInfo(id(open_id))),
         ),
         _ => {
-            return Err(ApiError::not_found(
-                "route_not_found",
-                format!("no route for {method} /{}", segments.join("/")),
-            ));
+            return Err(RouteError::NotFound {
+                method: method.clone(),
+                path: segments.join("/"),
+            });
         }
     };
-    found.ok_or_else(|| {
-        let allowed: Vec<&str> = allowed.iter().map(Method::as_str).collect();
-        ApiError::new(
-            405,
-            "method_not_allowed",
-            format!("{method} is not allowed here; use {}", allowed.join(" or ")),
-        )
+    found.ok_or_else(|| RouteError::MethodNotAllowed {
+        method: method.clone(),
+        allowed,
     })
-}
-
-/// The `Allow` header of a 405, read back from its message (one source for both).
-fn allow_header(err: &ApiError) -> Option<String> {
-    let (_, methods) = err.message.split_once("; use ")?;
-    (err.status == 405).then(|| methods.replace(" or ", ", "))
 }
 
 /// The Lambda handler: every outcome is an HTTP answer, so it never fails.
@@ -105,10 +142,7 @@ pub async fn handle(api: &PostsApi, request: Request) -> Result<Response<Body>, 
         .map(str::to_owned);
     let answer = match route(&method, &path, param.as_deref()) {
         Ok(route) => dispatch(api, route, &request).await,
-        Err(err) => match allow_header(&err) {
-            Some(allow) => err.answer().with_header("allow", allow),
-            None => err.answer(),
-        },
+        Err(err) => err.answer(),
     };
     tracing::info!(%method, status = answer.status, "request answered");
     Ok(reply(answer))
@@ -196,5 +230,7 @@ fn percent_decode(segment: &str) -> String {
     String::from_utf8(out).unwrap_or_else(|_| segment.to_owned())
 }
 
+#[cfg(test)]
+mod route_tests;
 #[cfg(test)]
 mod tests;

@@ -91,7 +91,7 @@ async fn record_failure_fails_the_post_with_the_error_name() {
     let post = rig.stack.posts.get(&rig.post.id).await.unwrap().unwrap();
     assert_eq!(post.state, PostState::Failed);
     let failure = post.failure.unwrap();
-    assert_eq!(failure.kind, "TikTokUnavailable");
+    assert_eq!(failure.kind.name(), "TikTokUnavailable");
     assert!(failure.reason.contains("HTTP 503"), "{}", failure.reason);
     assert!(failure.advice.is_some());
 }

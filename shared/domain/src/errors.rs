@@ -23,8 +23,9 @@ pub enum Remedy {
 
 macro_rules! error_kinds {
     ($($(#[$doc:meta])* $variant:ident => $remedy:ident),+ $(,)?) => {
-        /// The kinds of failure, each with a stable name and a [`Remedy`].
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        /// The kinds of failure, each with a stable name and a [`Remedy`]. Serialized as
+        /// its name.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         pub enum ErrorKind {
             $($(#[$doc])* $variant,)+
         }
@@ -97,6 +98,13 @@ impl ErrorKind {
 /// Anything that can say which [`ErrorKind`] it is.
 pub trait Classify {
     fn kind(&self) -> ErrorKind;
+
+    /// TikTok's error code, when the error is (or wraps) a refusal TikTok answered with one:
+    /// a failure's [`Cause`](crate::cause::Cause) keeps it, so decisions never read it out
+    /// of the message.
+    fn tiktok_code(&self) -> Option<&str> {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -113,6 +121,15 @@ mod tests {
             assert!(kind.name().chars().all(|c| c.is_ascii_alphanumeric()));
         }
         assert_eq!(ErrorKind::from_name("States.ALL"), None);
+    }
+
+    #[test]
+    fn kinds_serialize_as_their_names() {
+        for kind in ErrorKind::ALL {
+            let json = serde_json::to_value(kind).unwrap();
+            assert_eq!(json, serde_json::Value::String(kind.name().to_owned()));
+            assert_eq!(serde_json::from_value::<ErrorKind>(json).unwrap(), *kind);
+        }
     }
 
     #[test]

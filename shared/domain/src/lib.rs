@@ -4,6 +4,9 @@
 //!
 //! - [`errors`]: the stable error names the state machine routes on, and what each asks for.
 //! - [`post`]: a post's id, states and their transitions, and its record.
+//! - [`fact`], [`cause`]: what happened to a post and why it failed, as types that render
+//!   the notes and reasons people read; [`retry`]: the retry verdict, a match on the cause;
+//!   [`legacy`]: how items written before facts and causes were stored are understood.
 //! - [`options`]: post options as users give them, parsed and checked.
 //! - [`tiktok`]: TikTok's terms (privacy levels, creator info, statuses, tokens, limits).
 //! - [`chunk_plan`]: how a video is cut into the chunks TikTok accepts.
@@ -14,12 +17,17 @@
 
 pub mod account;
 pub mod allowance;
+pub mod cause;
 pub mod chunk_plan;
 pub mod errors;
+pub mod fact;
+pub mod legacy;
 pub mod one_time;
 pub mod options;
 pub mod post;
+pub mod retry;
 pub mod setting;
+pub mod state;
 pub mod tiktok;
 pub mod time;
 pub mod upload;

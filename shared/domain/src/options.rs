@@ -22,6 +22,9 @@ pub struct OptionsError {
     /// A JSON path such as `privacy_level` or `options.title`.
     pub field: String,
     pub rule: String,
+    /// The document is not JSON at all (a syntax error, or it ends early): `field` is where
+    /// the parser was, which a caller may prefer to replace by the whole document's name.
+    pub not_json: bool,
 }
 
 impl OptionsError {
@@ -29,6 +32,7 @@ impl OptionsError {
         OptionsError {
             field: field.into(),
             rule: rule.into(),
+            not_json: false,
         }
     }
 }
@@ -73,14 +77,19 @@ pub fn from_json<T: for<'de> Deserialize<'de>>(json: &[u8]) -> Result<T, Options
             _ => (path.clone(), false),
         };
         let inner = err.into_inner();
-        let rule = if inner.is_syntax() || inner.is_eof() {
+        let not_json = inner.is_syntax() || inner.is_eof();
+        let rule = if not_json {
             format!("is not valid JSON ({inner})")
         } else if empty_key {
             format!("has a field with an empty name ({inner})")
         } else {
             inner.to_string()
         };
-        OptionsError { field, rule }
+        OptionsError {
+            field,
+            rule,
+            not_json,
+        }
     })
 }
 
@@ -286,6 +295,16 @@ mod tests {
             let err = parse(json).unwrap_err();
             assert_eq!(err.field, field, "{json}: {err}");
             assert!(err.rule.contains(rule), "{json}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_document_that_is_not_json_says_so_in_its_type() {
+        for json in [r#"{"privacy_level":"SELF_ONLY""#, r#"{"title": x}"#, ""] {
+            assert!(parse(json).unwrap_err().not_json, "{json}");
+        }
+        for json in [r#""x""#, r#"{"mode":"sideways"}"#, r#"{"nope":1}"#] {
+            assert!(!parse(json).unwrap_err().not_json, "{json}");
         }
     }
 

@@ -5,8 +5,11 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::cause::Cause;
 use crate::chunk_plan::ChunkPlan;
 use crate::errors::ErrorKind;
+use crate::fact::Fact;
+pub use crate::state::PostState;
 use crate::tiktok::{PostMode, PrivacyLevel};
 use crate::time::UnixTime;
 use crate::video::{VideoLocation, VideoObject};
@@ -78,82 +81,6 @@ impl<'de> Deserialize<'de> for PostId {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = String::deserialize(deserializer)?;
         PostId::parse(&value).map_err(serde::de::Error::custom)
-    }
-}
-
-/// Where a post is in its life (see `design.md`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PostState {
-    Received,
-    AwaitingOptions,
-    Queued,
-    Uploading,
-    Processing,
-    Published,
-    SentToInbox,
-    Refused,
-    Failed,
-    Cancelled,
-}
-
-impl PostState {
-    pub const ALL: [PostState; 10] = [
-        PostState::Received,
-        PostState::AwaitingOptions,
-        PostState::Queued,
-        PostState::Uploading,
-        PostState::Processing,
-        PostState::Published,
-        PostState::SentToInbox,
-        PostState::Refused,
-        PostState::Failed,
-        PostState::Cancelled,
-    ];
-
-    pub const FINAL: [PostState; 5] = [
-        PostState::Published,
-        PostState::SentToInbox,
-        PostState::Refused,
-        PostState::Failed,
-        PostState::Cancelled,
-    ];
-
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            PostState::Received => "RECEIVED",
-            PostState::AwaitingOptions => "AWAITING_OPTIONS",
-            PostState::Queued => "QUEUED",
-            PostState::Uploading => "UPLOADING",
-            PostState::Processing => "PROCESSING",
-            PostState::Published => "PUBLISHED",
-            PostState::SentToInbox => "SENT_TO_INBOX",
-            PostState::Refused => "REFUSED",
-            PostState::Failed => "FAILED",
-            PostState::Cancelled => "CANCELLED",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<PostState> {
-        PostState::ALL.into_iter().find(|s| s.as_str() == value)
-    }
-
-    /// No step moves a post out of a final state.
-    pub const fn is_final(self) -> bool {
-        matches!(
-            self,
-            PostState::Published
-                | PostState::SentToInbox
-                | PostState::Refused
-                | PostState::Failed
-                | PostState::Cancelled
-        )
-    }
-}
-
-impl fmt::Display for PostState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -280,23 +207,23 @@ pub struct PostOutcome {
 /// Why the post failed or was refused, and what the user can do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostFailure {
-    /// An [`ErrorKind`] name.
-    pub kind: String,
+    pub kind: ErrorKind,
+    /// What decisions match on.
+    pub cause: Cause,
+    /// The human reason: the cause's text when it was recorded (kept as stored).
     pub reason: String,
     pub advice: Option<String>,
 }
 
 impl PostFailure {
-    pub fn new(kind: ErrorKind, reason: impl Into<String>, advice: Option<String>) -> Self {
+    /// The failure of `cause`: its kind, and its reason rendered.
+    pub fn new(cause: Cause, advice: Option<String>) -> Self {
         PostFailure {
-            kind: kind.name().to_owned(),
-            reason: reason.into(),
+            kind: cause.kind(),
+            reason: cause.to_string(),
+            cause,
             advice,
         }
-    }
-
-    pub fn error_kind(&self) -> Option<ErrorKind> {
-        ErrorKind::from_name(&self.kind)
     }
 }
 
@@ -305,7 +232,22 @@ impl PostFailure {
 pub struct HistoryEntry {
     pub state: PostState,
     pub at: UnixTime,
+    /// What decisions look for.
+    pub fact: Option<Fact>,
+    /// The human note: the fact's text when it was recorded (kept as stored).
     pub note: Option<String>,
+}
+
+impl HistoryEntry {
+    /// The entry of a move to `state`, its note rendered from `fact`.
+    pub fn new(state: PostState, at: UnixTime, fact: Option<Fact>) -> HistoryEntry {
+        HistoryEntry {
+            state,
+            at,
+            note: fact.as_ref().map(Fact::to_string),
+            fact,
+        }
+    }
 }
 
 /// The whole record of one post.
@@ -350,11 +292,7 @@ impl PostRecord {
             failure: None,
             created_at: now,
             updated_at: now,
-            history: vec![HistoryEntry {
-                state,
-                at: now,
-                note: None,
-            }],
+            history: vec![HistoryEntry::new(state, now, None)],
             webhook: None,
         }
     }
@@ -438,8 +376,8 @@ pub enum CreateOutcome {
 /// Changes that ride along a state transition, in the same conditional write.
 #[derive(Debug, Clone, Default)]
 pub struct PostUpdate {
-    /// Kept in the history entry.
-    pub note: Option<String>,
+    /// Kept in the history entry (with the note it renders).
+    pub fact: Option<Fact>,
     pub options: Option<PostOptions>,
     pub source: Option<PostSource>,
     pub outcome: Option<PostOutcome>,
@@ -449,16 +387,19 @@ pub struct PostUpdate {
 }
 
 impl PostUpdate {
-    pub fn note(note: impl Into<String>) -> PostUpdate {
+    pub fn fact(fact: Fact) -> PostUpdate {
         PostUpdate {
-            note: Some(note.into()),
+            fact: Some(fact),
             ..PostUpdate::default()
         }
     }
 
+    /// The post fails: the failure is recorded, and its history entry says why.
     pub fn failed(failure: PostFailure) -> PostUpdate {
         PostUpdate {
-            note: Some(failure.reason.clone()),
+            fact: Some(Fact::Failed {
+                cause: failure.cause.clone(),
+            }),
             failure: Some(failure),
             ..PostUpdate::default()
         }

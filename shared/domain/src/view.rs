@@ -96,7 +96,7 @@ impl From<&PostRecord> for PostView {
                 .map(|o| o.public_post_ids.clone())
                 .unwrap_or_default(),
             failure: post.failure.as_ref().map(|f| FailureView {
-                kind: f.kind.clone(),
+                kind: f.kind.name().to_owned(),
                 reason: f.reason.clone(),
                 advice: f.advice.clone(),
             }),

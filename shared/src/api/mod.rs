@@ -53,8 +53,8 @@ use crate::intake::Intake;
 use crate::media::VideoLocation;
 use crate::setup::WiringError;
 use crate::store::{
-    OAuthStateStore, PostId, PostRecord, PostState, PostStore, PostUpdate, StoreError, TokenStore,
-    UnixTime, unix_now,
+    Fact, OAuthStateStore, PostId, PostRecord, PostState, PostStore, PostUpdate, StoreError,
+    TokenStore, UnixTime, unix_now,
 };
 use crate::tiktok::{PostMode, TikTokClient, TikTokError};
 use crate::tokens::{TokenError, TokenService};
@@ -82,11 +82,6 @@ pub const CANCELLABLE: [PostState; 3] = [
     PostState::AwaitingOptions,
     PostState::Queued,
 ];
-
-/// The reason recorded when an account's posts are stopped by its disconnection.
-pub const ACCOUNT_DISCONNECTED: &str = "account disconnected";
-/// The reason recorded on `DELETE /posts/{id}`.
-pub const CANCELLED_BY_REQUEST: &str = "cancelled by request";
 
 const MAX_KEY_BYTES: usize = 1024;
 const MAX_OPEN_ID_LEN: usize = 128;
@@ -249,7 +244,7 @@ impl PostsApi {
         let now = unix_now();
         let request: CreatePostRequest = from_json(body).map_err(|mut err| {
             // A syntax error is the body's fault, whichever field the parser was in.
-            if err.rule.starts_with("is not valid JSON") {
+            if err.not_json {
                 err.field = "body".to_owned();
             }
             err
@@ -409,14 +404,17 @@ impl PostsApi {
         answer_of(
             async {
                 let post = self.find_post(id).await?;
-                let post = self.cancel(&post, CANCELLED_BY_REQUEST).await?;
+                let post = self.cancel(&post, Fact::CancelledByRequest).await?;
                 Ok(ApiAnswer::json(200, view_json(&post)?))
             }
             .await,
         )
     }
 
-    async fn cancel(&self, post: &PostRecord, reason: &str) -> Result<PostRecord, ApiError> {
+    /// Cancels the post; `why` (a cancellation's fact) goes into its history and becomes
+    /// the reason its execution is stopped with.
+    async fn cancel(&self, post: &PostRecord, why: Fact) -> Result<PostRecord, ApiError> {
+        let reason = why.to_string();
         let refused = |state: PostState| {
             ApiError::conflict(
                 "post_not_cancellable",
@@ -437,7 +435,7 @@ impl PostsApi {
                     &post.id,
                     &CANCELLABLE,
                     PostState::Cancelled,
-                    PostUpdate::note(reason),
+                    PostUpdate::fact(why),
                     unix_now(),
                 )
                 .await
@@ -450,7 +448,7 @@ impl PostsApi {
         };
         // Every step checks the record, so the run would stop by itself; stopping it now
         // spares its waits and makes the console say why.
-        self.intake.executions.stop(&post.id, reason).await?;
+        self.intake.executions.stop(&post.id, &reason).await?;
         tracing::info!(post_id = %post.id, reason, "post cancelled");
         Ok(cancelled)
     }
@@ -564,7 +562,7 @@ impl PostsApi {
                 .await?;
             for post in &page.posts {
                 if CANCELLABLE.contains(&post.state) {
-                    match self.cancel(post, ACCOUNT_DISCONNECTED).await {
+                    match self.cancel(post, Fact::AccountDisconnected).await {
                         Ok(_) => cancelled.push(post.id.to_string()),
                         Err(err) if err.status == 409 => in_flight.push(post.id.to_string()),
                         Err(err) => return Err(err),

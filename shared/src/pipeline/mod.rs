@@ -14,15 +14,16 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{Classify, ErrorKind};
-use crate::media::VideoSource;
-use crate::store::{AllowanceStore, PostStore};
-use crate::tiktok::{ChunkPolicy, TikTokClient};
+use crate::media::probe::ProbeError;
+use crate::media::{SourceError, VideoSource};
+use crate::store::{AllowanceStore, Cause, PostStore};
+use crate::tiktok::{ChunkPolicy, TikTokClient, TikTokError};
 use crate::tokens::TokenService;
+use crate::transfer::UploadFailed;
 
 pub use tiktok_publish_domain::options;
 pub mod outcomes;
 mod steps;
-pub use steps::PUBLISH_FORGOTTEN_MARK;
 
 pub use steps::{FailureInput, StateMachineError};
 
@@ -140,28 +141,36 @@ pub struct StatusOutput {
     pub wait_seconds: u64,
 }
 
-/// A step's failure: its kind (the Lambda `errorType`) and a message for people.
+/// A step's failure: its kind (the Lambda `errorType`), a message for people, and its
+/// typed cause (what the post records when the failure is final).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct StepError {
     pub kind: ErrorKind,
     pub message: String,
+    pub cause: Cause,
 }
 
 impl StepError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        StepError {
+        StepError::caused(Cause::Error {
             kind,
             message: message.into(),
+        })
+    }
+
+    /// The failure of `cause`: its kind, and its reason as the message.
+    pub fn caused(cause: Cause) -> Self {
+        StepError {
+            kind: cause.kind(),
+            message: cause.to_string(),
+            cause,
         }
     }
 
-    /// Any classified error, keeping its message.
+    /// Any classified error, keeping its message (and TikTok's code, when TikTok refused).
     pub fn from_error<E: Classify + std::fmt::Display>(error: E) -> Self {
-        StepError {
-            kind: error.kind(),
-            message: error.to_string(),
-        }
+        StepError::caused(Cause::from_error(&error))
     }
 }
 
@@ -169,7 +178,27 @@ impl Classify for StepError {
     fn kind(&self) -> ErrorKind {
         self.kind
     }
+
+    fn tiktok_code(&self) -> Option<&str> {
+        match &self.cause {
+            Cause::TikTokRefused { code, .. } => Some(code),
+            _ => None,
+        }
+    }
 }
+
+/// The errors the steps settle (see `Pipeline::settle`), each kept with its cause.
+macro_rules! step_error_from {
+    ($($error:ty),+ $(,)?) => {
+        $(impl From<$error> for StepError {
+            fn from(error: $error) -> Self {
+                StepError::from_error(error)
+            }
+        })+
+    };
+}
+
+step_error_from!(SourceError, ProbeError, TikTokError, UploadFailed);
 
 impl From<StepError> for lambda_runtime::Diagnostic {
     fn from(error: StepError) -> Self {

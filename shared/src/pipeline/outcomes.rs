@@ -24,7 +24,7 @@ use crate::retention::{
     NoRetentionTags, ObjectTagged, RetentionOutcome, RetentionTags, TaggedObjects,
 };
 use crate::store::{
-    AccountTokens, CreateOutcome, LeaseOutcome, PostCursor, PostFailure, PostId, PostOutcome,
+    AccountTokens, CreateOutcome, Fact, LeaseOutcome, PostCursor, PostFailure, PostId, PostOutcome,
     PostPage, PostRecord, PostState, PostStore, PostUpdate, RefreshSaved, StoreError,
     StoredUploadUrl, TokenStore, UnixTime, WebhookFinal,
 };
@@ -255,11 +255,11 @@ impl PostStore for OutcomePostStore {
         seen_state: PostState,
         seen_event: Option<&WebhookFinal>,
         event: &WebhookFinal,
-        note: &str,
+        fact: &Fact,
         now: UnixTime,
     ) -> Result<PostRecord, StoreError> {
         self.inner
-            .record_webhook_event(id, seen_state, seen_event, event, note, now)
+            .record_webhook_event(id, seen_state, seen_event, event, fact, now)
             .await
     }
 

@@ -7,13 +7,12 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::{InitOutput, Pipeline, StatusOutput, StepError, UploadOutput, status_poll_interval};
-use crate::api::retry::is_retry_note;
 use crate::errors::{Classify, ErrorKind};
 use crate::media::VideoObject;
 use crate::media::probe::{ProbeLimits, probe};
 use crate::store::{
-    PostFailure, PostId, PostOutcome, PostRecord, PostSource, PostState, PostUpdate, Spend,
-    StoreError, TikTokCall, UnixTime, WebhookFinalKind, unix_now, unix_now_ms,
+    Cause, Fact, PostFailure, PostId, PostOutcome, PostRecord, PostSource, PostState, PostUpdate,
+    Spend, StoreError, TikTokCall, UnixTime, WebhookFinalKind, unix_now, unix_now_ms,
 };
 use crate::tiktok::{
     ChunkPlan, CreatorInfo, MAX_TITLE_UTF16, PostInfo, PostMode, PrivacyLevel, PublishStatus,
@@ -21,6 +20,7 @@ use crate::tiktok::{
 };
 use crate::tokens::{AccessToken, TokenError};
 use crate::transfer::{UploadProgress, upload_chunks_recording};
+use tiktok_publish_domain::cause::Interaction;
 
 /// The error a Catch hands to `record_failure`: `{"Error": ..., "Cause": ...}`.
 #[derive(Debug, Clone, Deserialize)]
@@ -76,13 +76,8 @@ impl Pipeline {
     }
 
     /// Records a final failure on the post and returns it as the step's error.
-    async fn fail(
-        &self,
-        post: &PostRecord,
-        kind: ErrorKind,
-        reason: String,
-        advice: Option<String>,
-    ) -> StepError {
+    async fn fail(&self, post: &PostRecord, cause: Cause, advice: Option<String>) -> StepError {
+        let kind = cause.kind();
         let to = if post.publish_id.is_none() && kind == ErrorKind::PostRefused {
             PostState::Refused
         } else {
@@ -93,7 +88,8 @@ impl Pipeline {
             .copied()
             .filter(|s| !s.is_final())
             .collect();
-        let failure = PostFailure::new(kind, reason.clone(), advice);
+        let error = StepError::caused(cause.clone());
+        let failure = PostFailure::new(cause, advice);
         if let Err(err) = self
             .posts
             .transition(&post.id, &from, to, PostUpdate::failed(failure), unix_now())
@@ -102,17 +98,18 @@ impl Pipeline {
             // The state machine's record_failure task will try again.
             tracing::warn!(error = %err, "could not record the failure on the post");
         }
-        StepError::new(kind, reason)
+        error
     }
 
     /// Fails the post when `error` is final; passes retryable errors through untouched.
-    async fn settle<E: Classify + std::fmt::Display>(
+    async fn settle(
         &self,
         post: &PostRecord,
-        error: E,
+        error: impl Into<StepError>,
         advice: Option<String>,
     ) -> StepError {
-        let kind = error.kind();
+        let error: StepError = error.into();
+        let kind = error.kind;
         let is_final = match kind.remedy() {
             crate::errors::Remedy::GiveUp => kind != ErrorKind::PostConflict,
             crate::errors::Remedy::Reconnect => true,
@@ -121,9 +118,9 @@ impl Pipeline {
         if is_final {
             // Without advice of its own, the post still says what to do (e.g. reconnect).
             let advice = advice.or_else(|| retry_advice(kind));
-            return self.fail(post, kind, error.to_string(), advice).await;
+            return self.fail(post, error.cause, advice).await;
         }
-        StepError::from_error(error)
+        error
     }
 
     /// Spends one call of the account's TikTok budget, or says how long to wait.
@@ -153,13 +150,9 @@ impl Pipeline {
                 .map_err(|e| match e {
                     // Nothing can reach TikTok for an account we hold no tokens for: the post is
                     // refused (bad input), not failed, and says how to fix it.
-                    TokenError::NotConnected { open_id } => StepError::new(
-                        ErrorKind::PostRefused,
-                        format!(
-                            "the TikTok account {open_id} is not connected (never connected, or \
-                         disconnected): connect it with `tiktok-publish connect`, then post again"
-                        ),
-                    ),
+                    TokenError::NotConnected { open_id } => {
+                        StepError::caused(Cause::NotConnected { open_id })
+                    }
                     other => StepError::from_error(other),
                 })?;
         match call(token.secret().clone()).await {
@@ -170,10 +163,9 @@ impl Pipeline {
                     .await
                     .map_err(StepError::from_error)?;
                 call(token.secret().clone()).await.map_err(|e| match e {
-                    TikTokError::AccessTokenInvalid { .. } => StepError::new(
-                        ErrorKind::AccountNeedsReconnect,
-                        "TikTok refused a freshly refreshed access token: connect the account again",
-                    ),
+                    TikTokError::AccessTokenInvalid { .. } => {
+                        StepError::caused(Cause::FreshTokenRefused)
+                    }
                     other => StepError::from_error(other),
                 })
             }
@@ -190,11 +182,13 @@ impl Pipeline {
         if let Some(etag) = &post.source.etag
             && etag != &object.etag
         {
-            let reason = format!(
-                "s3://{}/{} changed after the post was made (ETag {} became {})",
-                object.location.bucket, object.location.key, etag, object.etag
-            );
-            return Err(self.fail(post, ErrorKind::VideoChanged, reason, None).await);
+            let cause = Cause::VideoChanged {
+                bucket: object.location.bucket.clone(),
+                key: object.location.key.clone(),
+                recorded_etag: etag.clone(),
+                found_etag: object.etag.clone(),
+            };
+            return Err(self.fail(post, cause, None).await);
         }
         Ok(object)
     }
@@ -214,21 +208,18 @@ impl Pipeline {
         let Some(options) = post.options.clone() else {
             let waited = Duration::from_secs(u64::try_from(now - post.created_at).unwrap_or(0));
             if waited >= self.settings.options_wait {
-                let reason = format!(
-                    "the post's options never arrived (waited {} s for the manifest beside the video)",
-                    waited.as_secs()
-                );
+                let cause = Cause::OptionsNeverArrived {
+                    waited_secs: waited.as_secs(),
+                };
                 let advice = "Upload the options manifest (VIDEO_KEY.json) together with the video, then upload the video again".to_owned();
-                return Err(self
-                    .fail(&post, ErrorKind::PostRefused, reason, Some(advice))
-                    .await);
+                return Err(self.fail(&post, cause, Some(advice)).await);
             }
             if post.state == PostState::Received {
                 self.move_post(
                     &post,
                     &[PostState::Received],
                     PostState::AwaitingOptions,
-                    "waiting for the options manifest",
+                    Fact::OptionsAwaited,
                 )
                 .await?;
             }
@@ -251,11 +242,11 @@ impl Pipeline {
         }
         let inits = inits_since_last_retry(&post);
         if inits >= self.settings.max_inits as usize {
-            let reason = format!("the upload was started {inits} times without completing");
+            let cause = Cause::TooManyInits {
+                inits: inits as u64,
+            };
             // Not a retried name: the retry would find the post final and end quietly.
-            return Err(self
-                .fail(&post, ErrorKind::TikTokPostFailed, reason, None)
-                .await);
+            return Err(self.fail(&post, cause, None).await);
         }
 
         let object = self.pinned_object(&post).await?;
@@ -266,9 +257,11 @@ impl Pipeline {
         let plan = match ChunkPlan::new(object.size, &self.settings.chunk_policy) {
             Ok(plan) => plan,
             Err(err) => {
-                return Err(self
-                    .fail(&post, ErrorKind::PostRefused, err.to_string(), None)
-                    .await);
+                let cause = Cause::Error {
+                    kind: ErrorKind::PostRefused,
+                    message: err.to_string(),
+                };
+                return Err(self.fail(&post, cause, None).await);
             }
         };
 
@@ -289,29 +282,28 @@ impl Pipeline {
             PostMode::Draft => None,
             PostMode::DirectPost => match post_info_for(&options, &creator) {
                 Ok(info) => Some(info),
-                Err(reason) => {
-                    return Err(self.fail(&post, ErrorKind::PostRefused, reason, None).await);
-                }
+                Err(cause) => return Err(self.fail(&post, cause, None).await),
             },
         };
         if let Some(duration) = video.duration {
             let max = u64::from(creator.max_video_post_duration_sec);
             if max > 0 && duration.as_secs_f64() > max as f64 {
-                let reason = format!(
-                    "the video is {:.0} s long; {} may post at most {max} s",
-                    duration.as_secs_f64(),
-                    creator_name(&creator)
-                );
-                return Err(self.fail(&post, ErrorKind::PostRefused, reason, None).await);
+                let cause = Cause::VideoTooLong {
+                    // As `{:.0}` rounds it.
+                    seconds: duration.as_secs_f64().round_ties_even() as u64,
+                    creator: creator_name(&creator),
+                    max_secs: max,
+                };
+                return Err(self.fail(&post, cause, None).await);
             }
             if let Some(cover) = options.video_cover_timestamp_ms
                 && u128::from(cover) > duration.as_millis()
             {
-                let reason = format!(
-                    "video_cover_timestamp_ms {cover} is past the end of the video ({} ms)",
-                    duration.as_millis()
-                );
-                return Err(self.fail(&post, ErrorKind::PostRefused, reason, None).await);
+                let cause = Cause::CoverPastEnd {
+                    cover_ms: cover,
+                    duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+                };
+                return Err(self.fail(&post, cause, None).await);
             }
         }
 
@@ -347,7 +339,7 @@ impl Pipeline {
             .map_err(StepError::from_error)?;
         if post.state != PostState::Uploading {
             let update = PostUpdate {
-                note: Some(INIT_NOTE.to_owned()),
+                fact: Some(Fact::Initialised),
                 source: Some(PostSource::from(&object)),
                 ..PostUpdate::default()
             };
@@ -367,7 +359,7 @@ impl Pipeline {
                     &post.id,
                     &[PostState::Uploading],
                     PostState::Uploading,
-                    PostUpdate::note(INIT_NOTE),
+                    PostUpdate::fact(Fact::Initialised),
                     issued_at,
                 )
                 .await
@@ -435,8 +427,13 @@ impl Pipeline {
                     return Ok(None);
                 }
                 if post.state != PostState::Uploading {
-                    self.move_post(post, &INITIALISABLE, PostState::Uploading, "upload resumed")
-                        .await?;
+                    self.move_post(
+                        post,
+                        &INITIALISABLE,
+                        PostState::Uploading,
+                        Fact::UploadResumed,
+                    )
+                    .await?;
                 }
                 Ok(Some(ready()))
             }
@@ -447,7 +444,7 @@ impl Pipeline {
                     post,
                     &INITIALISABLE,
                     PostState::Processing,
-                    "TikTok already has the whole video",
+                    Fact::AlreadyAtTikTok,
                 )
                 .await?;
                 Ok(Some(ready()))
@@ -463,15 +460,10 @@ impl Pipeline {
             tracing::info!("TikTok does not know the post's publish id; initialising anew");
             return Ok(None);
         }
-        let reason = format!(
-            "{PUBLISH_FORGOTTEN_MARK} after the whole video was sent, so it may be live already"
-        );
         let advice = "Check the account's TikTok profile; if the video is not there, upload it \
                       again as a new post"
             .to_owned();
-        Err(self
-            .fail(post, ErrorKind::TikTokPostFailed, reason, Some(advice))
-            .await)
+        Err(self.fail(post, Cause::PublishForgotten, Some(advice)).await)
     }
 
     /// TikTok's status of `publish_id`, one status call of the account's budget. A publish
@@ -527,10 +519,10 @@ impl Pipeline {
         post: &PostRecord,
         from: &[PostState],
         to: PostState,
-        note: &str,
+        fact: Fact,
     ) -> Result<PostRecord, StepError> {
         self.posts
-            .transition(&post.id, from, to, PostUpdate::note(note), unix_now())
+            .transition(&post.id, from, to, PostUpdate::fact(fact), unix_now())
             .await
             .map_err(StepError::from_error)
     }
@@ -612,7 +604,7 @@ impl Pipeline {
                 &post,
                 &[PostState::Uploading],
                 PostState::Processing,
-                "TikTok has the whole video",
+                Fact::WholeVideoAtTikTok,
             )
             .await?;
             return Ok(done(self.first_poll(&plan)));
@@ -649,7 +641,7 @@ impl Pipeline {
                     &post,
                     &[PostState::Uploading],
                     PostState::Processing,
-                    "upload complete",
+                    Fact::UploadComplete,
                 )
                 .await?;
                 tracing::info!("upload complete");
@@ -669,7 +661,7 @@ impl Pipeline {
                     &post,
                     &[PostState::Uploading],
                     PostState::Uploading,
-                    URL_REFUSED_NOTE,
+                    Fact::UrlRefused,
                 )
                 .await?;
                 Err(StepError::from_error(failed))
@@ -679,11 +671,11 @@ impl Pipeline {
     }
 
     fn upload_was_tried(&self, post: &PostRecord) -> bool {
-        noted_since_init(post, UPLOAD_TRIED_NOTE)
+        happened_since_init(post, &Fact::ChunksSending)
     }
 
     fn upload_url_refused(&self, post: &PostRecord) -> bool {
-        noted_since_init(post, URL_REFUSED_NOTE)
+        happened_since_init(post, &Fact::UrlRefused)
     }
 
     /// Notes that chunks of this session are about to be sent, so that a retry after a
@@ -696,7 +688,7 @@ impl Pipeline {
             post,
             &[PostState::Uploading],
             PostState::Uploading,
-            UPLOAD_TRIED_NOTE,
+            Fact::ChunksSending,
         )
         .await
         .map(|_| ())
@@ -762,15 +754,18 @@ impl Pipeline {
             return Ok(answer(false, 5));
         };
         let done = match status.status {
-            PublishStatusKind::PublishComplete => Some((PostState::Published, "published")),
-            PublishStatusKind::SendToUserInbox => {
-                Some((PostState::SentToInbox, "sent to the creator's inbox"))
+            PublishStatusKind::PublishComplete => {
+                Some((PostState::Published, Fact::Published { via_webhook: false }))
             }
+            PublishStatusKind::SendToUserInbox => Some((
+                PostState::SentToInbox,
+                Fact::SentToInbox { via_webhook: false },
+            )),
             _ => None,
         };
-        if let Some((to, note)) = done {
+        if let Some((to, fact)) = done {
             let update = PostUpdate {
-                note: Some(note.to_owned()),
+                fact: Some(fact),
                 outcome: Some(PostOutcome {
                     public_post_ids: status.public_post_ids.clone(),
                 }),
@@ -785,28 +780,20 @@ impl Pipeline {
         }
         match status.status {
             PublishStatusKind::Failed => {
-                let reason_code = status
+                let fail_reason = status
                     .fail_reason
                     .clone()
                     .unwrap_or_else(|| "unknown".into());
-                let reason = format!("TikTok could not publish the video: {reason_code}");
+                let advice = fail_reason_advice(&fail_reason);
                 Err(self
-                    .fail(
-                        &post,
-                        ErrorKind::TikTokPostFailed,
-                        reason,
-                        fail_reason_advice(&reason_code),
-                    )
+                    .fail(&post, Cause::TikTokFailed { fail_reason }, advice)
                     .await)
             }
             _ if processing_for > self.settings.processing_deadline => {
-                let reason = format!(
-                    "TikTok did not finish processing within {} minutes",
-                    self.settings.processing_deadline.as_secs() / 60
-                );
-                Err(self
-                    .fail(&post, ErrorKind::TikTokPostFailed, reason, None)
-                    .await)
+                let cause = Cause::ProcessingTimedOut {
+                    minutes: self.settings.processing_deadline.as_secs() / 60,
+                };
+                Err(self.fail(&post, cause, None).await)
             }
             _ => Ok(answer(
                 false,
@@ -821,18 +808,17 @@ impl Pipeline {
     /// id is what the user wants): the status fetch gets it.
     async fn settle_from_webhook(&self, post: &PostRecord) -> Option<Result<(), StepError>> {
         let event = post.webhook_for_current_upload()?;
-        let (to, note) = match event.kind {
+        let (to, fact) = match event.kind {
             WebhookFinalKind::Failed => {
-                let reason_code = event.reason.clone().unwrap_or_else(|| "unknown".into());
-                let reason = format!("TikTok could not publish the video: {reason_code}");
-                let advice = fail_reason_advice(&reason_code);
+                let fail_reason = event.reason.clone().unwrap_or_else(|| "unknown".into());
+                let advice = fail_reason_advice(&fail_reason);
                 return Some(Err(self
-                    .fail(post, ErrorKind::TikTokPostFailed, reason, advice)
+                    .fail(post, Cause::TikTokFailed { fail_reason }, advice)
                     .await));
             }
             WebhookFinalKind::InboxDelivered => (
                 PostState::SentToInbox,
-                "sent to the creator's inbox (TikTok webhook)",
+                Fact::SentToInbox { via_webhook: true },
             ),
             WebhookFinalKind::Complete => {
                 let public = post.options.as_ref().and_then(|o| o.privacy_level)
@@ -840,11 +826,11 @@ impl Pipeline {
                 if public && event.public_post_id.is_none() {
                     return None;
                 }
-                (PostState::Published, "published (TikTok webhook)")
+                (PostState::Published, Fact::Published { via_webhook: true })
             }
         };
         let update = PostUpdate {
-            note: Some(note.to_owned()),
+            fact: Some(fact),
             outcome: Some(PostOutcome {
                 public_post_ids: event.public_post_id.iter().cloned().collect(),
             }),
@@ -869,15 +855,17 @@ impl Pipeline {
         if post.state.is_final() {
             return Ok(());
         }
-        let kind = ErrorKind::from_name(&input.error.error).unwrap_or(ErrorKind::Internal);
-        let reason = if input.error.cause.is_empty() {
-            format!("the pipeline stopped on {}", input.error.error)
-        } else {
-            let mut cause = input.error.cause.clone();
-            cause.truncate(cause.floor_char_boundary(1000));
-            format!("the pipeline stopped on {}: {cause}", input.error.error)
+        let detail = (!input.error.cause.is_empty()).then(|| {
+            let mut detail = input.error.cause.clone();
+            detail.truncate(detail.floor_char_boundary(1000));
+            detail
+        });
+        let cause = Cause::PipelineStopped {
+            error: input.error.error.clone(),
+            detail,
         };
-        let failure = PostFailure::new(kind, reason, retry_advice(kind));
+        let advice = retry_advice(cause.kind());
+        let failure = PostFailure::new(cause, advice);
         let from: Vec<PostState> = PostState::ALL
             .iter()
             .copied()
@@ -912,10 +900,6 @@ enum PublishAnswer {
 /// TikTok's error code for a publish id it does not know.
 const UNKNOWN_PUBLISH_ID: &str = "invalid_publish_id";
 
-/// The failure reason of a post whose publish TikTok forgot after it had every byte (a retry
-/// refuses it: only a person can tell whether it went live).
-pub const PUBLISH_FORGOTTEN_MARK: &str = "TikTok no longer knows the post's publish";
-
 /// Whether every byte reached TikTok (recorded chunk by chunk) or TikTok was processing it.
 fn whole_video_sent(post: &PostRecord) -> bool {
     let all_chunks = post
@@ -930,27 +914,25 @@ fn whole_video_sent(post: &PostRecord) -> bool {
             .any(|h| h.state == PostState::Processing)
 }
 
-const INIT_NOTE: &str = "upload initialised";
-const UPLOAD_TRIED_NOTE: &str = "sending chunks";
-const URL_REFUSED_NOTE: &str = "TikTok refused the upload URL";
-
 /// The inits since the post was last retried: each retry has the full allowance again.
 fn inits_since_last_retry(post: &PostRecord) -> usize {
     post.history
         .iter()
         .rev()
-        .take_while(|h| !is_retry_note(h.note.as_deref()))
-        .filter(|h| h.note.as_deref() == Some(INIT_NOTE))
+        .filter_map(|h| h.fact.as_ref())
+        .take_while(|fact| !fact.is_retry())
+        .filter(|fact| **fact == Fact::Initialised)
         .count()
 }
 
-/// Whether the current upload session (since the last init) has this note in its history.
-fn noted_since_init(post: &PostRecord, note: &str) -> bool {
+/// Whether the current upload session (since the last init) has this fact in its history.
+fn happened_since_init(post: &PostRecord, fact: &Fact) -> bool {
     post.history
         .iter()
         .rev()
-        .take_while(|h| h.note.as_deref() != Some(INIT_NOTE))
-        .any(|h| h.note.as_deref() == Some(note))
+        .filter_map(|h| h.fact.as_ref())
+        .take_while(|f| **f != Fact::Initialised)
+        .any(|f| f == fact)
 }
 
 fn creator_name(creator: &CreatorInfo) -> String {
@@ -968,34 +950,34 @@ fn creator_name(creator: &CreatorInfo) -> String {
 fn post_info_for(
     options: &crate::store::PostOptions,
     creator: &CreatorInfo,
-) -> Result<PostInfo, String> {
+) -> Result<PostInfo, Cause> {
     let Some(level) = options.privacy_level else {
-        return Err("privacy_level: a direct post needs one".to_owned());
+        return Err(Cause::NoPrivacyLevel);
     };
     // The options parser refuses these, but a record may hold options it never saw (an
     // older version wrote them): TikTok would refuse the init, and count it.
     let title_len = utf16_len(&options.title);
     if title_len > MAX_TITLE_UTF16 {
-        return Err(format!(
-            "title: is {title_len} UTF-16 code units long; TikTok takes at most {MAX_TITLE_UTF16}"
-        ));
+        return Err(Cause::TitleTooLong {
+            utf16_units: title_len,
+        });
     }
     if !creator.offers(level) {
-        return Err(format!(
-            "privacy_level {level} is not offered to {} now; choose one of: {}",
-            creator_name(creator),
-            creator.privacy_level_options.join(", ")
-        ));
+        return Err(Cause::PrivacyLevelNotOffered {
+            level,
+            creator: creator_name(creator),
+            offered: creator.privacy_level_options.clone(),
+        });
     }
-    let switch = |name: &str,
+    let switch = |interaction: Interaction,
                   wanted: Option<bool>,
                   creator_disabled: bool|
-     -> Result<bool, String> {
+     -> Result<bool, Cause> {
         match wanted {
-            Some(false) if creator_disabled => Err(format!(
-                "disable_{name} is false, but {} has turned {name}s off in TikTok; set it to true or leave it out",
-                creator_name(creator)
-            )),
+            Some(false) if creator_disabled => Err(Cause::InteractionDisabled {
+                interaction,
+                creator: creator_name(creator),
+            }),
             Some(disable) => Ok(disable),
             None => Ok(creator_disabled),
         }
@@ -1003,9 +985,21 @@ fn post_info_for(
     Ok(PostInfo {
         title: options.title.clone(),
         privacy_level: level,
-        disable_duet: switch("duet", options.disable_duet, creator.duet_disabled)?,
-        disable_comment: switch("comment", options.disable_comment, creator.comment_disabled)?,
-        disable_stitch: switch("stitch", options.disable_stitch, creator.stitch_disabled)?,
+        disable_duet: switch(
+            Interaction::Duet,
+            options.disable_duet,
+            creator.duet_disabled,
+        )?,
+        disable_comment: switch(
+            Interaction::Comment,
+            options.disable_comment,
+            creator.comment_disabled,
+        )?,
+        disable_stitch: switch(
+            Interaction::Stitch,
+            options.disable_stitch,
+            creator.stitch_disabled,
+        )?,
         video_cover_timestamp_ms: options.video_cover_timestamp_ms,
         brand_content_toggle: options.brand_content_toggle,
         brand_organic_toggle: options.brand_organic_toggle,

@@ -18,7 +18,8 @@ use super::post::{
     PostPage, PostRecord, PostState, PostUpdate, StoredUploadUrl, UploadSession, WebhookFinal,
 };
 use super::{
-    AllowanceStore, OAuthStateStore, PostStore, ReconnectWarnings, StoreError, TokenStore, UnixTime,
+    AllowanceStore, Fact, OAuthStateStore, PostStore, ReconnectWarnings, StoreError, TokenStore,
+    UnixTime,
 };
 use crate::tiktok::{ChunkPlan, TokenGrant, UploadUrl};
 
@@ -359,11 +360,7 @@ impl PostStore for MemoryPostStore {
         }
         post.state = to;
         post.updated_at = now;
-        post.history.push(HistoryEntry {
-            state: to,
-            at: now,
-            note: update.note,
-        });
+        post.history.push(HistoryEntry::new(to, now, update.fact));
         if let Some(options) = update.options {
             post.options = Some(options);
         }
@@ -505,7 +502,7 @@ impl PostStore for MemoryPostStore {
         seen_state: PostState,
         seen_event: Option<&WebhookFinal>,
         event: &WebhookFinal,
-        note: &str,
+        fact: &Fact,
         now: UnixTime,
     ) -> Result<PostRecord, StoreError> {
         let mut posts = lock(&self.posts);
@@ -522,11 +519,8 @@ impl PostStore for MemoryPostStore {
         }
         post.webhook = Some(event.clone());
         post.updated_at = now;
-        post.history.push(HistoryEntry {
-            state: post.state,
-            at: now,
-            note: Some(note.to_owned()),
-        });
+        post.history
+            .push(HistoryEntry::new(post.state, now, Some(fact.clone())));
         Ok(post.clone())
     }
 

@@ -41,6 +41,8 @@ pub use post::{
     StoredUploadUrl, UploadSession, WebhookFinal, WebhookFinalKind,
 };
 
+pub use tiktok_publish_domain::cause::Cause;
+pub use tiktok_publish_domain::fact::Fact;
 pub use tiktok_publish_domain::time::{UnixTime, unix_now};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -292,7 +294,7 @@ pub trait PostStore: Send + Sync {
         now: UnixTime,
     ) -> Result<(), StoreError>;
 
-    /// Records a final webhook event on the post, with a history entry (the state does not
+    /// Records a final webhook event on the post, with a history entry of `fact` (the state does not
     /// change: the status step makes the move). Written only while the post is still in
     /// `seen_state`, at the upload `event.publish_id`, holding `seen_event` (`None`: no
     /// event recorded yet), so two deliveries racing record once; otherwise
@@ -303,7 +305,7 @@ pub trait PostStore: Send + Sync {
         seen_state: PostState,
         seen_event: Option<&WebhookFinal>,
         event: &WebhookFinal,
-        note: &str,
+        fact: &Fact,
         now: UnixTime,
     ) -> Result<PostRecord, StoreError>;
 

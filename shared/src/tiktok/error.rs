@@ -177,4 +177,8 @@ impl Classify for TikTokError {
             TikTokError::ClientSecret(_) => ErrorKind::Internal,
         }
     }
+
+    fn tiktok_code(&self) -> Option<&str> {
+        self.code()
+    }
 }

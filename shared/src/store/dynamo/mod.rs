@@ -17,8 +17,10 @@
 //! - `state` (S), `bucket`, `key`, `version_id`, `size`, `content_type`, `etag` (source),
 //!   `options` (S, JSON), `publish_id` (S), `upload_url` (S, sealed), `upload_issued_at`,
 //!   `video_size`, `chunk_size`, `chunk_count`, `chunks_done`, `bytes_done` (N),
-//!   `public_post_ids` (L of S), `failure_kind`, `failure_reason`, `failure_advice` (S),
-//!   `created_at`, `updated_at` (N), `history` (L of M {state S, at N, note S}),
+//!   `public_post_ids` (L of S), `failure_kind` (S), `failure_cause` (M: the typed cause,
+//!   tagged by `type`), `failure_reason`, `failure_advice` (S), `created_at`, `updated_at` (N),
+//!   `history` (L of M {state S, at N, note S, fact M: the typed fact, tagged by `type`};
+//!   items written before `fact` and `failure_cause` existed are understood from their text),
 //!   `webhook_kind`, `webhook_publish_id`, `webhook_reason`, `webhook_post_id` (S) and
 //!   `webhook_at` (N): the final event TikTok's webhook reported, once one arrived. No TTL.
 //!
@@ -37,16 +39,11 @@
 //! All four are PAY_PER_REQUEST.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
-    KeyType, Projection, ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::StoreError;
 use crate::config::{ConfigError, required};
@@ -54,12 +51,16 @@ use crate::config::{ConfigError, required};
 mod accounts;
 mod allowances;
 mod oauth;
+mod post_item;
 mod posts;
+mod tables;
+mod typed;
 
 pub use accounts::DynamoTokenStore;
 pub use allowances::DynamoAllowanceStore;
 pub use oauth::DynamoOAuthStateStore;
 pub use posts::DynamoPostStore;
+pub use tables::create_tables;
 
 /// The name of the posts table's index by account.
 pub const POSTS_BY_ACCOUNT_INDEX: &str = "by_account";
@@ -97,150 +98,6 @@ impl TableNames {
             oauth: format!("{prefix}-oauth"),
             allowances: format!("{prefix}-allowances"),
         }
-    }
-}
-
-/// Creates the four tables (as the module documentation describes) and waits until they
-/// are active. A table that already exists is left as it is.
-pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), StoreError> {
-    create_table(client, &names.accounts, "open_id", None, None).await?;
-    create_table(
-        client,
-        &names.posts,
-        "id",
-        None,
-        Some(GsiSpec {
-            name: POSTS_BY_ACCOUNT_INDEX,
-            hash: "open_id",
-            range: "created_at",
-        }),
-    )
-    .await?;
-    create_table(client, &names.oauth, "id", None, None).await?;
-    create_table(client, &names.allowances, "open_id", Some("call"), None).await?;
-    for table in [
-        &names.accounts,
-        &names.posts,
-        &names.oauth,
-        &names.allowances,
-    ] {
-        client
-            .wait_until_table_exists()
-            .table_name(table)
-            .wait(Duration::from_secs(120))
-            .await
-            .map_err(|e| StoreError::Unavailable {
-                operation: "DescribeTable",
-                detail: format!(
-                    "table {table} did not become active: {}",
-                    DisplayErrorContext(&e)
-                ),
-                source: None,
-            })?;
-    }
-    enable_ttl(client, &names.oauth, OAUTH_TTL_ATTRIBUTE).await?;
-    enable_ttl(client, &names.allowances, ALLOWANCES_TTL_ATTRIBUTE).await
-}
-
-async fn enable_ttl(client: &Client, table: &str, attribute: &str) -> Result<(), StoreError> {
-    let ttl = TimeToLiveSpecification::builder()
-        .enabled(true)
-        .attribute_name(attribute)
-        .build()
-        .map_err(build_error)?;
-    match client
-        .update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(ttl)
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        // Enabling TTL twice is refused: a table created earlier has it already.
-        Err(e)
-            if e.as_service_error()
-                .and_then(|s| s.message())
-                .is_some_and(|m| m.contains("already enabled")) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(sdk_error("UpdateTimeToLive", e)),
-    }
-}
-
-struct GsiSpec {
-    name: &'static str,
-    hash: &'static str,
-    range: &'static str,
-}
-
-async fn create_table(
-    client: &Client,
-    table: &str,
-    key: &str,
-    range: Option<&str>,
-    gsi: Option<GsiSpec>,
-) -> Result<(), StoreError> {
-    let mut request = client
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute_definition(key, ScalarAttributeType::S)?)
-        .key_schema(key_element(key, KeyType::Hash)?);
-    if let Some(range) = range {
-        request = request
-            .attribute_definitions(attribute_definition(range, ScalarAttributeType::S)?)
-            .key_schema(key_element(range, KeyType::Range)?);
-    }
-    if let Some(gsi) = gsi {
-        request = request
-            .attribute_definitions(attribute_definition(gsi.hash, ScalarAttributeType::S)?)
-            .attribute_definitions(attribute_definition(gsi.range, ScalarAttributeType::N)?)
-            .global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name(gsi.name)
-                    .key_schema(key_element(gsi.hash, KeyType::Hash)?)
-                    .key_schema(key_element(gsi.range, KeyType::Range)?)
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::All)
-                            .build(),
-                    )
-                    .build()
-                    .map_err(build_error)?,
-            );
-    }
-    match request.send().await {
-        Ok(_) => Ok(()),
-        Err(e) if error_code(&e) == Some("ResourceInUseException") => Ok(()),
-        Err(e) => Err(sdk_error("CreateTable", e)),
-    }
-}
-
-fn attribute_definition(
-    name: &str,
-    kind: ScalarAttributeType,
-) -> Result<AttributeDefinition, StoreError> {
-    AttributeDefinition::builder()
-        .attribute_name(name)
-        .attribute_type(kind)
-        .build()
-        .map_err(build_error)
-}
-
-fn key_element(name: &str, kind: KeyType) -> Result<KeySchemaElement, StoreError> {
-    KeySchemaElement::builder()
-        .attribute_name(name)
-        .key_type(kind)
-        .build()
-        .map_err(build_error)
-}
-
-fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
-    StoreError::Refused {
-        operation: "build request",
-        detail: e.to_string(),
-        source: Some(Box::new(e)),
     }
 }
 

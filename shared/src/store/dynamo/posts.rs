@@ -8,21 +8,20 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use secrecy::{ExposeSecret, SecretString};
 
+use super::post_item::{
+    ENTITY, FAILURE_ATTRIBUTES, KEY, WEBHOOK_ATTRIBUTES, item_of, new_history_entry, options_json,
+    record_of, set_failure, webhook_attributes,
+};
 use super::{
     Expr, Item, POSTS_BY_ACCOUNT_INDEX, Reader, is_condition_failed, n, s, sdk_error, string_list,
 };
-use crate::media::VideoLocation;
 use crate::store::codec::{PlainCodec, SecretCodec};
 use crate::store::post::{
-    CreateOutcome, HistoryEntry, PlanFields, PostCursor, PostFailure, PostId, PostOptions,
-    PostOutcome, PostPage, PostRecord, PostSource, PostState, PostUpdate, StoredUploadUrl,
-    UploadSession, WebhookFinal, WebhookFinalKind,
+    CreateOutcome, PlanFields, PostCursor, PostFailure, PostId, PostOutcome, PostPage, PostRecord,
+    PostState, PostUpdate, StoredUploadUrl, WebhookFinal,
 };
-use crate::store::{PostStore, StoreError, UnixTime};
+use crate::store::{Fact, PostStore, StoreError, UnixTime};
 use crate::tiktok::{ChunkPlan, UploadUrl};
-
-const ENTITY: &str = "post";
-const KEY: &str = "id";
 
 /// [`PostStore`] on the posts table.
 #[derive(Clone)]
@@ -84,90 +83,8 @@ impl DynamoPostStore {
             .map_err(|e| sdk_error("GetItem", e))?;
         match out.item() {
             None => Ok(None),
-            Some(item) => self.read_record(item).await.map(Some),
+            Some(item) => record_of(item).map(Some),
         }
-    }
-
-    async fn read_record(&self, item: &Item) -> Result<PostRecord, StoreError> {
-        let r = Reader::new(item, ENTITY, KEY);
-        let id = PostId::parse(&r.s(KEY)?).map_err(|e| r.corrupt(e.to_string()))?;
-        let state_name = r.s("state")?;
-        let state = PostState::parse(&state_name)
-            .ok_or_else(|| r.corrupt(format!("unknown state {state_name:?}")))?;
-        let options = match r.opt_s("options")? {
-            None => None,
-            Some(json) => Some(
-                serde_json::from_str::<PostOptions>(&json)
-                    .map_err(|e| r.corrupt(format!("options: {e}")))?,
-            ),
-        };
-        let upload = match r.opt_n::<UnixTime>("upload_issued_at")? {
-            None => None,
-            Some(issued_at) => {
-                let upload_url = r.opt_s("upload_url")?.map(StoredUploadUrl::new);
-                Some(UploadSession {
-                    upload_url,
-                    issued_at,
-                    plan: PlanFields {
-                        video_size: r.n("video_size")?,
-                        chunk_size: r.n("chunk_size")?,
-                        total_chunk_count: r.n("chunk_count")?,
-                    },
-                    chunks_done: r.opt_n("chunks_done")?.unwrap_or(0),
-                    bytes_done: r.opt_n("bytes_done")?.unwrap_or(0),
-                })
-            }
-        };
-        let outcome = if item.contains_key("public_post_ids") {
-            Some(PostOutcome {
-                public_post_ids: r.string_list("public_post_ids")?,
-            })
-        } else {
-            None
-        };
-        let failure = match r.opt_s("failure_kind")? {
-            None => None,
-            Some(kind) => Some(PostFailure {
-                kind,
-                reason: r.opt_s("failure_reason")?.unwrap_or_default(),
-                advice: r.opt_s("failure_advice")?,
-            }),
-        };
-        let webhook = match r.opt_s("webhook_kind")? {
-            None => None,
-            Some(kind) => Some(WebhookFinal {
-                kind: WebhookFinalKind::parse(&kind)
-                    .ok_or_else(|| r.corrupt(format!("unknown webhook_kind {kind:?}")))?,
-                publish_id: r.s("webhook_publish_id")?,
-                reason: r.opt_s("webhook_reason")?,
-                public_post_id: r.opt_s("webhook_post_id")?,
-                event_time: r.n("webhook_at")?,
-            }),
-        };
-        Ok(PostRecord {
-            webhook,
-            id,
-            open_id: r.s("open_id")?,
-            source: PostSource {
-                location: VideoLocation {
-                    bucket: r.s("bucket")?,
-                    key: r.s("key")?,
-                    version_id: r.opt_s("version_id")?,
-                },
-                size: r.opt_n("size")?,
-                content_type: r.opt_s("content_type")?,
-                etag: r.opt_s("etag")?,
-            },
-            options,
-            state,
-            publish_id: r.opt_s("publish_id")?,
-            upload,
-            outcome,
-            failure,
-            created_at: r.n("created_at")?,
-            updated_at: r.n("updated_at")?,
-            history: read_history(&r)?,
-        })
     }
 
     /// Why a conditional write on `id` failed: gone, or in another state.
@@ -205,152 +122,12 @@ impl DynamoPostStore {
                     id: id.to_string(),
                     detail: "UpdateItem returned no attributes".into(),
                 })?;
-                self.read_record(item).await
+                record_of(item)
             }
             Err(e) if is_condition_failed(&e) => Err(self.explain(id, expected).await),
             Err(e) => Err(sdk_error("UpdateItem", e)),
         }
     }
-
-    async fn item_of(&self, record: &PostRecord) -> Result<Item, StoreError> {
-        let mut item = Item::from([
-            (KEY.to_owned(), s(record.id.as_str())),
-            ("open_id".to_owned(), s(record.open_id.as_str())),
-            ("state".to_owned(), s(record.state.as_str())),
-            (
-                "bucket".to_owned(),
-                s(record.source.location.bucket.as_str()),
-            ),
-            ("key".to_owned(), s(record.source.location.key.as_str())),
-            ("created_at".to_owned(), n(record.created_at)),
-            ("updated_at".to_owned(), n(record.updated_at)),
-            (
-                "history".to_owned(),
-                AttributeValue::L(record.history.iter().map(history_entry).collect()),
-            ),
-        ]);
-        let mut put = |name: &str, value: AttributeValue| {
-            item.insert(name.to_owned(), value);
-        };
-        if let Some(v) = &record.source.location.version_id {
-            put("version_id", s(v.as_str()));
-        }
-        if let Some(v) = record.source.size {
-            put("size", n(v));
-        }
-        if let Some(v) = &record.source.content_type {
-            put("content_type", s(v.as_str()));
-        }
-        if let Some(v) = &record.source.etag {
-            put("etag", s(v.as_str()));
-        }
-        if let Some(options) = &record.options {
-            put("options", s(options_json(&record.id, options)?));
-        }
-        if let Some(v) = &record.publish_id {
-            put("publish_id", s(v.as_str()));
-        }
-        if let Some(outcome) = &record.outcome {
-            put("public_post_ids", string_list(&outcome.public_post_ids));
-        }
-        if let Some(failure) = &record.failure {
-            put("failure_kind", s(failure.kind.as_str()));
-            put("failure_reason", s(failure.reason.as_str()));
-            if let Some(advice) = &failure.advice {
-                put("failure_advice", s(advice.as_str()));
-            }
-        }
-        if let Some(event) = &record.webhook {
-            for (name, value) in webhook_attributes(event) {
-                put(name, value);
-            }
-        }
-        if let Some(upload) = &record.upload {
-            put("upload_issued_at", n(upload.issued_at));
-            put("video_size", n(upload.plan.video_size));
-            put("chunk_size", n(upload.plan.chunk_size));
-            put("chunk_count", n(upload.plan.total_chunk_count));
-            put("chunks_done", n(upload.chunks_done));
-            put("bytes_done", n(upload.bytes_done));
-            // Already in its stored form (sealed by this store when init was recorded).
-            if let Some(stored) = &upload.upload_url {
-                item.insert("upload_url".to_owned(), s(stored.as_stored()));
-            }
-        }
-        Ok(item)
-    }
-}
-
-fn options_json(id: &PostId, options: &PostOptions) -> Result<String, StoreError> {
-    serde_json::to_string(options).map_err(|e| StoreError::Corrupt {
-        entity: ENTITY,
-        id: id.to_string(),
-        detail: format!("options cannot be written: {e}"),
-    })
-}
-
-/// The attributes of a recorded webhook event; absent optional parts are left out.
-fn webhook_attributes(event: &WebhookFinal) -> Vec<(&'static str, AttributeValue)> {
-    let mut attributes = vec![
-        ("webhook_kind", s(event.kind.as_str())),
-        ("webhook_publish_id", s(event.publish_id.as_str())),
-        ("webhook_at", n(event.event_time)),
-    ];
-    if let Some(reason) = &event.reason {
-        attributes.push(("webhook_reason", s(reason.as_str())));
-    }
-    if let Some(post_id) = &event.public_post_id {
-        attributes.push(("webhook_post_id", s(post_id.as_str())));
-    }
-    attributes
-}
-
-const WEBHOOK_ATTRIBUTES: [&str; 5] = [
-    "webhook_kind",
-    "webhook_publish_id",
-    "webhook_at",
-    "webhook_reason",
-    "webhook_post_id",
-];
-
-fn history_entry(entry: &HistoryEntry) -> AttributeValue {
-    let mut map = Item::from([
-        ("state".to_owned(), s(entry.state.as_str())),
-        ("at".to_owned(), n(entry.at)),
-    ]);
-    if let Some(note) = &entry.note {
-        map.insert("note".to_owned(), s(note.as_str()));
-    }
-    AttributeValue::M(map)
-}
-
-fn read_history(r: &Reader<'_>) -> Result<Vec<HistoryEntry>, StoreError> {
-    let Some(value) = r.item.get("history") else {
-        return Ok(Vec::new());
-    };
-    let AttributeValue::L(entries) = value else {
-        return Err(r.corrupt("history is not a list"));
-    };
-    entries
-        .iter()
-        .map(|entry| {
-            let AttributeValue::M(map) = entry else {
-                return Err(r.corrupt("a history entry is not a map"));
-            };
-            let e = Reader {
-                item: map,
-                entity: r.entity,
-                id: r.id.clone(),
-            };
-            let state = e.s("state")?;
-            Ok(HistoryEntry {
-                state: PostState::parse(&state)
-                    .ok_or_else(|| e.corrupt(format!("history holds unknown state {state:?}")))?,
-                at: e.n("at")?,
-                note: e.opt_s("note")?,
-            })
-        })
-        .collect()
 }
 
 /// `#state IN (...)` over `states`.
@@ -376,19 +153,10 @@ fn non_final_states() -> Vec<PostState> {
         .collect()
 }
 
-fn set_failure(expr: &mut Expr, failure: &PostFailure) {
-    expr.set("failure_kind", s(failure.kind.as_str()))
-        .set("failure_reason", s(failure.reason.as_str()));
-    match &failure.advice {
-        Some(advice) => expr.set("failure_advice", s(advice.as_str())),
-        None => expr.remove("failure_advice"),
-    };
-}
-
 #[async_trait]
 impl PostStore for DynamoPostStore {
     async fn create(&self, record: &PostRecord) -> Result<CreateOutcome, StoreError> {
-        let item = self.item_of(record).await?;
+        let item = item_of(record)?;
         let mut expr = Expr::new();
         let key = expr.name(KEY);
         expr.condition(format!("attribute_not_exists({key})"));
@@ -441,11 +209,7 @@ impl PostStore for DynamoPostStore {
         expr.set("state", s(to.as_str())).set("updated_at", n(now));
         let history = expr.name("history");
         let empty = expr.value(AttributeValue::L(Vec::new()));
-        let entry = expr.value(AttributeValue::L(vec![history_entry(&HistoryEntry {
-            state: to,
-            at: now,
-            note: update.note.clone(),
-        })]));
+        let entry = expr.value(new_history_entry(id, to, now, update.fact.clone())?);
         expr.set_raw(format!(
             "{history} = list_append(if_not_exists({history}, {empty}), {entry})"
         ));
@@ -470,11 +234,11 @@ impl PostStore for DynamoPostStore {
             expr.set("public_post_ids", string_list(&outcome.public_post_ids));
         }
         match &update.failure {
-            Some(failure) => set_failure(&mut expr, failure),
+            Some(failure) => set_failure(&mut expr, id, failure)?,
             None if update.clear_failure => {
-                expr.remove("failure_kind")
-                    .remove("failure_reason")
-                    .remove("failure_advice");
+                for name in FAILURE_ATTRIBUTES {
+                    expr.remove(name);
+                }
             }
             None => {}
         }
@@ -619,7 +383,7 @@ impl PostStore for DynamoPostStore {
         now: UnixTime,
     ) -> Result<(), StoreError> {
         let mut expr = Expr::new();
-        set_failure(&mut expr, failure);
+        set_failure(&mut expr, id, failure)?;
         expr.set("updated_at", n(now));
         let exists = exists(&mut expr);
         expr.condition(exists);
@@ -632,7 +396,7 @@ impl PostStore for DynamoPostStore {
         seen_state: PostState,
         seen_event: Option<&WebhookFinal>,
         event: &WebhookFinal,
-        note: &str,
+        fact: &Fact,
         now: UnixTime,
     ) -> Result<PostRecord, StoreError> {
         let mut expr = Expr::new();
@@ -648,11 +412,7 @@ impl PostStore for DynamoPostStore {
         expr.set("updated_at", n(now));
         let history = expr.name("history");
         let empty = expr.value(AttributeValue::L(Vec::new()));
-        let entry = expr.value(AttributeValue::L(vec![history_entry(&HistoryEntry {
-            state: seen_state,
-            at: now,
-            note: Some(note.to_owned()),
-        })]));
+        let entry = expr.value(new_history_entry(id, seen_state, now, Some(fact.clone()))?);
         expr.set_raw(format!(
             "{history} = list_append(if_not_exists({history}, {empty}), {entry})"
         ));
@@ -688,7 +448,7 @@ impl PostStore for DynamoPostStore {
                     id: id.to_string(),
                     detail: "UpdateItem returned no attributes".into(),
                 })?;
-                self.read_record(item).await
+                record_of(item)
             }
             Err(e) if is_condition_failed(&e) => match self.fetch(id).await? {
                 None => Err(StoreError::NotFound {
@@ -740,7 +500,7 @@ impl PostStore for DynamoPostStore {
             .map_err(|e| sdk_error("Query", e))?;
         let mut posts = Vec::with_capacity(out.items().len());
         for item in out.items() {
-            posts.push(self.read_record(item).await?);
+            posts.push(record_of(item)?);
         }
         let next = match out.last_evaluated_key() {
             Some(key) if !key.is_empty() => {
