@@ -148,7 +148,8 @@ pub struct StatusOutput {
 pub struct StepError {
     pub kind: ErrorKind,
     pub message: String,
-    pub cause: Cause,
+    /// Boxed: a step's `Result` stays small.
+    pub cause: Box<Cause>,
 }
 
 impl StepError {
@@ -164,7 +165,7 @@ impl StepError {
         StepError {
             kind: cause.kind(),
             message: cause.to_string(),
-            cause,
+            cause: Box::new(cause),
         }
     }
 
@@ -180,7 +181,7 @@ impl Classify for StepError {
     }
 
     fn tiktok_code(&self) -> Option<&str> {
-        match &self.cause {
+        match self.cause.as_ref() {
             Cause::TikTokRefused { code, .. } => Some(code),
             _ => None,
         }

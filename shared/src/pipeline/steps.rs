@@ -118,7 +118,7 @@ impl Pipeline {
         if is_final {
             // Without advice of its own, the post still says what to do (e.g. reconnect).
             let advice = advice.or_else(|| retry_advice(kind));
-            return self.fail(post, error.cause, advice).await;
+            return self.fail(post, *error.cause, advice).await;
         }
         error
     }
