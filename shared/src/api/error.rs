@@ -5,9 +5,9 @@ use serde_json::{Value, json};
 
 use crate::errors::{Classify, ErrorKind};
 use crate::intake::IntakeError;
-use crate::pipeline::options::OptionsError;
 use crate::store::{PostState, StoreError};
 use crate::tokens::TokenError;
+use tiktok_publish_domain::options::OptionsError;
 
 /// How long a caller should wait before retrying a 503.
 pub const RETRY_AFTER_SECS: u64 = 5;

@@ -54,7 +54,6 @@ use crate::errors::{Classify, Remedy};
 use crate::intake::{Intake, SfnExecutions};
 use crate::media::VideoLocation;
 use crate::media::s3::S3VideoSource;
-use crate::pipeline::options::{OptionsInput, from_json};
 use crate::store::{
     Fact, OAuthStateStore, PostId, PostRecord, PostState, PostStore, PostUpdate, StoreError,
     TokenStore, UnixTime, unix_now,
@@ -62,6 +61,7 @@ use crate::store::{
 use crate::tiktok::{CreatorInfo, PostMode, TikTokClient, TikTokError};
 use crate::tokens::{TokenError, TokenService};
 use crate::wiring::{Parts, WiringError};
+use tiktok_publish_domain::options::{OptionsInput, from_json};
 
 pub mod creator;
 pub mod error;
