@@ -154,7 +154,7 @@ pub enum OutcomeEvent {
 
 impl OutcomeEvent {
     /// The event of a post's end, or `None` while it is not final. `retryable` says
-    /// whether a retry may help (see `api::retry::retry_verdict`); it is kept only on
+    /// whether a retry may help (see the domain's `retry::retry_verdict`); it is kept only on
     /// `PostFailed`.
     pub fn post_ended(post: &PostRecord, retryable: Option<bool>) -> Option<OutcomeEvent> {
         let detail_type = DetailType::of_state(post.state)?;

@@ -347,3 +347,47 @@ async fn items_written_before_facts_are_understood_from_their_wording() {
     assert!(page.posts.iter().all(understood));
     assert_eq!(page.posts.len(), 9);
 }
+
+#[tokio::test]
+async fn a_fact_or_cause_of_a_later_version_is_read_from_its_text() {
+    let (client, names) = tables().await;
+    let store = DynamoPostStore::new(client.clone(), &names.posts);
+    let future = || {
+        AttributeValue::M(HashMap::from([(
+            "type".to_owned(),
+            AttributeValue::S("something_new".into()),
+        )]))
+    };
+    let AttributeValue::M(mut entry) = old_entry("UPLOADING", NOW + 1, Some("upload initialised"))
+    else {
+        unreachable!("old_entry builds a map");
+    };
+    entry.insert("fact".to_owned(), future());
+    let reason = "TikTok could not publish the video: internal";
+    let id = put_old_item(
+        &client,
+        &names.posts,
+        "uploads/open-1/from-the-future.mp4",
+        "FAILED",
+        vec![old_entry("QUEUED", NOW, None), AttributeValue::M(entry)],
+        Some(("TikTokPostFailed", reason, None)),
+    )
+    .await;
+    client
+        .update_item()
+        .table_name(&names.posts)
+        .key("id", AttributeValue::S(id.to_string()))
+        .update_expression("SET failure_cause = :c")
+        .expression_attribute_values(":c", future())
+        .send()
+        .await
+        .unwrap();
+    let post = store.get(&id).await.unwrap().unwrap();
+    assert_eq!(post.history[1].fact, Some(Fact::Initialised));
+    assert_eq!(
+        post.failure.unwrap().cause,
+        Cause::TikTokFailed {
+            fail_reason: "internal".into()
+        }
+    );
+}

@@ -68,7 +68,7 @@ pub async fn send_best_effort(events: &dyn OutcomeEvents, event: OutcomeEvent) {
 /// Sends the event of a post that has just ended; nothing for a post that is not final.
 pub async fn post_ended(events: &dyn OutcomeEvents, post: &PostRecord) {
     // Whether `POST /posts/{id}/retry` may help: only meaningful (and only kept) on PostFailed.
-    let retryable = crate::api::retry::retry_verdict(post).is_ok();
+    let retryable = tiktok_publish_domain::retry::retry_verdict(post).is_ok();
     if let Some(event) = OutcomeEvent::post_ended(post, Some(retryable)) {
         send_best_effort(events, event).await;
     }

@@ -4,7 +4,7 @@
 //! `failure_cause`: maps of the domain's enums, see [`super::typed`]) beside the text people
 //! read (`note`, `failure_reason`). Items written before those attributes existed hold only
 //! the text: they are understood through [`tiktok_publish_domain::legacy`], the one reader
-//! of that wording.
+//! of that wording; so is a fact or cause of a type a later version added (after a rollback).
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use tiktok_publish_domain::errors::ErrorKind;
@@ -271,16 +271,19 @@ fn read_history(
             let state = PostState::parse(&state_name)
                 .ok_or_else(|| e.corrupt(format!("history holds unknown state {state_name:?}")))?;
             let note = e.opt_s("note")?;
-            let fact = match map.get("fact") {
-                Some(fact) => Some(
-                    from_attribute::<Fact>(fact)
-                        .map_err(|err| e.corrupt(format!("a history fact {err}")))?,
-                ),
-                // Written before facts were stored: understood from its note.
-                None => note
-                    .as_deref()
-                    .map(|note| legacy::fact_from_note(state, note, failure)),
-            };
+            let typed = map.get("fact").and_then(|fact| {
+                from_attribute::<Fact>(fact)
+                    .inspect_err(|err| {
+                        // A fact a later version added: its note still says what happened.
+                        tracing::warn!(post_id = %r.id, error = %err, "unknown history fact; read from its note");
+                    })
+                    .ok()
+            });
+            // Written before facts were stored: understood from its note.
+            let fact = typed.or_else(|| {
+                note.as_deref()
+                    .map(|note| legacy::fact_from_note(state, note, failure))
+            });
             Ok(HistoryEntry {
                 state,
                 at: e.n("at")?,
@@ -298,12 +301,16 @@ fn read_failure(r: &Reader<'_>) -> Result<Option<PostFailure>, StoreError> {
     let kind = ErrorKind::from_name(&kind_name)
         .ok_or_else(|| r.corrupt(format!("unknown failure_kind {kind_name:?}")))?;
     let reason = r.opt_s("failure_reason")?.unwrap_or_default();
-    let cause = match r.item.get("failure_cause") {
-        Some(cause) => from_attribute::<Cause>(cause)
-            .map_err(|err| r.corrupt(format!("failure_cause {err}")))?,
-        // Written before causes were stored: understood from its kind and reason.
-        None => legacy::cause_from_reason(kind, &reason),
-    };
+    let typed = r.item.get("failure_cause").and_then(|cause| {
+        from_attribute::<Cause>(cause)
+            .inspect_err(|err| {
+                // A cause a later version added: its kind and reason still say what it was.
+                tracing::warn!(post_id = %r.id, error = %err, "unknown failure cause; read from its reason");
+            })
+            .ok()
+    });
+    // Written before causes were stored: understood from its kind and reason.
+    let cause = typed.unwrap_or_else(|| legacy::cause_from_reason(kind, &reason));
     Ok(Some(PostFailure {
         kind,
         cause,
