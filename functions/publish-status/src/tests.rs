@@ -58,7 +58,7 @@ async fn a_post_still_uploading_goes_back_to_upload_without_asking_tiktok() {
     )
     .await
     .unwrap();
-    let Answer::Status(status) = &answer else {
+    let StatusAnswer::Status(status) = &answer else {
         panic!("{answer:?}");
     };
     assert!(!status.is_final && !status.uploaded);
@@ -84,7 +84,7 @@ async fn record_failure_fails_the_post_with_the_error_name() {
     .unwrap();
     assert_eq!(
         answer,
-        Answer::Recorded {
+        StatusAnswer::Recorded {
             post_id: rig.post.id.to_string()
         }
     );

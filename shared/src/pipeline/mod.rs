@@ -25,7 +25,7 @@ pub use tiktok_publish_domain::options;
 pub mod outcomes;
 mod steps;
 
-pub use steps::{FailureInput, StateMachineError};
+pub use steps::{FailureInput, StateMachineError, StatusAnswer, StatusTask};
 
 /// Settings of the steps.
 #[derive(Debug, Clone)]

@@ -1,0 +1,472 @@
+//! The init step: the creator's checks, TikTok's init, and resuming what a crash left.
+
+use std::time::Duration;
+
+use super::common::*;
+use crate::errors::ErrorKind;
+use crate::media::probe::{ProbeLimits, probe};
+use crate::pipeline::{InitOutput, Pipeline, StepError};
+use crate::store::{
+    Cause, Fact, PostRecord, PostSource, PostState, PostUpdate, TikTokCall, UnixTime, unix_now,
+};
+use crate::tiktok::{
+    ChunkPlan, CreatorInfo, MAX_TITLE_UTF16, PostInfo, PostMode, PublishStatus, PublishStatusKind,
+    TikTokError, utf16_len,
+};
+use tiktok_publish_domain::cause::Interaction;
+
+/// States in which a post may be initialised (again, after an expired upload URL).
+pub(super) const INITIALISABLE: [PostState; 4] = [
+    PostState::Received,
+    PostState::AwaitingOptions,
+    PostState::Queued,
+    PostState::Uploading,
+];
+
+impl Pipeline {
+    /// `upload-init`: checks the post against the creator's settings and the video, plans
+    /// the chunks, calls the right init, and records the publish id at once.
+    #[tracing::instrument(skip(self), fields(post_id = %post_id))]
+    pub async fn init_upload(&self, post_id: &str) -> Result<InitOutput, StepError> {
+        let post = self.load(post_id).await?;
+        let now = unix_now();
+        if !INITIALISABLE.contains(&post.state) {
+            return Err(StepError::new(
+                ErrorKind::PostConflict,
+                format!("post {} is {}; nothing to initialise", post.id, post.state),
+            ));
+        }
+        let Some(options) = post.options.clone() else {
+            let waited = Duration::from_secs(u64::try_from(now - post.created_at).unwrap_or(0));
+            if waited >= self.settings.options_wait {
+                let cause = Cause::OptionsNeverArrived {
+                    waited_secs: waited.as_secs(),
+                };
+                let advice = "Upload the options manifest (VIDEO_KEY.json) together with the video, then upload the video again".to_owned();
+                return Err(self.fail(&post, cause, Some(advice)).await);
+            }
+            if post.state == PostState::Received {
+                self.move_post(
+                    &post,
+                    &[PostState::Received],
+                    PostState::AwaitingOptions,
+                    Fact::OptionsAwaited,
+                )
+                .await?;
+            }
+            return Ok(wait(&post.id, self.settings.options_poll));
+        };
+        if let Some(at) = options.publish_at
+            && at > now
+        {
+            return Ok(wait(
+                &post.id,
+                Duration::from_secs(u64::try_from(at - now).unwrap_or(0)),
+            ));
+        }
+        // A post with a publish id (a retry, a crash, an expired URL) may have reached
+        // TikTok already: TikTok's status decides before any new init or chunk.
+        if post.publish_id.is_some()
+            && let Some(output) = self.resume_session(&post, now).await?
+        {
+            return Ok(output);
+        }
+        let inits = inits_since_last_retry(&post);
+        if inits >= self.settings.max_inits as usize {
+            let cause = Cause::TooManyInits {
+                inits: inits as u64,
+            };
+            // Not a retried name: the retry would find the post final and end quietly.
+            return Err(self.fail(&post, cause, None).await);
+        }
+
+        let object = self.pinned_object(&post).await?;
+        let video = match probe(self.source.as_ref(), &object, &ProbeLimits::default()).await {
+            Ok(video) => video,
+            Err(err) => return Err(self.settle(&post, err, None).await),
+        };
+        let plan = match ChunkPlan::new(object.size, &self.settings.chunk_policy) {
+            Ok(plan) => plan,
+            Err(err) => {
+                let cause = Cause::Error {
+                    kind: ErrorKind::PostRefused,
+                    message: err.to_string(),
+                };
+                return Err(self.fail(&post, cause, None).await);
+            }
+        };
+
+        if let Some(wait_for) = self.spend(&post.open_id, TikTokCall::CreatorInfo).await? {
+            return Ok(wait(&post.id, wait_for));
+        }
+        let tiktok = &self.tiktok;
+        let creator = match self
+            .with_token(&post.open_id, |token| async move {
+                tiktok.creator_info(&token).await
+            })
+            .await
+        {
+            Ok(creator) => creator,
+            Err(err) => return Err(self.settle(&post, err, None).await),
+        };
+        let post_info = match options.mode {
+            PostMode::Draft => None,
+            PostMode::DirectPost => match post_info_for(&options, &creator) {
+                Ok(info) => Some(info),
+                Err(cause) => return Err(self.fail(&post, cause, None).await),
+            },
+        };
+        if let Some(duration) = video.duration {
+            let max = u64::from(creator.max_video_post_duration_sec);
+            if max > 0 && duration.as_secs_f64() > max as f64 {
+                let cause = Cause::VideoTooLong {
+                    // As `{:.0}` rounds it.
+                    seconds: duration.as_secs_f64().round_ties_even() as u64,
+                    creator: creator_name(&creator),
+                    max_secs: max,
+                };
+                return Err(self.fail(&post, cause, None).await);
+            }
+            if let Some(cover) = options.video_cover_timestamp_ms
+                && u128::from(cover) > duration.as_millis()
+            {
+                let cause = Cause::CoverPastEnd {
+                    cover_ms: cover,
+                    duration_ms: u64::try_from(duration.as_millis()).unwrap_or(u64::MAX),
+                };
+                return Err(self.fail(&post, cause, None).await);
+            }
+        }
+
+        if let Some(wait_for) = self.spend(&post.open_id, TikTokCall::Init).await? {
+            return Ok(wait(&post.id, wait_for));
+        }
+        let answer = self
+            .with_token(&post.open_id, |token| {
+                let post_info = post_info.clone();
+                async move {
+                    match post_info {
+                        Some(info) => tiktok.init_direct_post(&token, &info, &plan).await,
+                        None => tiktok.init_inbox(&token, &plan).await,
+                    }
+                }
+            })
+            .await;
+        let init = match answer {
+            Ok(init) => init,
+            Err(err) => return Err(self.settle(&post, err, None).await),
+        };
+        let issued_at = unix_now();
+        self.posts
+            .record_init(
+                &post.id,
+                &init.publish_id,
+                &init.upload_url,
+                issued_at,
+                &plan,
+                issued_at,
+            )
+            .await
+            .map_err(StepError::from_error)?;
+        if post.state != PostState::Uploading {
+            let update = PostUpdate {
+                fact: Some(Fact::Initialised),
+                source: Some(PostSource::from(&object)),
+                ..PostUpdate::default()
+            };
+            self.posts
+                .transition(
+                    &post.id,
+                    &INITIALISABLE,
+                    PostState::Uploading,
+                    update,
+                    issued_at,
+                )
+                .await
+                .map_err(StepError::from_error)?;
+        } else {
+            self.posts
+                .transition(
+                    &post.id,
+                    &[PostState::Uploading],
+                    PostState::Uploading,
+                    PostUpdate::fact(Fact::Initialised),
+                    issued_at,
+                )
+                .await
+                .map_err(StepError::from_error)?;
+        }
+        tracing::info!(publish_id = %init.publish_id, chunks = plan.total_chunk_count(), "upload initialised");
+        Ok(InitOutput {
+            post_id: post.id.to_string(),
+            ready: true,
+            wait_seconds: 0,
+        })
+    }
+
+    /// A post that has a publish id: what TikTok says of it decides, whatever the upload
+    /// URL's age.
+    ///
+    /// - TikTok has the whole video (`PUBLISH_COMPLETE`, `SEND_TO_USER_INBOX`,
+    ///   `PROCESSING_DOWNLOAD`, or `PROCESSING_UPLOAD` with every byte): on to processing,
+    ///   never uploading again. A second upload would be a second post, e.g. of a post the
+    ///   sweep failed as stuck that TikTok did publish.
+    /// - Bytes missing: the same session resumes while its URL is fresh and TikTok has not
+    ///   refused it; otherwise a new init (`None`).
+    /// - `FAILED`, or a publish id TikTok does not know: that publish is dead, a new init.
+    pub(super) async fn resume_session(
+        &self,
+        post: &PostRecord,
+        now: UnixTime,
+    ) -> Result<Option<InitOutput>, StepError> {
+        let answer = match post.publish_id.as_deref() {
+            Some(publish_id) => self.publish_status(post, publish_id).await?,
+            None => return self.publish_forgotten(post).await,
+        };
+        let status = match answer {
+            PublishAnswer::Status(status) => status,
+            PublishAnswer::Wait => return Ok(Some(wait(&post.id, Duration::from_secs(5)))),
+            PublishAnswer::Unknown(_) => return self.publish_forgotten(post).await,
+        };
+        let ready = || InitOutput {
+            post_id: post.id.to_string(),
+            ready: true,
+            wait_seconds: 0,
+        };
+        let video_size = post
+            .upload
+            .as_ref()
+            .map(|session| session.plan.video_size)
+            .or(post.source.size);
+        let bytes_missing = status.status == PublishStatusKind::ProcessingUpload
+            && video_size.is_none_or(|size| status.uploaded_bytes.unwrap_or(0) < size);
+        match status.status {
+            PublishStatusKind::Failed => {
+                tracing::info!(
+                    fail_reason = status.fail_reason.as_deref().unwrap_or("unknown"),
+                    "the post's earlier publish failed at TikTok; initialising anew"
+                );
+                Ok(None)
+            }
+            PublishStatusKind::ProcessingUpload if bytes_missing => {
+                let fresh = post.upload.as_ref().is_some_and(|session| {
+                    now - session.issued_at < as_unix(self.settings.upload_url_lifetime)
+                });
+                // A URL TikTok refused already (chunk-upload noted it) would only be handed
+                // to chunk-upload again, and the run would loop Init -> Upload forever.
+                if !fresh || self.upload_url_refused(post) {
+                    return Ok(None);
+                }
+                if post.state != PostState::Uploading {
+                    self.move_post(
+                        post,
+                        &INITIALISABLE,
+                        PostState::Uploading,
+                        Fact::UploadResumed,
+                    )
+                    .await?;
+                }
+                Ok(Some(ready()))
+            }
+            // Complete, in the inbox, downloading, every byte uploaded, or a status TikTok
+            // added later: TikTok has the video. The status task settles the post.
+            _ => {
+                self.move_post(
+                    post,
+                    &INITIALISABLE,
+                    PostState::Processing,
+                    Fact::AlreadyAtTikTok,
+                )
+                .await?;
+                Ok(Some(ready()))
+            }
+        }
+    }
+
+    /// A publish TikTok does not know (or a session without a publish id): a new init, unless
+    /// every byte had been sent. TikTok may have published it and then forgotten the publish
+    /// id (a retry days later): a new upload could be a second post, so a person decides.
+    pub(super) async fn publish_forgotten(
+        &self,
+        post: &PostRecord,
+    ) -> Result<Option<InitOutput>, StepError> {
+        if !whole_video_sent(post) {
+            tracing::info!("TikTok does not know the post's publish id; initialising anew");
+            return Ok(None);
+        }
+        let advice = "Check the account's TikTok profile; if the video is not there, upload it \
+                      again as a new post"
+            .to_owned();
+        Err(self.fail(post, Cause::PublishForgotten, Some(advice)).await)
+    }
+
+    /// TikTok's status of `publish_id`, one status call of the account's budget. A publish
+    /// id TikTok does not know is an answer (its refusal kept), for the caller to read.
+    pub(super) async fn publish_status(
+        &self,
+        post: &PostRecord,
+        publish_id: &str,
+    ) -> Result<PublishAnswer, StepError> {
+        if self
+            .spend(&post.open_id, TikTokCall::StatusFetch)
+            .await?
+            .is_some()
+        {
+            return Ok(PublishAnswer::Wait);
+        }
+        let tiktok = &self.tiktok;
+        let status = self
+            .with_token(&post.open_id, |token| async move {
+                match tiktok.fetch_status(&token, publish_id).await {
+                    Ok(status) => Ok(PublishAnswer::Status(status)),
+                    Err(err) if err.code() == Some(UNKNOWN_PUBLISH_ID) => {
+                        Ok(PublishAnswer::Unknown(err))
+                    }
+                    Err(err) => Err(err),
+                }
+            })
+            .await;
+        match status {
+            Ok(answer) => Ok(answer),
+            Err(err) => Err(self.settle(post, err, None).await),
+        }
+    }
+
+    /// TikTok's status for the post's publish id, or `None` when the budget says wait; a
+    /// publish id TikTok does not know fails the post like any refusal.
+    pub(super) async fn tiktok_status(
+        &self,
+        post: &PostRecord,
+    ) -> Result<Option<PublishStatus>, StepError> {
+        let Some(publish_id) = post.publish_id.as_deref() else {
+            return Err(StepError::new(
+                ErrorKind::Internal,
+                format!("post {} has no publish id", post.id),
+            ));
+        };
+        match self.publish_status(post, publish_id).await? {
+            PublishAnswer::Status(status) => Ok(Some(status)),
+            PublishAnswer::Wait => Ok(None),
+            PublishAnswer::Unknown(err) => Err(self.settle(post, err, None).await),
+        }
+    }
+}
+
+/// What TikTok's status says of a publish id, seen before deciding to init again.
+pub(super) enum PublishAnswer {
+    Status(PublishStatus),
+    /// The status budget is spent: wait, then ask again.
+    Wait,
+    /// TikTok does not know the publish id (`invalid_publish_id`): its refusal.
+    Unknown(TikTokError),
+}
+
+/// TikTok's error code for a publish id it does not know.
+pub(super) const UNKNOWN_PUBLISH_ID: &str = "invalid_publish_id";
+
+/// Whether every byte reached TikTok (recorded chunk by chunk) or TikTok was processing it.
+pub(super) fn whole_video_sent(post: &PostRecord) -> bool {
+    let all_chunks = post
+        .upload
+        .as_ref()
+        .is_some_and(|session| session.bytes_done >= session.plan.video_size);
+    all_chunks
+        || post.state == PostState::Processing
+        || post
+            .history
+            .iter()
+            .any(|h| h.state == PostState::Processing)
+}
+
+/// The inits since the post was last retried: each retry has the full allowance again.
+pub(super) fn inits_since_last_retry(post: &PostRecord) -> usize {
+    post.history
+        .iter()
+        .rev()
+        .filter_map(|h| h.fact.as_ref())
+        .take_while(|fact| !fact.is_retry())
+        .filter(|fact| **fact == Fact::Initialised)
+        .count()
+}
+
+/// Whether the current upload session (since the last init) has this fact in its history.
+pub(super) fn happened_since_init(post: &PostRecord, fact: &Fact) -> bool {
+    post.history
+        .iter()
+        .rev()
+        .filter_map(|h| h.fact.as_ref())
+        .take_while(|f| **f != Fact::Initialised)
+        .any(|f| f == fact)
+}
+
+pub(super) fn creator_name(creator: &CreatorInfo) -> String {
+    if creator.creator_nickname.is_empty() {
+        "this creator".to_owned()
+    } else {
+        format!(
+            "{} (@{})",
+            creator.creator_nickname, creator.creator_username
+        )
+    }
+}
+
+/// The `post_info` TikTok gets, or why the options do not fit what the creator allows now.
+pub(super) fn post_info_for(
+    options: &crate::store::PostOptions,
+    creator: &CreatorInfo,
+) -> Result<PostInfo, Cause> {
+    let Some(level) = options.privacy_level else {
+        return Err(Cause::NoPrivacyLevel);
+    };
+    // The options parser refuses these, but a record may hold options it never saw (an
+    // older version wrote them): TikTok would refuse the init, and count it.
+    let title_len = utf16_len(&options.title);
+    if title_len > MAX_TITLE_UTF16 {
+        return Err(Cause::TitleTooLong {
+            utf16_units: title_len,
+        });
+    }
+    if !creator.offers(level) {
+        return Err(Cause::PrivacyLevelNotOffered {
+            level,
+            creator: creator_name(creator),
+            offered: creator.privacy_level_options.clone(),
+        });
+    }
+    let switch = |interaction: Interaction,
+                  wanted: Option<bool>,
+                  creator_disabled: bool|
+     -> Result<bool, Cause> {
+        match wanted {
+            Some(false) if creator_disabled => Err(Cause::InteractionDisabled {
+                interaction,
+                creator: creator_name(creator),
+            }),
+            Some(disable) => Ok(disable),
+            None => Ok(creator_disabled),
+        }
+    };
+    Ok(PostInfo {
+        title: options.title.clone(),
+        privacy_level: level,
+        disable_duet: switch(
+            Interaction::Duet,
+            options.disable_duet,
+            creator.duet_disabled,
+        )?,
+        disable_comment: switch(
+            Interaction::Comment,
+            options.disable_comment,
+            creator.comment_disabled,
+        )?,
+        disable_stitch: switch(
+            Interaction::Stitch,
+            options.disable_stitch,
+            creator.stitch_disabled,
+        )?,
+        video_cover_timestamp_ms: options.video_cover_timestamp_ms,
+        brand_content_toggle: options.brand_content_toggle,
+        brand_organic_toggle: options.brand_organic_toggle,
+        is_aigc: options.is_aigc,
+    })
+}
