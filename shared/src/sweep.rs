@@ -26,7 +26,6 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -44,104 +43,8 @@ use tiktok_publish_domain::upload::{DEFAULT_UPLOAD_PREFIX, UploadKey, parse_uplo
 /// post by its cause, [`Cause::Stuck`]).
 pub use tiktok_publish_domain::cause::STUCK_PREFIX as STUCK_REASON_PREFIX;
 
-/// One object under the upload prefix, as a listing gives it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListedObject {
-    pub key: String,
-    pub last_modified: UnixTime,
-}
-
-/// One page of a listing, and where the next starts.
-#[derive(Debug, Clone, Default)]
-pub struct ListedPage {
-    pub objects: Vec<ListedObject>,
-    pub next: Option<String>,
-}
-
-/// The port: the objects under a prefix, a page at a time.
-#[async_trait]
-pub trait UploadListing: Send + Sync {
-    async fn list(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        continuation: Option<String>,
-    ) -> Result<ListedPage, SourceError>;
-}
-
-/// [`UploadListing`] with S3's ListObjectsV2.
-#[derive(Debug, Clone)]
-pub struct S3UploadListing {
-    client: aws_sdk_s3::Client,
-}
-
-impl S3UploadListing {
-    pub fn new(client: aws_sdk_s3::Client) -> Self {
-        S3UploadListing { client }
-    }
-}
-
-#[async_trait]
-impl UploadListing for S3UploadListing {
-    async fn list(
-        &self,
-        bucket: &str,
-        prefix: &str,
-        continuation: Option<String>,
-    ) -> Result<ListedPage, SourceError> {
-        use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-        let answer = self
-            .client
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(prefix)
-            .set_continuation_token(continuation)
-            .send()
-            .await
-            .map_err(|err| {
-                let detail = format!(
-                    "ListObjectsV2 s3://{bucket}/{prefix}: {}",
-                    DisplayErrorContext(&err)
-                );
-                let passing = match &err {
-                    SdkError::TimeoutError(_)
-                    | SdkError::DispatchFailure(_)
-                    | SdkError::ResponseError(_) => true,
-                    SdkError::ServiceError(e) => {
-                        e.raw().status().as_u16() >= 500
-                            || matches!(e.err().code(), Some("SlowDown" | "InternalError"))
-                    }
-                    _ => false,
-                };
-                if passing {
-                    SourceError::Unavailable {
-                        detail,
-                        source: Some(Box::new(err)),
-                    }
-                } else {
-                    SourceError::Refused { detail }
-                }
-            })?;
-        let objects = answer
-            .contents()
-            .iter()
-            .filter_map(|object| {
-                Some(ListedObject {
-                    key: object.key()?.to_owned(),
-                    last_modified: object.last_modified()?.secs(),
-                })
-            })
-            .collect();
-        Ok(ListedPage {
-            objects,
-            next: answer
-                .is_truncated()
-                .unwrap_or(false)
-                .then(|| answer.next_continuation_token().map(str::to_owned))
-                .flatten(),
-        })
-    }
-}
+mod listing;
+pub use listing::{ListedObject, ListedPage, S3UploadListing, UploadListing};
 
 /// The sweep's settings.
 #[derive(Debug, Clone)]
@@ -598,85 +501,4 @@ impl Sweep {
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn refused(payload: Value) -> String {
-        match SweepOverrides::from_payload(&payload) {
-            Err(SweepError::InvalidRequest(why)) => why,
-            other => panic!("{payload} refused, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn scheduled_events_and_empty_payloads_keep_the_settings() {
-        let scheduled = json!({
-            "version": "0",
-            "source": "aws.events",
-            "detail-type": "Scheduled Event",
-            "detail": {}
-        });
-        for payload in [
-            scheduled,
-            json!({}),
-            Value::Null,
-            json!({"orphan_after_minutes": null}),
-        ] {
-            let overrides = SweepOverrides::from_payload(&payload).unwrap();
-            assert_eq!(overrides, SweepOverrides::default(), "{payload}");
-            let settings = SweepSettings::new("b");
-            let kept = settings.overridden(overrides).unwrap();
-            assert_eq!(kept.orphan_after_secs, settings.orphan_after_secs);
-            assert_eq!(kept.stuck_after_secs, settings.stuck_after_secs);
-        }
-    }
-
-    #[test]
-    fn overrides_apply_in_minutes_to_that_run() {
-        let overrides = SweepOverrides::from_payload(&json!({
-            "orphan_after_minutes": 0,
-            "stuck_after_minutes": 180
-        }))
-        .unwrap();
-        let settings = SweepSettings::new("b").overridden(overrides).unwrap();
-        assert_eq!(settings.orphan_after_secs, 0);
-        assert_eq!(settings.stuck_after_secs, 180 * 60);
-        assert_eq!(
-            settings.lookback_secs,
-            SweepSettings::new("b").lookback_secs
-        );
-    }
-
-    #[test]
-    fn bad_overrides_are_refused_naming_the_field_and_the_range() {
-        for (payload, says) in [
-            (json!({"orphan_after_minutes": -5}), "orphan_after_minutes"),
-            (json!({"orphan_after_minutes": "0"}), "orphan_after_minutes"),
-            (json!({"orphan_after_minutes": 2.5}), "whole number"),
-            (json!({"stuck_after_minutes": 30}), "from 150"),
-            (
-                json!({"stuck_after_minutes": MAX_OVERRIDE_MINUTES + 1}),
-                "stuck_after_minutes",
-            ),
-            (json!("sweep"), "a JSON object, got a string"),
-        ] {
-            let why = refused(payload.clone());
-            assert!(why.contains(says), "{payload}: {why}");
-        }
-        let beyond_lookback = SweepOverrides {
-            orphan_after_minutes: Some(72 * 60),
-            stuck_after_minutes: None,
-        };
-        let error = SweepSettings::new("b")
-            .overridden(beyond_lookback)
-            .unwrap_err();
-        assert!(
-            error.to_string().contains("SWEEP_LOOKBACK_HOURS"),
-            "{error}"
-        );
-        let diagnostic = lambda_runtime::Diagnostic::from(error);
-        assert_eq!(diagnostic.error_type, INVALID_SWEEP_REQUEST);
-    }
-}
+mod tests;

@@ -23,6 +23,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, put};
+use fake_tiktok::parse_content_range;
 use futures::StreamExt;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
@@ -226,13 +227,6 @@ impl UploadSink {
     pub fn violations(&self) -> Vec<String> {
         lock(&self.shared.violations).clone()
     }
-}
-
-/// `bytes FIRST-LAST/TOTAL`.
-fn parse_content_range(value: &str) -> Option<(u64, u64, u64)> {
-    let (span, total) = value.strip_prefix("bytes ")?.split_once('/')?;
-    let (first, last) = span.split_once('-')?;
-    Some((first.parse().ok()?, last.parse().ok()?, total.parse().ok()?))
 }
 
 async fn take_chunk(

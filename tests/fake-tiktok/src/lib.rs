@@ -34,6 +34,8 @@ mod state;
 mod upload;
 mod webhook;
 
+pub use upload::parse_content_range;
+
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -53,8 +53,9 @@ fn digits(text: &str) -> Option<u64> {
     text.parse().ok()
 }
 
-/// `bytes {first}-{last}/{total}`, strictly.
-fn parse_content_range(value: &str) -> Option<(u64, u64, u64)> {
+/// `bytes {first}-{last}/{total}`, strictly (digits only, first <= last): the one parser of
+/// the header for the fake and the bench's upload sink.
+pub fn parse_content_range(value: &str) -> Option<(u64, u64, u64)> {
     let rest = value.strip_prefix("bytes ")?;
     let (range, total) = rest.split_once('/')?;
     let (first, last) = range.split_once('-')?;

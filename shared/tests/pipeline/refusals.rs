@@ -1,0 +1,176 @@
+//! Posts refused before TikTok, each saying why.
+
+use super::*;
+
+/// The run failed on `PostRefused` before anything was sent to TikTok, and the post says why.
+async fn assert_refused(rig: &Rig, id: &PostId, run: &Run, why: &[&str]) {
+    assert_eq!(run.error().kind, ErrorKind::PostRefused, "{:?}", run.trace);
+    assert_eq!(rig.inits(), 0, "nothing may reach TikTok's init");
+    let post = rig.record(id).await;
+    assert_eq!(post.state, PostState::Refused);
+    let failure = post.failure.unwrap();
+    assert_eq!(failure.kind.name(), "PostRefused");
+    for needle in why {
+        assert!(
+            failure.reason.contains(needle),
+            "{:?} does not say {needle:?}",
+            failure.reason
+        );
+    }
+    assert_eq!(rig.stack.fake.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn a_privacy_level_the_creator_does_not_offer_is_refused() {
+    let rig = rig().await;
+    let open_id = rig
+        .stack
+        .connect_account(AccountSeed {
+            privacy_level_options: vec!["FOLLOWER_OF_CREATOR".into(), "SELF_ONLY".into()],
+            ..AccountSeed::default()
+        })
+        .await;
+    let video = rig.put_mp4("uploads/private.mp4", 1_000_000, 10).await;
+    let id = rig
+        .post(
+            &open_id,
+            video.location,
+            options(r#"{"privacy_level":"PUBLIC_TO_EVERYONE"}"#),
+        )
+        .await;
+    let run = rig.drive(&id, vec![]).await;
+    assert_refused(
+        &rig,
+        &id,
+        &run,
+        &[
+            "PUBLIC_TO_EVERYONE",
+            "not offered",
+            "FOLLOWER_OF_CREATOR, SELF_ONLY",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_caption_over_2200_utf16_units_is_refused() {
+    // The edge refuses it when the options are parsed...
+    let title = format!("{}a", "😀".repeat(1100));
+    let json = serde_json::json!({"privacy_level": "SELF_ONLY", "title": title});
+    let err = parse_options_json(json.to_string().as_bytes(), unix_now()).unwrap_err();
+    assert_eq!(err.field, "title");
+    assert!(err.rule.contains("2201"), "{err}");
+
+    // ...and a record that holds one anyway never reaches TikTok.
+    let rig = rig().await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
+    let video = rig.put_mp4("uploads/caption.mp4", 1_000_000, 10).await;
+    let mut stored = options(r#"{"privacy_level":"SELF_ONLY"}"#).unwrap();
+    stored.title = title;
+    assert_eq!(stored.title.encode_utf16().count(), MAX_TITLE_UTF16 + 1);
+    let id = rig.post(&open_id, video.location, Some(stored)).await;
+    let run = rig.drive(&id, vec![]).await;
+    assert_refused(&rig, &id, &run, &["title", "2201", "2200"]).await;
+}
+
+#[tokio::test]
+async fn an_image_is_refused() {
+    let rig = rig().await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    png.resize(20_000, 0);
+    let location = rig.put("uploads/photo.mp4", png).await;
+    let id = rig
+        .post(
+            &open_id,
+            location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
+        .await;
+    let run = rig.drive(&id, vec![]).await;
+    assert_refused(&rig, &id, &run, &["PNG"]).await;
+}
+
+#[tokio::test]
+async fn an_empty_object_is_refused() {
+    let rig = rig().await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
+    let location = rig.put("uploads/empty.mp4", Vec::new()).await;
+    let id = rig
+        .post(
+            &open_id,
+            location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
+        .await;
+    let run = rig.drive(&id, vec![]).await;
+    assert_refused(&rig, &id, &run, &["empty", "0 bytes"]).await;
+}
+
+#[tokio::test]
+async fn a_video_longer_than_the_creator_may_post_is_refused() {
+    let rig = rig().await;
+    let open_id = rig
+        .stack
+        .connect_account(AccountSeed {
+            max_video_post_duration_sec: 60,
+            ..AccountSeed::default()
+        })
+        .await;
+    let video = rig.put_mp4("uploads/long.mp4", 1_000_000, 61).await;
+    let id = rig
+        .post(
+            &open_id,
+            video.location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
+        .await;
+    let run = rig.drive(&id, vec![]).await;
+    assert_refused(&rig, &id, &run, &["61 s long", "at most 60 s"]).await;
+}
+
+#[tokio::test]
+async fn options_that_never_arrive_are_refused() {
+    let rig = rig_with(PipelineSettings {
+        options_wait: Duration::ZERO,
+        ..PipelineSettings::default()
+    })
+    .await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
+    let video = rig.put_mp4("uploads/bare.mp4", 1_000_000, 10).await;
+    let id = rig.post(&open_id, video.location, None).await;
+    let run = rig.drive(&id, vec![]).await;
+    assert_refused(&rig, &id, &run, &["options never arrived"]).await;
+    let advice = rig.record(&id).await.failure.unwrap().advice.unwrap();
+    assert!(advice.contains("manifest"), "{advice}");
+}
+
+#[tokio::test]
+async fn an_account_never_connected_refuses_the_post_asking_to_connect_it() {
+    let rig = rig().await;
+    let video = rig.put_mp4("uploads/stranger.mp4", 1_000_000, 10).await;
+    let id = rig
+        .post(
+            "never-connected",
+            video.location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
+        .await;
+    let run = rig.drive(&id, vec![]).await;
+    assert_eq!(run.error().kind, ErrorKind::PostRefused);
+    assert!(
+        rig.stack.fake.calls().is_empty(),
+        "nothing may reach TikTok"
+    );
+
+    let post = rig.record(&id).await;
+    assert_eq!(post.state, PostState::Refused);
+    let failure = post.failure.unwrap();
+    assert_eq!(failure.kind.name(), "PostRefused");
+    assert!(
+        failure.reason.contains("never-connected")
+            && failure.reason.contains("tiktok-publish connect"),
+        "{}",
+        failure.reason
+    );
+}
