@@ -6,9 +6,18 @@
 //! (absent: nothing yet, the video's own event will read the manifest). Every path ends in
 //! [`Intake::claim`], whose conditional write and execution name make repeated and crossing
 //! events harmless.
+//!
+//! [`Trigger`] is the service the `s3-trigger` Lambda runs: the event's object (its key
+//! decoded as [`KeyEncoding`] says), checked against the bucket, then handled as above.
+//! [`TriggerError`] is its boundary error, with the stable name the runtime reports.
 
+use std::borrow::Cow;
+
+use percent_encoding::percent_decode_str;
 use serde::Serialize;
 
+use crate::config::{ConfigError, optional};
+use crate::errors::{Classify, ErrorKind};
 use crate::intake::{Intake, IntakeError};
 use crate::media::{SourceError, VideoLocation};
 use crate::store::{Cause, PostFailure, PostRecord, PostState, PostUpdate, StoreError, unix_now};
@@ -17,6 +26,184 @@ use tiktok_publish_domain::upload::{UploadKey, manifest_key, parse_upload_key};
 
 /// The documented upload prefix (`UPLOAD_PREFIX`): `uploads/{open_id}/...`.
 pub use tiktok_publish_domain::upload::DEFAULT_UPLOAD_PREFIX;
+
+/// The `source` of S3's EventBridge events.
+pub const S3_EVENT_SOURCE: &str = "aws.s3";
+/// The `detail-type` of the events the trigger acts on.
+pub const OBJECT_CREATED: &str = "Object Created";
+
+/// The S3 trigger's service, built once per cold start.
+#[derive(Clone)]
+pub struct Trigger {
+    pub intake: Intake,
+    pub settings: TriggerSettings,
+}
+
+/// How the trigger reads events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerSettings {
+    /// `UPLOAD_PREFIX`.
+    pub prefix: String,
+    /// `VIDEO_BUCKET`: events of other buckets are ignored (the rule filters on it too).
+    pub bucket: Option<String>,
+    /// `S3_EVENT_KEY_ENCODING`: `url` as AWS sends keys (the default), `raw` as moto does.
+    pub key_encoding: KeyEncoding,
+}
+
+impl TriggerSettings {
+    pub fn from_env() -> Result<TriggerSettings, ConfigError> {
+        Ok(TriggerSettings {
+            prefix: optional("UPLOAD_PREFIX").unwrap_or_else(|| DEFAULT_UPLOAD_PREFIX.to_owned()),
+            bucket: optional("VIDEO_BUCKET"),
+            key_encoding: KeyEncoding::from_env()?,
+        })
+    }
+}
+
+/// The object an "Object Created" event names, its key decoded as the S3 API takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreatedObject {
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+}
+
+/// How the event's keys are encoded (`S3_EVENT_KEY_ENCODING`). S3 URL-encodes the object key
+/// in its event notifications, form-style ("red flower.jpg" becomes "red+flower.jpg"), and
+/// AWS's own Powertools read the EventBridge detail's key the same way (`unquote_plus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyEncoding {
+    /// AWS: form URL-encoding (`+` for a space, `%XX` for other bytes). The default.
+    #[default]
+    Url,
+    /// moto: the key as it is.
+    Raw,
+}
+
+impl KeyEncoding {
+    pub fn from_env() -> Result<KeyEncoding, ConfigError> {
+        match optional("S3_EVENT_KEY_ENCODING").as_deref().map(str::trim) {
+            None | Some("url") => Ok(KeyEncoding::Url),
+            Some("raw") => Ok(KeyEncoding::Raw),
+            Some(other) => Err(ConfigError::Invalid {
+                name: "S3_EVENT_KEY_ENCODING",
+                reason: format!("{other:?} is neither \"url\" (AWS) nor \"raw\" (moto)"),
+            }),
+        }
+    }
+
+    pub fn decode(self, key: &str) -> Result<String, EventError> {
+        match self {
+            KeyEncoding::Raw => Ok(key.to_owned()),
+            KeyEncoding::Url => form_url_decode(key),
+        }
+    }
+}
+
+/// `application/x-www-form-urlencoded` decoding of one value (`+` is a space). Strict:
+/// `percent_decode` keeps a `%` that starts no escape as it is, but S3 never writes one (it
+/// writes `%25`), so such a key is not what we think it is and is refused.
+fn form_url_decode(encoded: &str) -> Result<String, EventError> {
+    let refuse = |reason: String| EventError::Key {
+        key: encoded.to_owned(),
+        reason,
+    };
+    if let Some(at) = stray_percent(encoded) {
+        return Err(refuse(format!(
+            "'%' at byte {at} is not followed by two hex digits"
+        )));
+    }
+    // Replaced before decoding, so an encoded plus (`%2B`) stays a plus.
+    let spaced = encoded.replace('+', " ");
+    percent_decode_str(&spaced)
+        .decode_utf8()
+        .map(Cow::into_owned)
+        .map_err(|_| refuse("it does not decode to UTF-8".into()))
+}
+
+/// Where the first `%` not followed by two hex digits is, if any.
+fn stray_percent(encoded: &str) -> Option<usize> {
+    let bytes = encoded.as_bytes();
+    encoded.match_indices('%').map(|(at, _)| at).find(|at| {
+        !bytes
+            .get(at + 1..at + 3)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    })
+}
+
+/// Why a payload is not an "Object Created" event the trigger can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error(
+        "the payload is not an EventBridge event with an S3 object detail: at {path}: {reason}"
+    )]
+    Shape { path: String, reason: String },
+    #[error(
+        "expected source {S3_EVENT_SOURCE:?} and detail-type {OBJECT_CREATED:?}, got {event_source:?} and {detail_type:?}"
+    )]
+    NotObjectCreated {
+        // Not `source`: thiserror reads a field of that name as the underlying error.
+        event_source: String,
+        detail_type: String,
+    },
+    #[error("the object key {key:?} is not URL-encoded as S3 encodes event keys: {reason}")]
+    Key { key: String, reason: String },
+}
+
+/// Why an event was not handled.
+#[derive(Debug, thiserror::Error)]
+pub enum TriggerError {
+    /// Not an S3 "Object Created" event: a misrouted or corrupted event no retry fixes.
+    #[error("refused the event, nothing was changed: {0}")]
+    MalformedEvent(#[from] EventError),
+    #[error(transparent)]
+    Intake(#[from] IntakeError),
+}
+
+impl Classify for TriggerError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            TriggerError::MalformedEvent(_) => ErrorKind::Internal,
+            TriggerError::Intake(err) => err.kind(),
+        }
+    }
+}
+
+impl From<TriggerError> for lambda_runtime::Diagnostic {
+    fn from(error: TriggerError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: error.kind().name().to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+impl Trigger {
+    /// Handles the object an event names; an object of another bucket than `VIDEO_BUCKET`
+    /// is ignored.
+    pub async fn object_created(
+        &self,
+        object: CreatedObject,
+    ) -> Result<TriggerOutcome, IntakeError> {
+        if let Some(expected) = &self.settings.bucket
+            && object.bucket != *expected
+        {
+            tracing::warn!(bucket = %object.bucket, "event of another bucket ignored");
+            return Ok(TriggerOutcome::Ignored {
+                key: object.key,
+                reason: format!("bucket {} is not {expected}", object.bucket),
+            });
+        }
+        handle_object_created(
+            &self.intake,
+            &self.settings.prefix,
+            &object.bucket,
+            &object.key,
+            object.version_id.as_deref(),
+        )
+        .await
+    }
+}
 
 /// What one event came to. Every variant is a success: the event needs no redelivery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -199,5 +386,37 @@ async fn refuse_waiting(
             Ok(intake.posts.get(&post.id).await?.unwrap_or(post))
         }
         Err(err) => Err(err.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_decoded_as_s3_encodes_them() {
+        let cases = [
+            ("uploads/abc/red+flower.jpg", "uploads/abc/red flower.jpg"),
+            ("uploads/abc/c%2B%2B.mp4", "uploads/abc/c++.mp4"),
+            ("uploads/abc/100%25.mp4", "uploads/abc/100%.mp4"),
+            (
+                "uploads/abc/caf%C3%A9+%281%29.mp4",
+                "uploads/abc/café (1).mp4",
+            ),
+            ("uploads/abc/a%3Db%2Cc.mp4", "uploads/abc/a=b,c.mp4"),
+        ];
+        for (encoded, key) in cases {
+            assert_eq!(KeyEncoding::Url.decode(encoded).unwrap(), key, "{encoded}");
+            assert_eq!(KeyEncoding::Raw.decode(key).unwrap(), key);
+        }
+        for bad in [
+            "uploads/a/100%.mp4",
+            "uploads/a/%zz.mp4",
+            "uploads/a/%4",
+            "%FF",
+        ] {
+            let err = KeyEncoding::Url.decode(bad).unwrap_err();
+            assert!(matches!(err, EventError::Key { .. }), "{bad}: {err}");
+        }
     }
 }

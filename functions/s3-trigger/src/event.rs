@@ -4,19 +4,16 @@
 //! rule targets an SQS queue and a driver hands each message body (the same event JSON) to
 //! the function: either way the payload is the bare EventBridge event, never an SQS batch.
 //!
-//! Keys: S3 URL-encodes the object key in its event notifications, form-style ("red
-//! flower.jpg" becomes "red+flower.jpg"), and the EventBridge detail's key is read the same
-//! way by AWS's own Powertools (`unquote_plus`). moto 5.2.5 sends EventBridge keys raw; the
-//! local stack's driver encodes them as AWS does, so the default serves both.
+//! Keys: S3 URL-encodes them (see [`KeyEncoding`]). moto 5.2.5 sends EventBridge keys raw;
+//! the local stack's driver encodes them as AWS does, so the default serves both.
 //! `S3_EVENT_KEY_ENCODING=raw` reads raw keys for a source that sends them.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use tiktok_publish_core::config::{ConfigError, optional};
-
-pub const SOURCE: &str = "aws.s3";
-pub const DETAIL_TYPE: &str = "Object Created";
+use tiktok_publish_core::trigger::{
+    CreatedObject, EventError, KeyEncoding, OBJECT_CREATED, S3_EVENT_SOURCE,
+};
 
 /// The `detail` of an S3 "Object Created" event (aws_lambda_events 1.2 has no type for it).
 /// Only what the trigger uses is required; other fields are ignored.
@@ -53,63 +50,6 @@ pub struct S3EventObject {
 
 pub type ObjectCreatedEvent = EventBridgeEvent<S3ObjectCreatedDetail>;
 
-/// The object an event names, its key decoded as the S3 API takes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreatedObject {
-    pub bucket: String,
-    pub key: String,
-    pub version_id: Option<String>,
-}
-
-/// How the event's keys are encoded (`S3_EVENT_KEY_ENCODING`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum KeyEncoding {
-    /// AWS: form URL-encoding (`+` for a space, `%XX` for other bytes). The default.
-    #[default]
-    Url,
-    /// moto: the key as it is.
-    Raw,
-}
-
-impl KeyEncoding {
-    pub fn from_env() -> Result<KeyEncoding, ConfigError> {
-        match optional("S3_EVENT_KEY_ENCODING").as_deref().map(str::trim) {
-            None | Some("url") => Ok(KeyEncoding::Url),
-            Some("raw") => Ok(KeyEncoding::Raw),
-            Some(other) => Err(ConfigError::Invalid {
-                name: "S3_EVENT_KEY_ENCODING",
-                reason: format!("{other:?} is neither \"url\" (AWS) nor \"raw\" (moto)"),
-            }),
-        }
-    }
-
-    pub fn decode(self, key: &str) -> Result<String, EventError> {
-        match self {
-            KeyEncoding::Raw => Ok(key.to_owned()),
-            KeyEncoding::Url => form_url_decode(key),
-        }
-    }
-}
-
-/// Why a payload is not an "Object Created" event this function can act on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EventError {
-    #[error(
-        "the payload is not an EventBridge event with an S3 object detail: at {path}: {reason}"
-    )]
-    Shape { path: String, reason: String },
-    #[error(
-        "expected source {SOURCE:?} and detail-type {DETAIL_TYPE:?}, got {event_source:?} and {detail_type:?}"
-    )]
-    NotObjectCreated {
-        // Not `source`: thiserror reads a field of that name as the underlying error.
-        event_source: String,
-        detail_type: String,
-    },
-    #[error("the object key {key:?} is not URL-encoded as S3 encodes event keys: {reason}")]
-    Key { key: String, reason: String },
-}
-
 /// Parses the payload; nothing is touched when it is refused.
 pub fn parse(payload: Value, encoding: KeyEncoding) -> Result<CreatedObject, EventError> {
     let event: ObjectCreatedEvent =
@@ -117,7 +57,7 @@ pub fn parse(payload: Value, encoding: KeyEncoding) -> Result<CreatedObject, Eve
             path: err.path().to_string(),
             reason: err.inner().to_string(),
         })?;
-    if event.source != SOURCE || event.detail_type != DETAIL_TYPE {
+    if event.source != S3_EVENT_SOURCE || event.detail_type != OBJECT_CREATED {
         return Err(EventError::NotObjectCreated {
             event_source: event.source,
             detail_type: event.detail_type,
@@ -135,37 +75,6 @@ pub fn parse(payload: Value, encoding: KeyEncoding) -> Result<CreatedObject, Eve
         key: encoding.decode(&object.key)?,
         version_id: object.version_id,
     })
-}
-
-/// `application/x-www-form-urlencoded` decoding of one value, strict: a `%` that is not an
-/// escape cannot come from S3 (it writes `%25`), so it means the key is not what we think.
-fn form_url_decode(encoded: &str) -> Result<String, EventError> {
-    let refuse = |reason: String| EventError::Key {
-        key: encoded.to_owned(),
-        reason,
-    };
-    let bytes = encoded.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => decoded.push(b' '),
-            b'%' => {
-                let byte = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|hex| std::str::from_utf8(hex).ok())
-                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                    .ok_or_else(|| {
-                        refuse(format!("'%' at byte {i} is not followed by two hex digits"))
-                    })?;
-                decoded.push(byte);
-                i += 2;
-            }
-            other => decoded.push(other),
-        }
-        i += 1;
-    }
-    String::from_utf8(decoded).map_err(|_| refuse("it does not decode to UTF-8".into()))
 }
 
 /// Events as AWS documents them and as moto sends them, for the tests of this crate.
@@ -258,33 +167,6 @@ mod tests {
                 version_id: Some("IYV3p45BT0ac8hjHg1houSdS1a.Mro8e".into()),
             }
         );
-    }
-
-    #[test]
-    fn keys_are_decoded_as_s3_encodes_them() {
-        let cases = [
-            ("uploads/abc/red+flower.jpg", "uploads/abc/red flower.jpg"),
-            ("uploads/abc/c%2B%2B.mp4", "uploads/abc/c++.mp4"),
-            ("uploads/abc/100%25.mp4", "uploads/abc/100%.mp4"),
-            (
-                "uploads/abc/caf%C3%A9+%281%29.mp4",
-                "uploads/abc/café (1).mp4",
-            ),
-            ("uploads/abc/a%3Db%2Cc.mp4", "uploads/abc/a=b,c.mp4"),
-        ];
-        for (encoded, key) in cases {
-            assert_eq!(KeyEncoding::Url.decode(encoded).unwrap(), key, "{encoded}");
-            assert_eq!(KeyEncoding::Raw.decode(key).unwrap(), key);
-        }
-        for bad in [
-            "uploads/a/100%.mp4",
-            "uploads/a/%zz.mp4",
-            "uploads/a/%4",
-            "%FF",
-        ] {
-            let err = KeyEncoding::Url.decode(bad).unwrap_err();
-            assert!(matches!(err, EventError::Key { .. }), "{bad}: {err}");
-        }
     }
 
     #[test]

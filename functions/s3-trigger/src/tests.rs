@@ -1,10 +1,18 @@
 //! The handler over whole event payloads (as AWS documents them, as moto sends them),
 //! against moto's S3, DynamoDB and Step Functions control plane.
 
-use lambda_runtime::Context;
+use std::sync::Arc;
+
+use lambda_runtime::{Context, Diagnostic};
 use serde_json::{Value, json};
 use test_support::moto;
+use tiktok_publish_core::errors::ErrorKind;
+use tiktok_publish_core::intake::{Intake, IntakeError};
+use tiktok_publish_core::media::s3::S3VideoSource;
 use tiktok_publish_core::store::{PostId, PostState, PostStore, StoreError};
+use tiktok_publish_core::trigger::{
+    DEFAULT_UPLOAD_PREFIX, EventError, KeyEncoding, TriggerSettings,
+};
 use tiktok_publish_testkit::{PassMachine, StackSettings, TestStack};
 
 use super::event::fixtures::{aws_documented, moto_shaped};
@@ -28,9 +36,11 @@ async fn rig(versioned: bool, key_encoding: KeyEncoding) -> Rig {
     let machine = PassMachine::create().await;
     let trigger = Trigger {
         intake: stack.intake(&machine).await,
-        prefix: DEFAULT_UPLOAD_PREFIX.to_owned(),
-        bucket: Some(stack.bucket.clone()),
-        key_encoding,
+        settings: TriggerSettings {
+            prefix: DEFAULT_UPLOAD_PREFIX.to_owned(),
+            bucket: Some(stack.bucket.clone()),
+            key_encoding,
+        },
     };
     Rig {
         trigger,
@@ -207,9 +217,10 @@ async fn an_unreachable_s3_fails_as_retryable() {
             ))),
             ..rig.trigger.intake.clone()
         },
-        prefix: rig.trigger.prefix.clone(),
-        bucket: None,
-        key_encoding: KeyEncoding::Url,
+        settings: TriggerSettings {
+            bucket: None,
+            ..rig.trigger.settings.clone()
+        },
     };
     let payload = aws_documented(
         &rig.stack.bucket,

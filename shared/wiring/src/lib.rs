@@ -7,11 +7,13 @@
 //! - [`services`]: the posts API, the sweep and the reconnect check, built from `Parts`.
 //! - [`lambda`]: what the three step Lambdas share (the pipeline built once, typed input).
 //! - [`telemetry`]: the functions' logging (payload-logging library targets held below TRACE).
+//! - [`trigger`]: the S3 trigger's service, from the few settings that function is given.
 
 pub mod lambda;
 pub mod parts;
 pub mod services;
 pub mod telemetry;
+pub mod trigger;
 
 pub use parts::{ClientSecret, Parts, aws_config, outcome_events, outcome_posts, secret_codec};
 pub use tiktok_publish_core::setup::WiringError;
