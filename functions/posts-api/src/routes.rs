@@ -1,20 +1,32 @@
-//! Routing on method and path, and the JSON replies.
+//! Routing on method and path with an axum [`Router`], and the JSON replies.
 //!
-//! The path is the one the handler sees: API Gateway's `rawPath` (`/posts/ID`), or what
-//! `cargo lambda watch` leaves after stripping its `/lambda-url/posts-api` prefix. A
-//! missing leading slash, a trailing slash and a left-over prefix are all tolerated.
-//! Path parameters, when API Gateway (or watch's router) supplies them, are preferred to
-//! our own decoding of the segment.
+//! The router matches the path the handler sees: API Gateway's `rawPath` (`/posts/ID`), or
+//! what `cargo lambda watch` leaves after stripping its `/lambda-url/posts-api` prefix.
+//! [`canonical_path`] makes it one form first, so a missing leading slash, a trailing
+//! slash and a left-over prefix are all tolerated. The routes are those of the deployed
+//! HTTP API (infra/template.yaml) and of watch's router (the root Cargo.toml). Path
+//! parameters, when API Gateway (or watch's router) supplies them, are preferred to the
+//! router's decoding of the segment ([`PathParam`]).
 
 use std::convert::Infallible;
 
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, RawPathParams, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
-use lambda_http::http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Request, RequestExt};
 use tiktok_publish_core::api::{ApiAnswer, ApiError, IdempotencyKey, PostsApi};
+use tower::util::MapRequest;
 
-/// What a request asks for.
+/// What a request asked for; every answer of a route carries it in its extensions (the
+/// log line names it, and tests read which route a request reached).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
     CreatePost,
@@ -27,7 +39,7 @@ pub enum Route {
     CreatorInfo(String),
 }
 
-/// Why a request has no route.
+/// Why a request has no route; its answer carries it in its extensions.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RouteError {
     /// No route has this path.
@@ -71,6 +83,15 @@ impl RouteError {
     }
 }
 
+impl IntoResponse for RouteError {
+    fn into_response(self) -> Response {
+        // The answer sets `Allow` itself, so axum leaves its own (which adds HEAD) out.
+        let mut response = reply(self.answer());
+        response.extensions_mut().insert(self);
+        response
+    }
+}
+
 fn joined(methods: &[Method], separator: &str) -> String {
     let names: Vec<&str> = methods.iter().map(Method::as_str).collect();
     names.join(separator)
@@ -81,116 +102,222 @@ const POST: &[Method] = &[Method::POST];
 const DELETE: &[Method] = &[Method::DELETE];
 const GET_DELETE: &[Method] = &[Method::GET, Method::DELETE];
 
-/// The route of `method` on `path`, or why there is none (404, or 405 with the methods
-/// the path has).
-pub fn route(method: &Method, path: &str, param: Option<&str>) -> Result<Route, RouteError> {
-    let mut segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    if segments.len() >= 2 && segments[0] == "lambda-url" && segments[1] == "posts-api" {
-        segments.drain(..2);
-    }
-    let id = |segment: &str| param.map_or_else(|| percent_decode(segment), str::to_owned);
-    let (allowed, found): (&'static [Method], Option<Route>) = match segments.as_slice() {
-        ["posts"] => (POST, (method == Method::POST).then_some(Route::CreatePost)),
-        ["posts", post] => (
-            GET_DELETE,
-            match *method {
-                Method::GET => Some(Route::GetPost(id(post))),
-                Method::DELETE => Some(Route::CancelPost(id(post))),
-                _ => None,
-            },
-        ),
-        ["posts", post, "retry"] => (
-            POST,
-            (method == Method::POST).then(|| Route::RetryPost(id(post))),
-        ),
-        ["accounts"] => (GET, (method == Method::GET).then_some(Route::ListAccounts)),
-        // A static segment wins over the parameter, as in API Gateway.
-        ["accounts", "connect-link"] => {
-            (POST, (method == Method::POST).then_some(Route::ConnectLink))
-        }
-        ["accounts", open_id] => (
-            DELETE,
-            (method == Method::DELETE).then(|| Route::DisconnectAccount(id(open_id))),
-        ),
-        ["accounts", open_id, "creator-info"] => (
-            GET,
-            (method == Method::GET).then(|| Route::CreatorInfo(id(open_id))),
-        ),
-        _ => {
-            return Err(RouteError::NotFound {
-                method: method.clone(),
-                path: segments.join("/"),
-            });
-        }
-    };
-    found.ok_or_else(|| RouteError::MethodNotAllowed {
-        method: method.clone(),
-        allowed,
-    })
+/// What `lambda_http::run` serves: the path made canonical, then the router.
+pub type PostsService = MapRequest<Router, fn(Request) -> Request>;
+
+pub fn service(api: PostsApi) -> PostsService {
+    // The path must be canonical before the router matches it, so this wraps the router
+    // rather than being one of its layers (those run after routing).
+    MapRequest::new(router(api), canonical_path as fn(Request) -> Request)
 }
 
-/// The Lambda handler: every outcome is an HTTP answer, so it never fails.
-pub async fn handle(api: &PostsApi, request: Request) -> Result<Response<Body>, Infallible> {
+/// The routes. A static segment wins over a parameter (`/accounts/connect-link`), as in
+/// API Gateway.
+pub fn router(api: PostsApi) -> Router {
+    Router::new()
+        .route("/posts", allowing(POST).post(create_post))
+        .route(
+            "/posts/{id}",
+            allowing(GET_DELETE).get(get_post).delete(cancel_post),
+        )
+        .route("/posts/{id}/retry", allowing(POST).post(retry_post))
+        .route("/accounts", allowing(GET).get(list_accounts))
+        .route("/accounts/connect-link", allowing(POST).post(connect_link))
+        .route(
+            "/accounts/{open_id}",
+            allowing(DELETE).delete(disconnect_account),
+        )
+        .route(
+            "/accounts/{open_id}/creator-info",
+            allowing(GET).get(creator_info),
+        )
+        .fallback(no_route)
+        // Lambda's 6 MB payload limit bounds a body already; axum's 2 MB default would
+        // answer a larger one in plain text instead of the API's error shape.
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn(log_answer))
+        .with_state(api)
+}
+
+/// A path whose methods are `allowed`: any other answers 405 naming them. HEAD is refused
+/// too: axum would answer it with the GET handler, a method this API never offered.
+fn allowing(allowed: &'static [Method]) -> MethodRouter<PostsApi> {
+    let refuse =
+        move |method: Method| async move { RouteError::MethodNotAllowed { method, allowed } };
+    MethodRouter::new().head(refuse).fallback(refuse)
+}
+
+async fn no_route(method: Method, uri: Uri) -> RouteError {
+    let path = uri.path().trim_start_matches('/').to_owned();
+    RouteError::NotFound { method, path }
+}
+
+async fn log_answer(request: axum::extract::Request, next: Next) -> Response {
     let method = request.method().clone();
-    let path = match request.raw_http_path() {
-        "" => request.uri().path().to_owned(),
-        raw => raw.to_owned(),
-    };
-    let param = request
-        .path_parameters_ref()
-        .and_then(|p| p.first("id").or_else(|| p.first("open_id")))
-        .map(str::to_owned);
-    let answer = match route(&method, &path, param.as_deref()) {
-        Ok(route) => dispatch(api, route, &request).await,
-        Err(err) => err.answer(),
-    };
-    tracing::info!(%method, status = answer.status, "request answered");
-    Ok(reply(answer))
+    let response = next.run(request).await;
+    let route = response.extensions().get::<Route>();
+    tracing::info!(%method, status = response.status().as_u16(), ?route, "request answered");
+    response
 }
 
-async fn dispatch(api: &PostsApi, route: Route, request: &Request) -> ApiAnswer {
-    let caller = caller_arn(request);
-    match route {
+/// The request's path as the router matches it: `/` and the non-empty segments, without
+/// watch's `/lambda-url/posts-api` prefix; the query string is kept.
+fn canonical_path(mut request: Request) -> Request {
+    let query = request.uri().query().map(str::to_owned);
+    let canonical = |path: &str| -> Option<Uri> {
+        let mut segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        if let ["lambda-url", "posts-api", ..] = segments.as_slice() {
+            segments.drain(..2);
+        }
+        let mut canonical = format!("/{}", segments.join("/"));
+        if let Some(query) = &query {
+            canonical.push('?');
+            canonical.push_str(query);
+        }
+        Uri::try_from(canonical).ok()
+    };
+    // `rawPath` as sent; the URI's path when that is missing (not an API Gateway event) or
+    // holds what a URI may not (the URI's path is the same one, encoded).
+    let uri = match request.raw_http_path() {
+        "" => None,
+        raw => canonical(raw),
+    }
+    .or_else(|| canonical(request.uri().path()));
+    if let Some(uri) = uri {
+        *request.uri_mut() = uri;
+    }
+    request
+}
+
+async fn create_post(
+    State(api): State<PostsApi>,
+    Caller(caller): Caller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    // API Gateway joins a repeated header's values with commas; keys have none.
+    let values = headers
+        .get_all("idempotency-key")
+        .iter()
+        .map(|v| v.to_str().unwrap_or("\u{0}"))
+        .flat_map(|v| v.split(','));
+    let answer = match (
+        IdempotencyKey::from_header_values(values, caller.as_deref()),
+        body,
+    ) {
         // The body is parsed as JSON whatever its Content-Type says (`curl -d` sends a form
         // type): anything else is refused as "not valid JSON", naming the body.
-        Route::CreatePost => {
-            // API Gateway joins a repeated header's values with commas; keys have none.
-            let values = request
-                .headers()
-                .get_all("idempotency-key")
-                .iter()
-                .map(|v| v.to_str().unwrap_or("\u{0}"))
-                .flat_map(|v| v.split(','));
-            match IdempotencyKey::from_header_values(values, caller.as_deref()) {
-                Ok(key) => api.create_post(request.body().as_ref(), key.as_ref()).await,
-                Err(err) => err.answer(),
-            }
-        }
-        Route::GetPost(id) => api.get_post(&id).await,
-        Route::CancelPost(id) => api.cancel_post(&id).await,
-        Route::RetryPost(id) => api.retry_post(&id).await,
-        Route::ListAccounts => api.list_accounts().await,
-        Route::DisconnectAccount(open_id) => api.disconnect_account(&open_id).await,
-        Route::ConnectLink => api.connect_link(caller.as_deref()).await,
-        Route::CreatorInfo(open_id) => api.creator_info(&open_id).await,
-    }
+        (Ok(key), Ok(body)) => api.create_post(&body, key.as_ref()).await,
+        (Err(err), _) => err.answer(),
+        (_, Err(unreadable)) => ApiError::invalid("body", unreadable.body_text()).answer(),
+    };
+    answered(Route::CreatePost, answer)
+}
+
+async fn get_post(State(api): State<PostsApi>, PathParam(id): PathParam) -> Response {
+    let answer = api.get_post(&id).await;
+    answered(Route::GetPost(id), answer)
+}
+
+async fn cancel_post(State(api): State<PostsApi>, PathParam(id): PathParam) -> Response {
+    let answer = api.cancel_post(&id).await;
+    answered(Route::CancelPost(id), answer)
+}
+
+async fn retry_post(State(api): State<PostsApi>, PathParam(id): PathParam) -> Response {
+    let answer = api.retry_post(&id).await;
+    answered(Route::RetryPost(id), answer)
+}
+
+async fn list_accounts(State(api): State<PostsApi>) -> Response {
+    answered(Route::ListAccounts, api.list_accounts().await)
+}
+
+async fn disconnect_account(
+    State(api): State<PostsApi>,
+    PathParam(open_id): PathParam,
+) -> Response {
+    let answer = api.disconnect_account(&open_id).await;
+    answered(Route::DisconnectAccount(open_id), answer)
+}
+
+async fn connect_link(State(api): State<PostsApi>, Caller(caller): Caller) -> Response {
+    answered(
+        Route::ConnectLink,
+        api.connect_link(caller.as_deref()).await,
+    )
+}
+
+async fn creator_info(State(api): State<PostsApi>, PathParam(open_id): PathParam) -> Response {
+    let answer = api.creator_info(&open_id).await;
+    answered(Route::CreatorInfo(open_id), answer)
 }
 
 /// The IAM principal that signed the request (scopes idempotency keys, labels connect
-/// links); absent locally, where IAM is not emulated.
-fn caller_arn(request: &Request) -> Option<String> {
-    match request.request_context_ref()? {
-        RequestContext::ApiGatewayV2(ApiGatewayV2httpRequestContext {
-            authorizer: Some(authorizer),
-            ..
-        }) => authorizer.iam.as_ref()?.user_arn.clone(),
-        _ => None,
+/// links), from the API Gateway request context `lambda_http` puts in the request's
+/// extensions; absent locally, where IAM is not emulated.
+struct Caller(Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        let arn = match parts.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ApiGatewayV2httpRequestContext {
+                authorizer: Some(authorizer),
+                ..
+            })) => authorizer.iam.as_ref().and_then(|iam| iam.user_arn.clone()),
+            _ => None,
+        };
+        Ok(Caller(arn))
     }
 }
 
-fn reply(answer: ApiAnswer) -> Response<Body> {
-    let body = answer.body.to_string();
-    let mut response = Response::new(Body::Text(body));
+/// The route's one path parameter: API Gateway's (or watch's router's) value of the same
+/// name when it supplies one, else the router's percent-decoding of the segment.
+struct PathParam(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathParam {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let Some((name, raw)) = parameter_segment(parts) else {
+            let bug = ApiError::internal("a route without a path parameter asked for one");
+            return Err(reply(bug.answer()));
+        };
+        if let Some(value) = parts.path_parameters_ref().and_then(|p| p.first(&name)) {
+            return Ok(PathParam(value.to_owned()));
+        }
+        let decoded = RawPathParams::from_request_parts(parts, state).await;
+        let value = match decoded.as_ref().ok().and_then(|p| p.iter().next()) {
+            Some((_, value)) => value.to_owned(),
+            // Not UTF-8 once decoded: passed on as sent, and the core refuses it as an id.
+            None => raw,
+        };
+        Ok(PathParam(value))
+    }
+}
+
+/// The name of the matched route's parameter and its segment as sent.
+fn parameter_segment(parts: &Parts) -> Option<(String, String)> {
+    let pattern = parts.extensions.get::<MatchedPath>()?.as_str();
+    pattern
+        .split('/')
+        .zip(parts.uri.path().split('/'))
+        .find_map(|(pattern, segment)| {
+            let name = pattern.strip_prefix('{')?.strip_suffix('}')?;
+            Some((name.to_owned(), segment.to_owned()))
+        })
+}
+
+fn answered(route: Route, answer: ApiAnswer) -> Response {
+    let mut response = reply(answer);
+    response.extensions_mut().insert(route);
+    response
+}
+
+fn reply(answer: ApiAnswer) -> Response {
+    let mut response = Response::new(Body::from(answer.body.to_string()));
     *response.status_mut() =
         StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
@@ -205,29 +332,6 @@ fn reply(answer: ApiAnswer) -> Response<Body> {
         }
     }
     response
-}
-
-/// `%XX` decoding of one path segment; anything malformed stays as it is (the core then
-/// refuses it as an id).
-fn percent_decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
-            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
-                let value = hex(h).unwrap_or(0) * 16 + hex(l).unwrap_or(0);
-                out.push(u8::try_from(value).unwrap_or(b'?'));
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap_or_else(|_| segment.to_owned())
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ use tiktok_publish_core::store::{
     AccountTokens, Cause, PostFailure, PostId, PostState, PostUpdate, unix_now,
 };
 use tiktok_publish_core::tiktok::{CreatorInfo, Endpoint, TikTokError};
+use tower::ServiceExt;
 
 use super::*;
 
@@ -67,7 +68,7 @@ impl VideoSource for Videos {
 
 /// Execution names started and stopped; `starts` keeps every start, in order.
 #[derive(Default)]
-struct Runs {
+pub(super) struct Runs {
     started: Mutex<HashSet<String>>,
     starts: Mutex<Vec<String>>,
     stopped: Mutex<HashSet<String>>,
@@ -153,7 +154,7 @@ fn account(open_id: &str) -> AccountTokens {
     }
 }
 
-fn api() -> (PostsApi, Arc<Runs>) {
+pub(super) fn api() -> (PostsApi, Arc<Runs>) {
     let (api, runs, _) = api_with_creators();
     (api, runs)
 }
@@ -182,7 +183,7 @@ fn api_with_creators() -> (PostsApi, Arc<Runs>, Arc<Creators>) {
 
 /// An API Gateway HTTP API (payload 2.0) event, as JSON, turned into a request the way
 /// the runtime does it.
-fn event(
+pub(super) fn event(
     method: &str,
     raw_path: &str,
     path_parameters: Value,
@@ -220,8 +221,11 @@ fn event(
     lambda_http::request::from_str(&event.to_string()).expect("a valid v2 event")
 }
 
+/// The request through the whole service, and the answer as `lambda_http` hands it to
+/// the runtime.
 async fn call(api: &PostsApi, request: Request) -> (u16, Value, Response<Body>) {
-    let response = handle(api, request).await.unwrap();
+    let response = service(api.clone()).oneshot(request).await.unwrap();
+    let response = lambda_http::IntoResponse::into_response(response).await;
     let body = match response.body() {
         Body::Text(text) => serde_json::from_str(text).unwrap(),
         other => panic!("expected a JSON text body, got {other:?}"),

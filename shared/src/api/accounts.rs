@@ -1,0 +1,272 @@
+//! The connected accounts: `GET /accounts`, `DELETE /accounts/{open_id}` (revoke at
+//! TikTok, cancel the account's queued posts, forget it), `POST /accounts/connect-link`
+//! and `GET /accounts/{open_id}/creator-info`; and whether an account can post at all.
+
+use async_trait::async_trait;
+use serde_json::json;
+
+use super::{
+    AccountView, ApiAnswer, ApiError, CANCELLABLE, CreatorInfoView, PostsApi, answer_of, view,
+};
+use crate::connect::issue_connect_link;
+use crate::errors::{Classify, Remedy};
+use crate::setup::WiringError;
+use crate::store::{Fact, UnixTime, unix_now};
+use crate::tiktok::{PostMode, TikTokClient, TikTokError};
+use crate::tokens::{TokenError, TokenService};
+
+const MAX_OPEN_ID_LEN: usize = 128;
+
+/// TikTok's revoke for one account, with a token fresh enough to be accepted.
+#[async_trait]
+pub trait Revoker: Send + Sync {
+    async fn revoke(&self, open_id: &str) -> Result<(), RevokeError>;
+}
+
+/// Why a revoke did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RevokeError {
+    #[error("no usable access token to revoke: {0}")]
+    NoToken(#[source] TokenError),
+    #[error(transparent)]
+    TikTok(#[from] TikTokError),
+    #[error(transparent)]
+    Wiring(#[from] WiringError),
+}
+
+impl RevokeError {
+    /// Whether the disconnection must stop and be retried (nothing has changed yet) rather
+    /// than go on without the revoke. Only passing trouble stops it: a refused revoke, or
+    /// an account whose token is dead already, has nothing left to revoke worth waiting for.
+    fn must_retry(&self) -> Option<ApiError> {
+        let kind = match self {
+            RevokeError::NoToken(e) => e.kind(),
+            RevokeError::TikTok(e) => e.kind(),
+            RevokeError::Wiring(e) => e.kind(),
+        };
+        match (self, kind.remedy()) {
+            (_, Remedy::Retry) => Some(ApiError::from_kind(kind, self)),
+            // A deployment without its client secret cannot revoke anything: say so.
+            (RevokeError::Wiring(_), _) => Some(ApiError::internal(self)),
+            _ => None,
+        }
+    }
+}
+
+/// [`Revoker`] with the token service and the TikTok client.
+#[derive(Clone, Debug)]
+pub struct TikTokRevoker {
+    pub tokens: TokenService,
+    pub tiktok: TikTokClient,
+}
+
+#[async_trait]
+impl Revoker for TikTokRevoker {
+    async fn revoke(&self, open_id: &str) -> Result<(), RevokeError> {
+        let token = self
+            .tokens
+            .fresh_access_token(open_id)
+            .await
+            .map_err(RevokeError::NoToken)?;
+        self.tiktok.revoke(token.secret()).await?;
+        Ok(())
+    }
+}
+
+impl PostsApi {
+    /// A post for an unknown account, or one that cannot post in this mode, would only fail
+    /// later in the pipeline: refuse it now, with the reason.
+    pub(super) async fn check_account_can_post(
+        &self,
+        open_id: &str,
+        mode: PostMode,
+        now: UnixTime,
+    ) -> Result<(), ApiError> {
+        let Some(account) = self.accounts.get(open_id).await? else {
+            return Err(ApiError::not_found(
+                "account_not_found",
+                format!("no connected TikTok account has open_id {open_id:?}; connect it first"),
+            )
+            .with_field("account"));
+        };
+        let view = AccountView::new(&account.summary(), now);
+        let scope = match mode {
+            PostMode::DirectPost => "video.publish",
+            PostMode::Draft => "video.upload",
+        };
+        let reason = if account.summary().must_reconnect(now) {
+            view.reconnect_reason
+                .unwrap_or_else(|| "its tokens can no longer be renewed".to_owned())
+        } else if view.missing_scopes.iter().any(|s| s == scope) {
+            format!("it did not grant the {scope} scope this post needs")
+        } else {
+            return Ok(());
+        };
+        Err(ApiError::conflict(
+            "account_needs_reconnect",
+            format!("the TikTok account {open_id} must be connected again: {reason}"),
+        )
+        .with_field("account"))
+    }
+
+    /// `POST /accounts/connect-link`: a single-use link whose holder can connect one TikTok
+    /// account. It is the answer's purpose, so it is in the body; it is never logged.
+    /// `caller` (the IAM principal) is kept with the link.
+    pub async fn connect_link(&self, caller: Option<&str>) -> ApiAnswer {
+        let Some(settings) = &self.connect else {
+            return ApiError::internal("PUBLIC_BASE_URL is not set: connect links need it")
+                .answer();
+        };
+        match issue_connect_link(self.oauth.as_ref(), settings, caller, unix_now()).await {
+            Ok(link) => ApiAnswer::json(
+                201,
+                json!({
+                    "url": link.expose(),
+                    "expires_at": view::rfc3339(link.expires_at),
+                }),
+            )
+            .with_header("cache-control", "no-store"),
+            Err(err) => ApiError::from_kind(err.kind(), &err).answer(),
+        }
+    }
+
+    /// `GET /accounts/{open_id}/creator-info`: the creator's posting settings, fresh from
+    /// TikTok. An account that cannot Direct Post (unknown, to be reconnected, without
+    /// `video.publish`) is refused before TikTok is asked.
+    #[tracing::instrument(skip(self))]
+    pub async fn creator_info(&self, open_id: &str) -> ApiAnswer {
+        answer_of(
+            async {
+                check_open_id(open_id, "open_id")?;
+                self.check_account_can_post(open_id, PostMode::DirectPost, unix_now())
+                    .await
+                    .map_err(|err| err.with_field("open_id"))?;
+                let info = self
+                    .creator_info
+                    .creator_info(open_id)
+                    .await
+                    .map_err(|err| err.to_api_error(open_id))?;
+                let view = CreatorInfoView::new(open_id, &info);
+                Ok(ApiAnswer::json(
+                    200,
+                    serde_json::to_value(view).map_err(ApiError::internal)?,
+                ))
+            }
+            .await,
+        )
+    }
+
+    /// `GET /accounts`: every connected account and whether it must be reconnected.
+    pub async fn list_accounts(&self) -> ApiAnswer {
+        answer_of(
+            async {
+                let now = unix_now();
+                let mut accounts: Vec<AccountView> = self
+                    .accounts
+                    .list()
+                    .await?
+                    .iter()
+                    .map(|a| AccountView::new(a, now))
+                    .collect();
+                accounts.sort_by(|a, b| a.open_id.cmp(&b.open_id));
+                Ok(ApiAnswer::json(200, json!({ "accounts": accounts })))
+            }
+            .await,
+        )
+    }
+
+    /// `DELETE /accounts/{open_id}`: revokes the account's access at TikTok (a refusal is
+    /// reported, not fatal; passing trouble answers 503 before anything changed), cancels
+    /// its posts that have not started uploading, then forgets it.
+    #[tracing::instrument(skip(self))]
+    pub async fn disconnect_account(&self, open_id: &str) -> ApiAnswer {
+        answer_of(self.disconnect(open_id).await)
+    }
+
+    async fn disconnect(&self, open_id: &str) -> Result<ApiAnswer, ApiError> {
+        check_open_id(open_id, "open_id")?;
+        if self.accounts.get(open_id).await?.is_none() {
+            return Err(ApiError::not_found(
+                "account_not_found",
+                format!("no connected TikTok account has open_id {open_id:?}"),
+            ));
+        }
+        let revoke_note = match self.revoker.revoke(open_id).await {
+            Ok(()) => None,
+            Err(err) => {
+                if let Some(stop) = err.must_retry() {
+                    return Err(stop);
+                }
+                tracing::warn!(open_id, error = %err, "revoke refused; disconnecting anyway");
+                Some(format!(
+                    "TikTok did not revoke the access ({err}); the account is forgotten here \
+                     anyway. Its owner can remove the app in TikTok's settings \
+                     (Security and login > Manage app permissions)."
+                ))
+            }
+        };
+
+        let mut cancelled = Vec::new();
+        let mut in_flight = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .posts()
+                .list_by_account(open_id, 100, after.as_ref())
+                .await?;
+            for post in &page.posts {
+                if CANCELLABLE.contains(&post.state) {
+                    match self.cancel(post, Fact::AccountDisconnected).await {
+                        Ok(_) => cancelled.push(post.id.to_string()),
+                        Err(err) if err.status == 409 => in_flight.push(post.id.to_string()),
+                        Err(err) => return Err(err),
+                    }
+                } else if !post.state.is_final() {
+                    in_flight.push(post.id.to_string());
+                }
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+
+        self.accounts.delete(open_id).await?;
+        tracing::info!(
+            open_id,
+            revoked = revoke_note.is_none(),
+            cancelled = cancelled.len(),
+            in_flight = in_flight.len(),
+            "account disconnected"
+        );
+        Ok(ApiAnswer::json(
+            200,
+            json!({
+                "open_id": open_id,
+                "revoked": revoke_note.is_none(),
+                "revoke_note": revoke_note,
+                "cancelled_posts": cancelled,
+                // Already uploading: they fail on their own once the token is gone.
+                "posts_in_flight": in_flight,
+            }),
+        ))
+    }
+}
+
+pub(super) fn check_open_id(open_id: &str, field: &str) -> Result<(), ApiError> {
+    let valid = !open_id.is_empty()
+        && open_id.len() <= MAX_OPEN_ID_LEN
+        && !open_id
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '/');
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            field,
+            format!(
+                "must be a TikTok open_id (1 to {MAX_OPEN_ID_LEN} characters, no spaces or '/')"
+            ),
+        ))
+    }
+}

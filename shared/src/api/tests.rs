@@ -1,0 +1,220 @@
+//! The API's logic over in-memory ports.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde_json::json;
+
+use super::idempotency::{Reservation, body_fingerprint};
+use super::*;
+use crate::intake::{Executions, Intake, IntakeError};
+use crate::media::{ByteStream, SourceError, VideoLocation, VideoObject, VideoSource};
+use crate::store::memory::{MemoryPostStore, MemoryTokenStore};
+use crate::store::{AccountTokens, PostId, unix_now};
+use crate::tiktok::CreatorInfo;
+
+struct OneVideo;
+
+#[async_trait]
+impl VideoSource for OneVideo {
+    async fn head(&self, location: &VideoLocation) -> Result<VideoObject, SourceError> {
+        Ok(VideoObject {
+            location: location.clone(),
+            size: 10,
+            content_type: None,
+            etag: "e".into(),
+        })
+    }
+
+    async fn read_range(&self, _: &VideoObject, _: u64, _: u64) -> Result<ByteStream, SourceError> {
+        Err(SourceError::Refused {
+            detail: "not read".into(),
+        })
+    }
+}
+
+/// Fails `failures` starts with a retryable error, then succeeds.
+struct FlakyRuns {
+    failures: Mutex<u32>,
+}
+
+#[async_trait]
+impl Executions for FlakyRuns {
+    async fn start_named(&self, _: &PostId, _: &str) -> Result<(), IntakeError> {
+        let mut failures = self.failures.lock().unwrap();
+        if *failures > 0 {
+            *failures -= 1;
+            return Err(IntakeError::Executions {
+                detail: "throttled".into(),
+                retryable: true,
+            });
+        }
+        Ok(())
+    }
+
+    async fn stop(&self, _: &PostId, _: &str) -> Result<(), IntakeError> {
+        Ok(())
+    }
+}
+
+struct NoRevoke;
+
+#[async_trait]
+impl Revoker for NoRevoke {
+    async fn revoke(&self, _: &str) -> Result<(), RevokeError> {
+        Ok(())
+    }
+}
+
+/// A creator offering only `SELF_ONLY`, counting how often it is asked.
+#[derive(Default)]
+struct PrivateCreator {
+    asked: Mutex<u32>,
+}
+
+#[async_trait]
+impl CreatorInfoSource for PrivateCreator {
+    async fn creator_info(&self, _: &str) -> Result<CreatorInfo, CreatorInfoError> {
+        *self.asked.lock().unwrap() += 1;
+        Ok(CreatorInfo {
+            creator_avatar_url: "https://example.com/a.png".into(),
+            creator_username: "ann".into(),
+            creator_nickname: "Ann".into(),
+            privacy_level_options: vec!["SELF_ONLY".into()],
+            comment_disabled: true,
+            duet_disabled: false,
+            stitch_disabled: false,
+            max_video_post_duration_sec: 600,
+        })
+    }
+}
+
+fn api(start_failures: u32) -> PostsApi {
+    let accounts = MemoryTokenStore::new();
+    let now = unix_now();
+    accounts.insert(AccountTokens {
+        open_id: "o".into(),
+        access_token: SecretString::from("a"),
+        access_expires_at: now + 3600,
+        refresh_token: Some(crate::store::SealedSecret::plain(&SecretString::from("r"))),
+        refresh_expires_at: now + 86_400,
+        scopes: vec!["video.publish".into(), "video.upload".into()],
+        nickname: None,
+        needs_reconnect: false,
+        reconnect_reason: None,
+        version: 1,
+        lease_owner: None,
+        lease_until: None,
+        connected_at: now,
+        updated_at: now,
+    });
+    PostsApi {
+        intake: Intake {
+            posts: Arc::new(MemoryPostStore::new()),
+            source: Arc::new(OneVideo),
+            executions: Arc::new(FlakyRuns {
+                failures: Mutex::new(start_failures),
+            }),
+        },
+        accounts: Arc::new(accounts),
+        idempotency: Arc::new(MemoryIdempotencyStore::new()),
+        revoker: Arc::new(NoRevoke),
+        creator_info: Arc::new(PrivateCreator::default()),
+        oauth: Arc::new(crate::store::memory::MemoryOAuthStateStore::new()),
+        connect: None,
+        bucket: "b".into(),
+    }
+}
+
+const BODY: &[u8] = br#"{"account":"o","key":"uploads/o/v.mp4","options":{"mode":"draft"}}"#;
+
+fn key() -> IdempotencyKey {
+    IdempotencyKey::from_header_values(["k"], None)
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_passing_failure_is_not_remembered_under_the_key() {
+    let api = api(1);
+    let failed = api.create_post(BODY, Some(&key())).await;
+    assert_eq!(failed.status, 503, "{}", failed.body);
+    assert!(failed.headers.contains(&("retry-after", "5".to_owned())));
+    let retried = api.create_post(BODY, Some(&key())).await;
+    // The record was written by the first attempt; the retry found and started it.
+    assert_eq!(retried.status, 200, "{}", retried.body);
+    assert_eq!(retried.body["state"], "QUEUED");
+}
+
+#[tokio::test]
+async fn a_key_still_running_answers_409_with_retry_after() {
+    let api = api(0);
+    let reserved = api
+        .idempotency
+        .reserve(&key(), &body_fingerprint(BODY), unix_now())
+        .await
+        .unwrap();
+    assert_eq!(reserved, Reservation::Reserved);
+    let answer = api.create_post(BODY, Some(&key())).await;
+    assert_eq!(answer.status, 409, "{}", answer.body);
+    assert_eq!(answer.body["error"]["code"], "idempotency_key_in_progress");
+    assert!(
+        answer
+            .headers
+            .iter()
+            .any(|(name, _)| *name == "retry-after")
+    );
+}
+
+#[tokio::test]
+async fn accounts_that_cannot_post_in_the_mode_are_refused_up_front() {
+    let api = api(0);
+    let direct =
+        br#"{"account":"o","key":"uploads/o/v.mp4","options":{"privacy_level":"SELF_ONLY"}}"#;
+    // Granted video.publish: fine.
+    assert_eq!(api.create_post(direct, None).await.status, 201);
+    api.accounts
+        .mark_needs_reconnect("o", "refresh refused", None, unix_now())
+        .await
+        .unwrap();
+    let answer = api.create_post(BODY, None).await;
+    assert_eq!(answer.status, 409, "{}", answer.body);
+    assert_eq!(answer.body["error"]["code"], "account_needs_reconnect");
+    assert!(
+        answer.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("refresh refused")
+    );
+}
+
+#[tokio::test]
+async fn connect_links_without_a_public_base_url_say_so() {
+    let answer = api(0).connect_link(None).await;
+    assert_eq!(answer.status, 500);
+}
+
+#[tokio::test]
+async fn creator_info_is_asked_only_for_accounts_that_can_direct_post() {
+    let api = api(0);
+    let answer = api.creator_info("o").await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body["nickname"], "Ann");
+    assert_eq!(answer.body["privacy_level_options"], json!(["SELF_ONLY"]));
+    assert_eq!(answer.body["comment_disabled"], true);
+
+    let unknown = api.creator_info("nobody").await;
+    assert_eq!(unknown.status, 404, "{}", unknown.body);
+    assert_eq!(unknown.body["error"]["field"], "open_id");
+    let bad = api.creator_info("a/b").await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+
+    api.accounts
+        .mark_needs_reconnect("o", "refresh refused", None, unix_now())
+        .await
+        .unwrap();
+    let answer = api.creator_info("o").await;
+    assert_eq!(answer.status, 409, "{}", answer.body);
+    assert_eq!(answer.body["error"]["code"], "account_needs_reconnect");
+}
