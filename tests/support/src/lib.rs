@@ -1,8 +1,8 @@
 //! Test harness: one moto server per test process, on a free loopback port, started on first
 //! use and killed when the process ends.
 //!
-//! moto is found at `$MOTO_SERVER`, else at `<workspace>/.local/moto-venv/bin/moto_server`
-//! (what `scripts/test` installs). A test that needs moto fails with a clear message when it
+//! moto is `$MOTO_SERVER`, else `<workspace>/.local/moto-venv` (what `scripts/test` installs)
+//! running `tests/support/moto_atomic.py`. A test that needs moto fails with a clear message when it
 //! is missing: it never skips.
 
 use std::net::TcpListener;
@@ -41,10 +41,21 @@ fn workspace_root() -> PathBuf {
     dir
 }
 
-fn moto_binary() -> PathBuf {
-    std::env::var_os("MOTO_SERVER")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join(".local/moto-venv/bin/moto_server"))
+/// `$MOTO_SERVER` as it is, else moto's venv Python running `moto_atomic.py` (moto's server
+/// with DynamoDB's conditional writes made atomic, as in AWS: see that file).
+fn moto_command() -> (PathBuf, Vec<String>) {
+    match std::env::var_os("MOTO_SERVER") {
+        Some(binary) => (PathBuf::from(binary), Vec::new()),
+        None => (
+            workspace_root().join(".local/moto-venv/bin/python"),
+            vec![
+                workspace_root()
+                    .join("tests/support/moto_atomic.py")
+                    .display()
+                    .to_string(),
+            ],
+        ),
+    }
 }
 
 /// A port that was free a moment ago on 127.0.0.1.
@@ -57,15 +68,15 @@ pub fn free_port() -> u16 {
 
 impl Moto {
     fn start() -> anyhow::Result<Moto> {
-        let binary = moto_binary();
+        let (binary, first_args) = moto_command();
         if !binary.exists() {
-            bail!("moto_server not found at {}", binary.display());
+            bail!("moto not found at {}", binary.display());
         }
         // Another process may take the port between our probe and moto's bind: try a few.
         let mut last_error = None;
         for _ in 0..5 {
             let port = free_port();
-            match spawn_until_ready(&binary, port) {
+            match spawn_until_ready(&binary, &first_args, port) {
                 Ok(()) => {
                     return Ok(Moto {
                         endpoint: format!("http://127.0.0.1:{port}"),
@@ -135,13 +146,14 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}-{n}", std::process::id())
 }
 
-fn spawn_until_ready(binary: &Path, port: u16) -> anyhow::Result<()> {
+fn spawn_until_ready(binary: &Path, first_args: &[String], port: u16) -> anyhow::Result<()> {
     // moto is spawned from a thread that lives as long as the process, so the parent-death
     // signal (tied to the spawning thread) fires only when the whole test process ends.
     let (tx, rx) = std::sync::mpsc::channel();
     let binary = binary.to_path_buf();
+    let first_args = first_args.to_vec();
     std::thread::spawn(move || {
-        let spawned = spawn_moto(&binary, port);
+        let spawned = spawn_moto(&binary, &first_args, port);
         let ok = spawned.is_ok();
         let _ = tx.send(spawned.map(|_child| ()));
         if ok {
@@ -161,9 +173,10 @@ fn spawn_until_ready(binary: &Path, port: u16) -> anyhow::Result<()> {
     bail!("moto did not listen on port {port} within 30 s")
 }
 
-fn spawn_moto(binary: &Path, port: u16) -> anyhow::Result<Child> {
+fn spawn_moto(binary: &Path, first_args: &[String], port: u16) -> anyhow::Result<Child> {
     let mut command = Command::new(binary);
     command
+        .args(first_args)
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -3,9 +3,9 @@
 use super::*;
 use crate::errors::{Classify, ErrorKind};
 use crate::media::VideoLocation;
-use crate::store::post::PostSource;
 use crate::store::AllowanceStore;
 use crate::store::allowance::{AllowanceLimits, Spend, TikTokCall, UnixMillis};
+use crate::store::post::PostSource;
 use crate::tiktok::ChunkPolicy;
 
 const NOW: UnixTime = 1_800_000_000;
