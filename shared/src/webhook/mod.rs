@@ -2,12 +2,14 @@
 //!
 //! TikTok POSTs JSON events to the app's callback URL with a `TikTok-Signature: t=..,s=..`
 //! header: `s` is the hex HMAC-SHA256, keyed with the client secret, of `{t}.{raw body}`.
-//! [`receive`] checks that signature in constant time (hmac's `verify_slice`), refuses a `t` too far from now (a
-//! replay of an old delivery, or a clock gone wrong), parses the event, and acts on it:
+//! [`receive`] checks that signature in constant time (hmac's `verify_slice`), refuses a `t`
+//! too far from now (a replay of an old delivery, or a clock gone wrong), parses the event,
+//! and acts on it:
 //!
 //! - `post.publish.complete`, `.failed`, `.inbox_delivered`, `.publicly_available`: the
-//!   outcome is recorded on the post of that `publish_id` ([`WebhookFinal`](crate::store::WebhookFinal)), once, so the
-//!   status step can use it instead of spending a status fetch.
+//!   outcome is recorded on the post of that `publish_id`
+//!   ([`WebhookFinal`](crate::store::WebhookFinal)), once, so the status step can use it
+//!   instead of spending a status fetch.
 //! - `authorization.removed`: the account is marked as needing reconnection, and its posts
 //!   that have not started uploading are stopped (`FAILED`, `AccountNeedsReconnect`).
 //! - anything else (`post.publish.no_longer_publicly_available`, events TikTok adds later) is
@@ -55,7 +57,8 @@ pub const DEFAULT_MAX_SKEW_SECS: u64 = 300;
 pub const DEFAULT_POST_SEARCH_LIMIT: u32 = 200;
 
 /// Why the creator's posts were stopped on `authorization.removed` (the text of
-/// [`Cause::AuthorizationRemoved`]), also the account's reconnect reason.
+/// [`Cause::AuthorizationRemoved`](crate::store::Cause::AuthorizationRemoved)), also the
+/// account's reconnect reason.
 pub const AUTHORIZATION_REMOVED_REASON: &str = AUTHORIZATION_REMOVED_TEXT;
 /// What they can do about it.
 pub const AUTHORIZATION_REMOVED_ADVICE: &str =

@@ -85,7 +85,10 @@ impl TikTokWebhook {
                 let settings = match self.settings().await {
                     Ok(settings) => settings,
                     Err(error) => {
-                        tracing::error!(error = ?error, "cannot verify webhook events without the client secret");
+                        tracing::error!(
+                            error = ?error,
+                            "cannot verify webhook events without the client secret"
+                        );
                         return Ok(unavailable_response().map(Body::from));
                     }
                 };
