@@ -473,7 +473,8 @@ async fn other_tiktok_errors_are_shown_escaped() {
     assert_eq!(error, "invalid_scope");
     let html = outcome.page().html();
     assert!(!html.contains("<script>"), "{html}");
-    assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more"));
+    // askama's numeric references: `&#60;` is `&lt;`, `&#38;` is `&amp;`.
+    assert!(html.contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62; &#38; more"));
     assert!(html.contains("tiktok-publish connect"));
     assert_eq!(outcome.page().status, 502);
     let again = s.callback(&url, Some(&started.nonce), now).await;

@@ -1,16 +1,20 @@
 //! The handler over in-memory stores: what TikTok gets back, and that a refused request
 //! records nothing.
 
+use std::sync::Arc;
+
 use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request};
 use secrecy::SecretString;
 use tiktok_publish_core::config::NoClientSecret;
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::store::memory::{MemoryPostStore, MemoryTokenStore};
-use tiktok_publish_core::store::{PostId, PostRecord, PostSource, PostState, WebhookFinalKind};
+use tiktok_publish_core::store::{
+    PostId, PostRecord, PostSource, PostState, PostStore, UnixTime, WebhookFinalKind,
+};
 use tiktok_publish_core::tiktok::{ChunkPlan, ChunkPolicy, UploadUrl};
-use tiktok_publish_core::webhook::sign;
-
-use super::*;
+use tiktok_publish_core::webhook::{WebhookSettings, sign};
+use tiktok_publish_wiring::TikTokWebhook;
 
 const NOW: UnixTime = 1_800_000_000;
 const OPEN_ID: &str = "open-1";
@@ -21,7 +25,7 @@ fn settings() -> WebhookSettings {
 }
 
 /// An app whose settings are ready (no Secrets Manager), and one processing post.
-async fn app() -> (App, Arc<MemoryPostStore>, PostId) {
+async fn app() -> (TikTokWebhook, Arc<MemoryPostStore>, PostId) {
     let posts = Arc::new(MemoryPostStore::new());
     let record = PostRecord::new(
         OPEN_ID,
@@ -51,12 +55,8 @@ async fn app() -> (App, Arc<MemoryPostStore>, PostId) {
         )
         .await
         .unwrap();
-    let app = App {
-        posts: posts.clone(),
-        tokens: Arc::new(MemoryTokenStore::new()),
-        settings: OnceCell::new_with(Some(settings())),
-        secret: Arc::new(NoClientSecret),
-    };
+    let app =
+        TikTokWebhook::with_settings(posts.clone(), Arc::new(MemoryTokenStore::new()), settings());
     (app, posts, record.id)
 }
 
@@ -83,8 +83,8 @@ fn request(signature: Option<String>, body: Vec<u8>) -> Request {
     builder.body(Body::from(body)).unwrap()
 }
 
-async fn call(app: &App, request: Request) -> (StatusCode, serde_json::Value) {
-    let response = handle(app, request, NOW).await.unwrap();
+async fn call(app: &TikTokWebhook, request: Request) -> (StatusCode, serde_json::Value) {
+    let response = app.handle(request, NOW).await.unwrap();
     let status = response.status();
     let body: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
     (status, body)
@@ -112,9 +112,9 @@ async fn a_signed_final_event_is_recorded_on_its_post() {
 
 #[tokio::test]
 async fn an_unsigned_request_is_refused_without_fetching_the_secret() {
-    let (mut app, posts, id) = app().await;
+    let (app, posts, id) = app().await;
     // No settings and no secret source: a 503 here would mean the secret was asked for.
-    app.settings = OnceCell::new();
+    let app = TikTokWebhook::new(app.posts, app.tokens, Arc::new(NoClientSecret));
     let (status, answer) = call(&app, request(None, complete_event())).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(

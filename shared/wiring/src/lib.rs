@@ -8,12 +8,16 @@
 //! - [`lambda`]: what the three step Lambdas share (the pipeline built once, typed input).
 //! - [`telemetry`]: the functions' logging (payload-logging library targets held below TRACE).
 //! - [`trigger`]: the S3 trigger's service, from the few settings that function is given.
+//! - [`public_routes`]: the routes the internet reaches without IAM (OAuth start and
+//!   callback, TikTok's webhook), from `lambda_http`'s request to the core's answer.
 
 pub mod lambda;
 pub mod parts;
+pub mod public_routes;
 pub mod services;
 pub mod telemetry;
 pub mod trigger;
 
 pub use parts::{ClientSecret, Parts, aws_config, outcome_events, outcome_posts, secret_codec};
+pub use public_routes::{OAuthCallback, OAuthStart, TikTokWebhook};
 pub use tiktok_publish_core::setup::WiringError;

@@ -1,0 +1,96 @@
+//! Where the connect flow lives and how long its one-time tokens last, read from the
+//! environment once.
+
+use crate::config::{ConfigError, number_or, optional, required};
+
+use super::{CALLBACK_PATH, DEFAULT_LINK_TTL_SECS, DEFAULT_STATE_TTL_SECS};
+
+/// Where the connect flow lives and how long its one-time tokens last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectSettings {
+    /// The API's public base URL, no trailing slash (`PUBLIC_BASE_URL`): connect links
+    /// point at it. Taken from configuration, never from the request (behind API Gateway
+    /// or `cargo lambda watch` the request's own URL is not the public one).
+    pub public_base_url: String,
+    /// The redirect URI registered with TikTok (`TIKTOK_REDIRECT_URI`, default
+    /// `{PUBLIC_BASE_URL}/oauth/callback`). Sent to the authorize page and repeated, byte
+    /// for byte, in the code exchange.
+    pub redirect_uri: String,
+    /// Seconds a connect link stays usable (`CONNECT_LINK_TTL_SECS`, default 900).
+    pub link_ttl_secs: i64,
+    /// Seconds an OAuth state stays usable (`OAUTH_STATE_TTL_SECS`, default 600).
+    pub state_ttl_secs: i64,
+}
+
+impl ConnectSettings {
+    /// Settings for this base URL: redirect URI `{base}/oauth/callback`, default lifetimes.
+    pub fn new(public_base_url: &str) -> Result<ConnectSettings, ConfigError> {
+        let base = absolute_url("PUBLIC_BASE_URL", public_base_url.trim())?;
+        let base = base.trim_end_matches('/').to_owned();
+        Ok(ConnectSettings {
+            redirect_uri: format!("{base}{CALLBACK_PATH}"),
+            public_base_url: base,
+            link_ttl_secs: secs(DEFAULT_LINK_TTL_SECS),
+            state_ttl_secs: secs(DEFAULT_STATE_TTL_SECS),
+        })
+    }
+
+    /// The same settings with another registered redirect URI.
+    pub fn with_redirect_uri(mut self, redirect_uri: &str) -> Result<ConnectSettings, ConfigError> {
+        self.redirect_uri = absolute_url("TIKTOK_REDIRECT_URI", redirect_uri.trim())?;
+        Ok(self)
+    }
+
+    /// Reads `PUBLIC_BASE_URL` (required), `TIKTOK_REDIRECT_URI`, `CONNECT_LINK_TTL_SECS`
+    /// and `OAUTH_STATE_TTL_SECS`.
+    pub fn from_env() -> Result<ConnectSettings, ConfigError> {
+        let mut settings = ConnectSettings::new(&required("PUBLIC_BASE_URL")?)?;
+        if let Some(uri) = optional("TIKTOK_REDIRECT_URI") {
+            settings = settings.with_redirect_uri(&uri)?;
+        }
+        settings.link_ttl_secs = positive_secs("CONNECT_LINK_TTL_SECS", DEFAULT_LINK_TTL_SECS)?;
+        settings.state_ttl_secs = positive_secs("OAUTH_STATE_TTL_SECS", DEFAULT_STATE_TTL_SECS)?;
+        Ok(settings)
+    }
+}
+
+fn absolute_url(name: &'static str, value: &str) -> Result<String, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid { name, reason };
+    let url = url::Url::parse(value).map_err(|e| invalid(format!("{value:?}: {e}")))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
+        return Err(invalid(format!("{value:?} is not an absolute http(s) URL")));
+    }
+    Ok(value.to_owned())
+}
+
+fn secs(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+fn positive_secs(name: &'static str, default: u64) -> Result<i64, ConfigError> {
+    match number_or(name, default)? {
+        // Zero would make every token dead on arrival: surely a mistake.
+        0 => Err(ConfigError::Invalid {
+            name,
+            reason: "must be at least 1 second".into(),
+        }),
+        value => Ok(secs(value)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_default_the_redirect_uri_from_the_base_url() {
+        let s = ConnectSettings::new("https://api.example.com/").unwrap();
+        assert_eq!(s.public_base_url, "https://api.example.com");
+        assert_eq!(s.redirect_uri, "https://api.example.com/oauth/callback");
+        assert_eq!(s.link_ttl_secs, 900);
+        let s = s.with_redirect_uri("https://auth.example.com/cb").unwrap();
+        assert_eq!(s.redirect_uri, "https://auth.example.com/cb");
+        assert!(ConnectSettings::new("api.example.com").is_err());
+        assert!(ConnectSettings::new("ftp://api.example.com").is_err());
+    }
+}

@@ -1,0 +1,67 @@
+//! Who we are to TikTok and how strict the webhook's checks are.
+
+use std::fmt;
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::config::{ConfigError, number_or, required};
+
+use super::{DEFAULT_MAX_SKEW_SECS, DEFAULT_POST_SEARCH_LIMIT};
+
+/// Who we are to TikTok and how strict the checks are.
+#[derive(Clone)]
+pub struct WebhookSettings {
+    /// Events for another client key are refused.
+    pub client_key: String,
+    /// The HMAC key of the signature.
+    pub client_secret: SecretString,
+    /// How far the signature's `t` may be from now, either way.
+    pub max_skew: Duration,
+    /// How many of the account's newest posts are searched for a `publish_id`.
+    pub post_search_limit: u32,
+}
+
+impl fmt::Debug for WebhookSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookSettings")
+            .field("client_key", &self.client_key)
+            .field("client_secret", &"[redacted]")
+            .field("max_skew", &self.max_skew)
+            .field("post_search_limit", &self.post_search_limit)
+            .finish()
+    }
+}
+
+impl WebhookSettings {
+    /// Default bounds for this app.
+    pub fn new(client_key: impl Into<String>, client_secret: SecretString) -> Self {
+        WebhookSettings {
+            client_key: client_key.into(),
+            client_secret,
+            max_skew: Duration::from_secs(DEFAULT_MAX_SKEW_SECS),
+            post_search_limit: DEFAULT_POST_SEARCH_LIMIT,
+        }
+    }
+
+    /// Reads `TIKTOK_CLIENT_KEY`, `WEBHOOK_MAX_SKEW_SECS` and `WEBHOOK_POST_SEARCH_LIMIT`;
+    /// the secret is passed in (it lives in Secrets Manager in AWS).
+    pub fn from_env(client_secret: SecretString) -> Result<Self, ConfigError> {
+        let mut settings = WebhookSettings::new(required("TIKTOK_CLIENT_KEY")?, client_secret);
+        settings.max_skew =
+            Duration::from_secs(number_or("WEBHOOK_MAX_SKEW_SECS", DEFAULT_MAX_SKEW_SECS)?);
+        let limit = number_or(
+            "WEBHOOK_POST_SEARCH_LIMIT",
+            u64::from(DEFAULT_POST_SEARCH_LIMIT),
+        )?;
+        settings.post_search_limit =
+            u32::try_from(limit)
+                .ok()
+                .filter(|l| *l > 0)
+                .ok_or(ConfigError::Invalid {
+                    name: "WEBHOOK_POST_SEARCH_LIMIT",
+                    reason: format!("{limit} is not between 1 and {}", u32::MAX),
+                })?;
+        Ok(settings)
+    }
+}
