@@ -1,0 +1,241 @@
+//! Recording events on the posts table (moto): idempotent, and only over what was read.
+
+use super::*;
+
+#[tokio::test]
+async fn recording_is_idempotent_and_learns_the_public_id_once() {
+    let stack = TestStack::start("webhook-record").await;
+    let posts = stack.posts.as_ref();
+    // Older posts of the account in front of it, so the search goes past one page.
+    let id = processing_post(posts, "uploads/target.mp4", NOW - 3600).await;
+    for i in 0..60 {
+        let other = PostRecord::new(
+            OPEN_ID,
+            PostSource::at(stack.location(&format!("uploads/other-{i}.mp4"))),
+            None,
+            PostState::Queued,
+            NOW - 60 + i,
+        );
+        posts.create(&other).await.unwrap();
+    }
+    let tokens = stack.accounts.as_ref();
+    let complete = complete_body();
+    let signed = |body: &[u8]| our_signature(NOW, body);
+
+    let first = receive(
+        &settings(),
+        posts,
+        tokens,
+        signed(&complete).as_deref(),
+        &complete,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        first,
+        WebhookOutcome::Recorded {
+            post_id: id.clone()
+        }
+    );
+    // TikTok delivers it again.
+    let again = receive(
+        &settings(),
+        posts,
+        tokens,
+        signed(&complete).as_deref(),
+        &complete,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        again,
+        WebhookOutcome::AlreadyRecorded {
+            post_id: id.clone()
+        }
+    );
+    let post = posts.get(&id).await.unwrap().unwrap();
+    let webhook_notes = |post: &PostRecord| {
+        post.history
+            .iter()
+            .filter(|h| {
+                h.note
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("TikTok webhook"))
+            })
+            .count()
+    };
+    assert_eq!(webhook_notes(&post), 1);
+    assert_eq!(
+        post.webhook,
+        Some(WebhookFinal {
+            publish_id: PUBLISH_ID.into(),
+            kind: WebhookFinalKind::Complete,
+            reason: None,
+            public_post_id: None,
+            event_time: NOW,
+        })
+    );
+
+    // The public id arrives later: it improves the record, once.
+    let public = event_body(
+        "our-key",
+        "post.publish.publicly_available",
+        serde_json::json!({"publish_id": PUBLISH_ID, "post_id": 7_345_678_901_234_567_890u64}),
+    );
+    for expected in [
+        WebhookOutcome::Recorded {
+            post_id: id.clone(),
+        },
+        WebhookOutcome::AlreadyRecorded {
+            post_id: id.clone(),
+        },
+    ] {
+        let outcome = receive(
+            &settings(),
+            posts,
+            tokens,
+            signed(&public).as_deref(),
+            &public,
+            NOW,
+        )
+        .await
+        .unwrap();
+        assert_eq!(outcome, expected);
+    }
+    let post = posts.get(&id).await.unwrap().unwrap();
+    assert_eq!(webhook_notes(&post), 2);
+    let event = post.webhook.unwrap();
+    assert_eq!(event.public_post_id.as_deref(), Some("7345678901234567890"));
+    assert_eq!(
+        post.state,
+        PostState::Processing,
+        "the status step moves it"
+    );
+
+    // A contradicting event later (failed after complete) does not overwrite the first.
+    let failed = event_body(
+        "our-key",
+        "post.publish.failed",
+        serde_json::json!({"publish_id": PUBLISH_ID, "reason": "internal"}),
+    );
+    let outcome = receive(
+        &settings(),
+        posts,
+        tokens,
+        signed(&failed).as_deref(),
+        &failed,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        outcome,
+        WebhookOutcome::AlreadyRecorded {
+            post_id: id.clone()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_published_post_learns_its_public_id_from_a_late_event() {
+    let posts = MemoryPostStore::new();
+    let tokens = MemoryTokenStore::new();
+    let id = processing_post(&posts, "uploads/late.mp4", NOW - 600).await;
+    // Published by a status fetch before moderation made it public.
+    posts
+        .transition(
+            &id,
+            &[PostState::Processing],
+            PostState::Published,
+            Default::default(),
+            NOW - 500,
+        )
+        .await
+        .unwrap();
+    let public = event_body(
+        "our-key",
+        "post.publish.publicly_available",
+        serde_json::json!({"publish_id": PUBLISH_ID, "post_id": "7345"}),
+    );
+    let outcome = receive(
+        &settings(),
+        &posts,
+        &tokens,
+        our_signature(NOW, &public).as_deref(),
+        &public,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        outcome,
+        WebhookOutcome::Recorded {
+            post_id: id.clone()
+        }
+    );
+    let post = posts.get(&id).await.unwrap().unwrap();
+    assert_eq!(post.state, PostState::Published);
+    assert_eq!(
+        post.outcome.unwrap().public_post_ids,
+        vec!["7345".to_owned()]
+    );
+}
+
+#[tokio::test]
+async fn the_store_records_only_over_what_was_read() {
+    let stack = TestStack::start("webhook-race").await;
+    let posts = stack.posts.as_ref();
+    let id = processing_post(posts, "uploads/race.mp4", NOW).await;
+    let event = WebhookFinal {
+        publish_id: PUBLISH_ID.into(),
+        kind: WebhookFinalKind::Failed,
+        reason: Some("internal".into()),
+        public_post_id: None,
+        event_time: NOW,
+    };
+    posts
+        .record_webhook_event(
+            &id,
+            PostState::Processing,
+            None,
+            &event,
+            &remark("first"),
+            NOW,
+        )
+        .await
+        .unwrap();
+    // A second writer that read the post before the first wrote loses.
+    let lost = posts
+        .record_webhook_event(
+            &id,
+            PostState::Processing,
+            None,
+            &event,
+            &remark("second"),
+            NOW,
+        )
+        .await;
+    assert!(matches!(lost, Err(StoreError::Conflict { .. })), "{lost:?}");
+    // So does one that believes the post is in another state, or at another upload.
+    let other_upload = WebhookFinal {
+        publish_id: "v_pub_file~other".into(),
+        ..event.clone()
+    };
+    for (state, seen, new) in [
+        (PostState::Uploading, Some(&event), &event),
+        (PostState::Processing, Some(&event), &other_upload),
+    ] {
+        let refused = posts
+            .record_webhook_event(&id, state, seen, new, &remark("third"), NOW)
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::Conflict { .. })),
+            "{refused:?}"
+        );
+    }
+    let post = posts.get(&id).await.unwrap().unwrap();
+    assert_eq!(post.webhook, Some(event));
+    assert_eq!(post.history.last().unwrap().note.as_deref(), Some("first"));
+}
