@@ -34,7 +34,7 @@ pub const FUNCTIONS: [&str; 7] = [
 ];
 
 /// `target/release/<name>`, which must have been built with the workspace's release profile
-/// (and without the core's `testing` feature: a build of its own, see the README).
+/// (and in a build of its own, without the bench and its test kit: see the README).
 pub fn release_binary(name: &str) -> anyhow::Result<PathBuf> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
