@@ -15,9 +15,9 @@
 //!   conditional transition (a post that moves meanwhile is left alone). Such posts can be
 //!   retried.
 //!
-//! The sweep sends no event itself: its intake's posts store is the eventing one
-//! ([`Parts::outcome_posts`]), which sends `PostFailed` once, after the write that won (a
-//! stuck post failed here, an orphan refused by its manifest), however many writers race.
+//! The sweep sends no event itself: its intake's posts store is the eventing one (the
+//! wiring's `Parts::outcome_posts`), which sends `PostFailed` once, after the write that won
+//! (a stuck post failed here, an orphan refused by its manifest), however many writers race.
 //!
 //! Each run does bounded work (`SWEEP_MAX_OBJECTS` videos checked, `SWEEP_MAX_POSTS` posts
 //! read) and reports what it left for the next run. One item's trouble is recorded and the

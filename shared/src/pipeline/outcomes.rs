@@ -120,7 +120,7 @@ pub struct OutcomePostStore {
 impl OutcomePostStore {
     /// Sends events to `events`; emits no metric and tags nothing until
     /// [`OutcomePostStore::with_metrics`] and [`OutcomePostStore::with_tags`] (the deployed
-    /// wiring, [`crate::wiring::outcome_posts`], sets both).
+    /// wiring, `tiktok_publish_wiring::outcome_posts`, sets both).
     pub fn new(inner: Arc<dyn PostStore>, events: Arc<dyn OutcomeEvents>) -> Self {
         OutcomePostStore {
             inner,
