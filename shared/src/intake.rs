@@ -8,11 +8,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::StreamExt;
 
+use crate::ends::PostEnds;
 use crate::errors::{Classify, ErrorKind};
 use crate::media::{SourceError, VideoLocation, VideoObject, VideoSource};
 use crate::store::{
-    Cause, CreateOutcome, Fact, PostFailure, PostId, PostOptions, PostRecord, PostSource,
-    PostState, PostStore, PostUpdate, StoreError, unix_now,
+    Cause, CreateOutcome, EndedPost, Fact, PostFailure, PostId, PostOptions, PostRecord,
+    PostSource, PostState, PostStore, PostUpdate, StoreError, unix_now,
 };
 use tiktok_publish_domain::options::{OptionsError, parse_options_json};
 pub use tiktok_publish_domain::upload::{UploadKey, manifest_key, parse_upload_key};
@@ -179,6 +180,8 @@ pub struct Claim {
 #[derive(Clone)]
 pub struct Intake {
     pub posts: Arc<dyn PostStore>,
+    /// What a post's end sets off; every service that ends posts reaches it through here.
+    pub ends: PostEnds,
     pub source: Arc<dyn VideoSource>,
     pub executions: Arc<dyn Executions>,
 }
@@ -217,7 +220,11 @@ impl Intake {
         record.failure = failure;
         let claim = match self.posts.create(&record).await? {
             CreateOutcome::Created => Claim {
-                post: record,
+                // A post created final was refused at once (invalid options): its end.
+                post: match EndedPost::created(&record) {
+                    Some(ended) => self.ends.report(ended).await,
+                    None => record,
+                },
                 created: true,
             },
             CreateOutcome::AlreadyExists(existing) => Claim {
@@ -264,7 +271,7 @@ impl Intake {
             )
             .await
         {
-            Ok(post) => Ok(post),
+            Ok(moved) => Ok(self.ends.settle(moved).await),
             // Another arrival won the race: read what it left.
             Err(StoreError::StateConflict { .. }) => {
                 Ok(self.posts.get(&existing.id).await?.unwrap_or(existing))

@@ -19,6 +19,7 @@
 pub mod api;
 pub mod config;
 pub mod connect;
+pub mod ends;
 pub use tiktok_publish_domain::errors;
 pub mod events;
 pub mod intake;

@@ -15,9 +15,9 @@
 //!   conditional transition (a post that moves meanwhile is left alone). Such posts can be
 //!   retried.
 //!
-//! The sweep sends no event itself: its intake's posts store is the eventing one (the
-//! wiring's `Parts::outcome_posts`), which sends `PostFailed` once, after the write that won
-//! (a stuck post failed here, an orphan refused by its manifest), however many writers race.
+//! A post the sweep ends (a stuck post failed here, an orphan refused by its manifest) is
+//! reported through its intake's [`crate::ends::PostEnds`] by the writer whose write won,
+//! so `PostFailed` goes out once however many writers race.
 //!
 //! Each run does bounded work (`SWEEP_MAX_OBJECTS` videos checked, `SWEEP_MAX_POSTS` posts
 //! read) and reports what it left for the next run. One item's trouble is recorded and the
@@ -470,7 +470,7 @@ impl Sweep {
         );
         let failure = PostFailure::new(cause, Some(advice));
         let reason = failure.reason.clone();
-        // The eventing store sends PostFailed (retryable) when this write wins.
+        // PostFailed (retryable) goes out when this write wins.
         match self
             .intake
             .posts
@@ -483,7 +483,9 @@ impl Sweep {
             )
             .await
         {
-            Ok(_) => {}
+            Ok(moved) => {
+                self.intake.ends.settle(moved).await;
+            }
             // It moved meanwhile: not stuck after all.
             Err(StoreError::StateConflict { .. }) => return,
             Err(err) => {

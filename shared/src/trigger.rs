@@ -380,7 +380,7 @@ async fn refuse_waiting(
         )
         .await
     {
-        Ok(post) => Ok(post),
+        Ok(moved) => Ok(intake.ends.settle(moved).await),
         // Another event moved it first (good options arrived, or the wait ran out).
         Err(StoreError::StateConflict { .. }) => {
             Ok(intake.posts.get(&post.id).await?.unwrap_or(post))

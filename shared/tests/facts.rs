@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use test_support::{moto, unique_name};
+use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::store::{
@@ -163,16 +164,20 @@ async fn facts_and_causes_round_trip_as_maps_beside_their_text() {
     store.create(&post).await.unwrap();
 
     for fact in every_fact() {
-        store
-            .transition(
-                &post.id,
-                &[PostState::Uploading],
-                PostState::Uploading,
-                PostUpdate::fact(fact),
-                NOW + 1,
+        PostEnds::silent()
+            .settle(
+                store
+                    .transition(
+                        &post.id,
+                        &[PostState::Uploading],
+                        PostState::Uploading,
+                        PostUpdate::fact(fact),
+                        NOW + 1,
+                    )
+                    .await
+                    .unwrap(),
             )
-            .await
-            .unwrap();
+            .await;
     }
     let event = WebhookFinal {
         publish_id: "v_pub_1".into(),
@@ -240,16 +245,20 @@ async fn facts_and_causes_round_trip_as_maps_beside_their_text() {
         let failing = new_post(&format!("uploads/open-1/cause-{i}.mp4"), PostState::Queued);
         store.create(&failing).await.unwrap();
         let failure = PostFailure::new(cause.clone(), Some("what to do".into()));
-        let failed = store
-            .transition(
-                &failing.id,
-                &[PostState::Queued],
-                PostState::Failed,
-                PostUpdate::failed(failure.clone()),
-                NOW + 3,
+        let failed = PostEnds::silent()
+            .settle(
+                store
+                    .transition(
+                        &failing.id,
+                        &[PostState::Queued],
+                        PostState::Failed,
+                        PostUpdate::failed(failure.clone()),
+                        NOW + 3,
+                    )
+                    .await
+                    .unwrap(),
             )
-            .await
-            .unwrap();
+            .await;
         assert_eq!(failed.failure.as_ref(), Some(&failure), "{cause:?}");
         let read = store.get(&failing.id).await.unwrap().unwrap();
         assert_eq!(read.failure.as_ref(), Some(&failure), "{cause:?}");

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
+use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::api::retry::{retries_so_far, retry_verdict};
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::media::VideoLocation;
@@ -177,23 +178,27 @@ async fn items_written_before_facts_are_understood_from_their_wording() {
     assert_eq!(retry_verdict(&post), Ok(()));
 
     // Written on by this version: the old entries keep their notes, the new one its fact.
-    let queued = store
-        .transition(
-            &retried,
-            &[PostState::Failed],
-            PostState::Queued,
-            PostUpdate {
-                fact: Some(Fact::Retried {
-                    attempt: 2,
-                    after: Some(failure.kind),
-                }),
-                clear_failure: true,
-                ..PostUpdate::default()
-            },
-            NOW + 13,
+    let queued = PostEnds::silent()
+        .settle(
+            store
+                .transition(
+                    &retried,
+                    &[PostState::Failed],
+                    PostState::Queued,
+                    PostUpdate {
+                        fact: Some(Fact::Retried {
+                            attempt: 2,
+                            after: Some(failure.kind),
+                        }),
+                        clear_failure: true,
+                        ..PostUpdate::default()
+                    },
+                    NOW + 13,
+                )
+                .await
+                .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(queued.failure, None);
     assert_eq!(retries_so_far(&queued), 2);
     assert_eq!(

@@ -13,13 +13,13 @@ use tiktok_publish_core::api::view::rfc3339;
 use tiktok_publish_core::api::{
     DynamoIdempotencyStore, PostsApi, TikTokCreatorInfo, TikTokRevoker,
 };
+use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::events::{
     DetailType, EVENT_SOURCE, EventBridgeEvents, MemoryEvents, OutcomeEvent, OutcomeEvents,
 };
 use tiktok_publish_core::intake::manifest_key;
 use tiktok_publish_core::pipeline::PipelineSettings;
-use tiktok_publish_core::pipeline::outcomes::OutcomePostStore;
 use tiktok_publish_core::reconnect::ReconnectCheck;
 use tiktok_publish_core::store::{
     AllowanceLimits, Cause, DynamoAllowanceStore, DynamoOAuthStateStore, PostFailure, PostId,
@@ -215,7 +215,7 @@ async fn sweep(
 ) -> (Sweep, Arc<MemoryEvents>) {
     let events = Arc::new(MemoryEvents::new());
     let mut intake = stack.intake(machine).await;
-    intake.posts = Arc::new(OutcomePostStore::new(intake.posts, events.clone()));
+    intake.ends = PostEnds::new(events.clone());
     let sweep = Sweep {
         intake,
         accounts: stack.accounts.clone(),
@@ -405,17 +405,21 @@ async fn api(stack: &TestStack, machine: &PassMachine) -> PostsApi {
 }
 
 async fn fail(stack: &TestStack, id: &PostId, cause: Cause) {
-    stack
-        .posts
-        .transition(
-            id,
-            &[PostState::Queued],
-            PostState::Failed,
-            PostUpdate::failed(PostFailure::new(cause, None)),
-            unix_now(),
+    PostEnds::silent()
+        .settle(
+            stack
+                .posts
+                .transition(
+                    id,
+                    &[PostState::Queued],
+                    PostState::Failed,
+                    PostUpdate::failed(PostFailure::new(cause, None)),
+                    unix_now(),
+                )
+                .await
+                .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
 }
 
 /// Runs the Init, Upload and Status tasks as the state machine does, to a final state.

@@ -11,13 +11,14 @@ use tiktok_publish_core::api::{
     DynamoIdempotencyStore, PostsApi, TikTokCreatorInfo, TikTokRevoker,
 };
 use tiktok_publish_core::connect::ConnectSettings;
+use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::events::{
     DetailType, MemoryEvents, OutcomeEvent, PostEventDetail, ReconnectWhy,
 };
 use tiktok_publish_core::intake::Intake;
 use tiktok_publish_core::pipeline::options::{OptionsError, parse_options_json};
-use tiktok_publish_core::pipeline::outcomes::{EventingTokenStore, OutcomePostStore};
+use tiktok_publish_core::pipeline::outcomes::EventingTokenStore;
 use tiktok_publish_core::pipeline::{
     FailureInput, Pipeline, PipelineSettings, StateMachineError, StepError,
 };
@@ -30,7 +31,7 @@ use tiktok_publish_core::trigger::{DEFAULT_UPLOAD_PREFIX, handle_object_created}
 use tiktok_publish_testkit::video::tiny_mp4;
 use tiktok_publish_testkit::{PassMachine, StackSettings, TestStack};
 
-/// A stack whose stores send their events to `events`.
+/// A stack whose posts' ends and marked accounts send their events to `events`.
 struct Rig {
     stack: TestStack,
     events: Arc<MemoryEvents>,
@@ -52,10 +53,9 @@ async fn rig(settings: PipelineSettings) -> Rig {
     )
     .await;
     let events = Arc::new(MemoryEvents::new());
-    let posts: Arc<dyn PostStore> =
-        Arc::new(OutcomePostStore::new(stack.posts.clone(), events.clone()));
+    let posts: Arc<dyn PostStore> = stack.posts.clone();
     let mut pipeline = stack.pipeline(settings);
-    pipeline.posts = posts.clone();
+    pipeline.ends = PostEnds::new(events.clone());
     pipeline.tokens = eventing_tokens(&stack, &events);
     Rig {
         stack,
@@ -292,7 +292,7 @@ async fn intake_and_trigger_refusals_send_one_post_failed_each() {
     let rig = rig(PipelineSettings::default()).await;
     let machine = PassMachine::create().await;
     let mut intake: Intake = rig.stack.intake(&machine).await;
-    intake.posts = rig.posts.clone();
+    intake.ends = rig.pipeline.ends.clone();
     let open_id = rig.stack.connect_account(AccountSeed::default()).await;
 
     // Invalid options given with the video (POST /posts, or manifest first): refused at once.
@@ -351,7 +351,7 @@ async fn a_cancel_and_a_disconnect_send_one_post_cancelled_per_post() {
     let machine = PassMachine::create().await;
     let stack = &rig.stack;
     let mut intake = stack.intake(&machine).await;
-    intake.posts = rig.posts.clone();
+    intake.ends = rig.pipeline.ends.clone();
     let api = PostsApi {
         intake,
         accounts: stack.accounts.clone(),

@@ -1,5 +1,5 @@
-//! Recovery against moto and the strict fake: the sweep ends posts through the eventing
-//! store (one event per end), and a post that starts again after its upload had begun (a
+//! Recovery against moto and the strict fake: the sweep reports the posts it ends (one
+//! event per end), and a post that starts again after its upload had begun (a
 //! retry, a crash, an expired URL) asks TikTok where its publish stands before it uploads,
 //! so it is never posted twice.
 
@@ -9,10 +9,10 @@ use std::time::Duration;
 use aws_sdk_dynamodb::types::AttributeValue;
 use fake_tiktok::{AccountSeed, Endpoint, FakeSettings, Fault};
 use tiktok_publish_core::api::retry::retry_verdict;
+use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::events::{DetailType, MemoryEvents, OutcomeEvent};
 use tiktok_publish_core::intake::manifest_key;
-use tiktok_publish_core::pipeline::outcomes::OutcomePostStore;
 use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings, StepError};
 use tiktok_publish_core::store::{
     Fact, PostId, PostRecord, PostState, PostStore, PostUpdate, unix_now,
@@ -27,12 +27,12 @@ use tiktok_publish_testkit::{PassMachine, StackSettings, TestStack, video};
 const OPTIONS: &str = r#"{"privacy_level":"SELF_ONLY","title":"recovered"}"#;
 
 /// A stack whose fake processes an upload in 300 ms, a connected account, and the events
-/// the eventing posts store sent.
+/// posts' ends sent.
 struct Rig {
     stack: TestStack,
     open_id: String,
     events: Arc<MemoryEvents>,
-    posts: Arc<dyn PostStore>,
+    ends: PostEnds,
 }
 
 async fn rig(name: &str) -> Rig {
@@ -50,13 +50,12 @@ async fn rig(name: &str) -> Rig {
     .await;
     let open_id = stack.connect_account(AccountSeed::default()).await;
     let events = Arc::new(MemoryEvents::new());
-    let posts: Arc<dyn PostStore> =
-        Arc::new(OutcomePostStore::new(stack.posts.clone(), events.clone()));
+    let ends = PostEnds::new(events.clone());
     Rig {
         stack,
         open_id,
         events,
-        posts,
+        ends,
     }
 }
 
@@ -64,14 +63,14 @@ impl Rig {
     /// The pipeline as deployed: its writes that end a post send the event.
     fn pipeline(&self, settings: PipelineSettings) -> Pipeline {
         Pipeline {
-            posts: self.posts.clone(),
+            ends: self.ends.clone(),
             ..self.stack.pipeline(settings)
         }
     }
 
     async fn sweep(&self, machine: &PassMachine, settings: SweepSettings) -> Sweep {
         let mut intake = self.stack.intake(machine).await;
-        intake.posts = self.posts.clone();
+        intake.ends = self.ends.clone();
         Sweep {
             intake,
             accounts: self.stack.accounts.clone(),
@@ -115,10 +114,13 @@ impl Rig {
             clear_failure: true,
             ..PostUpdate::default()
         };
-        self.posts
+        let moved = self
+            .stack
+            .posts
             .transition(id, &[post.state], PostState::Queued, update, unix_now())
             .await
             .unwrap();
+        self.ends.settle(moved).await;
     }
 }
 

@@ -9,31 +9,31 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use fake_tiktok::{AccountSeed, FakeSettings};
+use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::events::{DetailType, MemoryEvents, OutcomeEvent};
 use tiktok_publish_core::intake::manifest_key;
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::metrics::{MemoryLines, MetricName, Metrics};
 use tiktok_publish_core::pipeline::options::parse_options_json;
-use tiktok_publish_core::pipeline::outcomes::OutcomePostStore;
 use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings};
 use tiktok_publish_core::retention::{OUTCOME_TAG_KEY, S3RetentionTags};
 use tiktok_publish_core::store::{
     Cause, Fact, PostFailure, PostId, PostRecord, PostSource, PostState, PostStore, PostUpdate,
-    unix_now,
+    StoreError, unix_now,
 };
 use tiktok_publish_testkit::video::tiny_mp4;
-use tiktok_publish_testkit::{StackSettings, TestStack};
+use tiktok_publish_testkit::{PassMachine, StackSettings, TestStack};
 
 const OPTIONS: &str = r#"{"privacy_level":"SELF_ONLY","title":"a caption"}"#;
 
-/// A versioned stack whose post store reports ends to memory (events, metric lines) and
-/// tags through S3 (moto).
+/// A versioned stack whose posts' ends are reported to memory (events, metric lines) and
+/// tagged through S3 (moto).
 struct Rig {
     stack: TestStack,
     events: Arc<MemoryEvents>,
     lines: Arc<MemoryLines>,
-    posts: Arc<dyn PostStore>,
+    ends: PostEnds,
 }
 
 async fn rig(name: &str) -> Rig {
@@ -50,27 +50,24 @@ async fn rig(name: &str) -> Rig {
     .await;
     let events = Arc::new(MemoryEvents::new());
     let lines = Arc::new(MemoryLines::new());
-    let posts = reporting(&stack, &events, &lines, stack.s3.clone());
+    let ends = reporting(&events, &lines, stack.s3.clone());
     Rig {
         stack,
         events,
         lines,
-        posts,
+        ends,
     }
 }
 
-/// The stack's posts table reporting ends, tagging through `s3`.
+/// Posts' ends reported to `events` and `lines`, tagged through `s3`.
 fn reporting(
-    stack: &TestStack,
     events: &Arc<MemoryEvents>,
     lines: &Arc<MemoryLines>,
     s3: aws_sdk_s3::Client,
-) -> Arc<dyn PostStore> {
-    Arc::new(
-        OutcomePostStore::new(stack.posts.clone(), events.clone())
-            .with_metrics(Metrics::new("retention-test", lines.clone()))
-            .with_tags(Arc::new(S3RetentionTags::new(s3))),
-    )
+) -> PostEnds {
+    PostEnds::new(events.clone())
+        .with_metrics(Metrics::new("retention-test", lines.clone()))
+        .with_tags(Arc::new(S3RetentionTags::new(s3)))
 }
 
 impl Rig {
@@ -131,7 +128,7 @@ impl Rig {
 
     fn pipeline(&self) -> Pipeline {
         let mut pipeline = self.stack.pipeline(PipelineSettings::default());
-        pipeline.posts = self.posts.clone();
+        pipeline.ends = self.ends.clone();
         pipeline
     }
 
@@ -275,7 +272,8 @@ async fn each_end_tags_its_outcome_once_and_a_full_tag_set_is_left_as_it_is() {
         .queued_at(&open_id, &full_key, Some(&full_version))
         .await;
     let end = |id: PostId, to: PostState| {
-        let posts = rig.posts.clone();
+        let posts = rig.stack.posts.clone();
+        let ends = rig.ends.clone();
         async move {
             let update = if to == PostState::Failed {
                 PostUpdate::failed(PostFailure::new(
@@ -290,9 +288,10 @@ async fn each_end_tags_its_outcome_once_and_a_full_tag_set_is_left_as_it_is() {
                     note: "ended by the test".into(),
                 })
             };
-            posts
+            let moved = posts
                 .transition(&id, &[PostState::Queued], to, update, unix_now())
-                .await
+                .await?;
+            Ok::<_, StoreError>(ends.settle(moved).await)
         }
     };
     assert_eq!(
@@ -349,16 +348,20 @@ async fn a_refusal_at_creation_tags_the_video_refused() {
         version_id: Some(version.clone()),
         ..rig.stack.location(key)
     };
-    let refused = PostRecord::new(
-        "open-refused",
-        PostSource::at(location),
-        None,
-        PostState::Refused,
-        unix_now(),
-    );
-    rig.posts.create(&refused).await.unwrap();
-    // The same post created again (a redelivered event) sets nothing off.
-    rig.posts.create(&refused).await.unwrap();
+    // Intake refuses a video whose options are invalid in the record it creates.
+    let machine = PassMachine::create().await;
+    let mut intake = rig.stack.intake(&machine).await;
+    intake.ends = rig.ends.clone();
+    let invalid = || parse_options_json(br#"{"privacy_level":"NOBODY"}"#, unix_now()).map(Some);
+    let refused = intake
+        .claim("open-refused", &location, invalid())
+        .await
+        .unwrap()
+        .post;
+    assert_eq!(refused.state, PostState::Refused);
+    // The same video claimed again (a redelivered event) sets nothing off.
+    let again = intake.claim("open-refused", &location, invalid()).await;
+    assert!(!again.unwrap().created);
 
     assert_eq!(
         rig.tags(key, Some(&version)).await,
@@ -383,10 +386,12 @@ async fn a_tagging_failure_leaves_the_end_as_it_was() {
             .endpoint_url("http://127.0.0.1:9")
             .build(),
     );
-    let posts = reporting(&rig.stack, &rig.events, &rig.lines, unreachable);
+    let ends = reporting(&rig.events, &rig.lines, unreachable);
     let post = rig.queued_at("open-broken", key, Some(&version)).await;
 
-    let ended = posts
+    let moved = rig
+        .stack
+        .posts
         .transition(
             &post.id,
             &[PostState::Queued],
@@ -401,8 +406,13 @@ async fn a_tagging_failure_leaves_the_end_as_it_was() {
             unix_now(),
         )
         .await
-        .expect("the end stands although tagging failed");
-    assert_eq!(ended.state, PostState::Failed);
+        .expect("the write that ends the post");
+    let ended = ends.settle(moved).await;
+    assert_eq!(
+        ended.state,
+        PostState::Failed,
+        "the end stands although tagging failed"
+    );
     let stored = rig.stack.posts.get(&post.id).await.unwrap().unwrap();
     assert_eq!(stored.state, PostState::Failed);
     // The event and the metric went out all the same; the object is as the user left it.

@@ -7,6 +7,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request};
 use secrecy::SecretString;
 use tiktok_publish_core::config::NoClientSecret;
+use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::store::memory::{MemoryPostStore, MemoryTokenStore};
 use tiktok_publish_core::store::{
@@ -45,18 +46,26 @@ async fn app() -> (TikTokWebhook, Arc<MemoryPostStore>, PostId) {
         .record_init(&record.id, PUBLISH_ID, &url, NOW - 50, &plan, NOW - 50)
         .await
         .unwrap();
-    posts
-        .transition(
-            &record.id,
-            &[PostState::Queued],
-            PostState::Processing,
-            Default::default(),
-            NOW - 40,
+    PostEnds::silent()
+        .settle(
+            posts
+                .transition(
+                    &record.id,
+                    &[PostState::Queued],
+                    PostState::Processing,
+                    Default::default(),
+                    NOW - 40,
+                )
+                .await
+                .unwrap(),
         )
-        .await
-        .unwrap();
-    let app =
-        TikTokWebhook::with_settings(posts.clone(), Arc::new(MemoryTokenStore::new()), settings());
+        .await;
+    let app = TikTokWebhook::with_settings(
+        posts.clone(),
+        PostEnds::silent(),
+        Arc::new(MemoryTokenStore::new()),
+        settings(),
+    );
     (app, posts, record.id)
 }
 
@@ -114,7 +123,7 @@ async fn a_signed_final_event_is_recorded_on_its_post() {
 async fn an_unsigned_request_is_refused_without_fetching_the_secret() {
     let (app, posts, id) = app().await;
     // No settings and no secret source: a 503 here would mean the secret was asked for.
-    let app = TikTokWebhook::new(app.posts, app.tokens, Arc::new(NoClientSecret));
+    let app = TikTokWebhook::new(app.posts, app.ends, app.tokens, Arc::new(NoClientSecret));
     let (status, answer) = call(&app, request(None, complete_event())).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(

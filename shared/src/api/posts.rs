@@ -265,7 +265,7 @@ impl PostsApi {
                 )
                 .await
             {
-                Ok(post) => post,
+                Ok(moved) => self.intake.ends.settle(moved).await,
                 // The pipeline moved it meanwhile (init started the upload).
                 Err(StoreError::StateConflict { found, .. }) => return Err(refused(found)),
                 Err(err) => return Err(err.into()),

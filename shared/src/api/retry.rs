@@ -78,7 +78,7 @@ impl PostsApi {
             .transition(&post.id, &[post.state], PostState::Queued, update, now)
             .await
         {
-            Ok(queued) => queued,
+            Ok(moved) => self.intake.ends.settle(moved).await,
             // Another retry (or anything else) moved it first.
             Err(StoreError::StateConflict { found, .. }) => {
                 return Err(ApiError::conflict(

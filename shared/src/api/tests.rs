@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::idempotency::{Reservation, body_fingerprint};
 use super::*;
+use crate::ends::PostEnds;
 use crate::intake::{Executions, Intake, IntakeError};
 use crate::media::{ByteStream, SourceError, VideoLocation, VideoObject, VideoSource};
 use crate::store::memory::{MemoryPostStore, MemoryTokenStore};
@@ -112,6 +113,7 @@ fn api(start_failures: u32) -> PostsApi {
     PostsApi {
         intake: Intake {
             posts: Arc::new(MemoryPostStore::new()),
+            ends: PostEnds::silent(),
             source: Arc::new(OneVideo),
             executions: Arc::new(FlakyRuns {
                 failures: Mutex::new(start_failures),

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ends::PostEnds;
 use crate::errors::{Classify, ErrorKind};
 use crate::media::probe::ProbeError;
 use crate::media::{SourceError, VideoSource};
@@ -99,6 +100,8 @@ impl PipelineSettings {
 #[derive(Clone)]
 pub struct Pipeline {
     pub posts: Arc<dyn PostStore>,
+    /// What a post's end sets off (events, metrics, retention tags).
+    pub ends: PostEnds,
     pub tokens: TokenService,
     pub tiktok: TikTokClient,
     pub source: Arc<dyn VideoSource>,

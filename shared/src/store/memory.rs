@@ -15,7 +15,8 @@ use super::post::{
     PostPage, PostRecord, PostState, PostUpdate, StoredUploadUrl, UploadSession, WebhookFinal,
 };
 use super::{
-    Fact, OAuthStateStore, PostStore, ReconnectWarnings, StoreError, TokenStore, UnixTime,
+    Fact, OAuthStateStore, PostStore, ReconnectWarnings, StoreError, TokenStore, Transitioned,
+    UnixTime,
 };
 use crate::tiktok::{ChunkPlan, TokenGrant, UploadUrl};
 
@@ -344,7 +345,7 @@ impl PostStore for MemoryPostStore {
         to: PostState,
         update: PostUpdate,
         now: UnixTime,
-    ) -> Result<PostRecord, StoreError> {
+    ) -> Result<Transitioned, StoreError> {
         let mut posts = lock(&self.posts);
         let post = posts.get_mut(id).ok_or_else(|| not_found(id))?;
         if !from.contains(&post.state) {
@@ -380,7 +381,7 @@ impl PostStore for MemoryPostStore {
         if let Some(upload) = post.upload.as_mut().filter(|_| to.is_final()) {
             upload.upload_url = None;
         }
-        Ok(post.clone())
+        Ok(Transitioned::new(from, post.clone()))
     }
 
     async fn open_upload_url(

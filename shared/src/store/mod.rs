@@ -21,6 +21,7 @@ pub mod account;
 pub use tiktok_publish_domain::allowance;
 pub mod codec;
 pub mod dynamo;
+pub mod ended;
 pub mod memory;
 pub use tiktok_publish_domain::one_time;
 pub use tiktok_publish_domain::post;
@@ -34,6 +35,7 @@ pub use dynamo::{
     DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore, DynamoTokenStore, TableNames,
     create_tables,
 };
+pub use ended::{EndedPost, Transitioned};
 pub use one_time::{ConsumeOutcome, OneTimeKind, OneTimeRecord, OneTimeToken};
 pub use post::{
     CreateOutcome, HistoryEntry, PlanFields, PostCursor, PostFailure, PostId, PostIdError,
@@ -237,7 +239,9 @@ pub trait PostStore: Send + Sync {
 
     /// Moves the post from one of `from` to `to`, applying `update` in the same write and
     /// appending to its history. Fails with [`StoreError::StateConflict`] when the post is in
-    /// another state, [`StoreError::NotFound`] when it does not exist.
+    /// another state, [`StoreError::NotFound`] when it does not exist. The answer says
+    /// whether the write ended the post ([`Transitioned::new`]); the caller settles it
+    /// with [`crate::ends::PostEnds::settle`].
     async fn transition(
         &self,
         id: &PostId,
@@ -245,7 +249,7 @@ pub trait PostStore: Send + Sync {
         to: PostState,
         update: PostUpdate,
         now: UnixTime,
-    ) -> Result<PostRecord, StoreError>;
+    ) -> Result<Transitioned, StoreError>;
 
     /// Opens the upload URL of post `id` as this store sealed it (see [`StoredUploadUrl`]).
     async fn open_upload_url(

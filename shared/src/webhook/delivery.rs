@@ -1,6 +1,7 @@
 //! One delivery: verified, parsed, acted on (an upload's outcome recorded on its post, or an
 //! account's removal), and answered.
 
+use crate::ends::PostEnds;
 use crate::store::{
     Cause, Fact, PostCursor, PostFailure, PostId, PostOutcome, PostRecord, PostState, PostStore,
     PostUpdate, StoreError, TokenStore, UnixTime, WebhookFinal,
@@ -94,6 +95,7 @@ fn json_response(status: u16, body: &serde_json::Value) -> http::Response<String
 pub async fn receive(
     settings: &WebhookSettings,
     posts: &dyn PostStore,
+    ends: &PostEnds,
     tokens: &dyn TokenStore,
     signature: Option<&str>,
     body: &[u8],
@@ -112,7 +114,7 @@ pub async fn receive(
             record_final(settings, posts, &event, final_event, now).await?
         }
         EventKind::AuthorizationRemoved => {
-            authorization_removed(posts, tokens, &event.open_id, now).await?
+            authorization_removed(posts, ends, tokens, &event.open_id, now).await?
         }
         EventKind::Ignored => WebhookOutcome::Ignored,
     };
@@ -250,6 +252,7 @@ async fn fill_public_post_id(
 
 async fn authorization_removed(
     posts: &dyn PostStore,
+    ends: &PostEnds,
     tokens: &dyn TokenStore,
     open_id: &str,
     now: UnixTime,
@@ -282,7 +285,10 @@ async fn authorization_removed(
                 )
                 .await
             {
-                Ok(_) => posts_stopped += 1,
+                Ok(moved) => {
+                    ends.settle(moved).await;
+                    posts_stopped += 1;
+                }
                 // It started uploading (or ended) in between: its run meets the refusal.
                 Err(StoreError::StateConflict { .. }) => {}
                 Err(other) => return Err(other.into()),

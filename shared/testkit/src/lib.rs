@@ -24,6 +24,7 @@ use secrecy::SecretString;
 use test_support::{moto, unique_name};
 
 use tiktok_publish_core::config::TikTokConfig;
+use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::intake::{Intake, SfnExecutions};
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
@@ -166,6 +167,8 @@ impl TestStack {
     pub fn pipeline(&self, settings: PipelineSettings) -> Pipeline {
         Pipeline {
             posts: self.posts.clone(),
+            // Reports nothing: a test that looks at reports sets its own.
+            ends: PostEnds::silent(),
             tokens: self.tokens(),
             tiktok: self.tiktok.clone(),
             source: Arc::new(S3VideoSource::new(self.s3.clone())),
@@ -183,6 +186,7 @@ impl TestStack {
     pub async fn intake(&self, machine: &PassMachine) -> Intake {
         Intake {
             posts: self.posts.clone(),
+            ends: PostEnds::silent(),
             source: Arc::new(S3VideoSource::new(s3_client(&moto().sdk_config().await))),
             executions: Arc::new(SfnExecutions::new(machine.sfn.clone(), machine.arn.clone())),
         }

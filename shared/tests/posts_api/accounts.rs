@@ -60,17 +60,21 @@ async fn disconnecting_revokes_at_tiktok_cancels_queued_posts_and_forgets_the_ac
     let uploading = r.create(&body(&open_id, &uploading_key, "u"), None).await;
     let queued_id = queued.body["id"].as_str().unwrap().to_owned();
     let uploading_id = uploading.body["id"].as_str().unwrap().to_owned();
-    r.stack
-        .posts
-        .transition(
-            &PostId::parse(&uploading_id).unwrap(),
-            &[PostState::Queued],
-            PostState::Uploading,
-            PostUpdate::fact(Fact::Initialised),
-            unix_now(),
+    PostEnds::silent()
+        .settle(
+            r.stack
+                .posts
+                .transition(
+                    &PostId::parse(&uploading_id).unwrap(),
+                    &[PostState::Queued],
+                    PostState::Uploading,
+                    PostUpdate::fact(Fact::Initialised),
+                    unix_now(),
+                )
+                .await
+                .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
 
     let answer = r.api.disconnect_account(&open_id).await;
     assert_eq!(answer.status, 200, "{}", answer.body);

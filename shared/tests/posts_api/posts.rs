@@ -205,17 +205,21 @@ async fn get_shows_the_post_and_never_its_upload_url() {
 
     // What init would have saved: the publish id, the (secret) upload URL, the plan.
     let now = unix_now();
-    r.stack
-        .posts
-        .transition(
-            &id,
-            &[PostState::Queued],
-            PostState::Uploading,
-            PostUpdate::fact(Fact::Initialised),
-            now,
+    PostEnds::silent()
+        .settle(
+            r.stack
+                .posts
+                .transition(
+                    &id,
+                    &[PostState::Queued],
+                    PostState::Uploading,
+                    PostUpdate::fact(Fact::Initialised),
+                    now,
+                )
+                .await
+                .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
     let plan = ChunkPlan::new(4096, &ChunkPolicy::default()).unwrap();
     let secret_url = "https://upload.fake/v1/SECRET-UPLOAD-TOKEN";
     r.stack
@@ -290,17 +294,21 @@ async fn delete_cancels_a_queued_post_and_refuses_an_uploading_one() {
     // Cancelling again answers the cancelled post.
     assert_eq!(r.api.cancel_post(&queued_id).await.status, 200);
 
-    r.stack
-        .posts
-        .transition(
-            &PostId::parse(&uploading_id).unwrap(),
-            &[PostState::Queued],
-            PostState::Uploading,
-            PostUpdate::fact(Fact::Initialised),
-            unix_now(),
+    PostEnds::silent()
+        .settle(
+            r.stack
+                .posts
+                .transition(
+                    &PostId::parse(&uploading_id).unwrap(),
+                    &[PostState::Queued],
+                    PostState::Uploading,
+                    PostUpdate::fact(Fact::Initialised),
+                    unix_now(),
+                )
+                .await
+                .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
     let refused = r.api.cancel_post(&uploading_id).await;
     assert_eq!(error_of(&refused), (409, "post_not_cancellable", None));
     assert_eq!(refused.body["error"]["state"], "UPLOADING");

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::Client;
 use secrecy::{ExposeSecret, SecretString};
 use test_support::{moto, unique_name};
+use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::{Classify, ErrorKind};
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::store::{

@@ -79,18 +79,22 @@ async fn a_transition_from_an_unexpected_state_is_a_conflict() {
     let post = new_post("open-1", "b.mp4", NOW);
     store.create(&post).await.unwrap();
 
-    let queued = store
-        .transition(
-            &post.id,
-            &[PostState::Received, PostState::AwaitingOptions],
-            PostState::Queued,
-            PostUpdate::fact(Fact::Remark {
-                note: "options complete".into(),
-            }),
-            NOW + 1,
+    let queued = PostEnds::silent()
+        .settle(
+            store
+                .transition(
+                    &post.id,
+                    &[PostState::Received, PostState::AwaitingOptions],
+                    PostState::Queued,
+                    PostUpdate::fact(Fact::Remark {
+                        note: "options complete".into(),
+                    }),
+                    NOW + 1,
+                )
+                .await
+                .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(queued.state, PostState::Queued);
     assert_eq!(queued.history.len(), 2);
     assert_eq!(queued.history[1].note.as_deref(), Some("options complete"));
@@ -175,16 +179,20 @@ async fn upload_progress_belongs_to_one_init_and_only_moves_forward() {
     let store = DynamoPostStore::new(client, &names.posts);
     let post = new_post("open-1", "c.mp4", NOW);
     store.create(&post).await.unwrap();
-    store
-        .transition(
-            &post.id,
-            &[PostState::Received],
-            PostState::Uploading,
-            PostUpdate::default(),
-            NOW,
+    PostEnds::silent()
+        .settle(
+            store
+                .transition(
+                    &post.id,
+                    &[PostState::Received],
+                    PostState::Uploading,
+                    PostUpdate::default(),
+                    NOW,
+                )
+                .await
+                .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
     let plan = ChunkPlan::new(100_000_000, &ChunkPolicy::default()).unwrap();
     let url = UploadUrl::new("https://upload.example/secret-upload-token".into());
     let record = store
@@ -247,21 +255,25 @@ async fn upload_progress_belongs_to_one_init_and_only_moves_forward() {
     assert_eq!(reinit.publish_id.as_deref(), Some("pub-2"));
 
     // A final post drops its upload URL and accepts no more inits.
-    let done = store
-        .transition(
-            &post.id,
-            &[PostState::Uploading, PostState::Processing],
-            PostState::Published,
-            PostUpdate {
-                outcome: Some(PostOutcome {
-                    public_post_ids: vec!["7299999999999999999".into()],
-                }),
-                ..PostUpdate::default()
-            },
-            NOW + 30,
+    let done = PostEnds::silent()
+        .settle(
+            store
+                .transition(
+                    &post.id,
+                    &[PostState::Uploading, PostState::Processing],
+                    PostState::Published,
+                    PostUpdate {
+                        outcome: Some(PostOutcome {
+                            public_post_ids: vec!["7299999999999999999".into()],
+                        }),
+                        ..PostUpdate::default()
+                    },
+                    NOW + 30,
+                )
+                .await
+                .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
     assert!(done.upload.as_ref().unwrap().upload_url.is_none());
     assert_eq!(
         done.outcome.unwrap().public_post_ids,
@@ -296,16 +308,20 @@ async fn failures_and_outcomes_are_recorded() {
         },
         Some("try again tomorrow".into()),
     );
-    let failed = store
-        .transition(
-            &post.id,
-            &[PostState::Received],
-            PostState::Failed,
-            PostUpdate::failed(failure.clone()),
-            NOW + 1,
+    let failed = PostEnds::silent()
+        .settle(
+            store
+                .transition(
+                    &post.id,
+                    &[PostState::Received],
+                    PostState::Failed,
+                    PostUpdate::failed(failure.clone()),
+                    NOW + 1,
+                )
+                .await
+                .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(failed.failure, Some(failure));
     assert_eq!(failed.failure.unwrap().kind, ErrorKind::TikTokRejected);
     // Public ids may arrive after the post is final.

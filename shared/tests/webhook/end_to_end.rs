@@ -28,6 +28,7 @@ impl Receiver {
                     let result = receive(
                         &settings,
                         posts.as_ref(),
+                        &PostEnds::silent(),
                         tokens.as_ref(),
                         signature.as_deref(),
                         &body,

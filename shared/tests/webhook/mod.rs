@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use fake_tiktok::{AccountSeed, Endpoint, FakeSettings, Fault};
 use secrecy::SecretString;
+use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings};
@@ -86,16 +87,20 @@ async fn processing_post(posts: &dyn PostStore, key: &str, created_at: UnixTime)
         .record_init(&record.id, PUBLISH_ID, &url, created_at, &plan, created_at)
         .await
         .unwrap();
-    posts
-        .transition(
-            &record.id,
-            &[PostState::Queued],
-            PostState::Processing,
-            Default::default(),
-            created_at,
+    PostEnds::silent()
+        .settle(
+            posts
+                .transition(
+                    &record.id,
+                    &[PostState::Queued],
+                    PostState::Processing,
+                    Default::default(),
+                    created_at,
+                )
+                .await
+                .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
     record.id
 }
 
@@ -111,6 +116,7 @@ async fn deliver(
     let result = receive(
         &settings(),
         &posts,
+        &PostEnds::silent(),
         &tokens,
         signature.as_deref(),
         body,

@@ -25,6 +25,7 @@ async fn recording_is_idempotent_and_learns_the_public_id_once() {
     let first = receive(
         &settings(),
         posts,
+        &PostEnds::silent(),
         tokens,
         signed(&complete).as_deref(),
         &complete,
@@ -42,6 +43,7 @@ async fn recording_is_idempotent_and_learns_the_public_id_once() {
     let again = receive(
         &settings(),
         posts,
+        &PostEnds::silent(),
         tokens,
         signed(&complete).as_deref(),
         &complete,
@@ -95,6 +97,7 @@ async fn recording_is_idempotent_and_learns_the_public_id_once() {
         let outcome = receive(
             &settings(),
             posts,
+            &PostEnds::silent(),
             tokens,
             signed(&public).as_deref(),
             &public,
@@ -123,6 +126,7 @@ async fn recording_is_idempotent_and_learns_the_public_id_once() {
     let outcome = receive(
         &settings(),
         posts,
+        &PostEnds::silent(),
         tokens,
         signed(&failed).as_deref(),
         &failed,
@@ -144,16 +148,20 @@ async fn a_published_post_learns_its_public_id_from_a_late_event() {
     let tokens = MemoryTokenStore::new();
     let id = processing_post(&posts, "uploads/late.mp4", NOW - 600).await;
     // Published by a status fetch before moderation made it public.
-    posts
-        .transition(
-            &id,
-            &[PostState::Processing],
-            PostState::Published,
-            Default::default(),
-            NOW - 500,
+    PostEnds::silent()
+        .settle(
+            posts
+                .transition(
+                    &id,
+                    &[PostState::Processing],
+                    PostState::Published,
+                    Default::default(),
+                    NOW - 500,
+                )
+                .await
+                .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
     let public = event_body(
         "our-key",
         "post.publish.publicly_available",
@@ -162,6 +170,7 @@ async fn a_published_post_learns_its_public_id_from_a_late_event() {
     let outcome = receive(
         &settings(),
         &posts,
+        &PostEnds::silent(),
         &tokens,
         our_signature(NOW, &public).as_deref(),
         &public,

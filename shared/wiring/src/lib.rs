@@ -18,6 +18,6 @@ pub mod services;
 pub mod telemetry;
 pub mod trigger;
 
-pub use parts::{ClientSecret, Parts, aws_config, outcome_events, outcome_posts, secret_codec};
+pub use parts::{ClientSecret, Parts, aws_config, outcome_events, post_ends, secret_codec};
 pub use public_routes::{OAuthCallback, OAuthStart, TikTokWebhook};
 pub use tiktok_publish_core::setup::WiringError;

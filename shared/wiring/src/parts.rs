@@ -9,19 +9,17 @@ use secrecy::SecretString;
 use tokio::sync::OnceCell;
 
 use tiktok_publish_core::config::{ClientSecretSource, SecretUnavailable, TikTokConfig, optional};
+use tiktok_publish_core::ends::{NoOutcomeEvents, PostEnds};
 use tiktok_publish_core::events::{EventBridgeEvents, OutcomeEvents};
 use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
 use tiktok_publish_core::metrics::Metrics;
-use tiktok_publish_core::pipeline::outcomes::{
-    EventingTokenStore, NoOutcomeEvents, OutcomePostStore,
-};
+use tiktok_publish_core::pipeline::outcomes::EventingTokenStore;
 use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings};
 use tiktok_publish_core::retention::S3RetentionTags;
 use tiktok_publish_core::setup::WiringError;
 use tiktok_publish_core::store::{
     AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore,
-    DynamoTokenStore, KmsCodec, OpenedCache, PlainCodec, PostStore, SecretCodec, TableNames,
-    TokenStore,
+    DynamoTokenStore, KmsCodec, OpenedCache, PlainCodec, SecretCodec, TableNames, TokenStore,
 };
 use tiktok_publish_core::tiktok::TikTokClient;
 use tiktok_publish_core::tokens::{TokenService, TokenSettings};
@@ -132,30 +130,20 @@ pub fn outcome_events(sdk: &aws_config::SdkConfig) -> Arc<dyn OutcomeEvents> {
     }
 }
 
-/// `posts` reporting every post its writes end: the outcome event (`EVENT_BUS_NAME`, see
+/// What a post's end sets off: the outcome event (`EVENT_BUS_NAME`, see
 /// [`outcome_events`]), the metric lines on stdout (`STACK_NAME`) and the retention tags on
 /// the video and its manifest (through `s3`, built with [`s3_client`]). For functions that
 /// end posts without the whole [`Parts`] (the S3 trigger).
-pub fn outcome_posts(
-    sdk: &aws_config::SdkConfig,
-    s3: aws_sdk_s3::Client,
-    posts: Arc<dyn PostStore>,
-) -> Arc<dyn PostStore> {
-    reporting(posts, outcome_events(sdk), s3)
+pub fn post_ends(sdk: &aws_config::SdkConfig, s3: aws_sdk_s3::Client) -> PostEnds {
+    reporting(outcome_events(sdk), s3)
 }
 
-fn reporting(
-    posts: Arc<dyn PostStore>,
-    events: Arc<dyn OutcomeEvents>,
-    s3: aws_sdk_s3::Client,
-) -> Arc<dyn PostStore> {
-    Arc::new(
-        OutcomePostStore::new(posts, events)
-            .with_metrics(Metrics::from_env())
-            .with_tags(Arc::new(S3RetentionTags::new(s3).with_prefix(
-                optional("UPLOAD_PREFIX").unwrap_or_else(|| DEFAULT_UPLOAD_PREFIX.to_owned()),
-            ))),
-    )
+fn reporting(events: Arc<dyn OutcomeEvents>, s3: aws_sdk_s3::Client) -> PostEnds {
+    PostEnds::new(events)
+        .with_metrics(Metrics::from_env())
+        .with_tags(Arc::new(S3RetentionTags::new(s3).with_prefix(
+            optional("UPLOAD_PREFIX").unwrap_or_else(|| DEFAULT_UPLOAD_PREFIX.to_owned()),
+        )))
 }
 
 /// The AWS-side parts every Lambda may use, built at cold start.
@@ -214,11 +202,10 @@ impl Parts {
         )?)?)
     }
 
-    /// The posts table, reporting every post its writes end: the outcome event, the metric
-    /// lines, the retention tags. Whatever ends posts takes this one; `posts` (raw) is for
-    /// code that only reads or reports its own.
-    pub fn outcome_posts(&self) -> Arc<dyn PostStore> {
-        reporting(self.posts.clone(), self.events.clone(), self.s3.clone())
+    /// What a post's end sets off (the outcome event, the metric lines, the retention
+    /// tags): every service that ends posts reports through it.
+    pub fn post_ends(&self) -> PostEnds {
+        reporting(self.events.clone(), self.s3.clone())
     }
 
     /// The accounts table, sending `AccountNeedsReconnect` when it marks an account.
@@ -243,9 +230,10 @@ impl Parts {
     pub async fn pipeline(&self) -> Result<Pipeline, WiringError> {
         let tiktok = self.tiktok().await?;
         Ok(Pipeline {
+            posts: self.posts.clone(),
             // Every end of a post (published, inbox, failed, refused) sends its event, emits
             // its metrics and tags its video.
-            posts: self.outcome_posts(),
+            ends: self.post_ends(),
             tokens: self.token_service(&tiktok)?,
             tiktok,
             source: Arc::new(S3VideoSource::new(self.s3.clone())),

@@ -74,8 +74,9 @@ impl Parts {
         let tiktok = Arc::new(LazyTikTok::new(self.clone()));
         Ok(PostsApi {
             intake: Intake {
+                posts: self.posts.clone(),
                 // A cancel, a disconnect's cancels and a refused POST /posts send their events.
-                posts: self.outcome_posts(),
+                ends: self.post_ends(),
                 source: Arc::new(S3VideoSource::new(self.s3.clone())),
                 executions: Arc::new(SfnExecutions::new(sfn, required("STATE_MACHINE_ARN")?)),
             },
@@ -96,14 +97,15 @@ impl Parts {
         })
     }
 
-    /// The deployed wiring: the posts table sending outcome events (`EVENT_BUS_NAME`), the
+    /// The deployed wiring: the posts table, posts' ends reported (`EVENT_BUS_NAME`), the
     /// accounts table, S3, Step Functions (`STATE_MACHINE_ARN`).
     pub fn sweep(&self) -> Result<Sweep, ConfigError> {
         Ok(Sweep {
             intake: Intake {
+                posts: self.posts.clone(),
                 // Every post the sweep ends (stuck, or an orphan refused at intake) sends
-                // its event from the store, once.
-                posts: self.outcome_posts(),
+                // its event, once.
+                ends: self.post_ends(),
                 source: Arc::new(S3VideoSource::new(self.s3.clone())),
                 executions: Arc::new(SfnExecutions::new(
                     aws_sdk_sfn::Client::new(&self.sdk),

@@ -8,7 +8,7 @@ use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
 use tiktok_publish_core::store::DynamoPostStore;
 use tiktok_publish_core::trigger::{Trigger, TriggerSettings};
 
-use crate::outcome_posts;
+use crate::post_ends;
 
 /// Only the posts table (`POSTS_TABLE`), the bucket, the state machine (`STATE_MACHINE_ARN`)
 /// and the event bus (`EVENT_BUS_NAME`: a post refused on arrival sends PostFailed, its
@@ -22,8 +22,9 @@ pub fn s3_trigger(sdk: &aws_config::SdkConfig) -> Result<Trigger, ConfigError> {
     );
     Ok(Trigger {
         intake: Intake {
+            posts: Arc::new(posts),
             // A post refused on arrival (a malformed manifest) is reported like any end.
-            posts: outcome_posts(sdk, s3_client(sdk), Arc::new(posts)),
+            ends: post_ends(sdk, s3_client(sdk)),
             source: Arc::new(S3VideoSource::new(s3_client(sdk))),
             executions: Arc::new(executions),
         },

@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use tiktok_publish_core::ends::PostEnds;
 
 use async_trait::async_trait;
 use lambda_http::Body;
@@ -167,6 +168,7 @@ fn api_with_creators() -> (PostsApi, Arc<Runs>, Arc<Creators>) {
     let api = PostsApi {
         intake: Intake {
             posts: Arc::new(MemoryPostStore::new()),
+            ends: PostEnds::silent(),
             source: Arc::new(Videos(vec![VIDEO])),
             executions: runs.clone(),
         },
@@ -470,17 +472,21 @@ async fn a_failed_post_is_retried_once_under_a_new_execution_name() {
         },
         None,
     );
-    api.intake
-        .posts
-        .transition(
-            &post_id,
-            &[PostState::Queued],
-            PostState::Failed,
-            PostUpdate::failed(failure),
-            unix_now(),
+    PostEnds::silent()
+        .settle(
+            api.intake
+                .posts
+                .transition(
+                    &post_id,
+                    &[PostState::Queued],
+                    PostState::Failed,
+                    PostUpdate::failed(failure),
+                    unix_now(),
+                )
+                .await
+                .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
     let retry = || {
         event(
             "POST",
@@ -547,17 +553,21 @@ async fn a_post_a_retry_cannot_fix_is_refused_saying_why() {
         },
         None,
     );
-    api.intake
-        .posts
-        .transition(
-            &PostId::parse(&id).unwrap(),
-            &[PostState::Queued],
-            PostState::Failed,
-            PostUpdate::failed(failure),
-            unix_now(),
+    PostEnds::silent()
+        .settle(
+            api.intake
+                .posts
+                .transition(
+                    &PostId::parse(&id).unwrap(),
+                    &[PostState::Queued],
+                    PostState::Failed,
+                    PostUpdate::failed(failure),
+                    unix_now(),
+                )
+                .await
+                .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
     let (status, answer, _) = call(&api, retry()).await;
     assert_eq!(status, 409, "{answer}");
     assert_eq!(answer["error"]["code"], "video_changed");

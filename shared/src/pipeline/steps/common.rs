@@ -66,13 +66,16 @@ impl Pipeline {
             .collect();
         let error = StepError::caused(cause.clone());
         let failure = PostFailure::new(cause, advice);
-        if let Err(err) = self
+        match self
             .posts
             .transition(&post.id, &from, to, PostUpdate::failed(failure), unix_now())
             .await
         {
+            Ok(moved) => {
+                self.ends.settle(moved).await;
+            }
             // The state machine's record_failure task will try again.
-            tracing::warn!(error = %err, "could not record the failure on the post");
+            Err(err) => tracing::warn!(error = %err, "could not record the failure on the post"),
         }
         error
     }
@@ -180,9 +183,11 @@ impl Pipeline {
         to: PostState,
         fact: Fact,
     ) -> Result<PostRecord, StepError> {
-        self.posts
+        let moved = self
+            .posts
             .transition(&post.id, from, to, PostUpdate::fact(fact), unix_now())
             .await
-            .map_err(StepError::from_error)
+            .map_err(StepError::from_error)?;
+        Ok(self.ends.settle(moved).await)
     }
 }

@@ -58,7 +58,11 @@ impl Pipeline {
             )
             .await
         {
-            Ok(_) | Err(StoreError::StateConflict { .. }) => Ok(()),
+            Ok(moved) => {
+                self.ends.settle(moved).await;
+                Ok(())
+            }
+            Err(StoreError::StateConflict { .. }) => Ok(()),
             Err(err) => Err(StepError::from_error(err)),
         }
     }

@@ -174,7 +174,8 @@ impl Pipeline {
                 source: Some(PostSource::from(&object)),
                 ..PostUpdate::default()
             };
-            self.posts
+            let moved = self
+                .posts
                 .transition(
                     &post.id,
                     &INITIALISABLE,
@@ -184,8 +185,10 @@ impl Pipeline {
                 )
                 .await
                 .map_err(StepError::from_error)?;
+            self.ends.settle(moved).await;
         } else {
-            self.posts
+            let moved = self
+                .posts
                 .transition(
                     &post.id,
                     &[PostState::Uploading],
@@ -195,6 +198,7 @@ impl Pipeline {
                 )
                 .await
                 .map_err(StepError::from_error)?;
+            self.ends.settle(moved).await;
         }
         tracing::info!(publish_id = %init.publish_id, chunks = plan.total_chunk_count(), "upload initialised");
         Ok(InitOutput {

@@ -71,10 +71,12 @@ impl Pipeline {
                 }),
                 ..PostUpdate::default()
             };
-            self.posts
+            let moved = self
+                .posts
                 .transition(&post.id, &[PostState::Processing], to, update, unix_now())
                 .await
                 .map_err(StepError::from_error)?;
+            self.ends.settle(moved).await;
             tracing::info!(state = %to, public_ids = ?status.public_post_ids, "post final");
             return Ok(answer(true, 0));
         }
@@ -144,10 +146,14 @@ impl Pipeline {
             .transition(&post.id, &[PostState::Processing], to, update, unix_now())
             .await
             .map_err(StepError::from_error);
-        if moved.is_ok() {
-            tracing::info!(state = %to, "post final from the webhook's event; no status fetch");
-        }
-        Some(moved.map(|_| ()))
+        Some(match moved {
+            Ok(moved) => {
+                self.ends.settle(moved).await;
+                tracing::info!(state = %to, "post final from the webhook's event; no status fetch");
+                Ok(())
+            }
+            Err(err) => Err(err),
+        })
     }
 }
 

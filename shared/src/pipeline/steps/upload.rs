@@ -103,6 +103,7 @@ impl Pipeline {
         let object = self.pinned_object(&post).await?;
         let budget = self.budget(deadline);
         let posts = &self.posts;
+        let ends = &self.ends;
         let post_id_ref = &post.id;
         let progress = upload_chunks_recording(
             &self.tiktok,
@@ -115,7 +116,10 @@ impl Pipeline {
             async |chunks_done, bytes_done| {
                 posts
                     .record_chunk_done(post_id_ref, publish_id, chunks_done, bytes_done, unix_now())
-                    .await
+                    .await?;
+                // Recorded after TikTok's answer: the chunk is in.
+                ends.chunk_accepted(chunks_done, bytes_done);
+                Ok(())
             },
         )
         .await;

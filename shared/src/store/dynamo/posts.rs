@@ -20,7 +20,7 @@ use crate::store::post::{
     CreateOutcome, PlanFields, PostCursor, PostFailure, PostId, PostOutcome, PostPage, PostRecord,
     PostState, PostUpdate, StoredUploadUrl, WebhookFinal,
 };
-use crate::store::{Fact, PostStore, StoreError, UnixTime};
+use crate::store::{Fact, PostStore, StoreError, Transitioned, UnixTime};
 use crate::tiktok::{ChunkPlan, UploadUrl};
 
 /// [`PostStore`] on the posts table.
@@ -197,7 +197,7 @@ impl PostStore for DynamoPostStore {
         to: PostState,
         update: PostUpdate,
         now: UnixTime,
-    ) -> Result<PostRecord, StoreError> {
+    ) -> Result<Transitioned, StoreError> {
         if from.is_empty() {
             return Err(StoreError::Refused {
                 operation: "transition",
@@ -250,7 +250,7 @@ impl PostStore for DynamoPostStore {
         expr.condition(exists);
         let allowed = state_in(&mut expr, from);
         expr.condition(allowed);
-        self.update(id, expr, from).await
+        Ok(Transitioned::new(from, self.update(id, expr, from).await?))
     }
 
     async fn open_upload_url(

@@ -1,6 +1,7 @@
 //! Unit tests of `memory`.
 
 use super::*;
+use crate::ends::PostEnds;
 use crate::errors::{Classify, ErrorKind};
 use crate::media::VideoLocation;
 use crate::store::AllowanceStore;
@@ -59,16 +60,20 @@ async fn posts_move_only_from_the_expected_state() {
         CreateOutcome::AlreadyExists(_)
     ));
     let id = &record.id;
-    let moved = store
-        .transition(
-            id,
-            &[PostState::Received],
-            PostState::Uploading,
-            PostUpdate::default(),
-            NOW,
+    let moved = PostEnds::silent()
+        .settle(
+            store
+                .transition(
+                    id,
+                    &[PostState::Received],
+                    PostState::Uploading,
+                    PostUpdate::default(),
+                    NOW,
+                )
+                .await
+                .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
     assert_eq!(moved.history.len(), 2);
     let error = store
         .transition(
@@ -108,16 +113,20 @@ async fn posts_move_only_from_the_expected_state() {
             .await
             .is_err()
     );
-    let done = store
-        .transition(
-            id,
-            &[PostState::Uploading],
-            PostState::Published,
-            PostUpdate::default(),
-            NOW,
+    let done = PostEnds::silent()
+        .settle(
+            store
+                .transition(
+                    id,
+                    &[PostState::Uploading],
+                    PostState::Published,
+                    PostUpdate::default(),
+                    NOW,
+                )
+                .await
+                .unwrap(),
         )
-        .await
-        .unwrap();
+        .await;
     assert!(done.upload.unwrap().upload_url.is_none());
     assert!(
         store

@@ -10,6 +10,7 @@ use lambda_http::{Body, Request, Response};
 use tokio::sync::OnceCell;
 
 use tiktok_publish_core::config::{ClientSecretSource, NoClientSecret};
+use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::setup::WiringError;
 use tiktok_publish_core::store::{PostStore, TokenStore, UnixTime};
 use tiktok_publish_core::webhook::{
@@ -21,6 +22,8 @@ use crate::Parts;
 /// What `tiktok-webhook` uses on every request, built once per cold start.
 pub struct TikTokWebhook {
     pub posts: Arc<dyn PostStore>,
+    /// What the posts the webhook ends set off (events, metrics, retention tags).
+    pub ends: PostEnds,
     pub tokens: Arc<dyn TokenStore>,
     /// Built on the first signed request: the client secret is fetched only then, so
     /// unsigned requests never touch Secrets Manager.
@@ -33,7 +36,8 @@ impl Parts {
     /// their outcome events; the settings (`TIKTOK_CLIENT_KEY`, ...) are read on first use.
     pub fn tiktok_webhook(&self) -> TikTokWebhook {
         TikTokWebhook::new(
-            self.outcome_posts(),
+            self.posts.clone(),
+            self.post_ends(),
             self.eventing_accounts(),
             self.secret.clone(),
         )
@@ -44,11 +48,13 @@ impl TikTokWebhook {
     /// Reads its settings, and `secret`, on the first signed request.
     pub fn new(
         posts: Arc<dyn PostStore>,
+        ends: PostEnds,
         tokens: Arc<dyn TokenStore>,
         secret: Arc<dyn ClientSecretSource>,
     ) -> Self {
         TikTokWebhook {
             posts,
+            ends,
             tokens,
             settings: OnceCell::new(),
             secret,
@@ -58,11 +64,13 @@ impl TikTokWebhook {
     /// With its settings ready (tests, or a caller that wires them some other way).
     pub fn with_settings(
         posts: Arc<dyn PostStore>,
+        ends: PostEnds,
         tokens: Arc<dyn TokenStore>,
         settings: WebhookSettings,
     ) -> Self {
         TikTokWebhook {
             posts,
+            ends,
             tokens,
             settings: OnceCell::new_with(Some(settings)),
             secret: Arc::new(NoClientSecret),
@@ -96,6 +104,7 @@ impl TikTokWebhook {
                 receive(
                     settings,
                     self.posts.as_ref(),
+                    &self.ends,
                     self.tokens.as_ref(),
                     Some(signature),
                     body,
