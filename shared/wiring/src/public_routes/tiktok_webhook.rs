@@ -16,7 +16,7 @@ use tiktok_publish_core::webhook::{
     SIGNATURE_HEADER, WebhookError, WebhookSettings, receive, response, unavailable_response,
 };
 
-use crate::Parts;
+use crate::{Parts, Settings};
 
 /// What `tiktok-webhook` uses on every request, built once per cold start.
 pub struct TikTokWebhook {
@@ -26,6 +26,8 @@ pub struct TikTokWebhook {
     /// unsigned requests never touch Secrets Manager.
     settings: OnceCell<WebhookSettings>,
     secret: Arc<dyn ClientSecretSource>,
+    /// Where the settings are read from (`TIKTOK_CLIENT_KEY`, ...).
+    reader: Settings,
 }
 
 impl Parts {
@@ -36,22 +38,25 @@ impl Parts {
             self.outcome_posts(),
             self.eventing_accounts(),
             self.secret.clone(),
+            self.settings.clone(),
         )
     }
 }
 
 impl TikTokWebhook {
-    /// Reads its settings, and `secret`, on the first signed request.
+    /// Reads its settings from `reader`, and `secret`, on the first signed request.
     pub fn new(
         posts: Arc<dyn PostStore>,
         tokens: Arc<dyn TokenStore>,
         secret: Arc<dyn ClientSecretSource>,
+        reader: Settings,
     ) -> Self {
         TikTokWebhook {
             posts,
             tokens,
             settings: OnceCell::new(),
             secret,
+            reader,
         }
     }
 
@@ -66,6 +71,7 @@ impl TikTokWebhook {
             tokens,
             settings: OnceCell::new_with(Some(settings)),
             secret: Arc::new(NoClientSecret),
+            reader: Settings::from_lookup(|_| None),
         }
     }
 
@@ -111,7 +117,7 @@ impl TikTokWebhook {
         self.settings
             .get_or_try_init(|| async {
                 let secret = self.secret.client_secret().await?;
-                Ok(WebhookSettings::from_env(secret)?)
+                Ok(self.reader.webhook(secret)?)
             })
             .await
     }
