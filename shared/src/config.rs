@@ -1,4 +1,6 @@
-//! Settings read from the environment, once per cold start.
+//! Where TikTok is and who we are to it, and where the client secret comes from. Plain
+//! typed settings: the wiring (`tiktok_publish_wiring::settings`) reads them from the
+//! environment, once per cold start.
 
 use std::fmt;
 use std::sync::Arc;
@@ -94,24 +96,6 @@ impl TikTokConfig {
         self.auth_base_url = trim_slash(auth.into());
         self
     }
-
-    /// Reads `TIKTOK_API_BASE_URL`, `TIKTOK_AUTH_BASE_URL` and `TIKTOK_CLIENT_KEY`; the
-    /// secret's source is passed in because where it lives differs (Secrets Manager in AWS).
-    pub fn from_env(client_secret: Arc<dyn ClientSecretSource>) -> Result<Self, ConfigError> {
-        let client_key = required("TIKTOK_CLIENT_KEY")?;
-        let api = optional("TIKTOK_API_BASE_URL").unwrap_or_else(|| DEFAULT_API_BASE_URL.into());
-        let auth = optional("TIKTOK_AUTH_BASE_URL").unwrap_or_else(|| DEFAULT_AUTH_BASE_URL.into());
-        for (name, value) in [
-            ("TIKTOK_API_BASE_URL", &api),
-            ("TIKTOK_AUTH_BASE_URL", &auth),
-        ] {
-            url::Url::parse(value).map_err(|e| ConfigError::Invalid {
-                name,
-                reason: e.to_string(),
-            })?;
-        }
-        Ok(TikTokConfig::with_secret_source(client_key, client_secret).with_base_urls(api, auth))
-    }
 }
 
 fn trim_slash(mut url: String) -> String {
@@ -122,22 +106,3 @@ fn trim_slash(mut url: String) -> String {
 }
 
 pub use tiktok_publish_domain::setting::ConfigError;
-
-pub fn required(name: &'static str) -> Result<String, ConfigError> {
-    optional(name).ok_or(ConfigError::Missing { name })
-}
-
-pub fn optional(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-/// A numeric setting with a default.
-pub fn number_or(name: &'static str, default: u64) -> Result<u64, ConfigError> {
-    match optional(name) {
-        None => Ok(default),
-        Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
-            name,
-            reason: format!("{v:?} is not a whole number"),
-        }),
-    }
-}

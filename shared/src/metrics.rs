@@ -27,7 +27,6 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use crate::config::optional;
 use crate::store::{PostRecord, PostState};
 
 /// The CloudWatch namespace of every metric the system emits.
@@ -209,12 +208,6 @@ impl Metrics {
             stack: stack.into(),
             lines,
         }
-    }
-
-    /// Stdout, the stack named by `STACK_NAME` (the template sets it), else `local`.
-    pub fn from_env() -> Metrics {
-        let stack = optional("STACK_NAME").unwrap_or_else(|| LOCAL_STACK.to_owned());
-        Metrics::new(stack, Arc::new(StdoutLines))
     }
 
     /// An emitter that writes nothing.

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::config::{ConfigError, number_or, optional, required};
+use crate::config::ConfigError;
 use crate::errors::{Classify, ErrorKind};
 use crate::intake::Intake;
 use crate::media::{SourceError, VideoLocation};
@@ -78,51 +78,6 @@ impl SweepSettings {
             max_objects: 200,
             max_posts: 1000,
         }
-    }
-
-    pub fn from_env() -> Result<SweepSettings, ConfigError> {
-        let defaults = SweepSettings::new(required("VIDEO_BUCKET")?);
-        let secs = |name: &'static str, unit: i64, default: i64| -> Result<i64, ConfigError> {
-            let value = number_or(name, u64::try_from(default / unit).unwrap_or(0))?;
-            i64::try_from(value)
-                .ok()
-                .and_then(|v| v.checked_mul(unit))
-                .ok_or(ConfigError::Invalid {
-                    name,
-                    reason: format!("{value} is too large"),
-                })
-        };
-        let count = |name: &'static str, default: usize| -> Result<usize, ConfigError> {
-            let value = number_or(name, default as u64)?;
-            usize::try_from(value).map_err(|_| ConfigError::Invalid {
-                name,
-                reason: format!("{value} is too large"),
-            })
-        };
-        Ok(SweepSettings {
-            prefix: optional("UPLOAD_PREFIX").unwrap_or(defaults.prefix.clone()),
-            orphan_after_secs: secs("SWEEP_ORPHAN_AFTER_MINUTES", 60, defaults.orphan_after_secs)?,
-            lookback_secs: secs("SWEEP_LOOKBACK_HOURS", 3600, defaults.lookback_secs)?,
-            stuck_after_secs: {
-                let stuck = secs("STUCK_AFTER_MINUTES", 60, defaults.stuck_after_secs)?;
-                // Below the pipeline's own processing deadline, healthy posts would be failed.
-                let floor = i64::try_from(MIN_STUCK_AFTER_MINUTES).unwrap_or(i64::MAX) * 60;
-                if stuck < floor {
-                    return Err(ConfigError::Invalid {
-                        name: "STUCK_AFTER_MINUTES",
-                        reason: format!(
-                            "{} is below {MIN_STUCK_AFTER_MINUTES}: a post may process for 2 hours \
-                             without a change",
-                            stuck / 60
-                        ),
-                    });
-                }
-                stuck
-            },
-            max_objects: count("SWEEP_MAX_OBJECTS", defaults.max_objects)?,
-            max_posts: count("SWEEP_MAX_POSTS", defaults.max_posts)?,
-            bucket: defaults.bucket,
-        })
     }
 }
 

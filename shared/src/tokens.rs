@@ -13,7 +13,6 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use tokio::time::Instant;
 
-use crate::config::{ConfigError, number_or};
 use crate::errors::{Classify, ErrorKind};
 use crate::store::account::{AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved};
 use crate::store::{StoreError, TokenStore, UnixTime, same_secret, unix_now};
@@ -94,22 +93,6 @@ impl TokenSettings {
             poll_interval: Duration::from_millis(250),
             max_wait: lease_duration + Duration::from_secs(5),
         }
-    }
-
-    /// Reads `TOKEN_REFRESH_MARGIN_SECS` and `TOKEN_REFRESH_LEASE_SECS`.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let margin = number_or("TOKEN_REFRESH_MARGIN_SECS", 300)?;
-        let lease = number_or("TOKEN_REFRESH_LEASE_SECS", 60)?;
-        if lease == 0 {
-            return Err(ConfigError::Invalid {
-                name: "TOKEN_REFRESH_LEASE_SECS",
-                reason: "must be at least 1".into(),
-            });
-        }
-        Ok(TokenSettings::new(
-            Duration::from_secs(margin),
-            Duration::from_secs(lease),
-        ))
     }
 
     fn margin_secs(&self) -> i64 {

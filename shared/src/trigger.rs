@@ -16,7 +16,6 @@ use std::borrow::Cow;
 use percent_encoding::percent_decode_str;
 use serde::Serialize;
 
-use crate::config::{ConfigError, optional};
 use crate::errors::{Classify, ErrorKind};
 use crate::intake::{Intake, IntakeError};
 use crate::media::{SourceError, VideoLocation};
@@ -50,16 +49,6 @@ pub struct TriggerSettings {
     pub key_encoding: KeyEncoding,
 }
 
-impl TriggerSettings {
-    pub fn from_env() -> Result<TriggerSettings, ConfigError> {
-        Ok(TriggerSettings {
-            prefix: optional("UPLOAD_PREFIX").unwrap_or_else(|| DEFAULT_UPLOAD_PREFIX.to_owned()),
-            bucket: optional("VIDEO_BUCKET"),
-            key_encoding: KeyEncoding::from_env()?,
-        })
-    }
-}
-
 /// The object an "Object Created" event names, its key decoded as the S3 API takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreatedObject {
@@ -81,17 +70,6 @@ pub enum KeyEncoding {
 }
 
 impl KeyEncoding {
-    pub fn from_env() -> Result<KeyEncoding, ConfigError> {
-        match optional("S3_EVENT_KEY_ENCODING").as_deref().map(str::trim) {
-            None | Some("url") => Ok(KeyEncoding::Url),
-            Some("raw") => Ok(KeyEncoding::Raw),
-            Some(other) => Err(ConfigError::Invalid {
-                name: "S3_EVENT_KEY_ENCODING",
-                reason: format!("{other:?} is neither \"url\" (AWS) nor \"raw\" (moto)"),
-            }),
-        }
-    }
-
     pub fn decode(self, key: &str) -> Result<String, EventError> {
         match self {
             KeyEncoding::Raw => Ok(key.to_owned()),

@@ -328,7 +328,7 @@ async fn an_expired_link_is_refused() {
         StartOutcome::Refused(LinkRefusal::Expired)
     ));
 
-    // A zero lifetime (set by hand: from_env refuses it) is dead on arrival.
+    // A zero lifetime (set by hand: the wiring's settings reader refuses it) is dead on arrival.
     let mut s = s;
     s.settings.link_ttl_secs = 0;
     let link = issue_connect_link(s.oauth.as_ref(), &s.settings, None, now)

@@ -15,7 +15,7 @@ use tiktok_publish_core::store::{
 };
 use tiktok_publish_core::tiktok::{ChunkPlan, ChunkPolicy, UploadUrl};
 use tiktok_publish_core::webhook::{WebhookSettings, sign};
-use tiktok_publish_wiring::TikTokWebhook;
+use tiktok_publish_wiring::{Settings, TikTokWebhook};
 
 const NOW: UnixTime = 1_800_000_000;
 const OPEN_ID: &str = "open-1";
@@ -123,7 +123,13 @@ async fn a_signed_final_event_is_recorded_on_its_post() {
 async fn an_unsigned_request_is_refused_without_fetching_the_secret() {
     let (app, posts, id) = app().await;
     // No settings and no secret source: a 503 here would mean the secret was asked for.
-    let app = TikTokWebhook::new(app.posts, app.ends, app.tokens, Arc::new(NoClientSecret));
+    let app = TikTokWebhook::new(
+        app.posts,
+        app.ends,
+        app.tokens,
+        Arc::new(NoClientSecret),
+        Settings::from_pairs([("TIKTOK_CLIENT_KEY", "k")]),
+    );
     let (status, answer) = call(&app, request(None, complete_event())).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(

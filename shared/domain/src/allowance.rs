@@ -14,8 +14,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::setting::ConfigError;
-
 pub use crate::time::{UnixMillis, unix_now_ms};
 
 /// The TikTok endpoints that have a per-token limit, one budget each.
@@ -88,27 +86,6 @@ impl Default for AllowanceLimits {
 }
 
 impl AllowanceLimits {
-    /// Reads the settings named on each field through `setting` (the environment, in the
-    /// wiring); an unset one keeps its default.
-    pub fn from_settings(setting: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let per_window =
-            |name: &'static str, default| parse_per_window(name, setting(name), default);
-        let margin = |name: &'static str, default| parse_margin(name, setting(name), default);
-        let defaults = AllowanceLimits::default();
-        Ok(AllowanceLimits {
-            init_per_minute: per_window("TIKTOK_INIT_PER_MINUTE", defaults.init_per_minute)?,
-            status_fetch_per_minute: per_window(
-                "TIKTOK_STATUS_PER_MINUTE",
-                defaults.status_fetch_per_minute,
-            )?,
-            creator_info_per_minute: per_window(
-                "TIKTOK_CREATOR_INFO_PER_MINUTE",
-                defaults.creator_info_per_minute,
-            )?,
-            margin: margin("TIKTOK_ALLOWANCE_MARGIN_MS", defaults.margin)?,
-        })
-    }
-
     /// The calls of this kind allowed per window.
     pub fn limit(&self, call: TikTokCall) -> u32 {
         match call {
@@ -121,42 +98,6 @@ impl AllowanceLimits {
     /// The window we count over: TikTok's minute plus the margin.
     pub fn window(&self) -> Duration {
         TIKTOK_WINDOW.saturating_add(self.margin)
-    }
-}
-
-fn parse_per_window(
-    name: &'static str,
-    raw: Option<String>,
-    default: u32,
-) -> Result<u32, ConfigError> {
-    let Some(raw) = raw else {
-        return Ok(default);
-    };
-    match raw.trim().parse::<u32>() {
-        // Zero would block the call kind forever: no post could ever be published.
-        Ok(value) if (1..=MAX_PER_WINDOW).contains(&value) => Ok(value),
-        _ => Err(ConfigError::Invalid {
-            name,
-            reason: format!("{raw:?} is not a whole number from 1 to {MAX_PER_WINDOW}"),
-        }),
-    }
-}
-
-fn parse_margin(
-    name: &'static str,
-    raw: Option<String>,
-    default: Duration,
-) -> Result<Duration, ConfigError> {
-    let Some(raw) = raw else {
-        return Ok(default);
-    };
-    match raw.trim().parse::<u64>() {
-        // A margin beyond a minute says the setting was meant in seconds, not milliseconds.
-        Ok(ms) if ms <= 60_000 => Ok(Duration::from_millis(ms)),
-        _ => Err(ConfigError::Invalid {
-            name,
-            reason: format!("{raw:?} is not a number of milliseconds from 0 to 60000"),
-        }),
     }
 }
 
@@ -344,24 +285,5 @@ mod tests {
         assert_eq!(limits.limit(TikTokCall::CreatorInfo), 20);
         let names: Vec<_> = TikTokCall::ALL.iter().map(|c| c.to_string()).collect();
         assert_eq!(names, ["init", "status_fetch", "creator_info"]);
-    }
-
-    #[test]
-    fn settings_refuse_a_zero_limit_and_a_margin_in_seconds() {
-        let raw = |v: &str| Some(v.to_owned());
-        assert!(parse_per_window("N", raw("0"), 6).is_err());
-        assert!(parse_per_window("N", raw("1001"), 6).is_err());
-        assert!(parse_per_window("N", raw("six"), 6).is_err());
-        assert_eq!(parse_per_window("N", raw(" 10 "), 6).unwrap(), 10);
-        assert_eq!(parse_per_window("N", None, 6).unwrap(), 6);
-        assert!(parse_margin("M", raw("120000"), Duration::ZERO).is_err());
-        assert_eq!(
-            parse_margin("M", raw("500"), Duration::ZERO).unwrap(),
-            Duration::from_millis(500)
-        );
-        assert_eq!(
-            parse_margin("M", None, Duration::from_secs(2)).unwrap(),
-            Duration::from_secs(2)
-        );
     }
 }

@@ -1,7 +1,7 @@
-//! Where the connect flow lives and how long its one-time tokens last, read from the
-//! environment once.
+//! Where the connect flow lives and how long its one-time tokens last (read from the
+//! environment once, by the wiring).
 
-use crate::config::{ConfigError, number_or, optional, required};
+use crate::config::ConfigError;
 
 use super::{CALLBACK_PATH, DEFAULT_LINK_TTL_SECS, DEFAULT_STATE_TTL_SECS};
 
@@ -40,18 +40,6 @@ impl ConnectSettings {
         self.redirect_uri = absolute_url("TIKTOK_REDIRECT_URI", redirect_uri.trim())?;
         Ok(self)
     }
-
-    /// Reads `PUBLIC_BASE_URL` (required), `TIKTOK_REDIRECT_URI`, `CONNECT_LINK_TTL_SECS`
-    /// and `OAUTH_STATE_TTL_SECS`.
-    pub fn from_env() -> Result<ConnectSettings, ConfigError> {
-        let mut settings = ConnectSettings::new(&required("PUBLIC_BASE_URL")?)?;
-        if let Some(uri) = optional("TIKTOK_REDIRECT_URI") {
-            settings = settings.with_redirect_uri(&uri)?;
-        }
-        settings.link_ttl_secs = positive_secs("CONNECT_LINK_TTL_SECS", DEFAULT_LINK_TTL_SECS)?;
-        settings.state_ttl_secs = positive_secs("OAUTH_STATE_TTL_SECS", DEFAULT_STATE_TTL_SECS)?;
-        Ok(settings)
-    }
 }
 
 fn absolute_url(name: &'static str, value: &str) -> Result<String, ConfigError> {
@@ -65,17 +53,6 @@ fn absolute_url(name: &'static str, value: &str) -> Result<String, ConfigError> 
 
 fn secs(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-fn positive_secs(name: &'static str, default: u64) -> Result<i64, ConfigError> {
-    match number_or(name, default)? {
-        // Zero would make every token dead on arrival: surely a mistake.
-        0 => Err(ConfigError::Invalid {
-            name,
-            reason: "must be at least 1 second".into(),
-        }),
-        value => Ok(secs(value)),
-    }
 }
 
 #[cfg(test)]

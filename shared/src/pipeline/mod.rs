@@ -64,38 +64,6 @@ impl Default for PipelineSettings {
     }
 }
 
-impl PipelineSettings {
-    /// Reads overrides from the environment: `CHUNK_TARGET_SIZE`, `CHUNK_MAX_VIDEO_SIZE`,
-    /// `UPLOAD_BUDGET_SECS`, `OPTIONS_WAIT_SECS`, `PROCESSING_DEADLINE_SECS`.
-    pub fn from_env() -> Result<Self, crate::config::ConfigError> {
-        use crate::config::{ConfigError, number_or};
-        let defaults = PipelineSettings::default();
-        let chunk_policy = ChunkPolicy::new(
-            number_or(
-                "CHUNK_TARGET_SIZE",
-                defaults.chunk_policy.target_chunk_size(),
-            )?,
-            number_or(
-                "CHUNK_MAX_VIDEO_SIZE",
-                defaults.chunk_policy.max_video_size(),
-            )?,
-        )
-        .map_err(|e| ConfigError::Invalid {
-            name: "CHUNK_TARGET_SIZE",
-            reason: e.to_string(),
-        })?;
-        let secs =
-            |name, default: Duration| number_or(name, default.as_secs()).map(Duration::from_secs);
-        Ok(PipelineSettings {
-            chunk_policy,
-            upload_budget: secs("UPLOAD_BUDGET_SECS", defaults.upload_budget)?,
-            options_wait: secs("OPTIONS_WAIT_SECS", defaults.options_wait)?,
-            processing_deadline: secs("PROCESSING_DEADLINE_SECS", defaults.processing_deadline)?,
-            ..defaults
-        })
-    }
-}
-
 /// Everything the steps talk to, built once per cold start.
 #[derive(Clone)]
 pub struct Pipeline {

@@ -1,11 +1,10 @@
-//! Who we are to TikTok and how strict the webhook's checks are.
+//! Who we are to TikTok and how strict the webhook's checks are (read from the environment
+//! by the wiring: `TIKTOK_CLIENT_KEY`, `WEBHOOK_MAX_SKEW_SECS`, `WEBHOOK_POST_SEARCH_LIMIT`).
 
 use std::fmt;
 use std::time::Duration;
 
 use secrecy::SecretString;
-
-use crate::config::{ConfigError, number_or, required};
 
 use super::{DEFAULT_MAX_SKEW_SECS, DEFAULT_POST_SEARCH_LIMIT};
 
@@ -42,26 +41,5 @@ impl WebhookSettings {
             max_skew: Duration::from_secs(DEFAULT_MAX_SKEW_SECS),
             post_search_limit: DEFAULT_POST_SEARCH_LIMIT,
         }
-    }
-
-    /// Reads `TIKTOK_CLIENT_KEY`, `WEBHOOK_MAX_SKEW_SECS` and `WEBHOOK_POST_SEARCH_LIMIT`;
-    /// the secret is passed in (it lives in Secrets Manager in AWS).
-    pub fn from_env(client_secret: SecretString) -> Result<Self, ConfigError> {
-        let mut settings = WebhookSettings::new(required("TIKTOK_CLIENT_KEY")?, client_secret);
-        settings.max_skew =
-            Duration::from_secs(number_or("WEBHOOK_MAX_SKEW_SECS", DEFAULT_MAX_SKEW_SECS)?);
-        let limit = number_or(
-            "WEBHOOK_POST_SEARCH_LIMIT",
-            u64::from(DEFAULT_POST_SEARCH_LIMIT),
-        )?;
-        settings.post_search_limit =
-            u32::try_from(limit)
-                .ok()
-                .filter(|l| *l > 0)
-                .ok_or(ConfigError::Invalid {
-                    name: "WEBHOOK_POST_SEARCH_LIMIT",
-                    reason: format!("{limit} is not between 1 and {}", u32::MAX),
-                })?;
-        Ok(settings)
     }
 }

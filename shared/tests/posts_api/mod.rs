@@ -7,11 +7,11 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use fake_tiktok::{AccountSeed, Endpoint as FakeEndpoint, Fault};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::api::{
     ApiAnswer, DynamoIdempotencyStore, IdempotencyKey, PostsApi, TikTokCreatorInfo, TikTokRevoker,
 };
 use tiktok_publish_core::connect::ConnectSettings;
+use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::store::{
     AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, Fact, PostId, PostState,
     PostStore, PostUpdate, TokenStore, unix_now,

@@ -1,4 +1,4 @@
-//! Building the core's parts from the environment, once per cold start.
+//! Building the core's parts from the [`Settings`], once per cold start.
 //!
 //! AWS clients are built when a Lambda starts (cheap, no network). The TikTok client secret
 //! is fetched on first use and cached: a cold start makes no call it does not need.
@@ -8,22 +8,22 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 
-use tiktok_publish_core::config::{ClientSecretSource, SecretUnavailable, TikTokConfig, optional};
+use tiktok_publish_core::config::{ClientSecretSource, SecretUnavailable};
 use tiktok_publish_core::ends::{NoOutcomeEvents, PostEnds};
 use tiktok_publish_core::events::{EventBridgeEvents, OutcomeEvents};
-use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
-use tiktok_publish_core::metrics::Metrics;
+use tiktok_publish_core::media::s3::{S3VideoSource, s3_client as media_s3_client};
+use tiktok_publish_core::pipeline::Pipeline;
 use tiktok_publish_core::pipeline::outcomes::EventingTokenStore;
-use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings};
 use tiktok_publish_core::retention::S3RetentionTags;
 use tiktok_publish_core::setup::WiringError;
 use tiktok_publish_core::store::{
-    AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore,
-    DynamoTokenStore, KmsCodec, OpenedCache, PlainCodec, SecretCodec, TableNames, TokenStore,
+    DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore, DynamoTokenStore, KmsCodec,
+    OpenedCache, PlainCodec, SecretCodec, TableNames, TokenStore,
 };
 use tiktok_publish_core::tiktok::TikTokClient;
-use tiktok_publish_core::tokens::{TokenService, TokenSettings};
-use tiktok_publish_core::trigger::DEFAULT_UPLOAD_PREFIX;
+use tiktok_publish_core::tokens::TokenService;
+
+use crate::settings::{SecretSetting, Settings};
 
 /// The AWS configuration from the environment (region, credentials, `AWS_ENDPOINT_URL`).
 pub async fn aws_config() -> aws_config::SdkConfig {
@@ -31,17 +31,20 @@ pub async fn aws_config() -> aws_config::SdkConfig {
 }
 
 /// The TikTok client secret: `TIKTOK_CLIENT_SECRET` when set (local runs), otherwise the
-/// Secrets Manager secret named by `TIKTOK_CLIENT_SECRET_ARN`. Fetched once, on first use.
+/// Secrets Manager secret named by `TIKTOK_CLIENT_SECRET_ARN` (see
+/// [`Settings::client_secret`]). Fetched once, on first use.
 #[derive(Debug)]
 pub struct ClientSecret {
     secrets: aws_sdk_secretsmanager::Client,
+    setting: SecretSetting,
     cached: OnceCell<SecretString>,
 }
 
 impl ClientSecret {
-    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+    pub fn new(sdk: &aws_config::SdkConfig, setting: SecretSetting) -> Self {
         ClientSecret {
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
+            setting,
             cached: OnceCell::new(),
         }
     }
@@ -53,14 +56,16 @@ impl ClientSecret {
         };
         self.cached
             .get_or_try_init(|| async {
-                if let Some(secret) = optional("TIKTOK_CLIENT_SECRET") {
-                    return Ok(SecretString::from(secret));
-                }
-                let arn = optional("TIKTOK_CLIENT_SECRET_ARN").ok_or_else(|| {
-                    refused(
-                        "neither TIKTOK_CLIENT_SECRET_ARN nor TIKTOK_CLIENT_SECRET is set".into(),
-                    )
-                })?;
+                let arn = match &self.setting {
+                    SecretSetting::Given(secret) => return Ok(secret.clone()),
+                    SecretSetting::Arn(arn) => arn.clone(),
+                    SecretSetting::Unset => {
+                        return Err(refused(
+                            "neither TIKTOK_CLIENT_SECRET_ARN nor TIKTOK_CLIENT_SECRET is set"
+                                .into(),
+                        ));
+                    }
+                };
                 let answer = self
                     .secrets
                     .get_secret_value()
@@ -101,8 +106,8 @@ impl ClientSecretSource for ClientSecret {
 
 /// How tokens and upload URLs are stored: sealed with the KMS key `SEALING_KEY_ARN` names
 /// (always set by the template), or as they are when it is unset (a warning says so).
-pub fn secret_codec(sdk: &aws_config::SdkConfig) -> Arc<dyn SecretCodec> {
-    match optional("SEALING_KEY_ARN") {
+pub fn secret_codec(sdk: &aws_config::SdkConfig, settings: &Settings) -> Arc<dyn SecretCodec> {
+    match settings.sealing_key() {
         Some(key) => Arc::new(OpenedCache::new(KmsCodec::new(
             aws_sdk_kms::Client::new(sdk),
             key,
@@ -119,8 +124,8 @@ pub fn secret_codec(sdk: &aws_config::SdkConfig) -> Arc<dyn SecretCodec> {
 /// Where outcome events go: the EventBridge bus `EVENT_BUS_NAME` names (always set by the
 /// template for the functions that end posts), or nowhere when it is unset (a warning says
 /// so for each event dropped).
-pub fn outcome_events(sdk: &aws_config::SdkConfig) -> Arc<dyn OutcomeEvents> {
-    match optional("EVENT_BUS_NAME") {
+pub fn outcome_events(sdk: &aws_config::SdkConfig, settings: &Settings) -> Arc<dyn OutcomeEvents> {
+    match settings.event_bus() {
         Some(bus) => Arc::new(EventBridgeEvents::new(
             aws_sdk_eventbridge::Client::new(sdk),
             bus,
@@ -132,24 +137,48 @@ pub fn outcome_events(sdk: &aws_config::SdkConfig) -> Arc<dyn OutcomeEvents> {
 
 /// What a post's end sets off: the outcome event (`EVENT_BUS_NAME`, see
 /// [`outcome_events`]), the metric lines on stdout (`STACK_NAME`) and the retention tags on
-/// the video and its manifest (through `s3`, built with [`s3_client`]). For functions that
-/// end posts without the whole [`Parts`] (the S3 trigger).
-pub fn post_ends(sdk: &aws_config::SdkConfig, s3: aws_sdk_s3::Client) -> PostEnds {
-    reporting(outcome_events(sdk), s3)
+/// the video and its manifest under `UPLOAD_PREFIX` (through `s3`, built with
+/// [`s3_client`]). For functions that end posts without the whole [`Parts`] (the S3 trigger).
+pub fn post_ends(
+    sdk: &aws_config::SdkConfig,
+    settings: &Settings,
+    s3: aws_sdk_s3::Client,
+) -> PostEnds {
+    reporting(outcome_events(sdk, settings), s3, settings)
 }
 
-fn reporting(events: Arc<dyn OutcomeEvents>, s3: aws_sdk_s3::Client) -> PostEnds {
+fn reporting(
+    events: Arc<dyn OutcomeEvents>,
+    s3: aws_sdk_s3::Client,
+    settings: &Settings,
+) -> PostEnds {
     PostEnds::new(events)
-        .with_metrics(Metrics::from_env())
-        .with_tags(Arc::new(S3RetentionTags::new(s3).with_prefix(
-            optional("UPLOAD_PREFIX").unwrap_or_else(|| DEFAULT_UPLOAD_PREFIX.to_owned()),
-        )))
+        .with_metrics(settings.metrics())
+        .with_tags(Arc::new(
+            S3RetentionTags::new(s3).with_prefix(settings.upload_prefix()),
+        ))
+}
+
+/// An S3 client for `sdk`, path-style whenever the endpoint is overridden
+/// (`AWS_ENDPOINT_URL`, or S3's own `AWS_ENDPOINT_URL_S3`, as for moto).
+pub fn s3_client(sdk: &aws_config::SdkConfig, settings: &Settings) -> aws_sdk_s3::Client {
+    if settings.s3_endpoint_overridden() {
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(sdk)
+                .force_path_style(true)
+                .build(),
+        )
+    } else {
+        media_s3_client(sdk)
+    }
 }
 
 /// The AWS-side parts every Lambda may use, built at cold start.
 #[derive(Clone)]
 pub struct Parts {
     pub sdk: aws_config::SdkConfig,
+    /// Where each service reads its settings from when it is built.
+    pub settings: Settings,
     pub tables: TableNames,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
@@ -163,12 +192,18 @@ pub struct Parts {
 }
 
 impl Parts {
-    /// Reads the table names and builds the clients; no network call.
+    /// [`Parts::new`] with the process environment's settings.
     pub fn from_env(sdk: aws_config::SdkConfig) -> Result<Parts, WiringError> {
-        let tables = TableNames::from_env()?;
+        Parts::new(sdk, Settings::from_env())
+    }
+
+    /// Reads the table names, the allowance limits, the sealing key, the event bus and the
+    /// client secret's source, and builds the clients; no network call.
+    pub fn new(sdk: aws_config::SdkConfig, settings: Settings) -> Result<Parts, WiringError> {
+        let tables = settings.tables()?;
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-        let s3 = s3_client(&sdk);
-        let codec = secret_codec(&sdk);
+        let s3 = s3_client(&sdk, &settings);
+        let codec = secret_codec(&sdk, &settings);
         Ok(Parts {
             posts: Arc::new(
                 DynamoPostStore::new(dynamodb.clone(), tables.posts.clone())
@@ -184,10 +219,11 @@ impl Parts {
             allowances: Arc::new(DynamoAllowanceStore::new(
                 dynamodb.clone(),
                 tables.allowances.clone(),
-                AllowanceLimits::from_settings(optional)?,
+                settings.allowances()?,
             )),
-            secret: Arc::new(ClientSecret::new(&sdk)),
-            events: outcome_events(&sdk),
+            secret: Arc::new(ClientSecret::new(&sdk, settings.client_secret())),
+            events: outcome_events(&sdk, &settings),
+            settings,
             tables,
             dynamodb,
             s3,
@@ -197,15 +233,15 @@ impl Parts {
 
     /// The TikTok client; it reads the client secret (once) only when a request needs it.
     pub async fn tiktok(&self) -> Result<TikTokClient, WiringError> {
-        Ok(TikTokClient::new(TikTokConfig::from_env(
-            self.secret.clone(),
-        )?)?)
+        Ok(TikTokClient::new(
+            self.settings.tiktok(self.secret.clone())?,
+        )?)
     }
 
     /// What a post's end sets off (the outcome event, the metric lines, the retention
     /// tags): every service that ends posts reports through it.
     pub fn post_ends(&self) -> PostEnds {
-        reporting(self.events.clone(), self.s3.clone())
+        reporting(self.events.clone(), self.s3.clone(), &self.settings)
     }
 
     /// The accounts table, sending `AccountNeedsReconnect` when it marks an account.
@@ -222,7 +258,7 @@ impl Parts {
         Ok(TokenService::new(
             self.eventing_accounts(),
             Arc::new(tiktok.clone()),
-            TokenSettings::from_env()?,
+            self.settings.tokens()?,
         ))
     }
 
@@ -238,7 +274,7 @@ impl Parts {
             tiktok,
             source: Arc::new(S3VideoSource::new(self.s3.clone())),
             allowances: self.allowances.clone(),
-            settings: PipelineSettings::from_env()?,
+            settings: self.settings.pipeline()?,
         })
     }
 }

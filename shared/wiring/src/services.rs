@@ -1,5 +1,5 @@
 //! The services the Lambdas run, built from [`Parts`]: the deployed choice of adapter for
-//! every port a service asks for, and the settings it reads from the environment.
+//! every port a service asks for, and the settings it reads (through [`crate::Settings`]).
 
 use std::sync::Arc;
 
@@ -10,13 +10,12 @@ use tiktok_publish_core::api::{
     CreatorInfoError, CreatorInfoSource, DynamoIdempotencyStore, PostsApi, RevokeError, Revoker,
     TikTokCreatorInfo, TikTokRevoker,
 };
-use tiktok_publish_core::config::{ConfigError, number_or, required};
-use tiktok_publish_core::connect::ConnectSettings;
+use tiktok_publish_core::config::ConfigError;
 use tiktok_publish_core::intake::{Intake, SfnExecutions};
 use tiktok_publish_core::media::s3::S3VideoSource;
-use tiktok_publish_core::reconnect::{DEFAULT_WARN_DAYS, ReconnectCheck};
+use tiktok_publish_core::reconnect::ReconnectCheck;
 use tiktok_publish_core::setup::WiringError;
-use tiktok_publish_core::sweep::{S3UploadListing, Sweep, SweepSettings};
+use tiktok_publish_core::sweep::{S3UploadListing, Sweep};
 use tiktok_publish_core::tiktok::CreatorInfo;
 
 use crate::Parts;
@@ -78,7 +77,7 @@ impl Parts {
                 // A cancel, a disconnect's cancels and a refused POST /posts send their events.
                 ends: self.post_ends(),
                 source: Arc::new(S3VideoSource::new(self.s3.clone())),
-                executions: Arc::new(SfnExecutions::new(sfn, required("STATE_MACHINE_ARN")?)),
+                executions: Arc::new(SfnExecutions::new(sfn, self.settings.state_machine_arn()?)),
             },
             accounts: self.accounts.clone(),
             idempotency: Arc::new(DynamoIdempotencyStore::new(
@@ -88,12 +87,12 @@ impl Parts {
             revoker: tiktok.clone(),
             creator_info: tiktok,
             oauth: self.oauth.clone(),
-            connect: match ConnectSettings::from_env() {
+            connect: match self.settings.connect() {
                 Ok(settings) => Some(settings),
                 Err(ConfigError::Missing { .. }) => None,
                 Err(err) => return Err(err),
             },
-            bucket: required("VIDEO_BUCKET")?,
+            bucket: self.settings.video_bucket()?,
         })
     }
 
@@ -109,12 +108,12 @@ impl Parts {
                 source: Arc::new(S3VideoSource::new(self.s3.clone())),
                 executions: Arc::new(SfnExecutions::new(
                     aws_sdk_sfn::Client::new(&self.sdk),
-                    required("STATE_MACHINE_ARN")?,
+                    self.settings.state_machine_arn()?,
                 )),
             },
             accounts: self.accounts.clone(),
             listing: Arc::new(S3UploadListing::new(self.s3.clone())),
-            settings: SweepSettings::from_env()?,
+            settings: self.settings.sweep()?,
         })
     }
 
@@ -126,10 +125,14 @@ impl Parts {
             warnings: self.accounts.clone(),
             // The bus Parts already reaches; a check that could not send would be pointless.
             events: {
-                required("EVENT_BUS_NAME")?;
+                if self.settings.event_bus().is_none() {
+                    return Err(ConfigError::Missing {
+                        name: "EVENT_BUS_NAME",
+                    });
+                }
                 self.events.clone()
             },
-            warn_days: number_or("RECONNECT_WARN_DAYS", DEFAULT_WARN_DAYS)?,
+            warn_days: self.settings.reconnect_warn_days()?,
         })
     }
 }

@@ -11,6 +11,8 @@
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::{Directive, LevelFilter};
 
+use crate::settings::{LogSettings, Settings};
+
 /// Targets that log payloads or headers at TRACE.
 const PAYLOAD_LOGGING_TARGETS: &[&str] = &[
     "lambda_runtime",
@@ -38,17 +40,19 @@ pub fn log_filter(configured: Option<&str>) -> EnvFilter {
     filter
 }
 
-/// Installs the global subscriber (once, at cold start).
+/// Installs the global subscriber (once, at cold start), as the environment says
+/// ([`Settings::logging`]).
 pub fn init_logging() {
-    let configured = std::env::var("AWS_LAMBDA_LOG_LEVEL")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .ok();
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT")
-        .is_ok_and(|format| format.eq_ignore_ascii_case("json"));
+    init_logging_with(&Settings::from_env().logging());
+}
+
+/// Installs the global subscriber with these settings.
+pub fn init_logging_with(settings: &LogSettings) {
+    let json = settings.json;
     let builder = tracing_subscriber::fmt()
         .with_target(false)
         .without_time()
-        .with_env_filter(log_filter(configured.as_deref()));
+        .with_env_filter(log_filter(settings.filter.as_deref()));
     // A second init (tests) keeps the first subscriber.
     let _ = if json {
         builder.json().try_init()

@@ -46,7 +46,6 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::StoreError;
-use crate::config::{ConfigError, required};
 
 mod accounts;
 mod allowances;
@@ -79,16 +78,6 @@ pub struct TableNames {
 }
 
 impl TableNames {
-    /// Reads `ACCOUNTS_TABLE`, `POSTS_TABLE`, `OAUTH_TABLE` and `ALLOWANCES_TABLE`.
-    pub fn from_env() -> Result<TableNames, ConfigError> {
-        Ok(TableNames {
-            accounts: required("ACCOUNTS_TABLE")?,
-            posts: required("POSTS_TABLE")?,
-            oauth: required("OAUTH_TABLE")?,
-            allowances: required("ALLOWANCES_TABLE")?,
-        })
-    }
-
     /// `{prefix}-accounts`, `{prefix}-posts`, `{prefix}-oauth`, `{prefix}-allowances`
     /// (tests, the local stack).
     pub fn with_prefix(prefix: &str) -> TableNames {

@@ -10,7 +10,7 @@ use lambda_http::http::header::COOKIE;
 use lambda_http::{Body, Request, RequestExt, Response};
 use tokio::sync::OnceCell;
 
-use tiktok_publish_core::config::{ConfigError, TikTokConfig};
+use tiktok_publish_core::config::ConfigError;
 use tiktok_publish_core::connect::{
     CALLBACK_PARAMS, CallbackCheck, CallbackOutcome, CallbackRequest, ConnectError,
     ConnectSettings, callback_response, check_callback, complete_callback,
@@ -42,7 +42,7 @@ impl Parts {
     pub fn oauth_callback(&self) -> Result<OAuthCallback, WiringError> {
         Ok(OAuthCallback {
             oauth: self.oauth.clone(),
-            settings: ConnectSettings::from_env()?,
+            settings: self.settings.connect()?,
             tokens: OnceCell::new(),
             parts: Some(self.clone()),
         })
@@ -117,7 +117,7 @@ impl OAuthCallback {
                         name: "TIKTOK_CLIENT_SECRET_ARN",
                     }));
                 };
-                let mut config = TikTokConfig::from_env(parts.secret.clone())?;
+                let mut config = parts.settings.tiktok(parts.secret.clone())?;
                 config.request_timeout = EXCHANGE_TIMEOUT;
                 parts.token_service(&TikTokClient::new(config)?)
             })

@@ -5,7 +5,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, RequestExt, Response};
-use tiktok_publish_core::config::{NoClientSecret, TikTokConfig};
+use tiktok_publish_core::config::NoClientSecret;
 use tiktok_publish_core::connect::{
     ConnectSettings, LINK_PARAM, start_connect, start_response, the_only_link,
 };
@@ -29,11 +29,11 @@ impl Parts {
     pub fn oauth_start(&self) -> Result<OAuthStart, WiringError> {
         // This function only builds the authorize URL and never calls the token endpoint, so
         // it is given no client secret (its role cannot read it either).
-        let tiktok = TikTokClient::new(TikTokConfig::from_env(Arc::new(NoClientSecret))?)?;
+        let tiktok = TikTokClient::new(self.settings.tiktok(Arc::new(NoClientSecret))?)?;
         Ok(OAuthStart {
             oauth: self.oauth.clone(),
             tiktok,
-            settings: ConnectSettings::from_env()?,
+            settings: self.settings.connect()?,
         })
     }
 }

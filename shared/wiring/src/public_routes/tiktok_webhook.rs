@@ -17,7 +17,7 @@ use tiktok_publish_core::webhook::{
     SIGNATURE_HEADER, WebhookError, WebhookSettings, receive, response, unavailable_response,
 };
 
-use crate::Parts;
+use crate::{Parts, Settings};
 
 /// What `tiktok-webhook` uses on every request, built once per cold start.
 pub struct TikTokWebhook {
@@ -29,6 +29,8 @@ pub struct TikTokWebhook {
     /// unsigned requests never touch Secrets Manager.
     settings: OnceCell<WebhookSettings>,
     secret: Arc<dyn ClientSecretSource>,
+    /// Where the settings are read from (`TIKTOK_CLIENT_KEY`, ...).
+    reader: Settings,
 }
 
 impl Parts {
@@ -40,17 +42,19 @@ impl Parts {
             self.post_ends(),
             self.eventing_accounts(),
             self.secret.clone(),
+            self.settings.clone(),
         )
     }
 }
 
 impl TikTokWebhook {
-    /// Reads its settings, and `secret`, on the first signed request.
+    /// Reads its settings from `reader`, and `secret`, on the first signed request.
     pub fn new(
         posts: Arc<dyn PostStore>,
         ends: PostEnds,
         tokens: Arc<dyn TokenStore>,
         secret: Arc<dyn ClientSecretSource>,
+        reader: Settings,
     ) -> Self {
         TikTokWebhook {
             posts,
@@ -58,6 +62,7 @@ impl TikTokWebhook {
             tokens,
             settings: OnceCell::new(),
             secret,
+            reader,
         }
     }
 
@@ -74,6 +79,7 @@ impl TikTokWebhook {
             tokens,
             settings: OnceCell::new_with(Some(settings)),
             secret: Arc::new(NoClientSecret),
+            reader: Settings::from_lookup(|_| None),
         }
     }
 
@@ -120,7 +126,7 @@ impl TikTokWebhook {
         self.settings
             .get_or_try_init(|| async {
                 let secret = self.secret.client_secret().await?;
-                Ok(WebhookSettings::from_env(secret)?)
+                Ok(self.reader.webhook(secret)?)
             })
             .await
     }
