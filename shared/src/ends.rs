@@ -22,7 +22,7 @@ use crate::metrics::{Metrics, chunk_bytes};
 use crate::retention::{
     NoRetentionTags, ObjectTagged, RetentionOutcome, RetentionTags, TaggedObjects,
 };
-use crate::store::{EndedPost, PostRecord, Transitioned};
+use crate::store::{EndedPost, PostRecord, TokenStore, Transitioned, UnixTime};
 
 /// What a post's end sets off, built once per cold start and shared by every service that
 /// ends posts.
@@ -187,5 +187,29 @@ async fn tag_ended_post(tags: &dyn RetentionTags, post: &PostRecord) {
                 "could not tag the ended post's object for retention; the post's outcome stands"
             ),
         }
+    }
+}
+
+/// Sends `AccountNeedsReconnect` for an account a write of ours has just marked (a refused
+/// refresh, a lapsed refresh token, TikTok's `authorization.removed`): the caller whose
+/// mark won calls it, once. Best effort, like a post's end.
+pub async fn account_marked(
+    tokens: &dyn TokenStore,
+    events: &dyn OutcomeEvents,
+    open_id: &str,
+    now: UnixTime,
+) {
+    // The event carries the account's name and the reason just stored: read them back.
+    let account = match tokens.get(open_id).await {
+        Ok(Some(account)) => account.summary(),
+        Ok(None) => return,
+        Err(err) => {
+            tracing::warn!(open_id, error = %err, "could not read the account marked for reconnection; no event sent");
+            return;
+        }
+    };
+    // A marked account always warrants the warning, whatever its refresh token's age.
+    if let Some(event) = OutcomeEvent::account_needs_reconnect(&account, 0, now) {
+        send_best_effort(events, event).await;
     }
 }

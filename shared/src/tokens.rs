@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use tokio::time::Instant;
 
+use crate::ends::{NoOutcomeEvents, account_marked};
 use crate::errors::{Classify, ErrorKind};
+use crate::events::OutcomeEvents;
 use crate::store::account::{AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved};
 use crate::store::{StoreError, TokenStore, UnixTime, same_secret, unix_now};
 use crate::tiktok::{TikTokClient, TikTokError, TokenGrant};
@@ -199,6 +201,8 @@ impl Classify for TokenError {
 #[derive(Clone)]
 pub struct TokenService {
     store: Arc<dyn TokenStore>,
+    /// Where `AccountNeedsReconnect` goes when this service marks an account.
+    events: Arc<dyn OutcomeEvents>,
     tiktok: Arc<dyn TokenRefresher>,
     settings: TokenSettings,
     clock: Arc<dyn Clock>,
@@ -227,6 +231,8 @@ impl TokenService {
     ) -> Self {
         TokenService {
             store,
+            // The deployed wiring sets the bus ([`TokenService::with_events`]).
+            events: Arc::new(NoOutcomeEvents),
             tiktok,
             settings,
             clock: Arc::new(SystemClock),
@@ -235,6 +241,12 @@ impl TokenService {
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// Sends `AccountNeedsReconnect` to `events` for each account this service marks.
+    pub fn with_events(mut self, events: Arc<dyn OutcomeEvents>) -> Self {
+        self.events = events;
         self
     }
 
@@ -318,6 +330,7 @@ impl TokenService {
                     .mark_needs_reconnect(open_id, reason, Some(account.version), now)
                     .await?
                 {
+                    account_marked(self.store.as_ref(), self.events.as_ref(), open_id, now).await;
                     return Err(TokenError::NeedsReconnect {
                         open_id: open_id.to_owned(),
                         reason: reason.into(),
@@ -374,6 +387,8 @@ impl TokenService {
                     // Our refresh token was old: a reconnect saved new tokens meanwhile.
                     return Ok(Attempt::ReadAgain);
                 }
+                let (store, events) = (self.store.as_ref(), self.events.as_ref());
+                account_marked(store, events, open_id, self.clock.now()).await;
                 tracing::warn!(
                     open_id,
                     "TikTok refused the refresh token; the account must reconnect"

@@ -18,7 +18,6 @@ use tiktok_publish_core::events::{
 };
 use tiktok_publish_core::intake::Intake;
 use tiktok_publish_core::pipeline::options::{OptionsError, parse_options_json};
-use tiktok_publish_core::pipeline::outcomes::EventingTokenStore;
 use tiktok_publish_core::pipeline::{
     FailureInput, Pipeline, PipelineSettings, StateMachineError, StepError,
 };
@@ -67,13 +66,11 @@ async fn rig(settings: PipelineSettings) -> Rig {
 
 fn eventing_tokens(stack: &TestStack, events: &Arc<MemoryEvents>) -> TokenService {
     TokenService::new(
-        Arc::new(EventingTokenStore::new(
-            stack.accounts.clone(),
-            events.clone(),
-        )),
+        stack.accounts.clone(),
         Arc::new(stack.tiktok.clone()),
         TokenSettings::default(),
     )
+    .with_events(events.clone())
 }
 
 impl Rig {

@@ -23,7 +23,6 @@ use crate::tokens::TokenService;
 use crate::transfer::UploadFailed;
 
 pub use tiktok_publish_domain::options;
-pub mod outcomes;
 mod steps;
 
 pub use steps::{FailureInput, StateMachineError, StatusAnswer, StatusTask};

@@ -260,6 +260,9 @@ async fn authorization_removed(
     let account_marked = tokens
         .mark_needs_reconnect(open_id, AUTHORIZATION_REMOVED_REASON, None, now)
         .await?;
+    if account_marked {
+        crate::ends::account_marked(tokens, ends.events().as_ref(), open_id, now).await;
+    }
     let mut posts_stopped = 0;
     let mut after: Option<PostCursor> = None;
     loop {

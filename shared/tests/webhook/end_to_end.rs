@@ -9,7 +9,7 @@ struct Receiver {
 }
 
 impl Receiver {
-    async fn start(stack: &TestStack) -> Receiver {
+    async fn start(stack: &TestStack, ends: PostEnds) -> Receiver {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/webhooks/tiktok", listener.local_addr().unwrap());
         let settings = WebhookSettings::new(
@@ -21,6 +21,7 @@ impl Receiver {
         tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
                 let (posts, tokens, settings) = (posts.clone(), tokens.clone(), settings.clone());
+                let ends = ends.clone();
                 tokio::spawn(async move {
                     let Some((signature, body)) = read_request(&mut socket).await else {
                         return;
@@ -28,7 +29,7 @@ impl Receiver {
                     let result = receive(
                         &settings,
                         posts.as_ref(),
-                        &PostEnds::silent(),
+                        &ends,
                         tokens.as_ref(),
                         signature.as_deref(),
                         &body,
@@ -88,6 +89,8 @@ struct Rig {
     stack: TestStack,
     pipeline: Pipeline,
     open_id: String,
+    /// What the webhook's ends and marks sent.
+    events: Arc<MemoryEvents>,
 }
 
 async fn rig(name: &str) -> Rig {
@@ -103,13 +106,15 @@ async fn rig(name: &str) -> Rig {
         },
     )
     .await;
-    let receiver = Receiver::start(&stack).await;
+    let events = Arc::new(MemoryEvents::new());
+    let receiver = Receiver::start(&stack, PostEnds::new(events.clone())).await;
     stack.fake.set_webhook_url(Some(receiver.url.clone()));
     let open_id = stack.connect_account(AccountSeed::default()).await;
     Rig {
         pipeline: stack.pipeline(PipelineSettings::default()),
         stack,
         open_id,
+        events,
     }
 }
 
@@ -360,6 +365,22 @@ async fn authorization_removed_flags_the_account_and_stops_its_waiting_posts() {
         PostState::Uploading,
         "an upload under way is left alone"
     );
+    // One AccountNeedsReconnect for the mark, one PostFailed for each post it stopped.
+    let sent: Vec<DetailType> = rig
+        .events
+        .sent()
+        .iter()
+        .map(OutcomeEvent::detail_type)
+        .collect();
+    let reconnects = sent
+        .iter()
+        .filter(|t| **t == DetailType::AccountNeedsReconnect)
+        .count();
+    let failed = sent
+        .iter()
+        .filter(|t| **t == DetailType::PostFailed)
+        .count();
+    assert_eq!((reconnects, failed), (1, 2), "{sent:?}");
 
     // The stopped post's run meets a final post and ends quietly.
     let error = rig.pipeline.init_upload(queued.as_str()).await.unwrap_err();

@@ -4,12 +4,14 @@
 //! end-to-end cases are sent by the strict fake TikTok itself, signed with its client secret,
 //! to a small receiver that hands them to [`receive`] as the Lambda does.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use fake_tiktok::{AccountSeed, Endpoint, FakeSettings, Fault};
 use secrecy::SecretString;
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
+use tiktok_publish_core::events::{DetailType, MemoryEvents, OutcomeEvent};
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings};
 use tiktok_publish_core::store::memory::{MemoryPostStore, MemoryTokenStore};

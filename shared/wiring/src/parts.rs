@@ -13,12 +13,11 @@ use tiktok_publish_core::ends::{NoOutcomeEvents, PostEnds};
 use tiktok_publish_core::events::{EventBridgeEvents, OutcomeEvents};
 use tiktok_publish_core::media::s3::{S3VideoSource, s3_client as media_s3_client};
 use tiktok_publish_core::pipeline::Pipeline;
-use tiktok_publish_core::pipeline::outcomes::EventingTokenStore;
 use tiktok_publish_core::retention::S3RetentionTags;
 use tiktok_publish_core::setup::WiringError;
 use tiktok_publish_core::store::{
     DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore, DynamoTokenStore, KmsCodec,
-    OpenedCache, PlainCodec, SecretCodec, TableNames, TokenStore,
+    OpenedCache, PlainCodec, SecretCodec, TableNames,
 };
 use tiktok_publish_core::tiktok::TikTokClient;
 use tiktok_publish_core::tokens::TokenService;
@@ -244,22 +243,15 @@ impl Parts {
         reporting(self.events.clone(), self.s3.clone(), &self.settings)
     }
 
-    /// The accounts table, sending `AccountNeedsReconnect` when it marks an account.
-    pub fn eventing_accounts(&self) -> Arc<dyn TokenStore> {
-        Arc::new(EventingTokenStore::new(
-            self.accounts.clone(),
-            self.events.clone(),
-        ))
-    }
-
     /// Token service over the accounts table and TikTok; an account it marks for
     /// reconnection (a refused refresh) sends `AccountNeedsReconnect`.
     pub fn token_service(&self, tiktok: &TikTokClient) -> Result<TokenService, WiringError> {
         Ok(TokenService::new(
-            self.eventing_accounts(),
+            self.accounts.clone(),
             Arc::new(tiktok.clone()),
             self.settings.tokens()?,
-        ))
+        )
+        .with_events(self.events.clone()))
     }
 
     /// The state machine's steps.

@@ -40,7 +40,7 @@ impl Parts {
         TikTokWebhook::new(
             self.posts.clone(),
             self.post_ends(),
-            self.eventing_accounts(),
+            self.accounts.clone(),
             self.secret.clone(),
             self.settings.clone(),
         )
