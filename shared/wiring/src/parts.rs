@@ -8,22 +8,22 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 
+use tiktok_publish_adapters::{
+    DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore, DynamoTokenStore,
+    EventBridgeEvents, KmsCodec, S3RetentionTags, S3VideoSource, TableNames, TikTokClient,
+    s3_client,
+};
 use tiktok_publish_core::config::{ClientSecretSource, SecretUnavailable, TikTokConfig, optional};
-use tiktok_publish_core::events::{EventBridgeEvents, OutcomeEvents};
-use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
+use tiktok_publish_core::events::OutcomeEvents;
 use tiktok_publish_core::metrics::Metrics;
 use tiktok_publish_core::pipeline::outcomes::{
     EventingTokenStore, NoOutcomeEvents, OutcomePostStore,
 };
 use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings};
-use tiktok_publish_core::retention::S3RetentionTags;
 use tiktok_publish_core::setup::WiringError;
 use tiktok_publish_core::store::{
-    AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore,
-    DynamoTokenStore, KmsCodec, OpenedCache, PlainCodec, PostStore, SecretCodec, TableNames,
-    TokenStore,
+    AllowanceLimits, OpenedCache, PlainCodec, PostStore, SecretCodec, TokenStore,
 };
-use tiktok_publish_core::tiktok::TikTokClient;
 use tiktok_publish_core::tokens::{TokenService, TokenSettings};
 use tiktok_publish_core::trigger::DEFAULT_UPLOAD_PREFIX;
 
@@ -247,7 +247,7 @@ impl Parts {
             // its metrics and tags its video.
             posts: self.outcome_posts(),
             tokens: self.token_service(&tiktok)?,
-            tiktok,
+            tiktok: Arc::new(tiktok),
             source: Arc::new(S3VideoSource::new(self.s3.clone())),
             allowances: self.allowances.clone(),
             settings: PipelineSettings::from_env()?,

@@ -2,10 +2,9 @@
 
 use std::sync::Arc;
 
+use tiktok_publish_adapters::{DynamoPostStore, S3VideoSource, SfnExecutions, s3_client};
 use tiktok_publish_core::config::{ConfigError, required};
-use tiktok_publish_core::intake::{Intake, SfnExecutions};
-use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
-use tiktok_publish_core::store::DynamoPostStore;
+use tiktok_publish_core::intake::Intake;
 use tiktok_publish_core::trigger::{Trigger, TriggerSettings};
 
 use crate::outcome_posts;

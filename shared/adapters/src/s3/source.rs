@@ -17,14 +17,16 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use bytes::Bytes;
 
-use super::{ByteStream, SourceError, VideoLocation, VideoObject, VideoSource};
+use tiktok_publish_core::media::{
+    ByteStream, SourceError, VideoLocation, VideoObject, VideoSource,
+};
 
 /// An S3 client for `sdk_config`, with path-style addressing whenever the endpoint is
 /// overridden (`AWS_ENDPOINT_URL` or `AWS_ENDPOINT_URL_S3`, as for moto): a virtual-hosted
 /// `bucket.127.0.0.1` or `bucket.localhost` does not resolve. Real S3 keeps its default.
 pub fn s3_client(sdk_config: &aws_config::SdkConfig) -> Client {
     let endpoint_overridden = sdk_config.endpoint_url().is_some()
-        || crate::config::optional("AWS_ENDPOINT_URL_S3").is_some();
+        || tiktok_publish_core::config::optional("AWS_ENDPOINT_URL_S3").is_some();
     let config = aws_sdk_s3::config::Builder::from(sdk_config)
         .force_path_style(endpoint_overridden)
         .build();
