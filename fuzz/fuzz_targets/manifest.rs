@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use fuzz_support::{BUCKET, CountingExecutions, MemorySource, NOW, runtime};
 use libfuzzer_sys::fuzz_target;
+use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::intake::{Intake, MAX_MANIFEST_BYTES};
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::pipeline::options::{MAX_SCHEDULE_AHEAD_SECS, parse_options_json};
@@ -40,6 +41,7 @@ fuzz_target!(|data: &[u8]| {
     source.put(MANIFEST_KEY, data, data.len() as u64);
     let intake = Intake {
         posts: Arc::new(MemoryPostStore::new()),
+        ends: PostEnds::silent(),
         source: source.clone(),
         executions: Arc::new(CountingExecutions::default()),
     };

@@ -24,6 +24,7 @@ use tiktok_publish_core::api::{
     ApiAnswer, CreatorInfoError, CreatorInfoSource, IdempotencyKey, MemoryIdempotencyStore,
     PostsApi, RevokeError, Revoker,
 };
+use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::intake::Intake;
 use tiktok_publish_core::store::memory::{
     MemoryOAuthStateStore, MemoryPostStore, MemoryTokenStore,
@@ -90,6 +91,7 @@ fn api() -> (PostsApi, Arc<CountingExecutions>) {
     let api = PostsApi {
         intake: Intake {
             posts: Arc::new(MemoryPostStore::new()),
+            ends: PostEnds::silent(),
             source: Arc::new(source),
             executions: executions.clone(),
         },

@@ -20,10 +20,13 @@ use std::time::Duration;
 use fuzz_support::{LoopbackTikTok, runtime};
 use libfuzzer_sys::fuzz_target;
 use secrecy::{ExposeSecret, SecretString};
+use tiktok_publish_adapters::TikTokClient;
 use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::tiktok::{
-    ChunkPlan, ChunkPolicy, PostInfo, PrivacyLevel, TikTokClient, TikTokError,
+    ChunkPlan, ChunkPolicy, PostInfo, PrivacyLevel, TikTokCreators, TikTokError, TikTokPosting,
+    TikTokRevoke,
 };
+use tiktok_publish_core::tokens::TokenRefresher;
 
 const CLIENT_SECRET: &str = "client-secret-5e3c7a1f9b2d";
 const ACCESS_TOKEN: &str = "act.access-token-8f1e2d3c4b5a";

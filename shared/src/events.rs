@@ -2,7 +2,8 @@
 //! ended (published, failed with the reason and what to do, cancelled) or that an account
 //! must be connected again before its posts fail.
 //!
-//! Every event goes to EventBridge with source [`EVENT_SOURCE`] and one of the detail types
+//! Every event goes to EventBridge (the adapters crate's `EventBridgeEvents`) with source
+//! [`EVENT_SOURCE`] and one of the detail types
 //! below; its `detail` is JSON, versioned by `schema_version`. Nothing secret is ever in an
 //! event: no token, code, client secret or upload URL (the types below have no field that
 //! could hold one).
@@ -44,8 +45,6 @@ use tiktok_publish_domain::view::rfc3339;
 pub const EVENT_SOURCE: &str = "tiktok-publish";
 /// The version of the `detail` schemas; raised on any change a consumer could notice.
 pub const SCHEMA_VERSION: u32 = 1;
-/// PutEvents takes at most this many entries per call.
-const MAX_ENTRIES_PER_CALL: usize = 10;
 
 /// The `detail-type` of an event: what happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -318,103 +317,6 @@ pub trait OutcomeEvents: Send + Sync {
     /// Sends every event; on error, some may have been sent (consumers must tolerate a
     /// repeat: key on `post_id` + `detail-type`, or `account` + day).
     async fn publish(&self, events: &[OutcomeEvent]) -> Result<(), EventError>;
-}
-
-/// [`OutcomeEvents`] on an EventBridge bus (`EVENT_BUS_NAME`; `default` is the account's
-/// default bus).
-#[derive(Debug, Clone)]
-pub struct EventBridgeEvents {
-    client: aws_sdk_eventbridge::Client,
-    bus_name: String,
-}
-
-impl EventBridgeEvents {
-    pub fn new(client: aws_sdk_eventbridge::Client, bus_name: impl Into<String>) -> Self {
-        EventBridgeEvents {
-            client,
-            bus_name: bus_name.into(),
-        }
-    }
-
-    async fn put(&self, events: &[OutcomeEvent]) -> Result<(), EventError> {
-        use aws_sdk_eventbridge::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-        use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-
-        let entries = events
-            .iter()
-            .map(|event| {
-                Ok(PutEventsRequestEntry::builder()
-                    .event_bus_name(&self.bus_name)
-                    .source(EVENT_SOURCE)
-                    .detail_type(event.detail_type().as_str())
-                    .detail(event.detail_json()?)
-                    .build())
-            })
-            .collect::<Result<Vec<_>, EventError>>()?;
-        let answer = match self
-            .client
-            .put_events()
-            .set_entries(Some(entries))
-            .send()
-            .await
-        {
-            Ok(answer) => answer,
-            Err(err) => {
-                let detail = DisplayErrorContext(&err).to_string();
-                let passing = match &err {
-                    SdkError::TimeoutError(_)
-                    | SdkError::DispatchFailure(_)
-                    | SdkError::ResponseError(_) => true,
-                    SdkError::ServiceError(e) => matches!(
-                        e.err().code(),
-                        Some("ThrottlingException" | "InternalException" | "InternalFailure")
-                    ),
-                    _ => false,
-                };
-                return Err(if passing {
-                    EventError::Unavailable { detail }
-                } else {
-                    EventError::Refused { detail }
-                });
-            }
-        };
-        if answer.failed_entry_count() > 0 {
-            let reasons: Vec<String> = answer
-                .entries()
-                .iter()
-                .filter_map(|e| {
-                    e.error_code()
-                        .map(|c| format!("{c}: {}", e.error_message().unwrap_or("")))
-                })
-                .collect();
-            return Err(EventError::Unavailable {
-                detail: format!(
-                    "{} of {} entries failed ({})",
-                    answer.failed_entry_count(),
-                    events.len(),
-                    reasons.join("; ")
-                ),
-            });
-        }
-        Ok(())
-    }
-}
-
-#[async_trait]
-impl OutcomeEvents for EventBridgeEvents {
-    async fn publish(&self, events: &[OutcomeEvent]) -> Result<(), EventError> {
-        for batch in events.chunks(MAX_ENTRIES_PER_CALL) {
-            self.put(batch).await?;
-            for event in batch {
-                tracing::info!(
-                    detail_type = event.detail_type().as_str(),
-                    subject = event.subject(),
-                    "outcome event sent"
-                );
-            }
-        }
-        Ok(())
-    }
 }
 
 /// [`OutcomeEvents`] kept in memory, for tests of code that sends events.

@@ -1,16 +1,18 @@
-//! The core of the TikTok publisher. Every Lambda is a thin handler over this crate.
+//! The core of the TikTok publisher: the services and the ports (traits) they call. Every
+//! Lambda is a thin handler over this crate; the adapters that implement the ports against
+//! AWS and TikTok's HTTP API are in `tiktok-publish-adapters`, and this crate names none of them.
 //!
-//! - [`tiktok`]: TikTok's v2 OAuth and Content Posting client, the chunk plan, and its errors.
+//! - [`tiktok`]: TikTok's v2 OAuth and Content Posting API: the ports, the chunk plan, errors.
 //! - [`errors`]: the stable error names the state machine routes on.
-//! - [`store`]: ports (traits) for tokens, OAuth states and posts, with DynamoDB adapters.
-//! - [`media`]: the video source port and its S3 adapter (ranged, version-pinned reads).
+//! - [`store`]: ports (traits) for tokens, OAuth states and posts, with in-memory stand-ins.
+//! - [`media`]: the video source port (ranged, version-pinned reads) and the container probe.
 //! - [`tokens`]: `fresh_access_token`, the refresh guarded by a lease.
 //! - [`transfer`]: chunks streamed from the video source into TikTok's upload URL.
 //! - [`intake`]: a video becomes a post (one conditional write, one named execution).
 //! - [`pipeline`]: the state machine's steps (init, chunk upload, status, record failure)
 //!   and the parsing of post options.
 //! - [`webhook`]: TikTok's signed webhook events, verified and recorded on posts/accounts.
-//! - [`events`]: outcome events (PostPublished, PostFailed, ...) to EventBridge.
+//! - [`events`]: outcome events (PostPublished, PostFailed, ...) and the port they go through.
 //! - [`metrics`]: metrics in CloudWatch's embedded metric format (a JSON line on stdout).
 //! - [`retention`]: an ended post's video and manifest tagged with its outcome (lifecycle).
 //! - [`sweep`]: the orphan sweep (videos whose event was lost, posts stuck past their deadline).

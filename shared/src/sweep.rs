@@ -44,7 +44,7 @@ use tiktok_publish_domain::upload::{DEFAULT_UPLOAD_PREFIX, UploadKey, parse_uplo
 pub use tiktok_publish_domain::cause::STUCK_PREFIX as STUCK_REASON_PREFIX;
 
 mod listing;
-pub use listing::{ListedObject, ListedPage, S3UploadListing, UploadListing};
+pub use listing::{ListedObject, ListedPage, UploadListing};
 
 /// The sweep's settings.
 #[derive(Debug, Clone)]

@@ -18,7 +18,7 @@ use crate::errors::{Classify, ErrorKind};
 use crate::events::OutcomeEvents;
 use crate::store::account::{AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved};
 use crate::store::{StoreError, TokenStore, UnixTime, same_secret, unix_now};
-use crate::tiktok::{TikTokClient, TikTokError, TokenGrant};
+use crate::tiktok::{TikTokError, TokenGrant};
 
 /// TikTok's token endpoint, as the token service needs it.
 #[async_trait]
@@ -32,21 +32,6 @@ pub trait TokenRefresher: Send + Sync {
         code: &str,
         redirect_uri: &str,
     ) -> Result<TokenGrant, TikTokError>;
-}
-
-#[async_trait]
-impl TokenRefresher for TikTokClient {
-    async fn refresh(&self, refresh_token: &SecretString) -> Result<TokenGrant, TikTokError> {
-        TikTokClient::refresh(self, refresh_token).await
-    }
-
-    async fn exchange_code(
-        &self,
-        code: &str,
-        redirect_uri: &str,
-    ) -> Result<TokenGrant, TikTokError> {
-        TikTokClient::exchange_code(self, code, redirect_uri).await
-    }
 }
 
 /// Where "now" comes from (tests move it by hand).

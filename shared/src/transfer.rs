@@ -11,7 +11,7 @@ use futures::StreamExt;
 use crate::errors::{Classify, ErrorKind};
 use crate::media::{ByteStream, SourceError, VideoObject, VideoSource};
 use crate::store::StoreError;
-use crate::tiktok::{ChunkAccepted, ChunkPlan, TikTokClient, TikTokError, UploadUrl};
+use crate::tiktok::{ChunkAccepted, ChunkPlan, TikTokError, TikTokUpload, UploadUrl};
 
 /// Why a chunk did not reach TikTok.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +96,7 @@ pub fn upload_content_type(object: &VideoObject) -> &'static str {
 /// last. A read failing mid-body is reported as the [`SourceError`] it is, not as TikTok's.
 #[tracing::instrument(skip(tiktok, source, object, plan, upload_url), fields(chunk = index))]
 pub async fn upload_chunk_from_source(
-    tiktok: &TikTokClient,
+    tiktok: &dyn TikTokUpload,
     source: &dyn VideoSource,
     object: &VideoObject,
     plan: &ChunkPlan,
@@ -213,7 +213,7 @@ impl Classify for UploadFailed {
 /// safety, it ends within the budget. A Lambda thus stops between chunks rather than being
 /// killed in the middle of one.
 pub async fn upload_chunks(
-    tiktok: &TikTokClient,
+    tiktok: &dyn TikTokUpload,
     source: &dyn VideoSource,
     object: &VideoObject,
     plan: &ChunkPlan,
@@ -239,7 +239,7 @@ pub async fn upload_chunks(
 #[allow(clippy::too_many_arguments)]
 #[tracing::instrument(skip_all, fields(start, total = plan.total_chunk_count()))]
 pub async fn upload_chunks_recording(
-    tiktok: &TikTokClient,
+    tiktok: &dyn TikTokUpload,
     source: &dyn VideoSource,
     object: &VideoObject,
     plan: &ChunkPlan,

@@ -6,9 +6,9 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use test_support::{moto, unique_name};
+use tiktok_publish_adapters::{DynamoAllowanceStore, TableNames, create_tables};
 use tiktok_publish_core::store::{
-    AllowanceLimits, AllowanceStore, DynamoAllowanceStore, Spend, StoreError, TableNames,
-    TikTokCall, UnixMillis, create_tables,
+    AllowanceLimits, AllowanceStore, Spend, StoreError, TikTokCall, UnixMillis,
 };
 
 const NOW_MS: UnixMillis = 1_800_000_000_000;

@@ -10,13 +10,16 @@ use fake_tiktok::{
     AccountSeed, Endpoint as FakeEndpoint, FakeSettings, FakeTikTok, Fault, ViolationKind,
 };
 use secrecy::{ExposeSecret, SecretString};
+use tiktok_publish_adapters::TikTokClient;
 use tiktok_publish_core::config::{ClientSecretSource, SecretUnavailable, TikTokConfig};
 use tiktok_publish_core::errors::{Classify, ErrorKind};
 use tiktok_publish_core::media::ByteStream;
 use tiktok_publish_core::tiktok::{
     ChunkAccepted, ChunkPlan, ChunkPolicy, PostInfo, PrivacyLevel, PublishStatus,
-    PublishStatusKind, REQUIRED_SCOPES, TikTokClient, TikTokError,
+    PublishStatusKind, REQUIRED_SCOPES, TikTokError,
 };
+use tiktok_publish_core::tiktok::{TikTokCreators, TikTokPosting, TikTokRevoke, TikTokUpload};
+use tiktok_publish_core::tokens::TokenRefresher;
 
 const REDIRECT_URI: &str = "http://127.0.0.1:9/oauth/callback";
 

@@ -7,17 +7,17 @@ use aws_sdk_dynamodb::types::Select;
 use fake_tiktok::{AccountSeed, FakeSettings, FakeTikTok};
 use secrecy::{ExposeSecret, SecretString};
 use test_support::{moto, unique_name};
+use tiktok_publish_adapters::{
+    DynamoOAuthStateStore, DynamoTokenStore, TableNames, TikTokClient, create_tables,
+};
 use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::connect::{
     BINDING_COOKIE, CallbackOutcome, CallbackQuery, CallbackRefusal, CallbackRequest,
     ConnectSettings, LinkRefusal, Redacted, StartOutcome, binding_cookies, finish_callback,
     issue_connect_link, start_connect,
 };
-use tiktok_publish_core::store::{
-    DynamoOAuthStateStore, DynamoTokenStore, TableNames, TokenStore, UnixTime, create_tables,
-    unix_now,
-};
-use tiktok_publish_core::tiktok::{REQUIRED_SCOPES, TikTokClient};
+use tiktok_publish_core::store::{TokenStore, UnixTime, unix_now};
+use tiktok_publish_core::tiktok::REQUIRED_SCOPES;
 use tiktok_publish_core::tokens::{TokenService, TokenSettings};
 
 const BASE_URL: &str = "https://api.example.test";

@@ -7,12 +7,13 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use test_support::{moto, unique_name};
+use tiktok_publish_adapters::{DynamoPostStore, TableNames, create_tables};
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::store::{
-    Cause, DynamoPostStore, Fact, PostFailure, PostId, PostRecord, PostSource, PostState,
-    PostStore, PostUpdate, TableNames, WebhookFinal, WebhookFinalKind, create_tables,
+    Cause, Fact, PostFailure, PostId, PostRecord, PostSource, PostState, PostStore, PostUpdate,
+    WebhookFinal, WebhookFinalKind,
 };
 use tiktok_publish_core::tiktok::PrivacyLevel;
 use tiktok_publish_domain::cause::Interaction;

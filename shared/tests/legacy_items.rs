@@ -6,12 +6,13 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
+use tiktok_publish_adapters::DynamoPostStore;
 use tiktok_publish_core::api::retry::{retries_so_far, retry_verdict};
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::store::{
-    Cause, DynamoPostStore, Fact, PostId, PostRecord, PostSource, PostState, PostStore, PostUpdate,
+    Cause, Fact, PostId, PostRecord, PostSource, PostState, PostStore, PostUpdate,
 };
 
 use crate::facts::{NOW, tables};

@@ -9,23 +9,25 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use fake_tiktok::AccountSeed;
 use serde_json::Value;
 use test_support::{moto, unique_name};
-use tiktok_publish_core::api::view::rfc3339;
-use tiktok_publish_core::api::{
-    DynamoIdempotencyStore, PostsApi, TikTokCreatorInfo, TikTokRevoker,
+use tiktok_publish_adapters::{
+    DynamoAllowanceStore, DynamoIdempotencyStore, DynamoOAuthStateStore, EventBridgeEvents,
+    S3UploadListing,
 };
+use tiktok_publish_core::api::view::rfc3339;
+use tiktok_publish_core::api::{PostsApi, TikTokCreatorInfo, TikTokRevoker};
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::events::{
-    DetailType, EVENT_SOURCE, EventBridgeEvents, MemoryEvents, OutcomeEvent, OutcomeEvents,
+    DetailType, EVENT_SOURCE, MemoryEvents, OutcomeEvent, OutcomeEvents,
 };
 use tiktok_publish_core::intake::manifest_key;
 use tiktok_publish_core::pipeline::PipelineSettings;
 use tiktok_publish_core::reconnect::ReconnectCheck;
 use tiktok_publish_core::store::{
-    AllowanceLimits, Cause, DynamoAllowanceStore, DynamoOAuthStateStore, PostFailure, PostId,
-    PostRecord, PostState, PostStore, PostUpdate, TokenStore, unix_now,
+    AllowanceLimits, Cause, PostFailure, PostId, PostRecord, PostState, PostStore, PostUpdate,
+    TokenStore, unix_now,
 };
-use tiktok_publish_core::sweep::{S3UploadListing, STUCK_REASON_PREFIX, Sweep, SweepSettings};
+use tiktok_publish_core::sweep::{STUCK_REASON_PREFIX, Sweep, SweepSettings};
 use tiktok_publish_core::trigger::TriggerOutcome;
 use tiktok_publish_testkit::{PassMachine, TestStack, video};
 
@@ -384,11 +386,11 @@ async fn api(stack: &TestStack, machine: &PassMachine) -> PostsApi {
         )),
         revoker: Arc::new(TikTokRevoker {
             tokens: stack.tokens(),
-            tiktok: stack.tiktok.clone(),
+            tiktok: Arc::new(stack.tiktok.clone()),
         }),
         creator_info: Arc::new(TikTokCreatorInfo {
             tokens: stack.tokens(),
-            tiktok: stack.tiktok.clone(),
+            tiktok: Arc::new(stack.tiktok.clone()),
             allowances: Arc::new(DynamoAllowanceStore::new(
                 stack.dynamodb.clone(),
                 &stack.tables.allowances,

@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fake_tiktok::{AccountSeed, Endpoint as FakeEndpoint, FakeSettings, Fault};
-use tiktok_publish_core::api::retry::retry_verdict;
-use tiktok_publish_core::api::{
-    DynamoIdempotencyStore, PostsApi, TikTokCreatorInfo, TikTokRevoker,
+use tiktok_publish_adapters::{
+    DynamoAllowanceStore, DynamoIdempotencyStore, DynamoOAuthStateStore,
 };
+use tiktok_publish_core::api::retry::retry_verdict;
+use tiktok_publish_core::api::{PostsApi, TikTokCreatorInfo, TikTokRevoker};
 use tiktok_publish_core::connect::ConnectSettings;
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
@@ -22,8 +23,7 @@ use tiktok_publish_core::pipeline::{
     FailureInput, Pipeline, PipelineSettings, StateMachineError, StepError,
 };
 use tiktok_publish_core::store::{
-    AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, PostId, PostRecord, PostSource,
-    PostState, PostStore, unix_now,
+    AllowanceLimits, PostId, PostRecord, PostSource, PostState, PostStore, unix_now,
 };
 use tiktok_publish_core::tokens::{TokenService, TokenSettings};
 use tiktok_publish_core::trigger::{DEFAULT_UPLOAD_PREFIX, handle_object_created};
@@ -358,11 +358,11 @@ async fn a_cancel_and_a_disconnect_send_one_post_cancelled_per_post() {
         )),
         revoker: Arc::new(TikTokRevoker {
             tokens: stack.tokens(),
-            tiktok: stack.tiktok.clone(),
+            tiktok: Arc::new(stack.tiktok.clone()),
         }),
         creator_info: Arc::new(TikTokCreatorInfo {
             tokens: stack.tokens(),
-            tiktok: stack.tiktok.clone(),
+            tiktok: Arc::new(stack.tiktok.clone()),
             allowances: Arc::new(DynamoAllowanceStore::new(
                 stack.dynamodb.clone(),
                 &stack.tables.allowances,

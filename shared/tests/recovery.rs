@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use fake_tiktok::{AccountSeed, Endpoint, FakeSettings, Fault};
+use tiktok_publish_adapters::S3UploadListing;
 use tiktok_publish_core::api::retry::retry_verdict;
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
@@ -17,7 +18,7 @@ use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings, StepError};
 use tiktok_publish_core::store::{
     Fact, PostId, PostRecord, PostState, PostStore, PostUpdate, unix_now,
 };
-use tiktok_publish_core::sweep::{S3UploadListing, STUCK_REASON_PREFIX, Sweep, SweepSettings};
+use tiktok_publish_core::sweep::{STUCK_REASON_PREFIX, Sweep, SweepSettings};
 use tiktok_publish_core::tiktok::ChunkPolicy;
 use tiktok_publish_core::tiktok::chunk_plan::{DEFAULT_MAX_VIDEO_SIZE, MIN_CHUNK_SIZE};
 use tiktok_publish_core::trigger::TriggerOutcome;

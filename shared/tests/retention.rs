@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
 use fake_tiktok::{AccountSeed, FakeSettings};
+use tiktok_publish_adapters::S3RetentionTags;
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::events::{DetailType, MemoryEvents, OutcomeEvent};
@@ -17,7 +18,7 @@ use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::metrics::{MemoryLines, MetricName, Metrics};
 use tiktok_publish_core::pipeline::options::parse_options_json;
 use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings};
-use tiktok_publish_core::retention::{OUTCOME_TAG_KEY, S3RetentionTags};
+use tiktok_publish_core::retention::OUTCOME_TAG_KEY;
 use tiktok_publish_core::store::{
     Cause, Fact, PostFailure, PostId, PostRecord, PostSource, PostState, PostStore, PostUpdate,
     StoreError, unix_now,

@@ -5,11 +5,13 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::AttributeValue;
 use secrecy::{ExposeSecret, SecretString};
 use test_support::{moto, unique_name};
+use tiktok_publish_adapters::{
+    DynamoPostStore, DynamoTokenStore, KmsCodec, TableNames, create_tables,
+};
 use tiktok_publish_core::errors::{Classify, ErrorKind};
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::store::{
-    DynamoPostStore, DynamoTokenStore, KmsCodec, LeaseOutcome, PostRecord, PostSource, PostState,
-    PostStore, SecretCodec, StoreError, TableNames, TokenStore, create_tables,
+    LeaseOutcome, PostRecord, PostSource, PostState, PostStore, SecretCodec, StoreError, TokenStore,
 };
 use tiktok_publish_core::tiktok::{ChunkPlan, ChunkPolicy, TokenGrant, UploadUrl};
 

@@ -2,8 +2,8 @@
 //! HeadObject saw. Also the test-video helpers `transfer.rs` shares.
 
 use futures::TryStreamExt;
+use tiktok_publish_adapters::S3VideoSource;
 use tiktok_publish_core::errors::{Classify, ErrorKind};
-use tiktok_publish_core::media::s3::S3VideoSource;
 use tiktok_publish_core::media::{SourceError, VideoLocation, VideoObject, VideoSource};
 pub use tiktok_publish_testkit::new_bucket;
 use tiktok_publish_testkit::video::{pseudo_random_bytes, write_video};
@@ -236,7 +236,7 @@ async fn an_unreachable_s3_is_unavailable() {
         .retry_config(aws_config::retry::RetryConfig::disabled())
         .load()
         .await;
-    let source = S3VideoSource::new(tiktok_publish_core::media::s3::s3_client(&config));
+    let source = S3VideoSource::new(tiktok_publish_adapters::s3_client(&config));
     let location = VideoLocation {
         bucket: "b".into(),
         key: "k.mp4".into(),
@@ -250,7 +250,7 @@ async fn an_unreachable_s3_is_unavailable() {
 #[tokio::test]
 async fn s3_client_uses_path_style_against_an_overridden_endpoint() {
     let moto = test_support::moto();
-    let s3 = tiktok_publish_core::media::s3::s3_client(&moto.sdk_config().await);
+    let s3 = tiktok_publish_adapters::s3_client(&moto.sdk_config().await);
     let bucket = new_bucket(&s3, false).await;
     let video = put_video(&s3, &bucket, "p.webm", 10, 10, "video/webm").await;
     let object = S3VideoSource::new(s3).head(&video.location).await.unwrap();

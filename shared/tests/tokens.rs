@@ -7,12 +7,12 @@ use std::time::Duration;
 use fake_tiktok::{AccountSeed, Endpoint as FakeEndpoint, FakeSettings, FakeTikTok, Fault};
 use secrecy::{ExposeSecret, SecretString};
 use test_support::{moto, unique_name};
+use tiktok_publish_adapters::{DynamoTokenStore, TableNames, TikTokClient, create_tables};
 use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::errors::{Classify, ErrorKind};
-use tiktok_publish_core::store::{
-    DynamoTokenStore, TableNames, TokenStore, create_tables, unix_now,
-};
-use tiktok_publish_core::tiktok::{REQUIRED_SCOPES, TikTokClient, TikTokError, TokenGrant};
+use tiktok_publish_core::store::{TokenStore, unix_now};
+use tiktok_publish_core::tiktok::TikTokCreators;
+use tiktok_publish_core::tiktok::{REQUIRED_SCOPES, TikTokError, TokenGrant};
 use tiktok_publish_core::tokens::{TokenError, TokenService, TokenSettings};
 
 const REDIRECT_URI: &str = "http://127.0.0.1:9/oauth/callback";

@@ -5,14 +5,16 @@ use std::time::{Duration, Instant};
 
 use fake_tiktok::{AccountSeed, Endpoint, FakeSettings, FakeTikTok, Fault};
 use secrecy::SecretString;
+use tiktok_publish_adapters::S3VideoSource;
+use tiktok_publish_adapters::TikTokClient;
 use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::errors::{Classify, ErrorKind};
-use tiktok_publish_core::media::s3::S3VideoSource;
 use tiktok_publish_core::media::{VideoObject, VideoSource};
+use tiktok_publish_core::tiktok::TikTokPosting;
 use tiktok_publish_core::tiktok::chunk_plan::{
     ChunkPlan, ChunkPolicy, DEFAULT_MAX_VIDEO_SIZE, MIN_CHUNK_SIZE,
 };
-use tiktok_publish_core::tiktok::{ChunkAccepted, InitResponse, TikTokClient};
+use tiktok_publish_core::tiktok::{ChunkAccepted, InitResponse};
 use tiktok_publish_core::transfer::{
     TransferError, UploadProgress, upload_chunk_from_source, upload_chunks,
 };

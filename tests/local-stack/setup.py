@@ -185,7 +185,7 @@ def create_table(aws, r, logical, props):
     take(props, {"BillingMode", "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes",
                  "TimeToLiveSpecification", "PointInTimeRecoverySpecification",
                  "SSESpecification"}, logical)
-    # The naming of TableNames::with_prefix (shared/src/store/dynamo/mod.rs).
+    # The naming of TableNames::with_prefix (shared/adapters/src/dynamo/mod.rs).
     name = f"{STACK}-{logical.removesuffix('Table').lower()}"
     props = r.resolve(props)
     request = {

@@ -9,7 +9,7 @@ Steps, each timed:
    for by a code minted at the fake (/__fake/codes) for the state's redirect URI, then
    GET /oauth/callback (oauth-callback: state, cookie, code exchange, tokens stored).
    If any step of that flow fails, says why and seeds the accounts table directly instead
-   (tokens from /__fake/tokens, the item shaped as shared/src/store/dynamo/accounts.rs
+   (tokens from /__fake/tokens, the item shaped as shared/adapters/src/dynamo/accounts.rs
    writes it), so the rest can still be checked.
 2. upload uploads/<open_id>/<name>.mp4.json (the options manifest) then the video (made by
    ffmpeg when it is on PATH, else tests/local-stack/fixtures/smoke.mp4).

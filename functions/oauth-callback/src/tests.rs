@@ -8,13 +8,14 @@ use async_trait::async_trait;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use secrecy::SecretString;
+use tiktok_publish_adapters::TikTokClient;
 use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::connect::{
     ConnectSettings, StartOutcome, issue_connect_link, start_connect,
 };
 use tiktok_publish_core::store::memory::{MemoryOAuthStateStore, MemoryTokenStore};
 use tiktok_publish_core::store::{TokenStore, UnixTime};
-use tiktok_publish_core::tiktok::{TikTokClient, TikTokError, TokenGrant};
+use tiktok_publish_core::tiktok::{TikTokError, TokenGrant};
 use tiktok_publish_core::tokens::{TokenRefresher, TokenService, TokenSettings};
 use tiktok_publish_wiring::OAuthCallback;
 

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use lambda_runtime::{Context, Diagnostic};
+use tiktok_publish_adapters::S3UploadListing;
 use tiktok_publish_core::store::PostState;
-use tiktok_publish_core::sweep::{INVALID_SWEEP_REQUEST, S3UploadListing, SweepSettings};
+use tiktok_publish_core::sweep::{INVALID_SWEEP_REQUEST, SweepSettings};
 use tiktok_publish_core::trigger::TriggerOutcome;
 use tiktok_publish_testkit::{PassMachine, TestStack, video};
 

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use lambda_runtime::{Context, Diagnostic};
 use serde_json::{Value, json};
 use test_support::moto;
+use tiktok_publish_adapters::S3VideoSource;
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::intake::{Intake, IntakeError};
-use tiktok_publish_core::media::s3::S3VideoSource;
 use tiktok_publish_core::store::{PostId, PostState, PostStore, StoreError};
 use tiktok_publish_core::trigger::{
     DEFAULT_UPLOAD_PREFIX, EventError, KeyEncoding, TriggerSettings,

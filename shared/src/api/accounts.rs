@@ -2,6 +2,8 @@
 //! TikTok, cancel the account's queued posts, forget it), `POST /accounts/connect-link`
 //! and `GET /accounts/{open_id}/creator-info`; and whether an account can post at all.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use serde_json::json;
 
@@ -12,7 +14,7 @@ use crate::connect::issue_connect_link;
 use crate::errors::{Classify, Remedy};
 use crate::setup::WiringError;
 use crate::store::{Fact, UnixTime, unix_now};
-use crate::tiktok::{PostMode, TikTokClient, TikTokError};
+use crate::tiktok::{PostMode, TikTokError, TikTokRevoke};
 use crate::tokens::{TokenError, TokenService};
 
 const MAX_OPEN_ID_LEN: usize = 128;
@@ -53,11 +55,19 @@ impl RevokeError {
     }
 }
 
-/// [`Revoker`] with the token service and the TikTok client.
-#[derive(Clone, Debug)]
+/// [`Revoker`] with the token service and TikTok's revoke.
+#[derive(Clone)]
 pub struct TikTokRevoker {
     pub tokens: TokenService,
-    pub tiktok: TikTokClient,
+    pub tiktok: Arc<dyn TikTokRevoke>,
+}
+
+impl std::fmt::Debug for TikTokRevoker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TikTokRevoker")
+            .field("tokens", &self.tokens)
+            .finish_non_exhaustive()
+    }
 }
 
 #[async_trait]

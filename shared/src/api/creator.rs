@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::errors::{Classify, ErrorKind};
 use crate::setup::WiringError;
 use crate::store::{AllowanceStore, Spend, StoreError, TikTokCall, unix_now_ms};
-use crate::tiktok::{CreatorInfo, TikTokClient, TikTokError};
+use crate::tiktok::{CreatorInfo, TikTokCreators, TikTokError};
 use crate::tokens::{TokenError, TokenService};
 
 use super::error::ApiError;
@@ -188,7 +188,7 @@ pub trait CreatorInfoSource: Send + Sync {
 #[derive(Clone)]
 pub struct TikTokCreatorInfo {
     pub tokens: TokenService,
-    pub tiktok: TikTokClient,
+    pub tiktok: Arc<dyn TikTokCreators>,
     pub allowances: Arc<dyn AllowanceStore>,
 }
 

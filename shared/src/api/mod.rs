@@ -62,9 +62,7 @@ pub use tiktok_publish_domain::view;
 pub use accounts::{RevokeError, Revoker, TikTokRevoker};
 pub use creator::{CreatorInfoError, CreatorInfoSource, CreatorInfoView, TikTokCreatorInfo};
 pub use error::{ApiAnswer, ApiError};
-pub use idempotency::{
-    DynamoIdempotencyStore, IdempotencyKey, IdempotencyStore, MemoryIdempotencyStore,
-};
+pub use idempotency::{IdempotencyKey, IdempotencyStore, MemoryIdempotencyStore};
 pub use posts::{CANCELLABLE, CreatePostRequest};
 pub use retry::retry_verdict;
 pub use view::{AccountView, PostView};

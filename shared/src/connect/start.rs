@@ -6,7 +6,7 @@ use std::fmt;
 use crate::store::{
     ConsumeOutcome, OAuthStateStore, OneTimeKind, OneTimeRecord, OneTimeToken, UnixTime,
 };
-use crate::tiktok::{REQUIRED_SCOPES, TikTokClient};
+use crate::tiktok::{REQUIRED_SCOPES, TikTokAuthorize};
 
 use super::binding::{binding_cookie, binding_of};
 use super::{ConnectError, ConnectSettings};
@@ -55,7 +55,7 @@ pub enum StartOutcome {
 #[tracing::instrument(skip_all)]
 pub async fn start_connect(
     store: &dyn OAuthStateStore,
-    tiktok: &TikTokClient,
+    tiktok: &dyn TikTokAuthorize,
     settings: &ConnectSettings,
     link: Option<&str>,
     now: UnixTime,

@@ -1,4 +1,4 @@
-//! Where videos come from: a port ([`VideoSource`]) and its S3 adapter.
+//! Where videos come from: a port ([`VideoSource`]); its S3 adapter is in the adapters crate.
 //!
 //! Reads are ranged and pinned to the object version (or ETag) seen at the start, so a video
 //! replaced mid-upload is detected ([`SourceError::Changed`]), never spliced.
@@ -11,7 +11,6 @@ use futures::Stream;
 use crate::errors::{Classify, ErrorKind};
 
 pub mod probe;
-pub mod s3;
 
 /// A stream of a video's bytes; never buffered whole.
 pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send>>;

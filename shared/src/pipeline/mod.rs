@@ -18,7 +18,7 @@ use crate::errors::{Classify, ErrorKind};
 use crate::media::probe::ProbeError;
 use crate::media::{SourceError, VideoSource};
 use crate::store::{AllowanceStore, Cause, PostStore};
-use crate::tiktok::{ChunkPolicy, TikTokClient, TikTokError};
+use crate::tiktok::{ChunkPolicy, TikTokError, TikTokPosting};
 use crate::tokens::TokenService;
 use crate::transfer::UploadFailed;
 
@@ -70,7 +70,7 @@ pub struct Pipeline {
     /// What a post's end sets off (events, metrics, retention tags).
     pub ends: PostEnds,
     pub tokens: TokenService,
-    pub tiktok: TikTokClient,
+    pub tiktok: Arc<dyn TikTokPosting>,
     pub source: Arc<dyn VideoSource>,
     pub allowances: Arc<dyn AllowanceStore>,
     pub settings: PipelineSettings,

@@ -77,7 +77,7 @@ impl EndedPost {
 
     /// Marks the end reported: [`crate::ends::PostEnds::report`] calls it once all the
     /// end's effects are done.
-    pub fn reported(mut self) -> PostRecord {
+    pub(crate) fn reported(mut self) -> PostRecord {
         self.reported = true;
         // One clone per post's end: `Drop` forbids moving the record out.
         self.post.clone()

@@ -1,5 +1,5 @@
-//! Ports (traits) for what the core keeps between calls, their DynamoDB adapters, and
-//! in-memory stand-ins for unit tests.
+//! Ports (traits) for what the core keeps between calls, and in-memory stand-ins for unit
+//! tests. Their DynamoDB adapters are in the adapters crate (`tiktok_publish_adapters::dynamo`).
 //!
 //! - [`TokenStore`]: one item per connected TikTok account: tokens, expiries, the refresh lease.
 //! - [`OAuthStateStore`]: single-use, expiring one-time tokens (OAuth `state`, connect links).
@@ -20,7 +20,6 @@ use crate::tiktok::{ChunkPlan, TokenGrant, UploadUrl};
 pub mod account;
 pub use tiktok_publish_domain::allowance;
 pub mod codec;
-pub mod dynamo;
 pub mod ended;
 pub mod memory;
 pub use tiktok_publish_domain::one_time;
@@ -30,11 +29,7 @@ pub use account::{AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved};
 pub use allowance::{
     AllowanceLimits, Spend, TikTokCall, UnixMillis, WindowOutcome, spend_in_window, unix_now_ms,
 };
-pub use codec::{KMS_CONTEXT_KEY, KmsCodec, OpenedCache, PlainCodec, SealedSecret, SecretCodec};
-pub use dynamo::{
-    DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore, DynamoTokenStore, TableNames,
-    create_tables,
-};
+pub use codec::{OpenedCache, PlainCodec, SealedSecret, SecretCodec};
 pub use ended::{EndedPost, Transitioned};
 pub use one_time::{ConsumeOutcome, OneTimeKind, OneTimeRecord, OneTimeToken};
 pub use post::{

@@ -51,8 +51,10 @@ pub enum TikTokError {
         detail: String,
         status: Option<u16>,
         log_id: Option<String>,
+        /// The transport's own error (the HTTP client's, its URL removed: an upload URL is
+        /// a secret), boxed so this crate does not depend on the client.
         #[source]
-        source: Option<reqwest::Error>,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 
     /// 401 `access_token_invalid`: refresh the token; if it persists, reconnect.

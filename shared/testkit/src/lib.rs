@@ -23,18 +23,20 @@ use fake_tiktok::{AccountSeed, FakeSettings, FakeTikTok};
 use secrecy::SecretString;
 use test_support::{moto, unique_name};
 
+use tiktok_publish_adapters::{
+    DynamoAllowanceStore, DynamoPostStore, DynamoTokenStore, S3VideoSource, SfnExecutions,
+    TableNames, TikTokClient, create_tables, s3_client,
+};
 use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::ends::PostEnds;
-use tiktok_publish_core::intake::{Intake, SfnExecutions};
+use tiktok_publish_core::intake::Intake;
 use tiktok_publish_core::media::VideoLocation;
-use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
 use tiktok_publish_core::pipeline::options::parse_options_json;
 use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings};
 use tiktok_publish_core::store::{
-    AllowanceLimits, DynamoAllowanceStore, DynamoPostStore, DynamoTokenStore, PostRecord,
-    PostSource, PostState, PostStore, TableNames, create_tables, unix_now,
+    AllowanceLimits, PostRecord, PostSource, PostState, PostStore, unix_now,
 };
-use tiktok_publish_core::tiktok::{REQUIRED_SCOPES, TikTokClient};
+use tiktok_publish_core::tiktok::REQUIRED_SCOPES;
 use tiktok_publish_core::tokens::{TokenService, TokenSettings};
 use tiktok_publish_wiring::lambda::LazyPipeline;
 
@@ -170,7 +172,7 @@ impl TestStack {
             // Reports nothing: a test that looks at reports sets its own.
             ends: PostEnds::silent(),
             tokens: self.tokens(),
-            tiktok: self.tiktok.clone(),
+            tiktok: Arc::new(self.tiktok.clone()),
             source: Arc::new(S3VideoSource::new(self.s3.clone())),
             allowances: Arc::new(DynamoAllowanceStore::new(
                 self.dynamodb.clone(),

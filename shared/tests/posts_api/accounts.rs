@@ -1,6 +1,7 @@
 //! The accounts routes: listing, disconnecting, creator info.
 
 use super::*;
+use tiktok_publish_core::tiktok::TikTokCreators;
 
 #[tokio::test]
 async fn accounts_are_listed_with_whether_they_need_reconnecting() {

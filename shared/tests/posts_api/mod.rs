@@ -7,14 +7,16 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use fake_tiktok::{AccountSeed, Endpoint as FakeEndpoint, Fault};
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use tiktok_publish_adapters::{
+    DynamoAllowanceStore, DynamoIdempotencyStore, DynamoOAuthStateStore,
+};
 use tiktok_publish_core::api::{
-    ApiAnswer, DynamoIdempotencyStore, IdempotencyKey, PostsApi, TikTokCreatorInfo, TikTokRevoker,
+    ApiAnswer, IdempotencyKey, PostsApi, TikTokCreatorInfo, TikTokRevoker,
 };
 use tiktok_publish_core::connect::ConnectSettings;
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::store::{
-    AllowanceLimits, DynamoAllowanceStore, DynamoOAuthStateStore, Fact, PostId, PostState,
-    PostStore, PostUpdate, TokenStore, unix_now,
+    AllowanceLimits, Fact, PostId, PostState, PostStore, PostUpdate, TokenStore, unix_now,
 };
 use tiktok_publish_core::tiktok::{
     ChunkPlan, ChunkPolicy, REQUIRED_SCOPES, TikTokError, TokenGrant, UploadUrl,
@@ -46,7 +48,7 @@ async fn rig() -> Rig {
         )),
         revoker: Arc::new(TikTokRevoker {
             tokens: stack.tokens(),
-            tiktok: stack.tiktok.clone(),
+            tiktok: Arc::new(stack.tiktok.clone()),
         }),
         creator_info: Arc::new(creator_info(&stack, AllowanceLimits::default())),
         oauth: Arc::new(DynamoOAuthStateStore::new(
@@ -67,7 +69,7 @@ async fn rig() -> Rig {
 fn creator_info(stack: &TestStack, limits: AllowanceLimits) -> TikTokCreatorInfo {
     TikTokCreatorInfo {
         tokens: stack.tokens(),
-        tiktok: stack.tiktok.clone(),
+        tiktok: Arc::new(stack.tiktok.clone()),
         allowances: Arc::new(DynamoAllowanceStore::new(
             stack.dynamodb.clone(),
             &stack.tables.allowances,

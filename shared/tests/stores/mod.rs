@@ -5,14 +5,16 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::Client;
 use secrecy::{ExposeSecret, SecretString};
 use test_support::{moto, unique_name};
+use tiktok_publish_adapters::{
+    DynamoOAuthStateStore, DynamoPostStore, DynamoTokenStore, TableNames, create_tables,
+};
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::{Classify, ErrorKind};
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::store::{
-    Cause, ConsumeOutcome, CreateOutcome, DynamoOAuthStateStore, DynamoPostStore, DynamoTokenStore,
-    Fact, LeaseOutcome, OAuthStateStore, OneTimeKind, OneTimeRecord, OneTimeToken, PostFailure,
-    PostId, PostOptions, PostOutcome, PostRecord, PostSource, PostState, PostStore, PostUpdate,
-    RefreshSaved, StoreError, TableNames, TokenStore, create_tables,
+    Cause, ConsumeOutcome, CreateOutcome, Fact, LeaseOutcome, OAuthStateStore, OneTimeKind,
+    OneTimeRecord, OneTimeToken, PostFailure, PostId, PostOptions, PostOutcome, PostRecord,
+    PostSource, PostState, PostStore, PostUpdate, RefreshSaved, StoreError, TokenStore,
 };
 use tiktok_publish_core::tiktok::{ChunkPlan, ChunkPolicy, PostMode, TokenGrant, UploadUrl};
 

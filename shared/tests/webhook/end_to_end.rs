@@ -1,6 +1,7 @@
 //! End to end: the fake TikTok sends the events and the pipeline acts on them.
 
 use super::*;
+use tiktok_publish_core::tiktok::TikTokRevoke;
 
 /// A minimal HTTP receiver doing what the Lambda does: the raw body and the signature
 /// header go to [`receive`]; the answer's status goes back.

@@ -8,18 +8,17 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use tokio::sync::OnceCell;
 
+use tiktok_publish_adapters::{
+    DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore, DynamoTokenStore,
+    EventBridgeEvents, KmsCodec, S3RetentionTags, S3VideoSource, TableNames, TikTokClient,
+    s3_client as media_s3_client,
+};
 use tiktok_publish_core::config::{ClientSecretSource, SecretUnavailable};
 use tiktok_publish_core::ends::{NoOutcomeEvents, PostEnds};
-use tiktok_publish_core::events::{EventBridgeEvents, OutcomeEvents};
-use tiktok_publish_core::media::s3::{S3VideoSource, s3_client as media_s3_client};
+use tiktok_publish_core::events::OutcomeEvents;
 use tiktok_publish_core::pipeline::Pipeline;
-use tiktok_publish_core::retention::S3RetentionTags;
 use tiktok_publish_core::setup::WiringError;
-use tiktok_publish_core::store::{
-    DynamoAllowanceStore, DynamoOAuthStateStore, DynamoPostStore, DynamoTokenStore, KmsCodec,
-    OpenedCache, PlainCodec, SecretCodec, TableNames,
-};
-use tiktok_publish_core::tiktok::TikTokClient;
+use tiktok_publish_core::store::{OpenedCache, PlainCodec, SecretCodec};
 use tiktok_publish_core::tokens::TokenService;
 
 use crate::settings::{SecretSetting, Settings};
@@ -263,7 +262,7 @@ impl Parts {
             // its metrics and tags its video.
             ends: self.post_ends(),
             tokens: self.token_service(&tiktok)?,
-            tiktok,
+            tiktok: Arc::new(tiktok),
             source: Arc::new(S3VideoSource::new(self.s3.clone())),
             allowances: self.allowances.clone(),
             settings: self.settings.pipeline()?,

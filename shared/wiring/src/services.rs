@@ -6,16 +6,18 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::OnceCell;
 
+use tiktok_publish_adapters::{
+    DynamoIdempotencyStore, S3UploadListing, S3VideoSource, SfnExecutions,
+};
 use tiktok_publish_core::api::{
-    CreatorInfoError, CreatorInfoSource, DynamoIdempotencyStore, PostsApi, RevokeError, Revoker,
-    TikTokCreatorInfo, TikTokRevoker,
+    CreatorInfoError, CreatorInfoSource, PostsApi, RevokeError, Revoker, TikTokCreatorInfo,
+    TikTokRevoker,
 };
 use tiktok_publish_core::config::ConfigError;
-use tiktok_publish_core::intake::{Intake, SfnExecutions};
-use tiktok_publish_core::media::s3::S3VideoSource;
+use tiktok_publish_core::intake::Intake;
 use tiktok_publish_core::reconnect::ReconnectCheck;
 use tiktok_publish_core::setup::WiringError;
-use tiktok_publish_core::sweep::{S3UploadListing, Sweep};
+use tiktok_publish_core::sweep::Sweep;
 use tiktok_publish_core::tiktok::CreatorInfo;
 
 use crate::Parts;
@@ -38,7 +40,7 @@ impl LazyTikTok {
     async fn get(&self) -> Result<&(TikTokRevoker, TikTokCreatorInfo), WiringError> {
         self.inner
             .get_or_try_init(|| async {
-                let tiktok = self.parts.tiktok().await?;
+                let tiktok = Arc::new(self.parts.tiktok().await?);
                 let tokens = self.parts.token_service(&tiktok)?;
                 let creator = TikTokCreatorInfo {
                     tokens: tokens.clone(),

@@ -2,10 +2,9 @@
 
 use std::sync::Arc;
 
+use tiktok_publish_adapters::{DynamoPostStore, S3VideoSource, SfnExecutions};
 use tiktok_publish_core::config::ConfigError;
-use tiktok_publish_core::intake::{Intake, SfnExecutions};
-use tiktok_publish_core::media::s3::S3VideoSource;
-use tiktok_publish_core::store::DynamoPostStore;
+use tiktok_publish_core::intake::Intake;
 use tiktok_publish_core::trigger::Trigger;
 
 use crate::parts::s3_client;

@@ -12,7 +12,8 @@ use fake_tiktok::AccountSeed;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-use tiktok_publish_core::store::{DynamoTokenStore, KmsCodec, PostRecord};
+use tiktok_publish_adapters::{DynamoTokenStore, KmsCodec};
+use tiktok_publish_core::store::PostRecord;
 use tiktok_publish_core::tiktok::REQUIRED_SCOPES;
 use tiktok_publish_core::tokens::{TokenService, TokenSettings};
 use tiktok_publish_testkit::{REDIRECT_URI, TestStack};

@@ -45,8 +45,8 @@ use tokio::sync::Mutex;
 
 const POST_TIMEOUT: Duration = Duration::from_secs(240);
 const SMALL: u64 = 2_000_000;
-/// The encryption-context key the core seals secrets under (`KMS_CONTEXT_KEY` in
-/// shared/src/store/codec.rs), with `posts/{id}/upload_url` for an upload URL.
+/// The encryption-context key the adapters seal secrets under (`KMS_CONTEXT_KEY` in
+/// shared/adapters/src/kms.rs), with `posts/{id}/upload_url` for an upload URL.
 const SEALING_CONTEXT_KEY: &str = "tiktok-publish:secret";
 const SEALED_PREFIX: &str = "kms1:";
 

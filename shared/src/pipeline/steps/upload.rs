@@ -106,7 +106,7 @@ impl Pipeline {
         let ends = &self.ends;
         let post_id_ref = &post.id;
         let progress = upload_chunks_recording(
-            &self.tiktok,
+            self.tiktok.as_ref(),
             self.source.as_ref(),
             &object,
             &plan,

@@ -1,7 +1,6 @@
 //! Unit tests of `memory`.
 
 use super::*;
-use crate::ends::PostEnds;
 use crate::errors::{Classify, ErrorKind};
 use crate::media::VideoLocation;
 use crate::store::AllowanceStore;
@@ -60,20 +59,18 @@ async fn posts_move_only_from_the_expected_state() {
         CreateOutcome::AlreadyExists(_)
     ));
     let id = &record.id;
-    let moved = PostEnds::silent()
-        .settle(
-            store
-                .transition(
-                    id,
-                    &[PostState::Received],
-                    PostState::Uploading,
-                    PostUpdate::default(),
-                    NOW,
-                )
-                .await
-                .unwrap(),
+    let (moved, ended) = store
+        .transition(
+            id,
+            &[PostState::Received],
+            PostState::Uploading,
+            PostUpdate::default(),
+            NOW,
         )
-        .await;
+        .await
+        .unwrap()
+        .into_parts();
+    assert!(ended.is_none(), "a move between live states ends nothing");
     assert_eq!(moved.history.len(), 2);
     let error = store
         .transition(
@@ -113,20 +110,20 @@ async fn posts_move_only_from_the_expected_state() {
             .await
             .is_err()
     );
-    let done = PostEnds::silent()
-        .settle(
-            store
-                .transition(
-                    id,
-                    &[PostState::Uploading],
-                    PostState::Published,
-                    PostUpdate::default(),
-                    NOW,
-                )
-                .await
-                .unwrap(),
+    let (_, ended) = store
+        .transition(
+            id,
+            &[PostState::Uploading],
+            PostState::Published,
+            PostUpdate::default(),
+            NOW,
         )
-        .await;
+        .await
+        .unwrap()
+        .into_parts();
+    let done = ended
+        .expect("a move to a final state ends the post")
+        .reported();
     assert!(done.upload.unwrap().upload_url.is_none());
     assert!(
         store

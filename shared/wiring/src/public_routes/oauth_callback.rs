@@ -10,6 +10,7 @@ use lambda_http::http::header::COOKIE;
 use lambda_http::{Body, Request, RequestExt, Response};
 use tokio::sync::OnceCell;
 
+use tiktok_publish_adapters::TikTokClient;
 use tiktok_publish_core::config::ConfigError;
 use tiktok_publish_core::connect::{
     CALLBACK_PARAMS, CallbackCheck, CallbackOutcome, CallbackRequest, ConnectError,
@@ -17,7 +18,6 @@ use tiktok_publish_core::connect::{
 };
 use tiktok_publish_core::setup::WiringError;
 use tiktok_publish_core::store::{OAuthStateStore, UnixTime};
-use tiktok_publish_core::tiktok::TikTokClient;
 use tiktok_publish_core::tokens::TokenService;
 
 use crate::Parts;

@@ -5,13 +5,13 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use lambda_http::{Body, Request, RequestExt, Response};
+use tiktok_publish_adapters::TikTokClient;
 use tiktok_publish_core::config::NoClientSecret;
 use tiktok_publish_core::connect::{
     ConnectSettings, LINK_PARAM, start_connect, start_response, the_only_link,
 };
 use tiktok_publish_core::setup::WiringError;
 use tiktok_publish_core::store::{OAuthStateStore, UnixTime};
-use tiktok_publish_core::tiktok::TikTokClient;
 
 use crate::Parts;
 

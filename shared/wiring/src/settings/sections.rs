@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use secrecy::SecretString;
 
+use tiktok_publish_adapters::TableNames;
 use tiktok_publish_core::config::{
     ClientSecretSource, ConfigError, DEFAULT_API_BASE_URL, DEFAULT_AUTH_BASE_URL, TikTokConfig,
 };
@@ -12,7 +13,7 @@ use tiktok_publish_core::connect::{
     ConnectSettings, DEFAULT_LINK_TTL_SECS, DEFAULT_STATE_TTL_SECS,
 };
 use tiktok_publish_core::pipeline::PipelineSettings;
-use tiktok_publish_core::store::{AllowanceLimits, TableNames};
+use tiktok_publish_core::store::AllowanceLimits;
 use tiktok_publish_core::sweep::{MIN_STUCK_AFTER_MINUTES, SweepSettings};
 use tiktok_publish_core::tiktok::ChunkPolicy;
 use tiktok_publish_core::tokens::TokenSettings;

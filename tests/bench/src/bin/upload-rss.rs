@@ -27,15 +27,16 @@ use publish_bench::chain::queue_post;
 use publish_bench::lambda::{Running, function_env, set_env, stack_tables};
 use publish_bench::{exit_code, machine_summary, runtime, vmhwm_kib as process_vmhwm_kib};
 use secrecy::SecretString;
+use tiktok_publish_adapters::TikTokClient;
+use tiktok_publish_adapters::{S3VideoSource, s3_client};
 use tiktok_publish_core::config::TikTokConfig;
-use tiktok_publish_core::media::s3::{S3VideoSource, s3_client};
 use tiktok_publish_core::media::{VideoLocation, VideoSource};
 use tiktok_publish_core::pipeline::PipelineSettings;
 use tiktok_publish_core::store::{PostState, PostStore};
-use tiktok_publish_core::tiktok::TikTokClient;
 use tiktok_publish_core::tiktok::chunk_plan::{
     ChunkPlan, ChunkPolicy, DEFAULT_MAX_VIDEO_SIZE, MAX_CHUNK_SIZE, MIN_CHUNK_SIZE,
 };
+use tiktok_publish_core::tiktok::{TikTokPosting, TikTokUpload};
 use tiktok_publish_core::transfer::{UploadProgress, upload_chunks, upload_content_type};
 use tiktok_publish_testkit::TestStack;
 use tiktok_publish_testkit::video::{mp4_header, pseudo_random_bytes, write_video};

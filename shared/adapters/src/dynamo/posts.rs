@@ -15,13 +15,13 @@ use super::post_item::{
 use super::{
     Expr, Item, POSTS_BY_ACCOUNT_INDEX, Reader, is_condition_failed, n, s, sdk_error, string_list,
 };
-use crate::store::codec::{PlainCodec, SecretCodec};
-use crate::store::post::{
+use tiktok_publish_core::store::codec::{PlainCodec, SecretCodec};
+use tiktok_publish_core::store::post::{
     CreateOutcome, PlanFields, PostCursor, PostFailure, PostId, PostOutcome, PostPage, PostRecord,
     PostState, PostUpdate, StoredUploadUrl, WebhookFinal,
 };
-use crate::store::{Fact, PostStore, StoreError, Transitioned, UnixTime};
-use crate::tiktok::{ChunkPlan, UploadUrl};
+use tiktok_publish_core::store::{Fact, PostStore, StoreError, Transitioned, UnixTime};
+use tiktok_publish_core::tiktok::{ChunkPlan, UploadUrl};
 
 /// [`PostStore`] on the posts table.
 #[derive(Clone)]

@@ -14,7 +14,7 @@ use super::{
     ALLOWANCES_TTL_ATTRIBUTE, OAUTH_TTL_ATTRIBUTE, POSTS_BY_ACCOUNT_INDEX, TableNames, error_code,
     sdk_error,
 };
-use crate::store::StoreError;
+use tiktok_publish_core::store::StoreError;
 
 /// Creates the four tables (as the module documentation describes) and waits until they
 /// are active. A table that already exists is left as it is.

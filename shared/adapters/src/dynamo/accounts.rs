@@ -9,10 +9,12 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Expr, Item, Reader, is_condition_failed, n, s, sdk_error, string_list};
-use crate::store::account::{AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved};
-use crate::store::codec::{PlainCodec, SealedSecret, SecretCodec};
-use crate::store::{ReconnectWarnings, StoreError, TokenStore, UnixTime};
-use crate::tiktok::TokenGrant;
+use tiktok_publish_core::store::account::{
+    AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved,
+};
+use tiktok_publish_core::store::codec::{PlainCodec, SealedSecret, SecretCodec};
+use tiktok_publish_core::store::{ReconnectWarnings, StoreError, TokenStore, UnixTime};
+use tiktok_publish_core::tiktok::TokenGrant;
 
 const ENTITY: &str = "account";
 const KEY: &str = "open_id";

@@ -99,7 +99,7 @@ fn number(text: &str) -> Result<Number, TypedAttributeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Cause, Fact};
+    use tiktok_publish_core::store::{Cause, Fact};
     use tiktok_publish_domain::errors::ErrorKind;
 
     #[test]

@@ -45,10 +45,11 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::StoreError;
+use tiktok_publish_core::store::StoreError;
 
 mod accounts;
 mod allowances;
+mod idempotency;
 mod oauth;
 mod post_item;
 mod posts;
@@ -57,6 +58,7 @@ mod typed;
 
 pub use accounts::DynamoTokenStore;
 pub use allowances::DynamoAllowanceStore;
+pub use idempotency::DynamoIdempotencyStore;
 pub use oauth::DynamoOAuthStateStore;
 pub use posts::DynamoPostStore;
 pub use tables::create_tables;
@@ -136,7 +138,7 @@ where
         // A request the SDK could not build is our bug.
         _ => false,
     };
-    let source: Option<super::BoxError> = Some(Box::new(err));
+    let source: Option<Box<dyn std::error::Error + Send + Sync>> = Some(Box::new(err));
     if transient {
         StoreError::Unavailable {
             operation,
@@ -352,7 +354,7 @@ mod tests {
     use aws_smithy_types::body::SdkBody;
 
     use super::*;
-    use crate::errors::{Classify, ErrorKind};
+    use tiktok_publish_core::errors::{Classify, ErrorKind};
 
     fn service_error(status: u16, code: &str) -> SdkError<GetItemError, HttpResponse> {
         let raw = HttpResponse::new(status.try_into().unwrap(), SdkBody::empty());

@@ -12,10 +12,10 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{Expr, Item, Reader, is_condition_failed, n, s, sdk_error};
-use crate::store::allowance::{
+use tiktok_publish_core::store::allowance::{
     AllowanceLimits, Spend, TikTokCall, UnixMillis, WindowOutcome, spend_in_window,
 };
-use crate::store::{AllowanceStore, StoreError};
+use tiktok_publish_core::store::{AllowanceStore, StoreError};
 
 const ENTITY: &str = "allowance";
 const KEY: &str = "open_id";

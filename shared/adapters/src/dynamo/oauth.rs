@@ -6,10 +6,10 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 
 use super::{Expr, Item, OAUTH_TTL_ATTRIBUTE, Reader, is_condition_failed, n, s, sdk_error};
-use crate::store::one_time::{
+use tiktok_publish_core::store::one_time::{
     ConsumeOutcome, OneTimeKind, OneTimeRecord, OneTimeToken, presented_key,
 };
-use crate::store::{OAuthStateStore, StoreError, UnixTime};
+use tiktok_publish_core::store::{OAuthStateStore, StoreError, UnixTime};
 
 const ENTITY: &str = "one-time token";
 const KEY: &str = "id";

@@ -12,13 +12,13 @@ use tiktok_publish_domain::legacy;
 
 use super::typed::{from_attribute, to_attribute};
 use super::{Expr, Item, Reader, n, s, string_list};
-use crate::media::VideoLocation;
-use crate::store::StoreError;
-use crate::store::post::{
+use tiktok_publish_core::media::VideoLocation;
+use tiktok_publish_core::store::StoreError;
+use tiktok_publish_core::store::post::{
     HistoryEntry, PlanFields, PostFailure, PostId, PostOptions, PostOutcome, PostRecord,
     PostSource, PostState, StoredUploadUrl, UploadSession, WebhookFinal, WebhookFinalKind,
 };
-use crate::store::{Cause, Fact, UnixTime};
+use tiktok_publish_core::store::{Cause, Fact, UnixTime};
 
 pub(super) const ENTITY: &str = "post";
 pub(super) const KEY: &str = "id";

@@ -17,7 +17,9 @@ use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use bytes::Bytes;
 
-use super::{ByteStream, SourceError, VideoLocation, VideoObject, VideoSource};
+use tiktok_publish_core::media::{
+    ByteStream, SourceError, VideoLocation, VideoObject, VideoSource,
+};
 
 /// An S3 client for `sdk_config`, with path-style addressing whenever the endpoint is
 /// overridden (`AWS_ENDPOINT_URL`, as for moto): a virtual-hosted `bucket.127.0.0.1` or

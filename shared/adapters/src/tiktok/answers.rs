@@ -1,0 +1,190 @@
+//! TikTok's answers read: the JSON envelope, the OAuth error shape, and the mapping of codes
+//! and statuses to what the caller must do.
+
+use reqwest::{Response, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use tiktok_publish_core::tiktok::{Endpoint, TikTokError};
+
+/// TikTok's JSON envelope: `{ "data": ..., "error": { "code", "message", "log_id" } }`.
+#[derive(Deserialize)]
+struct Envelope<T> {
+    data: Option<T>,
+    error: Option<ApiError>,
+}
+
+#[derive(Deserialize, Default)]
+struct ApiError {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+    #[serde(default)]
+    log_id: Option<String>,
+}
+
+/// The OAuth token endpoint's error answer (top level, not enveloped).
+#[derive(Deserialize)]
+struct OAuthError {
+    error: String,
+    #[serde(default)]
+    error_description: String,
+    #[serde(default)]
+    log_id: Option<String>,
+}
+
+pub(super) async fn read_envelope<T: DeserializeOwned>(
+    endpoint: Endpoint,
+    response: Response,
+) -> Result<T, TikTokError> {
+    let status = response.status();
+    let body = response.bytes().await.map_err(|e| transport(endpoint, e))?;
+    if status.is_success() {
+        let envelope: Envelope<T> =
+            serde_json::from_slice(&body).map_err(|e| TikTokError::Protocol {
+                endpoint,
+                status: status.as_u16(),
+                detail: format!("the answer is not TikTok's envelope: {e}"),
+            })?;
+        let error = envelope.error.unwrap_or_default();
+        if error.code.is_empty() || error.code == "ok" {
+            return envelope.data.ok_or_else(|| TikTokError::Protocol {
+                endpoint,
+                status: status.as_u16(),
+                detail: "the answer has no data".into(),
+            });
+        }
+        return Err(classify(endpoint, status, error));
+    }
+    Err(api_failure(endpoint, status, &body))
+}
+
+/// A non-2xx answer of the Content Posting API (or the upload URL).
+pub(super) fn api_failure(endpoint: Endpoint, status: StatusCode, body: &[u8]) -> TikTokError {
+    let error = serde_json::from_slice::<Envelope<serde_json::Value>>(body)
+        .ok()
+        .and_then(|e| e.error)
+        .unwrap_or_default();
+    classify(endpoint, status, error)
+}
+
+/// Maps TikTok's code and HTTP status to what the caller must do.
+fn classify(endpoint: Endpoint, status: StatusCode, error: ApiError) -> TikTokError {
+    let ApiError {
+        code,
+        message,
+        log_id,
+    } = error;
+    match code.as_str() {
+        "rate_limit_exceeded" => return TikTokError::RateLimited { endpoint, log_id },
+        "access_token_invalid" => return TikTokError::AccessTokenInvalid { endpoint, log_id },
+        "scope_not_authorized" => {
+            return TikTokError::NeedsReconnect {
+                reason: "the account has not granted the scope this post needs \
+                         (video.publish for direct posts, video.upload for drafts)"
+                    .into(),
+                log_id,
+            };
+        }
+        _ => {}
+    }
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return TikTokError::RateLimited { endpoint, log_id };
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        return TikTokError::AccessTokenInvalid { endpoint, log_id };
+    }
+    if status.is_server_error() || status == StatusCode::REQUEST_TIMEOUT {
+        return TikTokError::Unavailable {
+            endpoint,
+            detail: if code.is_empty() {
+                format!("HTTP {status}")
+            } else {
+                format!("{code}: {message}")
+            },
+            status: Some(status.as_u16()),
+            log_id,
+            source: None,
+        };
+    }
+    if code.is_empty() {
+        return TikTokError::Protocol {
+            endpoint,
+            status: status.as_u16(),
+            detail: "an error answer without TikTok's error code".into(),
+        };
+    }
+    TikTokError::Rejected {
+        endpoint,
+        status: status.as_u16(),
+        code,
+        message,
+        log_id,
+    }
+}
+
+/// A failed token or revoke call. `invalid_grant` on a refresh means the refresh token is
+/// dead (expired, revoked or rotated out): only the owner reconnecting fixes it.
+pub(super) fn oauth_failure(endpoint: Endpoint, status: StatusCode, body: &[u8]) -> TikTokError {
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return TikTokError::RateLimited {
+            endpoint,
+            log_id: None,
+        };
+    }
+    if status.is_server_error() {
+        return TikTokError::Unavailable {
+            endpoint,
+            detail: format!("HTTP {status}"),
+            status: Some(status.as_u16()),
+            log_id: None,
+            source: None,
+        };
+    }
+    match serde_json::from_slice::<OAuthError>(body) {
+        Ok(OAuthError {
+            error,
+            error_description,
+            log_id,
+        }) => match error.as_str() {
+            "invalid_grant" => TikTokError::NeedsReconnect {
+                reason: format!(
+                    "TikTok refused the grant ({error_description}); connect the account again"
+                ),
+                log_id,
+            },
+            "rate_limit_exceeded" => TikTokError::RateLimited { endpoint, log_id },
+            _ => TikTokError::Rejected {
+                endpoint,
+                status: status.as_u16(),
+                code: error,
+                message: error_description,
+                log_id,
+            },
+        },
+        // Some answers come enveloped like the posting API.
+        Err(_) => api_failure(endpoint, status, body),
+    }
+}
+
+pub(super) fn transport(endpoint: Endpoint, source: reqwest::Error) -> TikTokError {
+    let detail = if source.is_timeout() {
+        "the request timed out"
+    } else if source.is_connect() {
+        "could not connect"
+    } else if source.is_body() || source.is_request() {
+        "the connection failed while sending"
+    } else if source.is_decode() {
+        "the answer could not be read"
+    } else {
+        "the connection failed"
+    };
+    // reqwest's Display includes the URL, which for uploads is a secret.
+    TikTokError::Unavailable {
+        endpoint,
+        detail: detail.into(),
+        status: None,
+        log_id: None,
+        source: Some(Box::new(source.without_url())),
+    }
+}

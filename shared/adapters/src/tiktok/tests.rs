@@ -1,0 +1,97 @@
+//! Unit tests of the TikTok client: the mapping of answers, the authorize URL.
+
+use super::*;
+use tiktok_publish_core::errors::{Classify, ErrorKind};
+
+fn failure(status: u16, body: &str) -> TikTokError {
+    api_failure(
+        Endpoint::DirectPostInit,
+        StatusCode::from_u16(status).unwrap(),
+        body.as_bytes(),
+    )
+}
+
+fn envelope(code: &str) -> String {
+    format!(r#"{{"data":{{}},"error":{{"code":"{code}","message":"m","log_id":"L1"}}}}"#)
+}
+
+#[test]
+fn tiktok_codes_map_to_what_the_caller_must_do() {
+    let cases = [
+        (429, "rate_limit_exceeded", ErrorKind::TikTokRateLimited),
+        (401, "access_token_invalid", ErrorKind::AccessTokenInvalid),
+        (
+            401,
+            "scope_not_authorized",
+            ErrorKind::AccountNeedsReconnect,
+        ),
+        (
+            400,
+            "privacy_level_option_mismatch",
+            ErrorKind::TikTokRejected,
+        ),
+        (400, "invalid_params", ErrorKind::TikTokRejected),
+        (400, "invalid_param", ErrorKind::TikTokRejected),
+        (403, "spam_risk_too_many_posts", ErrorKind::TikTokRejected),
+        (
+            403,
+            "unaudited_client_can_only_post_to_private_accounts",
+            ErrorKind::TikTokRejected,
+        ),
+        (500, "internal_error", ErrorKind::TikTokUnavailable),
+        (503, "", ErrorKind::TikTokUnavailable),
+    ];
+    for (status, code, kind) in cases {
+        let err = failure(status, &envelope(code));
+        assert_eq!(err.kind(), kind, "{status} {code}: {err}");
+    }
+    let err = failure(
+        403,
+        &envelope("unaudited_client_can_only_post_to_private_accounts"),
+    );
+    assert_eq!(err.log_id(), Some("L1"));
+    assert!(
+        err.to_string().contains("account itself must be private"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_garbled_error_answer_is_retried_not_trusted() {
+    assert_eq!(failure(400, "<html>").kind(), ErrorKind::TikTokUnavailable);
+    assert_eq!(failure(502, "<html>").kind(), ErrorKind::TikTokUnavailable);
+}
+
+#[test]
+fn a_refused_refresh_needs_reconnect() {
+    let body =
+        br#"{"error":"invalid_grant","error_description":"Refresh token is invalid","log_id":"x"}"#;
+    let err = oauth_failure(Endpoint::Token, StatusCode::BAD_REQUEST, body);
+    assert_eq!(err.kind(), ErrorKind::AccountNeedsReconnect);
+    let body = br#"{"error":"invalid_client","error_description":"bad secret","log_id":"x"}"#;
+    let err = oauth_failure(Endpoint::Token, StatusCode::UNAUTHORIZED, body);
+    assert_eq!(err.kind(), ErrorKind::TikTokRejected);
+}
+
+#[test]
+fn authorize_url_carries_every_parameter_encoded() {
+    let config = TikTokConfig::new("key 1", SecretString::from("s"))
+        .with_base_urls("https://api.example", "https://auth.example/");
+    let client = TikTokClient::new(config).unwrap();
+    let url = client.authorize_url(
+        "https://cb.example/oauth/callback?x=1",
+        "st&ate",
+        &["video.publish", "video.upload"],
+    );
+    let parsed = url::Url::parse(&url).unwrap();
+    assert_eq!(parsed.path(), "/v2/auth/authorize/");
+    let query: std::collections::HashMap<_, _> = parsed.query_pairs().into_owned().collect();
+    assert_eq!(query["client_key"], "key 1");
+    assert_eq!(query["scope"], "video.publish,video.upload");
+    assert_eq!(query["response_type"], "code");
+    assert_eq!(
+        query["redirect_uri"],
+        "https://cb.example/oauth/callback?x=1"
+    );
+    assert_eq!(query["state"], "st&ate");
+}

@@ -1,0 +1,82 @@
+//! The ports the services ask TikTok through, one per use: the OAuth start builds a URL, the
+//! accounts API revokes, creator info queries, the pipeline posts and uploads. The HTTP client
+//! that implements them all (`TikTokClient`) is in the adapters crate; tests put fakes in.
+//! Token exchange and refresh are [`crate::tokens::TokenRefresher`].
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use super::chunk_plan::{ChunkPlan, ChunkRange};
+use super::error::TikTokError;
+use super::types::{CreatorInfo, InitResponse, PostInfo, PublishStatus, UploadUrl};
+use crate::media::ByteStream;
+
+/// How TikTok answered an accepted chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChunkAccepted {
+    /// 206 Partial Content: taken, more chunks expected.
+    MoreExpected,
+    /// 201 Created: the whole video has arrived.
+    UploadComplete,
+}
+
+/// TikTok's authorization page (no call is made, no secret is needed).
+pub trait TikTokAuthorize: Send + Sync {
+    /// The page TikTok shows the user to grant `scopes`; `state` comes back on the redirect.
+    fn authorize_url(&self, redirect_uri: &str, state: &str, scopes: &[&str]) -> String;
+}
+
+/// Revoking an account's access (when a user disconnects it from this system).
+#[async_trait]
+pub trait TikTokRevoke: Send + Sync {
+    async fn revoke(&self, access_token: &SecretString) -> Result<(), TikTokError>;
+}
+
+/// The creator's current posting settings. TikTok requires them before a Direct Post.
+#[async_trait]
+pub trait TikTokCreators: Send + Sync {
+    async fn creator_info(&self, access_token: &SecretString) -> Result<CreatorInfo, TikTokError>;
+}
+
+/// One chunk PUT to an upload URL.
+#[async_trait]
+pub trait TikTokUpload: Send + Sync {
+    /// PUTs one chunk, its body streamed from `body` (never buffered), with the headers
+    /// TikTok checks: Content-Type, Content-Length and an inclusive, zero-based
+    /// Content-Range. `body` must yield exactly `chunk.len()` bytes.
+    async fn upload_chunk(
+        &self,
+        upload_url: &UploadUrl,
+        chunk: ChunkRange,
+        video_size: u64,
+        content_type: &str,
+        body: ByteStream,
+    ) -> Result<ChunkAccepted, TikTokError>;
+}
+
+/// What the pipeline's steps ask TikTok: creator info, init (Direct Post or inbox), the
+/// chunks, and where a post stands.
+#[async_trait]
+pub trait TikTokPosting: TikTokCreators + TikTokUpload {
+    /// Direct Post init: the post goes live once its upload completes.
+    async fn init_direct_post(
+        &self,
+        access_token: &SecretString,
+        post_info: &PostInfo,
+        plan: &ChunkPlan,
+    ) -> Result<InitResponse, TikTokError>;
+
+    /// Upload to inbox: the creator finishes the post as a draft in the TikTok app.
+    async fn init_inbox(
+        &self,
+        access_token: &SecretString,
+        plan: &ChunkPlan,
+    ) -> Result<InitResponse, TikTokError>;
+
+    /// Where a post stands.
+    async fn fetch_status(
+        &self,
+        access_token: &SecretString,
+        publish_id: &str,
+    ) -> Result<PublishStatus, TikTokError>;
+}
