@@ -94,6 +94,7 @@ impl DynamoTokenStore {
         }
     }
 
+    // Not serde_dynamo: tokens are sealed and opened async; every write is an update.
     async fn read_account(&self, item: &Item) -> Result<AccountTokens, StoreError> {
         let r = Reader::new(item, ENTITY, KEY);
         let access_token = self

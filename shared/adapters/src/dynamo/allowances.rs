@@ -146,6 +146,7 @@ impl DynamoAllowanceStore {
     }
 }
 
+// Not serde_dynamo: it reads a number set as a list and panics on types the SDK lacks.
 fn number_list(r: &Reader<'_>, name: &str) -> Result<Vec<UnixMillis>, StoreError> {
     match r.item.get(name) {
         None | Some(AttributeValue::Null(_)) => Ok(Vec::new()),

@@ -41,6 +41,7 @@ impl DynamoIdempotencyStore {
         }
     }
 
+    // Not serde_dynamo: the answer is two flat attributes read together; `kind` comes first.
     fn item(
         key: &IdempotencyKey,
         body_sha256: &str,

@@ -155,6 +155,7 @@ where
 }
 
 // ---- Items -----------------------------------------------------------------------------
+// By hand, not serde_dynamo: errors name the attribute, and string sets pass as lists.
 
 pub(crate) type Item = HashMap<String, AttributeValue>;
 

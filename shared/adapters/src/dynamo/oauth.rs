@@ -55,6 +55,7 @@ impl DynamoOAuthStateStore {
     }
 }
 
+// Not serde_dynamo: a mirror struct (skip-if-none, both conversions) would be longer.
 fn read_record(item: &Item) -> Result<OneTimeRecord, StoreError> {
     let r = Reader::new(item, ENTITY, KEY);
     let kind = r.s("kind")?;

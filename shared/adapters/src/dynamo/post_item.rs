@@ -48,6 +48,7 @@ fn corrupt(id: &PostId, detail: String) -> StoreError {
     }
 }
 
+// Not serde_dynamo: source and upload are flat, options JSON text, history read leniently.
 /// The record an item holds.
 pub(super) fn record_of(item: &Item) -> Result<PostRecord, StoreError> {
     let r = Reader::new(item, ENTITY, KEY);

@@ -1,41 +1,38 @@
 //! Typed values (anything serde can write) as native DynamoDB attributes: an enum with
 //! serde's tag becomes a map (`M`) whose `type` says the variant, readable in the console
-//! and by any SDK, and read back into the same type.
+//! and by any SDK, and read back into the same type. `serde_dynamo` does the conversion.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Number, Value};
+use serde_dynamo::aws_sdk_dynamodb_1::{from_attribute_value, to_attribute_value};
 
 /// Why a typed attribute could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum TypedAttributeError {
     #[error("cannot be written: {0}")]
-    Write(#[source] serde_json::Error),
+    Write(#[source] serde_dynamo::Error),
     #[error("is not a {expected}: {source}")]
     Read {
         expected: &'static str,
         #[source]
-        source: serde_json::Error,
+        source: serde_dynamo::Error,
     },
     #[error("holds {0}, which no typed value is written as")]
     Unsupported(&'static str),
-    #[error("holds the number {0:?}, which is not one")]
-    Number(String),
 }
 
 /// `value` as an attribute (a map for a struct or a tagged enum).
 pub(crate) fn to_attribute<T: Serialize>(value: &T) -> Result<AttributeValue, TypedAttributeError> {
-    serde_json::to_value(value)
-        .map(|json| attribute_of(&json))
-        .map_err(TypedAttributeError::Write)
+    to_attribute_value(value).map_err(TypedAttributeError::Write)
 }
 
 /// The value of type `T` that [`to_attribute`] wrote as `attribute`.
 pub(crate) fn from_attribute<T: DeserializeOwned>(
     attribute: &AttributeValue,
 ) -> Result<T, TypedAttributeError> {
-    serde_json::from_value(json_of(attribute)?).map_err(|source| TypedAttributeError::Read {
+    refuse_unwritten(attribute)?;
+    from_attribute_value(attribute.clone()).map_err(|source| TypedAttributeError::Read {
         expected: std::any::type_name::<T>()
             .rsplit("::")
             .next()
@@ -44,56 +41,19 @@ pub(crate) fn from_attribute<T: DeserializeOwned>(
     })
 }
 
-fn attribute_of(value: &Value) -> AttributeValue {
-    match value {
-        Value::Null => AttributeValue::Null(true),
-        Value::Bool(b) => AttributeValue::Bool(*b),
-        Value::Number(n) => AttributeValue::N(n.to_string()),
-        Value::String(s) => AttributeValue::S(s.clone()),
-        Value::Array(items) => AttributeValue::L(items.iter().map(attribute_of).collect()),
-        Value::Object(fields) => AttributeValue::M(
-            fields
-                .iter()
-                .map(|(name, v)| (name.clone(), attribute_of(v)))
-                .collect(),
-        ),
-    }
-}
-
-fn json_of(attribute: &AttributeValue) -> Result<Value, TypedAttributeError> {
-    Ok(match attribute {
-        AttributeValue::Null(_) => Value::Null,
-        AttributeValue::Bool(b) => Value::Bool(*b),
-        AttributeValue::N(n) => Value::Number(number(n)?),
-        AttributeValue::S(s) => Value::String(s.clone()),
-        AttributeValue::L(items) => {
-            Value::Array(items.iter().map(json_of).collect::<Result<_, _>>()?)
-        }
-        AttributeValue::M(fields) => Value::Object(
-            fields
-                .iter()
-                .map(|(name, v)| Ok((name.clone(), json_of(v)?)))
-                .collect::<Result<Map<_, _>, TypedAttributeError>>()?,
-        ),
-        AttributeValue::B(_) => return Err(TypedAttributeError::Unsupported("binary")),
+/// Refuses the types [`to_attribute`] never writes: serde_dynamo would read a set as a list,
+/// and panics on a type the SDK does not know.
+fn refuse_unwritten(attribute: &AttributeValue) -> Result<(), TypedAttributeError> {
+    match attribute {
+        AttributeValue::L(items) => items.iter().try_for_each(refuse_unwritten),
+        AttributeValue::M(fields) => fields.values().try_for_each(refuse_unwritten),
+        AttributeValue::B(_) => Err(TypedAttributeError::Unsupported("binary")),
         AttributeValue::Bs(_) | AttributeValue::Ns(_) | AttributeValue::Ss(_) => {
-            return Err(TypedAttributeError::Unsupported("a set"));
+            Err(TypedAttributeError::Unsupported("a set"))
         }
-        _ => return Err(TypedAttributeError::Unsupported("an unknown type")),
-    })
-}
-
-fn number(text: &str) -> Result<Number, TypedAttributeError> {
-    if let Ok(n) = text.parse::<u64>() {
-        return Ok(Number::from(n));
+        other if other.is_unknown() => Err(TypedAttributeError::Unsupported("an unknown type")),
+        _ => Ok(()),
     }
-    if let Ok(n) = text.parse::<i64>() {
-        return Ok(Number::from(n));
-    }
-    text.parse::<f64>()
-        .ok()
-        .and_then(Number::from_f64)
-        .ok_or_else(|| TypedAttributeError::Number(text.to_owned()))
 }
 
 #[cfg(test)]
@@ -127,6 +87,14 @@ mod tests {
             },
         };
         let attribute = to_attribute(&nested).unwrap();
+        let AttributeValue::M(fields) = &attribute else {
+            panic!("{attribute:?}");
+        };
+        // An absent option is written as NULL, as before serde_dynamo.
+        let AttributeValue::M(cause) = &fields["cause"] else {
+            panic!("{attribute:?}");
+        };
+        assert_eq!(cause["detail"], AttributeValue::Null(true));
         assert_eq!(from_attribute::<Fact>(&attribute).unwrap(), nested);
     }
 
@@ -140,9 +108,23 @@ mod tests {
             from_attribute::<Fact>(&AttributeValue::Ss(vec!["a".into()])),
             Err(TypedAttributeError::Unsupported(_))
         ));
+        let offered_as_set = AttributeValue::M(
+            [
+                ("type".to_owned(), AttributeValue::S("failed".into())),
+                (
+                    "cause".to_owned(),
+                    AttributeValue::M([("offered".to_owned(), AttributeValue::Ss(vec![]))].into()),
+                ),
+            ]
+            .into(),
+        );
+        assert!(matches!(
+            from_attribute::<Fact>(&offered_as_set),
+            Err(TypedAttributeError::Unsupported(_))
+        ));
         assert!(matches!(
             from_attribute::<u64>(&AttributeValue::N("many".into())),
-            Err(TypedAttributeError::Number(_))
+            Err(TypedAttributeError::Read { .. })
         ));
         assert_eq!(
             from_attribute::<i64>(&AttributeValue::N("-3".into())).unwrap(),
