@@ -27,9 +27,9 @@ use tiktok_publish_core::connect::{
     BINDING_COOKIE, CallbackCheck, CallbackQuery, CallbackRefusal, CallbackRequest,
     ConnectSettings, POSTING_SCOPES, Redacted, binding_cookies, check_callback, html_escape,
 };
-use tiktok_publish_core::store::memory::MemoryOAuthStateStore;
 use tiktok_publish_core::store::{OAuthStateStore, OneTimeKind, OneTimeRecord, OneTimeToken};
 use tiktok_publish_core::tiktok::split_scopes;
+use tiktok_publish_memory::MemoryOAuthStateStore;
 
 /// The query parameters the Lambda hands over (it asks for these names only).
 const PARAMS: [&str; 5] = ["state", "code", "scopes", "error", "error_description"];

@@ -16,8 +16,8 @@ use tiktok_publish_core::intake::{Intake, MAX_MANIFEST_BYTES};
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::pipeline::options::{MAX_SCHEDULE_AHEAD_SECS, parse_options_json};
 use tiktok_publish_core::store::PostOptions;
-use tiktok_publish_core::store::memory::MemoryPostStore;
 use tiktok_publish_core::tiktok::{MAX_TITLE_UTF16, PostMode, utf16_len};
+use tiktok_publish_memory::MemoryPostStore;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

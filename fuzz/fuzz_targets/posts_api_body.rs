@@ -20,17 +20,12 @@ use fuzz_support::{BUCKET, CountingExecutions, MemorySource, runtime};
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
 use serde_json::Value;
-use tiktok_publish_core::api::{
-    ApiAnswer, CreatorInfoError, CreatorInfoSource, IdempotencyKey, MemoryIdempotencyStore,
-    PostsApi, RevokeError, Revoker,
-};
+use tiktok_publish_core::api::{ApiAnswer, CreatorInfoError, CreatorInfoSource, IdempotencyKey, PostsApi, RevokeError, Revoker};
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::intake::Intake;
-use tiktok_publish_core::store::memory::{
-    MemoryOAuthStateStore, MemoryPostStore, MemoryTokenStore,
-};
 use tiktok_publish_core::store::{AccountTokens, SealedSecret, unix_now};
 use tiktok_publish_core::tiktok::CreatorInfo;
+use tiktok_publish_memory::{MemoryIdempotencyStore, MemoryOAuthStateStore, MemoryPostStore, MemoryTokenStore};
 
 /// Never asked on this route.
 struct Unused;

@@ -4,7 +4,7 @@
 //!
 //! - [`tiktok`]: TikTok's v2 OAuth and Content Posting API: the ports, the chunk plan, errors.
 //! - [`errors`]: the stable error names the state machine routes on.
-//! - [`store`]: ports (traits) for tokens, OAuth states and posts, with in-memory stand-ins.
+//! - [`store`]: ports (traits) for tokens, OAuth states and posts.
 //! - [`media`]: the video source port (ranged, version-pinned reads) and the container probe.
 //! - [`tokens`]: `fresh_access_token`, the refresh guarded by a lease.
 //! - [`transfer`]: chunks streamed from the video source into TikTok's upload URL.

@@ -23,7 +23,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -148,51 +148,6 @@ pub struct NoMetricLines;
 
 impl MetricLines for NoMetricLines {
     fn write_line(&self, _: &str) {}
-}
-
-/// Lines kept in memory, for tests of code that emits metrics.
-#[derive(Debug, Default)]
-pub struct MemoryLines {
-    lines: Mutex<Vec<String>>,
-}
-
-impl MemoryLines {
-    pub fn new() -> Self {
-        MemoryLines::default()
-    }
-
-    /// Every line written so far, in order.
-    pub fn lines(&self) -> Vec<String> {
-        self.lines
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
-    /// Every line written so far, parsed.
-    pub fn parsed(&self) -> Vec<serde_json::Value> {
-        self.lines()
-            .iter()
-            .filter_map(|line| serde_json::from_str(line).ok())
-            .collect()
-    }
-
-    /// The sum of `name`'s values over every line written so far.
-    pub fn total(&self, name: MetricName) -> u64 {
-        self.parsed()
-            .iter()
-            .filter_map(|line| line.get(name.as_str()).and_then(serde_json::Value::as_u64))
-            .sum()
-    }
-}
-
-impl MetricLines for MemoryLines {
-    fn write_line(&self, line: &str) {
-        self.lines
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .push(line.to_owned());
-    }
 }
 
 /// The emitter: the stack's name and where lines go.
@@ -419,36 +374,6 @@ mod tests {
         // A clock that stepped back gives 0, not a wrapped number.
         let skewed = post_ended_metrics(&post(PostState::Published, 2_000, 1_990));
         assert_eq!(skewed[1].value, 0);
-    }
-
-    #[test]
-    fn the_emitter_writes_one_line_per_end_with_no_key_or_caption() {
-        let lines = Arc::new(MemoryLines::new());
-        let metrics = Metrics::new("test-stack", lines.clone());
-        let before = u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp()).unwrap();
-        metrics.post_ended(&post(PostState::Failed, 10, 20));
-        metrics.post_ended(&post(PostState::Cancelled, 10, 20));
-        metrics.bytes_uploaded(0);
-        metrics.bytes_uploaded(1_024);
-
-        let written = lines.lines();
-        assert_eq!(written.len(), 2, "{written:?}");
-        let failed: serde_json::Value = serde_json::from_str(&written[0]).unwrap();
-        assert_eq!(failed["PostsFailed"], 1);
-        assert_eq!(failed["Stack"], "test-stack");
-        let stamp = failed["_aws"]["Timestamp"].as_u64().unwrap();
-        assert!(
-            stamp / 1_000 >= before && stamp / 1_000 <= before + 60,
-            "{stamp}"
-        );
-        assert_eq!(lines.total(MetricName::BytesUploaded), 1_024);
-        for line in &written {
-            assert!(
-                !line.contains("uploads/") && !line.contains("caption"),
-                "{line}"
-            );
-            assert!(!line.contains("open-1"), "{line}");
-        }
     }
 
     #[test]

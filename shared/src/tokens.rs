@@ -440,5 +440,17 @@ fn lease_owner_id() -> String {
     hex::encode(rand::random::<[u8; 16]>())
 }
 
+// The service's behaviour over a token store is tested in the integration tests
+// (`shared/tests/tokens_logic.rs`, in memory; `tokens.rs`, against moto).
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_default_to_five_minutes_and_a_minute_lease() {
+        let settings = TokenSettings::default();
+        assert_eq!(settings.refresh_margin, Duration::from_secs(300));
+        assert_eq!(settings.lease_duration, Duration::from_secs(60));
+        assert!(settings.max_wait > settings.lease_duration);
+    }
+}

@@ -17,9 +17,7 @@ use tiktok_publish_core::api::view::rfc3339;
 use tiktok_publish_core::api::{PostsApi, TikTokCreatorInfo, TikTokRevoker};
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
-use tiktok_publish_core::events::{
-    DetailType, EVENT_SOURCE, MemoryEvents, OutcomeEvent, OutcomeEvents,
-};
+use tiktok_publish_core::events::{DetailType, EVENT_SOURCE, OutcomeEvent, OutcomeEvents};
 use tiktok_publish_core::intake::manifest_key;
 use tiktok_publish_core::pipeline::PipelineSettings;
 use tiktok_publish_core::reconnect::ReconnectCheck;
@@ -29,6 +27,7 @@ use tiktok_publish_core::store::{
 };
 use tiktok_publish_core::sweep::{STUCK_REASON_PREFIX, Sweep, SweepSettings};
 use tiktok_publish_core::trigger::TriggerOutcome;
+use tiktok_publish_memory::MemoryEvents;
 use tiktok_publish_testkit::{PassMachine, TestStack, video};
 
 const OPTIONS: &str = r#"{"privacy_level":"SELF_ONLY","title":"swept"}"#;

@@ -14,9 +14,7 @@ use tiktok_publish_core::api::{PostsApi, TikTokCreatorInfo, TikTokRevoker};
 use tiktok_publish_core::connect::ConnectSettings;
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
-use tiktok_publish_core::events::{
-    DetailType, MemoryEvents, OutcomeEvent, PostEventDetail, ReconnectWhy,
-};
+use tiktok_publish_core::events::{DetailType, OutcomeEvent, PostEventDetail, ReconnectWhy};
 use tiktok_publish_core::intake::Intake;
 use tiktok_publish_core::pipeline::options::{OptionsError, parse_options_json};
 use tiktok_publish_core::pipeline::{
@@ -27,6 +25,7 @@ use tiktok_publish_core::store::{
 };
 use tiktok_publish_core::tokens::{TokenService, TokenSettings};
 use tiktok_publish_core::trigger::{DEFAULT_UPLOAD_PREFIX, handle_object_created};
+use tiktok_publish_memory::MemoryEvents;
 use tiktok_publish_testkit::video::tiny_mp4;
 use tiktok_publish_testkit::{PassMachine, StackSettings, TestStack};
 

@@ -12,7 +12,7 @@ use tiktok_publish_adapters::S3UploadListing;
 use tiktok_publish_core::api::retry::retry_verdict;
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
-use tiktok_publish_core::events::{DetailType, MemoryEvents, OutcomeEvent};
+use tiktok_publish_core::events::{DetailType, OutcomeEvent};
 use tiktok_publish_core::intake::manifest_key;
 use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings, StepError};
 use tiktok_publish_core::store::{
@@ -22,6 +22,7 @@ use tiktok_publish_core::sweep::{STUCK_REASON_PREFIX, Sweep, SweepSettings};
 use tiktok_publish_core::tiktok::ChunkPolicy;
 use tiktok_publish_core::tiktok::chunk_plan::{DEFAULT_MAX_VIDEO_SIZE, MIN_CHUNK_SIZE};
 use tiktok_publish_core::trigger::TriggerOutcome;
+use tiktok_publish_memory::MemoryEvents;
 use tiktok_publish_testkit::video::{mp4_header, pseudo_random_bytes};
 use tiktok_publish_testkit::{PassMachine, StackSettings, TestStack, video};
 

@@ -12,10 +12,10 @@ use fake_tiktok::{AccountSeed, FakeSettings};
 use tiktok_publish_adapters::S3RetentionTags;
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
-use tiktok_publish_core::events::{DetailType, MemoryEvents, OutcomeEvent};
+use tiktok_publish_core::events::{DetailType, OutcomeEvent};
 use tiktok_publish_core::intake::manifest_key;
 use tiktok_publish_core::media::VideoLocation;
-use tiktok_publish_core::metrics::{MemoryLines, MetricName, Metrics};
+use tiktok_publish_core::metrics::{MetricName, Metrics};
 use tiktok_publish_core::pipeline::options::parse_options_json;
 use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings};
 use tiktok_publish_core::retention::OUTCOME_TAG_KEY;
@@ -23,6 +23,7 @@ use tiktok_publish_core::store::{
     Cause, Fact, PostFailure, PostId, PostRecord, PostSource, PostState, PostStore, PostUpdate,
     StoreError, unix_now,
 };
+use tiktok_publish_memory::{MemoryEvents, MemoryLines};
 use tiktok_publish_testkit::video::tiny_mp4;
 use tiktok_publish_testkit::{PassMachine, StackSettings, TestStack};
 

@@ -13,10 +13,10 @@ use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::connect::{
     ConnectSettings, StartOutcome, issue_connect_link, start_connect,
 };
-use tiktok_publish_core::store::memory::{MemoryOAuthStateStore, MemoryTokenStore};
 use tiktok_publish_core::store::{TokenStore, UnixTime};
 use tiktok_publish_core::tiktok::{TikTokError, TokenGrant};
 use tiktok_publish_core::tokens::{TokenRefresher, TokenService, TokenSettings};
+use tiktok_publish_memory::{MemoryOAuthStateStore, MemoryTokenStore};
 use tiktok_publish_wiring::OAuthCallback;
 
 const NOW: UnixTime = 1_800_000_000;

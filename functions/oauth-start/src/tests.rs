@@ -10,7 +10,7 @@ use tiktok_publish_adapters::TikTokClient;
 use tiktok_publish_core::config::{NoClientSecret, TikTokConfig};
 use tiktok_publish_core::connect::{ConnectSettings, issue_connect_link};
 use tiktok_publish_core::store::UnixTime;
-use tiktok_publish_core::store::memory::MemoryOAuthStateStore;
+use tiktok_publish_memory::MemoryOAuthStateStore;
 use tiktok_publish_wiring::OAuthStart;
 
 const NOW: UnixTime = 1_800_000_000;

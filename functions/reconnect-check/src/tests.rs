@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use fake_tiktok::AccountSeed;
 use lambda_runtime::Context;
-use tiktok_publish_core::events::{MemoryEvents, OutcomeEvent, ReconnectWhy};
+use tiktok_publish_core::events::{OutcomeEvent, ReconnectWhy};
 use tiktok_publish_core::store::{TokenStore, unix_now};
+use tiktok_publish_memory::MemoryEvents;
 use tiktok_publish_testkit::TestStack;
 
 use super::*;

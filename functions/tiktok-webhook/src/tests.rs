@@ -9,12 +9,12 @@ use secrecy::SecretString;
 use tiktok_publish_core::config::NoClientSecret;
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::media::VideoLocation;
-use tiktok_publish_core::store::memory::{MemoryPostStore, MemoryTokenStore};
 use tiktok_publish_core::store::{
     PostId, PostRecord, PostSource, PostState, PostStore, UnixTime, WebhookFinalKind,
 };
 use tiktok_publish_core::tiktok::{ChunkPlan, ChunkPolicy, UploadUrl};
 use tiktok_publish_core::webhook::{WebhookSettings, sign};
+use tiktok_publish_memory::{MemoryPostStore, MemoryTokenStore};
 use tiktok_publish_wiring::{Settings, TikTokWebhook};
 
 const NOW: UnixTime = 1_800_000_000;

@@ -12,9 +12,7 @@
 //! key never both run; the answer replaces the reservation with a second conditional put.
 //! A retryable failure (503, 500) releases the reservation so the caller's retry runs again.
 
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::Mutex;
 
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
@@ -160,83 +158,12 @@ pub trait IdempotencyStore: Send + Sync {
     async fn release(&self, key: &IdempotencyKey, body_sha256: &str) -> Result<(), StoreError>;
 }
 
-fn is_free(record: &IdempotencyRecord, now: UnixTime) -> bool {
-    record.expires_at <= now || (record.answer.is_none() && record.pending_until <= now)
-}
-
-// ---- In memory --------------------------------------------------------------------------
-
-/// [`IdempotencyStore`] in memory (unit tests, handler tests).
-#[derive(Debug, Default)]
-pub struct MemoryIdempotencyStore {
-    records: Mutex<HashMap<String, IdempotencyRecord>>,
-}
-
-impl MemoryIdempotencyStore {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn records(&self) -> std::sync::MutexGuard<'_, HashMap<String, IdempotencyRecord>> {
-        // A panic while holding the lock leaves plain data behind: keep using it.
-        self.records.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-#[async_trait]
-impl IdempotencyStore for MemoryIdempotencyStore {
-    async fn reserve(
-        &self,
-        key: &IdempotencyKey,
-        body_sha256: &str,
-        now: UnixTime,
-    ) -> Result<Reservation, StoreError> {
-        let mut records = self.records();
-        if let Some(record) = records.get(key.id())
-            && !is_free(record, now)
-        {
-            return Ok(Reservation::Taken(record.clone()));
-        }
-        records.insert(
-            key.id().to_owned(),
-            IdempotencyRecord {
-                body_sha256: body_sha256.to_owned(),
-                answer: None,
-                pending_until: now.saturating_add(RESERVATION_SECS),
-                expires_at: now.saturating_add(IDEMPOTENCY_TTL_SECS),
-            },
-        );
-        Ok(Reservation::Reserved)
-    }
-
-    async fn finish(
-        &self,
-        key: &IdempotencyKey,
-        body_sha256: &str,
-        answer: &StoredAnswer,
-        now: UnixTime,
-    ) -> Result<(), StoreError> {
-        let mut records = self.records();
-        if let Some(record) = records.get_mut(key.id())
-            && record.body_sha256 == body_sha256
-            && record.answer.is_none()
-        {
-            record.answer = Some(answer.clone());
-            record.pending_until = now;
-            record.expires_at = now.saturating_add(IDEMPOTENCY_TTL_SECS);
-        }
-        Ok(())
-    }
-
-    async fn release(&self, key: &IdempotencyKey, body_sha256: &str) -> Result<(), StoreError> {
-        let mut records = self.records();
-        if let Some(record) = records.get_mut(key.id())
-            && record.body_sha256 == body_sha256
-            && record.answer.is_none()
-        {
-            record.pending_until = 0;
-        }
-        Ok(())
+impl IdempotencyRecord {
+    /// Whether the key is free again at `now`: its answer expired, or its reservation
+    /// passed without an answer (the request died). Every store applies this rule in
+    /// [`IdempotencyStore::reserve`].
+    pub fn is_free(&self, now: UnixTime) -> bool {
+        self.expires_at <= now || (self.answer.is_none() && self.pending_until <= now)
     }
 }
 
@@ -284,38 +211,5 @@ mod tests {
             body_fingerprint(br#"{"a":2}"#)
         );
         assert_ne!(body_fingerprint(b"{oops"), body_fingerprint(b"{oops "));
-    }
-
-    #[tokio::test]
-    async fn memory_reservations_follow_the_rules() {
-        let store = MemoryIdempotencyStore::new();
-        let k = key("k", None);
-        assert_eq!(
-            store.reserve(&k, "h", 100).await.unwrap(),
-            Reservation::Reserved
-        );
-        assert!(matches!(
-            store.reserve(&k, "h", 101).await.unwrap(),
-            Reservation::Taken(_)
-        ));
-        store.release(&k, "h").await.unwrap();
-        assert_eq!(
-            store.reserve(&k, "h", 102).await.unwrap(),
-            Reservation::Reserved
-        );
-        let answer = StoredAnswer {
-            status: 201,
-            body: "{}".into(),
-        };
-        store.finish(&k, "h", &answer, 103).await.unwrap();
-        let Reservation::Taken(record) = store.reserve(&k, "other", 200).await.unwrap() else {
-            panic!("an answered key is taken");
-        };
-        assert_eq!(record.answer, Some(answer));
-        let later = 103 + IDEMPOTENCY_TTL_SECS;
-        assert_eq!(
-            store.reserve(&k, "other", later).await.unwrap(),
-            Reservation::Reserved
-        );
     }
 }

@@ -62,7 +62,7 @@ pub use tiktok_publish_domain::view;
 pub use accounts::{RevokeError, Revoker, TikTokRevoker};
 pub use creator::{CreatorInfoError, CreatorInfoSource, CreatorInfoView, TikTokCreatorInfo};
 pub use error::{ApiAnswer, ApiError};
-pub use idempotency::{IdempotencyKey, IdempotencyStore, MemoryIdempotencyStore};
+pub use idempotency::{IdempotencyKey, IdempotencyStore};
 pub use posts::{CANCELLABLE, CreatePostRequest};
 pub use retry::retry_verdict;
 pub use view::{AccountView, PostView};
@@ -98,6 +98,3 @@ fn answer_of(result: Result<ApiAnswer, ApiError>) -> ApiAnswer {
 fn view_json(post: &PostRecord) -> Result<serde_json::Value, ApiError> {
     serde_json::to_value(PostView::from(post)).map_err(ApiError::internal)
 }
-
-#[cfg(test)]
-mod tests;

@@ -1,5 +1,6 @@
-//! Ports (traits) for what the core keeps between calls, and in-memory stand-ins for unit
-//! tests. Their DynamoDB adapters are in the adapters crate (`tiktok_publish_adapters::dynamo`).
+//! Ports (traits) for what the core keeps between calls. Their DynamoDB adapters are in the
+//! adapters crate (`tiktok_publish_adapters::dynamo`); their in-memory stand-ins, for tests,
+//! in the dev-only `tiktok-publish-memory`.
 //!
 //! - [`TokenStore`]: one item per connected TikTok account: tokens, expiries, the refresh lease.
 //! - [`OAuthStateStore`]: single-use, expiring one-time tokens (OAuth `state`, connect links).
@@ -21,7 +22,6 @@ pub mod account;
 pub use tiktok_publish_domain::allowance;
 pub mod codec;
 pub mod ended;
-pub mod memory;
 pub use tiktok_publish_domain::one_time;
 pub use tiktok_publish_domain::post;
 

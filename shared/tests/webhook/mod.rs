@@ -11,10 +11,9 @@ use fake_tiktok::{AccountSeed, Endpoint, FakeSettings, Fault};
 use secrecy::SecretString;
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
-use tiktok_publish_core::events::{DetailType, MemoryEvents, OutcomeEvent};
+use tiktok_publish_core::events::{DetailType, OutcomeEvent};
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings};
-use tiktok_publish_core::store::memory::{MemoryPostStore, MemoryTokenStore};
 use tiktok_publish_core::store::{
     Fact, PostId, PostRecord, PostSource, PostState, PostStore, StoreError, TokenStore, UnixTime,
     WebhookFinal, WebhookFinalKind, unix_now,
@@ -23,6 +22,7 @@ use tiktok_publish_core::tiktok::{ChunkPlan, ChunkPolicy, UploadUrl};
 use tiktok_publish_core::webhook::{
     AUTHORIZATION_REMOVED_ADVICE, WebhookError, WebhookOutcome, WebhookSettings, receive, sign,
 };
+use tiktok_publish_memory::{MemoryEvents, MemoryPostStore, MemoryTokenStore};
 use tiktok_publish_testkit::video::tiny_mp4;
 use tiktok_publish_testkit::{StackSettings, TestStack};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

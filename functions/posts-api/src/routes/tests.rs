@@ -10,7 +10,7 @@ use lambda_http::Body;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tiktok_publish_core::api::{
-    CreatorInfoError, CreatorInfoSource, MemoryIdempotencyStore, PostsApi, RevokeError, Revoker,
+    CreatorInfoError, CreatorInfoSource, PostsApi, RevokeError, Revoker,
 };
 use tiktok_publish_core::connect::ConnectSettings;
 use tiktok_publish_core::errors::ErrorKind;
@@ -18,13 +18,13 @@ use tiktok_publish_core::intake::{Executions, Intake, IntakeError};
 use tiktok_publish_core::media::{
     ByteStream, SourceError, VideoLocation, VideoObject, VideoSource,
 };
-use tiktok_publish_core::store::memory::{
-    MemoryOAuthStateStore, MemoryPostStore, MemoryTokenStore,
-};
 use tiktok_publish_core::store::{
     AccountTokens, Cause, PostFailure, PostId, PostState, PostUpdate, unix_now,
 };
 use tiktok_publish_core::tiktok::{CreatorInfo, Endpoint, TikTokError};
+use tiktok_publish_memory::{
+    MemoryIdempotencyStore, MemoryOAuthStateStore, MemoryPostStore, MemoryTokenStore,
+};
 use tower::ServiceExt;
 
 use super::*;

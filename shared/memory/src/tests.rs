@@ -1,12 +1,16 @@
-//! Unit tests of `memory`.
+//! Unit tests of the in-memory stores.
+
+use tiktok_publish_core::ends::PostEnds;
+use tiktok_publish_core::errors::{Classify, ErrorKind};
+use tiktok_publish_core::media::VideoLocation;
+use tiktok_publish_core::store::{
+    AllowanceLimits, AllowanceStore, ConsumeOutcome, CreateOutcome, OAuthStateStore, OneTimeKind,
+    OneTimeRecord, PostRecord, PostSource, PostState, PostStore, PostUpdate, Spend, TikTokCall,
+    UnixMillis, UnixTime,
+};
+use tiktok_publish_core::tiktok::{ChunkPlan, ChunkPolicy, UploadUrl};
 
 use super::*;
-use crate::errors::{Classify, ErrorKind};
-use crate::media::VideoLocation;
-use crate::store::AllowanceStore;
-use crate::store::allowance::{AllowanceLimits, Spend, TikTokCall, UnixMillis};
-use crate::store::post::PostSource;
-use crate::tiktok::ChunkPolicy;
 
 const NOW: UnixTime = 1_800_000_000;
 
@@ -121,9 +125,9 @@ async fn posts_move_only_from_the_expected_state() {
         .await
         .unwrap()
         .into_parts();
-    let done = ended
-        .expect("a move to a final state ends the post")
-        .reported();
+    let done = PostEnds::silent()
+        .report(ended.expect("a move to a final state ends the post"))
+        .await;
     assert!(done.upload.unwrap().upload_url.is_none());
     assert!(
         store

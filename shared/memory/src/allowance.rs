@@ -1,15 +1,16 @@
-//! The allowance store in memory.
+//! [`AllowanceStore`] in memory.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use super::lock;
-use crate::store::allowance::{
+use tiktok_publish_core::store::{AllowanceStore, StoreError};
+use tiktok_publish_domain::allowance::{
     AllowanceLimits, Spend, TikTokCall, UnixMillis, WindowOutcome, spend_in_window,
 };
-use crate::store::{AllowanceStore, StoreError};
+
+use crate::lock;
 
 /// [`AllowanceStore`] in memory: the same window arithmetic as DynamoDB, under one lock.
 #[derive(Debug, Default)]

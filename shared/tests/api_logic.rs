@@ -1,4 +1,5 @@
-//! The API's logic over in-memory ports.
+//! The posts API's logic (`api::PostsApi`) over the in-memory ports: idempotency keys,
+//! accounts that cannot post, connect links, creator info.
 
 use std::sync::{Arc, Mutex};
 
@@ -6,14 +7,20 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use serde_json::json;
 
-use super::idempotency::{Reservation, body_fingerprint};
-use super::*;
-use crate::ends::PostEnds;
-use crate::intake::{Executions, Intake, IntakeError};
-use crate::media::{ByteStream, SourceError, VideoLocation, VideoObject, VideoSource};
-use crate::store::memory::{MemoryPostStore, MemoryTokenStore};
-use crate::store::{AccountTokens, PostId, unix_now};
-use crate::tiktok::CreatorInfo;
+use tiktok_publish_core::api::idempotency::{Reservation, body_fingerprint};
+use tiktok_publish_core::api::{
+    CreatorInfoError, CreatorInfoSource, IdempotencyKey, PostsApi, RevokeError, Revoker,
+};
+use tiktok_publish_core::ends::PostEnds;
+use tiktok_publish_core::intake::{Executions, Intake, IntakeError};
+use tiktok_publish_core::media::{
+    ByteStream, SourceError, VideoLocation, VideoObject, VideoSource,
+};
+use tiktok_publish_core::store::{AccountTokens, PostId, SealedSecret, unix_now};
+use tiktok_publish_core::tiktok::CreatorInfo;
+use tiktok_publish_memory::{
+    MemoryIdempotencyStore, MemoryOAuthStateStore, MemoryPostStore, MemoryTokenStore,
+};
 
 struct OneVideo;
 
@@ -98,7 +105,7 @@ fn api(start_failures: u32) -> PostsApi {
         open_id: "o".into(),
         access_token: SecretString::from("a"),
         access_expires_at: now + 3600,
-        refresh_token: Some(crate::store::SealedSecret::plain(&SecretString::from("r"))),
+        refresh_token: Some(SealedSecret::plain(&SecretString::from("r"))),
         refresh_expires_at: now + 86_400,
         scopes: vec!["video.publish".into(), "video.upload".into()],
         nickname: None,
@@ -123,7 +130,7 @@ fn api(start_failures: u32) -> PostsApi {
         idempotency: Arc::new(MemoryIdempotencyStore::new()),
         revoker: Arc::new(NoRevoke),
         creator_info: Arc::new(PrivateCreator::default()),
-        oauth: Arc::new(crate::store::memory::MemoryOAuthStateStore::new()),
+        oauth: Arc::new(MemoryOAuthStateStore::new()),
         connect: None,
         bucket: "b".into(),
     }

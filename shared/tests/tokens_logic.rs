@@ -1,13 +1,19 @@
-//! Unit tests of `tokens`.
+//! The token service (`tokens::TokenService`) over the in-memory token store and a
+//! refresher that rotates tokens like TikTok: one refresh under the lease however many
+//! callers, a refused refresh marks the account, a crashed lease is taken over.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use secrecy::ExposeSecret;
+use async_trait::async_trait;
+use secrecy::{ExposeSecret, SecretString};
 
-use super::*;
-use crate::store::SealedSecret;
-use crate::store::memory::MemoryTokenStore;
+use tiktok_publish_core::errors::{Classify, ErrorKind};
+use tiktok_publish_core::store::{AccountTokens, SealedSecret, TokenStore, UnixTime};
+use tiktok_publish_core::tiktok::{Endpoint, TikTokError, TokenGrant};
+use tiktok_publish_core::tokens::{Clock, TokenError, TokenRefresher, TokenService, TokenSettings};
+use tiktok_publish_memory::MemoryTokenStore;
 
 const NOW: UnixTime = 1_800_000_000;
 
@@ -188,7 +194,7 @@ async fn a_transient_failure_releases_the_lease_and_is_retryable() {
     store.insert(account(NOW + 60));
     let tiktok = Arc::new(FakeRefresher::new("rft.old"));
     tiktok.fail_with(|| TikTokError::Unavailable {
-        endpoint: crate::tiktok::Endpoint::Token,
+        endpoint: Endpoint::Token,
         detail: "HTTP 503".into(),
         status: Some(503),
         log_id: None,
@@ -275,12 +281,4 @@ async fn connect_saves_the_tokens_and_clears_the_flag() {
         .await
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::AccountNeedsReconnect);
-}
-
-#[test]
-fn settings_default_to_five_minutes_and_a_minute_lease() {
-    let settings = TokenSettings::default();
-    assert_eq!(settings.refresh_margin, Duration::from_secs(300));
-    assert_eq!(settings.lease_duration, Duration::from_secs(60));
-    assert!(settings.max_wait > settings.lease_duration);
 }
