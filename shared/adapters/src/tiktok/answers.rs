@@ -154,6 +154,15 @@ pub(super) fn oauth_failure(endpoint: Endpoint, status: StatusCode, body: &[u8])
                 log_id,
             },
             "rate_limit_exceeded" => TikTokError::RateLimited { endpoint, log_id },
+            // OAuth's passing troubles (RFC 6749 §4.1.2.1), whatever the HTTP status
+            // TikTok sends them with (a 200 included): retried, never final.
+            "server_error" | "temporarily_unavailable" => TikTokError::Unavailable {
+                endpoint,
+                detail: format!("OAuth {error}: {error_description}"),
+                status: Some(status.as_u16()),
+                log_id,
+                source: None,
+            },
             _ => TikTokError::Rejected {
                 endpoint,
                 status: status.as_u16(),

@@ -1,7 +1,7 @@
 //! Unit tests of the TikTok client: the mapping of answers, the authorize URL.
 
 use super::*;
-use tiktok_publish_core::errors::{Classify, ErrorKind};
+use tiktok_publish_core::errors::{Classify, ErrorKind, Remedy};
 
 fn failure(status: u16, body: &str) -> TikTokError {
     api_failure(
@@ -71,6 +71,26 @@ fn a_refused_refresh_needs_reconnect() {
     let body = br#"{"error":"invalid_client","error_description":"bad secret","log_id":"x"}"#;
     let err = oauth_failure(Endpoint::Token, StatusCode::UNAUTHORIZED, body);
     assert_eq!(err.kind(), ErrorKind::TikTokRejected);
+}
+
+#[test]
+fn oauth_server_trouble_is_retried_whatever_the_status() {
+    for error in ["server_error", "temporarily_unavailable"] {
+        let body = format!(r#"{{"error":"{error}","error_description":"try later","log_id":"x"}}"#);
+        for status in [
+            StatusCode::OK,
+            StatusCode::BAD_REQUEST,
+            StatusCode::UNAUTHORIZED,
+        ] {
+            let err = oauth_failure(Endpoint::Token, status, body.as_bytes());
+            assert_eq!(
+                err.kind(),
+                ErrorKind::TikTokUnavailable,
+                "{error} with {status}"
+            );
+            assert_eq!(err.kind().remedy(), Remedy::Retry, "{error} with {status}");
+        }
+    }
 }
 
 #[test]
