@@ -27,8 +27,10 @@ impl ConnectSettings {
     pub fn new(public_base_url: &str) -> Result<ConnectSettings, ConfigError> {
         let base = absolute_url("PUBLIC_BASE_URL", public_base_url.trim())?;
         let base = base.trim_end_matches('/').to_owned();
+        let redirect_uri = format!("{base}{CALLBACK_PATH}");
+        registrable_redirect("PUBLIC_BASE_URL", &redirect_uri)?;
         Ok(ConnectSettings {
-            redirect_uri: format!("{base}{CALLBACK_PATH}"),
+            redirect_uri,
             public_base_url: base,
             link_ttl_secs: secs(DEFAULT_LINK_TTL_SECS),
             state_ttl_secs: secs(DEFAULT_STATE_TTL_SECS),
@@ -38,8 +40,33 @@ impl ConnectSettings {
     /// The same settings with another registered redirect URI.
     pub fn with_redirect_uri(mut self, redirect_uri: &str) -> Result<ConnectSettings, ConfigError> {
         self.redirect_uri = absolute_url("TIKTOK_REDIRECT_URI", redirect_uri.trim())?;
+        registrable_redirect("TIKTOK_REDIRECT_URI", &self.redirect_uri)?;
         Ok(self)
     }
+}
+
+/// What TikTok's Login Kit for Web accepts as a redirect URI: https, without a query or a
+/// fragment (the local stack's plain http stays allowed on a loopback host only).
+fn registrable_redirect(name: &'static str, value: &str) -> Result<(), ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid { name, reason };
+    let url = url::Url::parse(value).map_err(|e| invalid(format!("{value:?}: {e}")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(domain)) => domain == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    if url.scheme() != "https" && !loopback {
+        return Err(invalid(format!(
+            "the redirect URI {value:?} must use https (plain http only on a loopback host, as the local stack does)"
+        )));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(format!(
+            "the redirect URI {value:?} must carry no query or fragment: TikTok compares it exactly"
+        )));
+    }
+    Ok(())
 }
 
 fn absolute_url(name: &'static str, value: &str) -> Result<String, ConfigError> {
@@ -69,5 +96,39 @@ mod tests {
         assert_eq!(s.redirect_uri, "https://auth.example.com/cb");
         assert!(ConnectSettings::new("api.example.com").is_err());
         assert!(ConnectSettings::new("ftp://api.example.com").is_err());
+    }
+
+    #[test]
+    fn a_redirect_uri_is_https_without_a_query_except_on_loopback() {
+        let error = |result: Result<ConnectSettings, ConfigError>| match result {
+            Err(ConfigError::Invalid { name, reason }) => (name, reason),
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        let (name, reason) = error(ConnectSettings::new("http://api.example.com"));
+        assert_eq!(name, "PUBLIC_BASE_URL");
+        assert!(reason.contains("must use https"), "{reason}");
+        let base = ConnectSettings::new("https://api.example.com").unwrap();
+        let (name, reason) = error(base.clone().with_redirect_uri("http://auth.example.com/cb"));
+        assert_eq!(name, "TIKTOK_REDIRECT_URI");
+        assert!(reason.contains("must use https"), "{reason}");
+        let (_, reason) = error(
+            base.clone()
+                .with_redirect_uri("https://auth.example.com/cb?a=1"),
+        );
+        assert!(reason.contains("no query"), "{reason}");
+        assert!(
+            base.clone()
+                .with_redirect_uri("https://auth.example.com/cb#x")
+                .is_err()
+        );
+        // The local stack: plain http on loopback.
+        for local in [
+            "http://127.0.0.1:3000",
+            "http://localhost:3000",
+            "http://[::1]:3000",
+        ] {
+            let settings = ConnectSettings::new(local).unwrap();
+            assert_eq!(settings.redirect_uri, format!("{local}/oauth/callback"));
+        }
     }
 }
