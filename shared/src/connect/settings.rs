@@ -45,11 +45,31 @@ impl ConnectSettings {
     }
 }
 
+/// Why a redirect URI cannot be registered with TikTok's Login Kit for Web.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RedirectRefusal {
+    #[error("must use https (plain http only on a loopback host, as the local stack does)")]
+    NotHttps,
+    #[error("must carry no query or fragment: TikTok compares it exactly")]
+    QueryOrFragment,
+}
+
 /// What TikTok's Login Kit for Web accepts as a redirect URI: https, without a query or a
 /// fragment (the local stack's plain http stays allowed on a loopback host only).
 fn registrable_redirect(name: &'static str, value: &str) -> Result<(), ConfigError> {
-    let invalid = |reason: String| ConfigError::Invalid { name, reason };
-    let url = url::Url::parse(value).map_err(|e| invalid(format!("{value:?}: {e}")))?;
+    let url = url::Url::parse(value).map_err(|e| ConfigError::Invalid {
+        name,
+        reason: format!("{value:?}: {e}"),
+    })?;
+    redirect_refusal(&url).map_or(Ok(()), |refusal| {
+        Err(ConfigError::Invalid {
+            name,
+            reason: format!("the redirect URI {value:?} {refusal}"),
+        })
+    })
+}
+
+fn redirect_refusal(url: &url::Url) -> Option<RedirectRefusal> {
     let loopback = match url.host() {
         Some(url::Host::Domain(domain)) => domain == "localhost",
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -57,16 +77,12 @@ fn registrable_redirect(name: &'static str, value: &str) -> Result<(), ConfigErr
         None => false,
     };
     if url.scheme() != "https" && !loopback {
-        return Err(invalid(format!(
-            "the redirect URI {value:?} must use https (plain http only on a loopback host, as the local stack does)"
-        )));
+        Some(RedirectRefusal::NotHttps)
+    } else if url.query().is_some() || url.fragment().is_some() {
+        Some(RedirectRefusal::QueryOrFragment)
+    } else {
+        None
     }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid(format!(
-            "the redirect URI {value:?} must carry no query or fragment: TikTok compares it exactly"
-        )));
-    }
-    Ok(())
 }
 
 fn absolute_url(name: &'static str, value: &str) -> Result<String, ConfigError> {
@@ -100,27 +116,32 @@ mod tests {
 
     #[test]
     fn a_redirect_uri_is_https_without_a_query_except_on_loopback() {
-        let error = |result: Result<ConnectSettings, ConfigError>| match result {
-            Err(ConfigError::Invalid { name, reason }) => (name, reason),
+        let refusal = |uri: &str| redirect_refusal(&url::Url::parse(uri).unwrap());
+        assert_eq!(
+            refusal("http://api.example.com/oauth/callback"),
+            Some(RedirectRefusal::NotHttps)
+        );
+        assert_eq!(
+            refusal("https://auth.example.com/cb?a=1"),
+            Some(RedirectRefusal::QueryOrFragment)
+        );
+        assert_eq!(
+            refusal("https://auth.example.com/cb#x"),
+            Some(RedirectRefusal::QueryOrFragment)
+        );
+        assert_eq!(refusal("https://auth.example.com/cb"), None);
+        // The refusal names the variable the redirect came from.
+        let name = |result: Result<ConnectSettings, ConfigError>| match result {
+            Err(ConfigError::Invalid { name, .. }) => name,
             other => panic!("expected a refusal, got {other:?}"),
         };
-        let (name, reason) = error(ConnectSettings::new("http://api.example.com"));
-        assert_eq!(name, "PUBLIC_BASE_URL");
-        assert!(reason.contains("must use https"), "{reason}");
+        assert_eq!(
+            name(ConnectSettings::new("http://api.example.com")),
+            "PUBLIC_BASE_URL"
+        );
         let base = ConnectSettings::new("https://api.example.com").unwrap();
-        let (name, reason) = error(base.clone().with_redirect_uri("http://auth.example.com/cb"));
-        assert_eq!(name, "TIKTOK_REDIRECT_URI");
-        assert!(reason.contains("must use https"), "{reason}");
-        let (_, reason) = error(
-            base.clone()
-                .with_redirect_uri("https://auth.example.com/cb?a=1"),
-        );
-        assert!(reason.contains("no query"), "{reason}");
-        assert!(
-            base.clone()
-                .with_redirect_uri("https://auth.example.com/cb#x")
-                .is_err()
-        );
+        let redirect = base.with_redirect_uri("http://auth.example.com/cb");
+        assert_eq!(name(redirect), "TIKTOK_REDIRECT_URI");
         // The local stack: plain http on loopback.
         for local in [
             "http://127.0.0.1:3000",
