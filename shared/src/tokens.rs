@@ -239,6 +239,18 @@ impl TokenService {
         &self.settings
     }
 
+    /// The scopes the account granted when it was last connected.
+    pub async fn granted_scopes(&self, open_id: &str) -> Result<Vec<String>, TokenError> {
+        let account = self
+            .store
+            .get(open_id)
+            .await?
+            .ok_or_else(|| TokenError::NotConnected {
+                open_id: open_id.to_owned(),
+            })?;
+        Ok(account.scopes)
+    }
+
     /// An access token valid for at least the refresh margin, refreshed first if needed.
     #[tracing::instrument(skip(self))]
     pub async fn fresh_access_token(&self, open_id: &str) -> Result<AccessToken, TokenError> {

@@ -499,7 +499,36 @@ async fn a_callback_without_a_code_is_refused() {
 }
 
 #[tokio::test]
-async fn a_grant_without_the_posting_scopes_is_refused_and_not_stored() {
+async fn a_grant_without_video_upload_is_refused_and_not_stored() {
+    let s = setup().await;
+    let now = unix_now();
+    let started = s.started(now).await;
+    let open_id = s.fake.seed_account(AccountSeed::default());
+    let granted = ["user.info.basic", "video.publish"];
+    let code = s.fake.mint_code(&open_id, &granted, REDIRECT_URI);
+    let url = callback_url(&[
+        ("code", &code),
+        ("scopes", &granted.join(",")),
+        ("state", &started.state),
+    ]);
+    let outcome = s.callback(&url, Some(&started.nonce), now).await;
+    assert_eq!(
+        outcome,
+        CallbackOutcome::Refused(CallbackRefusal::MissingScopes {
+            missing: vec!["video.upload"]
+        })
+    );
+    let page = outcome.page();
+    assert_eq!(page.status, 403);
+    assert!(page.html().contains("<code>video.upload</code>"));
+    assert!(!page.html().contains(&code));
+    assert_eq!(s.account_count().await, 0);
+    assert_eq!(s.fake.call_count(fake_tiktok::Endpoint::Token), 0);
+    s.assert_no_violations();
+}
+
+#[tokio::test]
+async fn an_upload_only_grant_connects_an_account_that_posts_drafts() {
     let s = setup().await;
     let now = unix_now();
     let started = s.started(now).await;
@@ -512,18 +541,12 @@ async fn a_grant_without_the_posting_scopes_is_refused_and_not_stored() {
         ("state", &started.state),
     ]);
     let outcome = s.callback(&url, Some(&started.nonce), now).await;
-    assert_eq!(
-        outcome,
-        CallbackOutcome::Refused(CallbackRefusal::MissingScopes {
-            missing: vec!["video.publish"]
-        })
+    assert!(
+        matches!(&outcome, CallbackOutcome::Connected { open_id: id, drafts_only: true, .. } if *id == open_id),
+        "{outcome:?}"
     );
-    let page = outcome.page();
-    assert_eq!(page.status, 403);
-    assert!(page.html().contains("<code>video.publish</code>"));
-    assert!(!page.html().contains(&code));
-    assert_eq!(s.account_count().await, 0);
-    assert_eq!(s.fake.call_count(fake_tiktok::Endpoint::Token), 0);
+    assert_eq!(outcome.page().status, 200);
+    assert_eq!(s.account_count().await, 1);
     s.assert_no_violations();
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::errors::{Classify, ErrorKind};
 use crate::state::PostState;
-use crate::tiktok::{MAX_TITLE_UTF16, PrivacyLevel};
+use crate::tiktok::{DIRECT_POST_SCOPE, MAX_TITLE_UTF16, PrivacyLevel};
 
 /// The reason of a post failed as stuck starts with this.
 pub const STUCK_PREFIX: &str = "the post was stuck";
@@ -107,6 +107,15 @@ pub enum Cause {
         error: String,
         detail: Option<String>,
     },
+    /// The account did not grant the scope the post's mode needs (an account connected
+    /// with `video.upload` only posts drafts).
+    ScopeNotGranted { scope: String },
+    /// After a crash, the last chunk may have been sent, TikTok's status does not say how
+    /// much it has, and its upload URL is dead: a new upload could be a second post.
+    UploadOutcomeUnknown {
+        chunks_recorded: u64,
+        total_chunks: u64,
+    },
     /// Any other error a step met, in the error's own words.
     Error { kind: ErrorKind, message: String },
 }
@@ -137,7 +146,8 @@ impl Cause {
             | Cause::PrivacyLevelNotOffered { .. }
             | Cause::InteractionDisabled { .. }
             | Cause::VideoTooLong { .. }
-            | Cause::CoverPastEnd { .. } => ErrorKind::PostRefused,
+            | Cause::CoverPastEnd { .. }
+            | Cause::ScopeNotGranted { .. } => ErrorKind::PostRefused,
             Cause::VideoChanged { .. } => ErrorKind::VideoChanged,
             Cause::FreshTokenRefused | Cause::AuthorizationRemoved => {
                 ErrorKind::AccountNeedsReconnect
@@ -146,7 +156,8 @@ impl Cause {
             Cause::TikTokFailed { .. }
             | Cause::PublishForgotten
             | Cause::ProcessingTimedOut { .. }
-            | Cause::TooManyInits { .. } => ErrorKind::TikTokPostFailed,
+            | Cause::TooManyInits { .. }
+            | Cause::UploadOutcomeUnknown { .. } => ErrorKind::TikTokPostFailed,
             Cause::Stuck { .. } => ErrorKind::Internal,
             Cause::PipelineStopped { error, .. } => {
                 ErrorKind::from_name(error).unwrap_or(ErrorKind::Internal)
@@ -244,6 +255,25 @@ impl fmt::Display for Cause {
                 f,
                 "{STUCK_PREFIX} in {state} for {minutes} minutes without a change (its \
                  execution ended or stalled without settling it)"
+            ),
+            Cause::ScopeNotGranted { scope } => write!(
+                f,
+                "the TikTok account did not grant the {scope} scope this post needs: connect \
+                 it again and leave {scope} on{}",
+                if scope == DIRECT_POST_SCOPE {
+                    ", or post it as a draft (mode \"draft\")"
+                } else {
+                    ""
+                }
+            ),
+            Cause::UploadOutcomeUnknown {
+                chunks_recorded,
+                total_chunks,
+            } => write!(
+                f,
+                "the upload stopped after {chunks_recorded} of {total_chunks} chunks were \
+                 confirmed, the last one may have reached TikTok, and TikTok's status does not \
+                 say: uploading again could post the video twice"
             ),
             Cause::PipelineStopped { error, detail } => match detail {
                 None => write!(f, "the pipeline stopped on {error}"),
@@ -387,6 +417,23 @@ pub(crate) mod tests {
                 "the pipeline stopped on Internal: bug",
             ),
             (
+                Cause::ScopeNotGranted {
+                    scope: "video.publish".into(),
+                },
+                "the TikTok account did not grant the video.publish scope this post needs: \
+                 connect it again and leave video.publish on, or post it as a draft (mode \
+                 \"draft\")",
+            ),
+            (
+                Cause::UploadOutcomeUnknown {
+                    chunks_recorded: 2,
+                    total_chunks: 3,
+                },
+                "the upload stopped after 2 of 3 chunks were confirmed, the last one may have \
+                 reached TikTok, and TikTok's status does not say: uploading again could post \
+                 the video twice",
+            ),
+            (
                 Cause::Error {
                     kind: ErrorKind::TikTokUnavailable,
                     message: "TikTok is unavailable on /v2/post/publish/status/fetch/: HTTP 503"
@@ -440,6 +487,8 @@ pub(crate) mod tests {
                 Internal,
                 Internal,
                 Internal,
+                PostRefused,
+                TikTokPostFailed,
                 TikTokUnavailable,
             ]
         );

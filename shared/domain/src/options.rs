@@ -47,6 +47,12 @@ pub struct OptionsInput {
     pub disable_duet: Option<bool>,
     pub disable_comment: Option<bool>,
     pub disable_stitch: Option<bool>,
+    /// `allow_*: true` turns an interaction on; each is off unless asked for (TikTok's
+    /// Content Sharing Guidelines: "none should be checked by default"). The same as
+    /// `disable_*: false`, for whoever finds that double negative hard to read.
+    pub allow_duet: Option<bool>,
+    pub allow_comment: Option<bool>,
+    pub allow_stitch: Option<bool>,
     pub video_cover_timestamp_ms: Option<u64>,
     pub brand_content_toggle: Option<bool>,
     pub brand_organic_toggle: Option<bool>,
@@ -158,6 +164,9 @@ impl OptionsInput {
                     ("disable_duet", self.disable_duet.is_some()),
                     ("disable_comment", self.disable_comment.is_some()),
                     ("disable_stitch", self.disable_stitch.is_some()),
+                    ("allow_duet", self.allow_duet.is_some()),
+                    ("allow_comment", self.allow_comment.is_some()),
+                    ("allow_stitch", self.allow_stitch.is_some()),
                     (
                         "video_cover_timestamp_ms",
                         self.video_cover_timestamp_ms.is_some(),
@@ -196,12 +205,17 @@ impl OptionsInput {
                 Some(at)
             }
         };
+        let disable_duet = interaction_switch(&field, "duet", self.allow_duet, self.disable_duet)?;
+        let disable_comment =
+            interaction_switch(&field, "comment", self.allow_comment, self.disable_comment)?;
+        let disable_stitch =
+            interaction_switch(&field, "stitch", self.allow_stitch, self.disable_stitch)?;
         Ok(PostOptions {
             title,
             privacy_level,
-            disable_duet: self.disable_duet,
-            disable_comment: self.disable_comment,
-            disable_stitch: self.disable_stitch,
+            disable_duet,
+            disable_comment,
+            disable_stitch,
             video_cover_timestamp_ms: self.video_cover_timestamp_ms,
             brand_content_toggle,
             brand_organic_toggle,
@@ -209,6 +223,25 @@ impl OptionsInput {
             mode,
             publish_at,
         })
+    }
+}
+
+/// One interaction's `disable_*` from `allow_*` and `disable_*`; `None` when neither was
+/// given (the post then has it off). Both given and contradicting is refused: which one the
+/// user meant cannot be told.
+fn interaction_switch(
+    field: &dyn Fn(&str) -> String,
+    name: &str,
+    allow: Option<bool>,
+    disable: Option<bool>,
+) -> Result<Option<bool>, OptionsError> {
+    match (allow, disable) {
+        (Some(allow), Some(disable)) if allow == disable => Err(OptionsError::new(
+            field(&format!("allow_{name}")),
+            format!("contradicts disable_{name}: {allow} and {disable}; give only one of the two"),
+        )),
+        (Some(allow), _) => Ok(Some(!allow)),
+        (None, disable) => Ok(disable),
     }
 }
 
@@ -328,5 +361,36 @@ mod tests {
         let err = parse(r#"{"privacy_level":"SELF_ONLY","publish_at":"2030-01-01T00:00:00Z"}"#)
             .unwrap_err();
         assert_eq!(err.field, "publish_at");
+    }
+
+    #[test]
+    fn interactions_are_off_unless_allowed_and_a_contradiction_is_refused() {
+        let base = r#""privacy_level":"SELF_ONLY""#;
+        let none = parse(&format!("{{{base}}}")).unwrap();
+        // Unset here; the init turns an unset switch into "off" for TikTok.
+        assert_eq!(
+            (none.disable_comment, none.disable_duet, none.disable_stitch),
+            (None, None, None)
+        );
+        let allowed = parse(&format!(
+            r#"{{{base},"allow_comment":true,"allow_duet":false,"disable_stitch":false}}"#
+        ))
+        .unwrap();
+        assert_eq!(allowed.disable_comment, Some(false));
+        assert_eq!(allowed.disable_duet, Some(true));
+        assert_eq!(allowed.disable_stitch, Some(false));
+        let agreeing = parse(&format!(
+            r#"{{{base},"allow_comment":true,"disable_comment":false}}"#
+        ))
+        .unwrap();
+        assert_eq!(agreeing.disable_comment, Some(false));
+
+        let err = parse(&format!(
+            r#"{{{base},"allow_stitch":true,"disable_stitch":true}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(err.field, "allow_stitch");
+        let err = parse(r#"{"mode":"draft","allow_comment":true}"#).unwrap_err();
+        assert_eq!(err.field, "allow_comment");
     }
 }

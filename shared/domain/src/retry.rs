@@ -128,9 +128,10 @@ pub fn retry_verdict(post: &PostRecord) -> Result<(), NotRetryable> {
         };
     };
     if post.state == PostState::Refused {
-        // The only refusal a retry fixes: the account was not connected, and may be now.
+        // The only refusals a retry fixes: the account was not connected, or had not
+        // granted the scope, and may be (or have) now.
         return match failure.cause {
-            Cause::NotConnected { .. } => Ok(()),
+            Cause::NotConnected { .. } | Cause::ScopeNotGranted { .. } => Ok(()),
             _ => refused(
                 failure,
                 "post_refused",
@@ -144,6 +145,12 @@ pub fn retry_verdict(post: &PostRecord) -> Result<(), NotRetryable> {
             "publish_outcome_unknown",
             "TikTok forgot the upload after it had the whole video, so the post may be live \
              already; a retry could post it twice",
+        ),
+        Cause::UploadOutcomeUnknown { .. } => refused(
+            failure,
+            "publish_outcome_unknown",
+            "the whole video may have reached TikTok before the upload stopped, so the post \
+             may be live already; a retry could post it twice",
         ),
         Cause::TikTokFailed { fail_reason }
             if PERMANENT_FAIL_REASONS.contains(&fail_reason.as_str()) =>
@@ -180,7 +187,8 @@ pub fn retry_verdict(post: &PostRecord) -> Result<(), NotRetryable> {
         | Cause::PrivacyLevelNotOffered { .. }
         | Cause::InteractionDisabled { .. }
         | Cause::VideoTooLong { .. }
-        | Cause::CoverPastEnd { .. } => verdict_of_kind(failure, ErrorKind::PostRefused),
+        | Cause::CoverPastEnd { .. }
+        | Cause::ScopeNotGranted { .. } => verdict_of_kind(failure, ErrorKind::PostRefused),
         Cause::Error { kind, .. } => verdict_of_kind(failure, *kind),
     }
 }

@@ -119,6 +119,11 @@ fn only_failed_or_refused_posts_are_retried_a_bounded_number_of_times() {
     });
     refused.state = PostState::Refused;
     assert_eq!(retry_verdict(&refused), Ok(()));
+    let mut without_scope = failed(Cause::ScopeNotGranted {
+        scope: "video.publish".into(),
+    });
+    without_scope.state = PostState::Refused;
+    assert_eq!(retry_verdict(&without_scope), Ok(()));
 
     let mut tired = failed(error(ErrorKind::TikTokUnavailable, "503"));
     for n in 1..=MAX_RETRIES {
@@ -225,6 +230,13 @@ fn each_cause_has_its_verdict() {
             Some("tiktok_refused_the_video"),
         ),
         (Cause::PublishForgotten, Some("publish_outcome_unknown")),
+        (
+            Cause::UploadOutcomeUnknown {
+                chunks_recorded: 2,
+                total_chunks: 3,
+            },
+            Some("publish_outcome_unknown"),
+        ),
         (Cause::ProcessingTimedOut { minutes: 120 }, None),
         (Cause::TooManyInits { inits: 4 }, None),
         (

@@ -265,6 +265,22 @@ pub fn split_scopes(scopes: &str) -> Vec<String> {
 /// `video.upload`, and the nickname shown before posting `user.info.basic`.
 pub const REQUIRED_SCOPES: [&str; 3] = ["user.info.basic", "video.publish", "video.upload"];
 
+/// The scope a Direct Post needs.
+pub const DIRECT_POST_SCOPE: &str = "video.publish";
+/// The scope an upload to the inbox (a draft) needs, and all an account needs to connect:
+/// an account that granted only this one posts drafts.
+pub const DRAFT_SCOPE: &str = "video.upload";
+
+impl PostMode {
+    /// The scope TikTok asks of a post in this mode.
+    pub const fn scope(self) -> &'static str {
+        match self {
+            PostMode::DirectPost => DIRECT_POST_SCOPE,
+            PostMode::Draft => DRAFT_SCOPE,
+        }
+    }
+}
+
 /// How many UTF-16 code units TikTok counts in a caption.
 pub fn utf16_len(text: &str) -> usize {
     text.encode_utf16().count()

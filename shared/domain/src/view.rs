@@ -7,7 +7,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::account::AccountSummary;
 use crate::post::{PostOptions, PostRecord, PostState};
-use crate::tiktok::REQUIRED_SCOPES;
+use crate::tiktok::{DIRECT_POST_SCOPE, DRAFT_SCOPE, REQUIRED_SCOPES};
 use crate::time::UnixTime;
 
 /// A Unix time as RFC 3339 (`2026-11-25T12:00:00Z`); out-of-range values print as seconds.
@@ -126,6 +126,9 @@ pub struct AccountView {
     pub needs_reconnect: bool,
     pub reconnect_reason: Option<String>,
     pub missing_scopes: Vec<String>,
+    /// It granted `video.upload` without `video.publish`: it posts drafts to its inbox, and
+    /// a direct post for it is refused.
+    pub drafts_only: bool,
     pub access_expires_at: String,
     pub refresh_expires_at: String,
     pub connected_at: String,
@@ -139,13 +142,16 @@ impl AccountView {
             .into_iter()
             .map(str::to_owned)
             .collect();
-        let needs_reconnect = account.must_reconnect(now) || !missing.is_empty();
+        // Without `video.upload` nothing can be posted; without `video.publish` (or the
+        // profile scope) drafts still can.
+        let cannot_post = missing.iter().any(|scope| scope == DRAFT_SCOPE);
+        let needs_reconnect = account.must_reconnect(now) || cannot_post;
         let reconnect_reason = account.reconnect_reason.clone().or_else(|| {
             if !account.has_refresh_token {
                 Some("TikTok gave no refresh token".to_owned())
             } else if account.refresh_expires_at <= now {
                 Some("the refresh token has expired".to_owned())
-            } else if !missing.is_empty() {
+            } else if cannot_post {
                 Some(format!("scopes not granted: {}", missing.join(", ")))
             } else {
                 None
@@ -157,6 +163,7 @@ impl AccountView {
             scopes: account.scopes.clone(),
             needs_reconnect,
             reconnect_reason: reconnect_reason.filter(|_| needs_reconnect),
+            drafts_only: missing.iter().any(|scope| scope == DIRECT_POST_SCOPE),
             missing_scopes: missing,
             access_expires_at: rfc3339(account.access_expires_at),
             refresh_expires_at: rfc3339(account.refresh_expires_at),
@@ -219,7 +226,29 @@ mod tests {
         };
         let view = AccountView::new(&account, 10);
         assert!(view.needs_reconnect);
+        assert!(!view.drafts_only);
         assert_eq!(view.missing_scopes, ["user.info.basic", "video.upload"]);
-        assert!(view.reconnect_reason.unwrap().contains("video.upload"));
+        assert!(view.reconnect_reason.is_some());
+    }
+
+    #[test]
+    fn an_account_without_video_publish_posts_drafts_without_reconnecting() {
+        let account = AccountSummary {
+            open_id: "a".into(),
+            nickname: None,
+            scopes: vec!["user.info.basic".into(), "video.upload".into()],
+            needs_reconnect: false,
+            reconnect_reason: None,
+            access_expires_at: 100,
+            refresh_expires_at: 1_000,
+            has_refresh_token: true,
+            connected_at: 0,
+            updated_at: 0,
+        };
+        let view = AccountView::new(&account, 10);
+        assert!(!view.needs_reconnect);
+        assert!(view.drafts_only);
+        assert_eq!(view.missing_scopes, ["video.publish"]);
+        assert_eq!(view.reconnect_reason, None);
     }
 }

@@ -100,15 +100,18 @@ impl PostsApi {
             .with_field("account"));
         };
         let view = AccountView::new(&account.summary(), now);
-        let scope = match mode {
-            PostMode::DirectPost => "video.publish",
-            PostMode::Draft => "video.upload",
-        };
+        let scope = mode.scope();
         let reason = if account.summary().must_reconnect(now) {
             view.reconnect_reason
                 .unwrap_or_else(|| "its tokens can no longer be renewed".to_owned())
         } else if view.missing_scopes.iter().any(|s| s == scope) {
-            format!("it did not grant the {scope} scope this post needs")
+            match mode {
+                PostMode::DirectPost => format!(
+                    "it did not grant the {scope} scope a direct post needs (it can post \
+                     drafts: mode \"draft\")"
+                ),
+                PostMode::Draft => format!("it did not grant the {scope} scope this post needs"),
+            }
         } else {
             return Ok(());
         };

@@ -23,8 +23,9 @@
 //!
 //! ```text
 //! POST /posts   {"account": OPEN_ID, "key": "uploads/...", "version_id"?: "...",
-//!                "options": {title, privacy_level, disable_duet, disable_comment,
-//!                            disable_stitch, video_cover_timestamp_ms, brand_content_toggle,
+//!                "options": {title, privacy_level, allow_duet, allow_comment, allow_stitch
+//!                            (or TikTok's disable_*; all off when left out),
+//!                            video_cover_timestamp_ms, brand_content_toggle,
 //!                            brand_organic_toggle, is_aigc, mode, publish_at}}
 //!   201 new post / 200 the existing post of that video (same options)   body: PostView
 //!   400 field + rule · 404 video_not_found, account_not_found · 409 post_exists (other

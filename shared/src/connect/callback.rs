@@ -6,11 +6,11 @@ use std::fmt;
 
 use crate::errors::{Classify, ErrorKind, Remedy};
 use crate::store::{ConsumeOutcome, OAuthStateStore, OneTimeKind, UnixTime};
-use crate::tiktok::split_scopes;
+use crate::tiktok::{DIRECT_POST_SCOPE, split_scopes};
 use crate::tokens::{TokenError, TokenService};
 
 use super::binding::{binding_cookies, is_bound};
-use super::{ConnectError, ConnectSettings, POSTING_SCOPES};
+use super::{CONNECT_SCOPES, ConnectError, ConnectSettings};
 
 /// The query parameters TikTok sends back (what [`CallbackQuery::from_pairs`] reads);
 /// anything else is ignored.
@@ -170,6 +170,8 @@ pub enum CallbackOutcome {
         open_id: String,
         /// Known when the account was connected before with one.
         nickname: Option<String>,
+        /// It granted `video.upload` without `video.publish`: drafts only.
+        drafts_only: bool,
     },
     Refused(CallbackRefusal),
 }
@@ -220,7 +222,7 @@ pub async fn check_callback(
         return Ok(refused(CallbackRefusal::MissingCode));
     };
     let granted = split_scopes(query.scopes.as_deref().unwrap_or_default());
-    let missing: Vec<&'static str> = POSTING_SCOPES
+    let missing: Vec<&'static str> = CONNECT_SCOPES
         .into_iter()
         .filter(|needed| !granted.iter().any(|g| g == needed))
         .collect();
@@ -260,6 +262,7 @@ pub async fn complete_callback(tokens: &TokenService, exchange: CodeExchange) ->
                 "TikTok account connected through a connect link"
             );
             CallbackOutcome::Connected {
+                drafts_only: !account.scopes.iter().any(|s| s == DIRECT_POST_SCOPE),
                 open_id: account.open_id,
                 nickname: account.nickname,
             }

@@ -52,8 +52,10 @@ pub const LINK_PARAM: &str = "link";
 /// The cookie binding a flow to the browser that started it. `__Host-` makes browsers refuse
 /// it unless it is Secure, host-only and `Path=/`, so a sibling subdomain cannot plant one.
 pub const BINDING_COOKIE: &str = "__Host-tiktok-publish-oauth";
-/// What posting needs: Direct Post and upload to inbox. A grant without them is refused.
-pub const POSTING_SCOPES: [&str; 2] = ["video.publish", "video.upload"];
+/// What connecting needs: upload to the inbox. A grant without it is refused; one without
+/// `video.publish` connects, and the account posts drafts only (TikTok lets the person untick
+/// a scope on its consent page).
+pub const CONNECT_SCOPES: [&str; 1] = [crate::tiktok::DRAFT_SCOPE];
 /// Default life of a connect link: `CONNECT_LINK_TTL_SECS`.
 pub const DEFAULT_LINK_TTL_SECS: u64 = 15 * 60;
 /// Default life of an OAuth state (time to log in and consent at TikTok):

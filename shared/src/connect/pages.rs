@@ -163,11 +163,16 @@ enum Body<'a> {
                   {% if let Some(nickname) = nickname %}<strong>{{ nickname }}</strong> \
                   (open_id <code>{{ open_id }}</code>)\
                   {% else %}with open_id <code>{{ open_id }}</code>{% endif %} \
-                  is connected. Videos can now be published to it.</p>\
+                  is connected. \
+                  {% if drafts_only %}It did not grant <code>video.publish</code>, so videos \
+                  go to its TikTok inbox as drafts, to be finished in the app; to post \
+                  directly, connect it again with a new link and leave every permission \
+                  on.{% else %}Videos can now be published to it.{% endif %}</p>\
                   <p>You can close this page.</p>")]
     Connected {
         open_id: &'a str,
         nickname: Option<&'a str>,
+        drafts_only: bool,
     },
 }
 
@@ -270,12 +275,17 @@ impl CallbackRefusal {
 impl CallbackOutcome {
     pub fn page(&self) -> Page {
         match self {
-            CallbackOutcome::Connected { open_id, nickname } => Page::new(
+            CallbackOutcome::Connected {
+                open_id,
+                nickname,
+                drafts_only,
+            } => Page::new(
                 200,
                 "TikTok account connected",
                 &Body::Connected {
                     open_id,
                     nickname: nickname.as_deref(),
+                    drafts_only: *drafts_only,
                 },
             ),
             CallbackOutcome::Refused(refusal) => refusal.page(),

@@ -114,10 +114,13 @@ impl TestStack {
     /// A creator connected the way the OAuth callback does it (one code exchange with the
     /// fake); their open_id.
     pub async fn connect_account(&self, seed: AccountSeed) -> String {
+        self.connect_account_granting(seed, &REQUIRED_SCOPES).await
+    }
+
+    /// As [`TestStack::connect_account`], the creator granting only `scopes`.
+    pub async fn connect_account_granting(&self, seed: AccountSeed, scopes: &[&str]) -> String {
         let open_id = self.fake.seed_account(seed);
-        let code = self
-            .fake
-            .mint_code(&open_id, &REQUIRED_SCOPES, REDIRECT_URI);
+        let code = self.fake.mint_code(&open_id, scopes, REDIRECT_URI);
         self.tokens()
             .connect(&code, REDIRECT_URI)
             .await

@@ -23,6 +23,7 @@ use tiktok_publish_testkit::{StackSettings, TestStack};
 mod faults;
 mod published;
 mod refusals;
+mod scopes;
 
 /// More task invocations than any run here needs; a run past it is looping.
 const MAX_TASKS: usize = 60;

@@ -7,12 +7,13 @@ use crate::errors::ErrorKind;
 use crate::media::probe::{ProbeLimits, probe};
 use crate::pipeline::{InitOutput, Pipeline, StepError};
 use crate::store::{
-    Cause, Fact, PostRecord, PostSource, PostState, PostUpdate, TikTokCall, UnixTime, unix_now,
+    Cause, Fact, PostRecord, PostSource, PostState, PostUpdate, TikTokCall, unix_now,
 };
 use crate::tiktok::{
-    ChunkPlan, CreatorInfo, MAX_TITLE_UTF16, PostInfo, PostMode, PublishStatus, PublishStatusKind,
+    ChunkPlan, CreatorInfo, DIRECT_POST_SCOPE, MAX_TITLE_UTF16, PostInfo, PostMode, PublishStatus,
     TikTokError, utf16_len,
 };
+use crate::tokens::TokenError;
 use tiktok_publish_domain::cause::Interaction;
 
 /// States in which a post may be initialised (again, after an expired upload URL).
@@ -80,6 +81,23 @@ impl Pipeline {
             return Err(self.fail(&post, cause, None).await);
         }
 
+        // A direct post needs `video.publish`; an account that granted only `video.upload`
+        // posts drafts. Refused here, not by TikTok: its refusal would cost a counted init.
+        let may_direct_post = match self.tokens.granted_scopes(&post.open_id).await {
+            Ok(scopes) => scopes.iter().any(|scope| scope == DIRECT_POST_SCOPE),
+            Err(TokenError::NotConnected { open_id }) => {
+                let refusal = StepError::caused(Cause::NotConnected { open_id });
+                return Err(self.settle(&post, refusal, None).await);
+            }
+            Err(err) => return Err(StepError::from_error(err)),
+        };
+        if options.mode == PostMode::DirectPost && !may_direct_post {
+            let cause = Cause::ScopeNotGranted {
+                scope: DIRECT_POST_SCOPE.to_owned(),
+            };
+            return Err(self.fail(&post, cause, None).await);
+        }
+
         let object = self.pinned_object(&post).await?;
         let video = match probe(self.source.as_ref(), &object, &ProbeLimits::default()).await {
             Ok(video) => video,
@@ -96,33 +114,41 @@ impl Pipeline {
             }
         };
 
-        if let Some(wait_for) = self.spend(&post.open_id, TikTokCall::CreatorInfo).await? {
-            return Ok(wait(&post.id, wait_for));
-        }
         let tiktok = &self.tiktok;
-        let creator = match self
-            .with_token(&post.open_id, |token| async move {
-                tiktok.creator_info(&token).await
-            })
-            .await
-        {
-            Ok(creator) => creator,
-            Err(err) => return Err(self.settle(&post, err, None).await),
+        // TikTok's creator_info needs `video.publish`: a draft of an account without it goes
+        // without, and TikTok judges the draft's length itself.
+        let creator = if may_direct_post {
+            if let Some(wait_for) = self.spend(&post.open_id, TikTokCall::CreatorInfo).await? {
+                return Ok(wait(&post.id, wait_for));
+            }
+            match self
+                .with_token(&post.open_id, |token| async move {
+                    tiktok.creator_info(&token).await
+                })
+                .await
+            {
+                Ok(creator) => Some(creator),
+                Err(err) => return Err(self.settle(&post, err, None).await),
+            }
+        } else {
+            None
         };
-        let post_info = match options.mode {
-            PostMode::Draft => None,
-            PostMode::DirectPost => match post_info_for(&options, &creator) {
+        let post_info = match (options.mode, &creator) {
+            (PostMode::DirectPost, Some(creator)) => match post_info_for(&options, creator) {
                 Ok(info) => Some(info),
                 Err(cause) => return Err(self.fail(&post, cause, None).await),
             },
+            _ => None,
         };
-        if let Some(duration) = video.duration {
+        if let Some(duration) = video.duration
+            && let Some(creator) = &creator
+        {
             let max = u64::from(creator.max_video_post_duration_sec);
             if max > 0 && duration.as_secs_f64() > max as f64 {
                 let cause = Cause::VideoTooLong {
                     // As `{:.0}` rounds it.
                     seconds: duration.as_secs_f64().round_ties_even() as u64,
-                    creator: creator_name(&creator),
+                    creator: creator_name(creator),
                     max_secs: max,
                 };
                 return Err(self.fail(&post, cause, None).await);
@@ -206,102 +232,6 @@ impl Pipeline {
             ready: true,
             wait_seconds: 0,
         })
-    }
-
-    /// A post that has a publish id: what TikTok says of it decides, whatever the upload
-    /// URL's age.
-    ///
-    /// - TikTok has the whole video (`PUBLISH_COMPLETE`, `SEND_TO_USER_INBOX`,
-    ///   `PROCESSING_DOWNLOAD`, or `PROCESSING_UPLOAD` with every byte): on to processing,
-    ///   never uploading again. A second upload would be a second post, e.g. of a post the
-    ///   sweep failed as stuck that TikTok did publish.
-    /// - Bytes missing: the same session resumes while its URL is fresh and TikTok has not
-    ///   refused it; otherwise a new init (`None`).
-    /// - `FAILED`, or a publish id TikTok does not know: that publish is dead, a new init.
-    pub(super) async fn resume_session(
-        &self,
-        post: &PostRecord,
-        now: UnixTime,
-    ) -> Result<Option<InitOutput>, StepError> {
-        let answer = match post.publish_id.as_deref() {
-            Some(publish_id) => self.publish_status(post, publish_id).await?,
-            None => return self.publish_forgotten(post).await,
-        };
-        let status = match answer {
-            PublishAnswer::Status(status) => status,
-            PublishAnswer::Wait => return Ok(Some(wait(&post.id, Duration::from_secs(5)))),
-            PublishAnswer::Unknown(_) => return self.publish_forgotten(post).await,
-        };
-        let ready = || InitOutput {
-            post_id: post.id.to_string(),
-            ready: true,
-            wait_seconds: 0,
-        };
-        let video_size = post
-            .upload
-            .as_ref()
-            .map(|session| session.plan.video_size)
-            .or(post.source.size);
-        let bytes_missing = status.status == PublishStatusKind::ProcessingUpload
-            && video_size.is_none_or(|size| status.uploaded_bytes.unwrap_or(0) < size);
-        match status.status {
-            PublishStatusKind::Failed => {
-                tracing::info!(
-                    fail_reason = status.fail_reason.as_deref().unwrap_or("unknown"),
-                    "the post's earlier publish failed at TikTok; initialising anew"
-                );
-                Ok(None)
-            }
-            PublishStatusKind::ProcessingUpload if bytes_missing => {
-                let fresh = post.upload.as_ref().is_some_and(|session| {
-                    now - session.issued_at < as_unix(self.settings.upload_url_lifetime)
-                });
-                // A URL TikTok refused already (chunk-upload noted it) would only be handed
-                // to chunk-upload again, and the run would loop Init -> Upload forever.
-                if !fresh || self.upload_url_refused(post) {
-                    return Ok(None);
-                }
-                if post.state != PostState::Uploading {
-                    self.move_post(
-                        post,
-                        &INITIALISABLE,
-                        PostState::Uploading,
-                        Fact::UploadResumed,
-                    )
-                    .await?;
-                }
-                Ok(Some(ready()))
-            }
-            // Complete, in the inbox, downloading, every byte uploaded, or a status TikTok
-            // added later: TikTok has the video. The status task settles the post.
-            _ => {
-                self.move_post(
-                    post,
-                    &INITIALISABLE,
-                    PostState::Processing,
-                    Fact::AlreadyAtTikTok,
-                )
-                .await?;
-                Ok(Some(ready()))
-            }
-        }
-    }
-
-    /// A publish TikTok does not know (or a session without a publish id): a new init, unless
-    /// every byte had been sent. TikTok may have published it and then forgotten the publish
-    /// id (a retry days later): a new upload could be a second post, so a person decides.
-    pub(super) async fn publish_forgotten(
-        &self,
-        post: &PostRecord,
-    ) -> Result<Option<InitOutput>, StepError> {
-        if !whole_video_sent(post) {
-            tracing::info!("TikTok does not know the post's publish id; initialising anew");
-            return Ok(None);
-        }
-        let advice = "Check the account's TikTok profile; if the video is not there, upload it \
-                      again as a new post"
-            .to_owned();
-        Err(self.fail(post, Cause::PublishForgotten, Some(advice)).await)
     }
 
     /// TikTok's status of `publish_id`, one status call of the account's budget. A publish
@@ -447,7 +377,9 @@ pub(super) fn post_info_for(
                 creator: creator_name(creator),
             }),
             Some(disable) => Ok(disable),
-            None => Ok(creator_disabled),
+            // Off unless the options turn it on: TikTok's Content Sharing Guidelines say
+            // "none should be checked by default".
+            None => Ok(true),
         }
     };
     Ok(PostInfo {
