@@ -355,13 +355,20 @@ pub struct WebhookFinal {
 
 impl WebhookFinal {
     /// Whether `newer` adds something to this record: the same outcome learning its public
-    /// post id. Anything else is a repeat (TikTok retries deliveries) or a contradiction
-    /// (the first final event wins, as the first final state does).
+    /// post id, or a draft delivered to the inbox that its creator has since posted
+    /// (`inbox_delivered`, then `complete`). Anything else is a repeat (TikTok retries
+    /// deliveries) or a step back (the first final event wins, as the first final state
+    /// does, and a posted draft never returns to the inbox).
     pub fn is_improved_by(&self, newer: &WebhookFinal) -> bool {
-        self.publish_id == newer.publish_id
-            && self.kind == newer.kind
-            && self.public_post_id.is_none()
-            && newer.public_post_id.is_some()
+        if self.publish_id != newer.publish_id {
+            return false;
+        }
+        match (self.kind, newer.kind) {
+            (WebhookFinalKind::InboxDelivered, WebhookFinalKind::Complete) => true,
+            (old, new) => {
+                old == new && self.public_post_id.is_none() && newer.public_post_id.is_some()
+            }
+        }
     }
 }
 
@@ -495,6 +502,38 @@ mod tests {
             );
             assert_eq!(state.is_final(), PostState::FINAL.contains(&state));
         }
+    }
+
+    #[test]
+    fn a_webhook_record_only_improves_forward() {
+        let event = |kind, public_post_id: Option<&str>| WebhookFinal {
+            publish_id: "p1".into(),
+            kind,
+            reason: None,
+            public_post_id: public_post_id.map(str::to_owned),
+            event_time: 1,
+        };
+        use WebhookFinalKind::*;
+        let inbox = event(InboxDelivered, None);
+        let complete = event(Complete, None);
+        let public = event(Complete, Some("7"));
+        // The creator posted the draft; it learns its public id.
+        assert!(inbox.is_improved_by(&complete));
+        assert!(inbox.is_improved_by(&public));
+        assert!(complete.is_improved_by(&public));
+        // Repeats and steps back change nothing.
+        assert!(!complete.is_improved_by(&complete));
+        assert!(!public.is_improved_by(&public));
+        assert!(!public.is_improved_by(&complete));
+        assert!(!complete.is_improved_by(&inbox));
+        assert!(!complete.is_improved_by(&event(Failed, None)));
+        assert!(!event(Failed, None).is_improved_by(&complete));
+        // Another upload's event says nothing about this one.
+        let other = WebhookFinal {
+            publish_id: "p2".into(),
+            ..complete.clone()
+        };
+        assert!(!inbox.is_improved_by(&other));
     }
 
     #[test]
