@@ -23,8 +23,8 @@ use crate::retention::{
     NoRetentionTags, ObjectTagged, RetentionOutcome, RetentionTags, TaggedObjects,
 };
 use crate::store::{
-    EndedPost, Fact, PostOutcome, PostRecord, PostState, PostStore, PostUpdate,
-    StoreError, TokenStore, Transitioned, UnixTime,
+    EndedPost, Fact, PostOutcome, PostRecord, PostState, PostStore, PostUpdate, StoreError,
+    TokenStore, Transitioned, UnixTime,
 };
 
 /// What a post's end sets off, built once per cold start and shared by every service that

@@ -13,8 +13,8 @@
 
 use crate::ends::PostEnds;
 use crate::store::{
-    Fact, PostId, PostOutcome, PostRecord, PostState, PostStore, PostUpdate, StoreError,
-    UnixTime, WebhookFinal, WebhookFinalKind,
+    Fact, PostId, PostOutcome, PostRecord, PostState, PostStore, PostUpdate, StoreError, UnixTime,
+    WebhookFinal, WebhookFinalKind,
 };
 
 use super::event::PublicityLost;
@@ -53,8 +53,7 @@ pub(super) async fn record_final(
             // Initialised again since: the event is about an upload that is gone.
             return Ok(WebhookOutcome::NoMatchingPost);
         }
-        if post.state == PostState::SentToInbox && final_event.kind == WebhookFinalKind::Complete
-        {
+        if post.state == PostState::SentToInbox && final_event.kind == WebhookFinalKind::Complete {
             let public_ids: Vec<String> = final_event.public_post_id.iter().cloned().collect();
             match ends
                 .draft_posted(posts, &post, &public_ids, true, now)

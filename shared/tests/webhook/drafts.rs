@@ -129,8 +129,7 @@ async fn a_draft_posted_before_the_status_step_ran_goes_straight_to_published() 
 }
 
 #[tokio::test]
-async fn the_status_step_publishes_a_draft_whose_posting_was_recorded_as_it_reached_the_inbox()
-{
+async fn the_status_step_publishes_a_draft_whose_posting_was_recorded_as_it_reached_the_inbox() {
     let rig = rig("webhook-draft-status").await;
     // No delivery reaches us: the status step fetches TikTok's answer.
     rig.stack.fake.set_webhook_url(None);

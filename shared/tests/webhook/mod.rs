@@ -23,8 +23,7 @@ use tiktok_publish_core::store::{
 use tiktok_publish_core::tiktok::{ChunkPlan, ChunkPolicy, UploadUrl};
 use tiktok_publish_core::webhook::{
     AUTHORIZATION_REMOVED_ADVICE, DEFAULT_MAX_AGE_SECS, NO_LONGER_PUBLIC_EVENT,
-    NO_LONGER_PUBLIC_EVENT_CORRECTED, WebhookError, WebhookOutcome, WebhookSettings, receive,
-    sign,
+    NO_LONGER_PUBLIC_EVENT_CORRECTED, WebhookError, WebhookOutcome, WebhookSettings, receive, sign,
 };
 use tiktok_publish_memory::{MemoryEvents, MemoryPostStore, MemoryTokenStore};
 use tiktok_publish_testkit::video::tiny_mp4;

@@ -381,7 +381,13 @@ async fn a_success_never_moves_back_in_either_store() {
                 .transition(&id, &[from], to, Default::default(), NOW)
                 .await;
             assert!(
-                matches!(refused, Err(StoreError::StateConflict { found: PostState::SentToInbox, .. })),
+                matches!(
+                    refused,
+                    Err(StoreError::StateConflict {
+                        found: PostState::SentToInbox,
+                        ..
+                    })
+                ),
                 "{name}: {from} -> {to}: {refused:?}"
             );
         }
@@ -398,7 +404,11 @@ async fn a_success_never_moves_back_in_either_store() {
             .unwrap();
         assert!(!moved.ended(), "{name}: its end was the inbox");
         PostEnds::silent().settle(moved).await;
-        for to in [PostState::SentToInbox, PostState::Processing, PostState::Failed] {
+        for to in [
+            PostState::SentToInbox,
+            PostState::Processing,
+            PostState::Failed,
+        ] {
             let refused = posts
                 .transition(
                     &id,
@@ -409,7 +419,13 @@ async fn a_success_never_moves_back_in_either_store() {
                 )
                 .await;
             assert!(
-                matches!(refused, Err(StoreError::StateConflict { found: PostState::Published, .. })),
+                matches!(
+                    refused,
+                    Err(StoreError::StateConflict {
+                        found: PostState::Published,
+                        ..
+                    })
+                ),
                 "{name}: PUBLISHED -> {to}: {refused:?}"
             );
         }

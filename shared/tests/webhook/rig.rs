@@ -116,12 +116,8 @@ pub(super) async fn rig(name: &str) -> Rig {
     .await;
     let events = Arc::new(MemoryEvents::new());
     let clock_offset = Arc::new(AtomicI64::new(0));
-    let receiver = Receiver::start(
-        &stack,
-        PostEnds::new(events.clone()),
-        clock_offset.clone(),
-    )
-    .await;
+    let receiver =
+        Receiver::start(&stack, PostEnds::new(events.clone()), clock_offset.clone()).await;
     stack.fake.set_webhook_url(Some(receiver.url.clone()));
     let open_id = stack.connect_account(AccountSeed::default()).await;
     Rig {
