@@ -205,13 +205,12 @@ impl PostStore for DynamoPostStore {
                 source: None,
             });
         }
-        // A success never moves back (a published post back to the inbox, say): a state the
-        // post may not leave for `to` is left out of the condition, so a post found in it
-        // answers a StateConflict like any other state the caller did not expect.
+        // A success never moves back: a state the post may not leave for `to` is left out of
+        // the condition, so a post in it answers a StateConflict like any unexpected state.
         let allowed: Vec<PostState> = from
             .iter()
             .copied()
-            .filter(|state| state.may_move_to(to))
+            .filter(|st| st.may_move_to(to))
             .collect();
         if allowed.is_empty() {
             return Err(self.explain(id, &allowed).await);
