@@ -433,3 +433,42 @@ async fn a_success_never_moves_back_in_either_store() {
         assert_eq!(post.state, PostState::Published, "{name}");
     }
 }
+
+#[tokio::test]
+async fn every_post_made_from_one_draft_adds_its_public_id_once() {
+    // TikTok: "It's possible for the user to make multiple posts from the content
+    // associated with one publish_id."
+    let posts = MemoryPostStore::new();
+    let tokens = MemoryTokenStore::new();
+    let id = published_post(&posts, "uploads/twice.mp4").await;
+    let mut outcomes = Vec::new();
+    for post_id in ["7001", "7002", "7002"] {
+        let body = event_body(
+            "our-key",
+            "post.publish.publicly_available",
+            serde_json::json!({"publish_id": PUBLISH_ID, "post_id": post_id}),
+        );
+        let outcome = receive(
+            &settings(),
+            &posts,
+            &PostEnds::silent(),
+            &tokens,
+            our_signature(NOW, &body).as_deref(),
+            &body,
+            NOW,
+        )
+        .await
+        .unwrap();
+        outcomes.push(outcome);
+    }
+    let recorded = WebhookOutcome::Recorded {
+        post_id: id.clone(),
+    };
+    let again = WebhookOutcome::AlreadyRecorded {
+        post_id: id.clone(),
+    };
+    assert_eq!(outcomes, vec![recorded.clone(), recorded, again]);
+    let post = posts.get(&id).await.unwrap().unwrap();
+    assert_eq!(post.state, PostState::Published);
+    assert_eq!(post.outcome.unwrap().public_post_ids, ["7001", "7002"]);
+}
