@@ -22,7 +22,10 @@ use crate::metrics::{Metrics, chunk_bytes};
 use crate::retention::{
     NoRetentionTags, ObjectTagged, RetentionOutcome, RetentionTags, TaggedObjects,
 };
-use crate::store::{EndedPost, PostRecord, TokenStore, Transitioned, UnixTime};
+use crate::store::{
+    EndedPost, Fact, PostOutcome, PostRecord, PostState, PostStore, PostUpdate, StoreError,
+    TokenStore, Transitioned, UnixTime,
+};
 
 /// What a post's end sets off, built once per cold start and shared by every service that
 /// ends posts.
@@ -86,6 +89,55 @@ impl PostEnds {
             tag_ended_post(self.tags.as_ref(), post),
         );
         ended.reported()
+    }
+
+    /// Moves a draft from the creator's inbox to `PUBLISHED` (the creator posted it in the
+    /// TikTok app; `via_webhook`: TikTok's webhook said so), recording `public_post_ids`
+    /// beside any already known, and sends `PostPublished` for it. The move is one
+    /// conditional write from `SENT_TO_INBOX` only, so of any number of deliveries and
+    /// steps racing, the one whose write won reports it, once; the others get
+    /// [`StoreError::StateConflict`]. The post's end was reported when it reached the inbox
+    /// (its metrics and retention tags already count it published): only the event is
+    /// sent again, now with state `PUBLISHED`.
+    pub async fn draft_posted(
+        &self,
+        posts: &dyn PostStore,
+        post: &PostRecord,
+        public_post_ids: &[String],
+        via_webhook: bool,
+        now: UnixTime,
+    ) -> Result<PostRecord, StoreError> {
+        let mut known = post
+            .outcome
+            .as_ref()
+            .map(|o| o.public_post_ids.clone())
+            .unwrap_or_default();
+        for id in public_post_ids {
+            if !known.contains(id) {
+                known.push(id.clone());
+            }
+        }
+        let update = PostUpdate {
+            fact: Some(Fact::DraftPosted { via_webhook }),
+            outcome: Some(PostOutcome {
+                public_post_ids: known,
+            }),
+            ..PostUpdate::default()
+        };
+        let moved = posts
+            .transition(
+                &post.id,
+                &[PostState::SentToInbox],
+                PostState::Published,
+                update,
+                now,
+            )
+            .await?;
+        // From a final state: the write ended nothing, so there is no end to report.
+        let published = self.settle(moved).await;
+        post_ended(self.events.as_ref(), &published).await;
+        tracing::info!(post_id = %published.id, "the creator posted the draft: published");
+        Ok(published)
     }
 
     /// TikTok accepted a chunk: `chunks_done` chunks, `bytes_done` bytes of the upload are

@@ -2,6 +2,10 @@
 //! ended (published, failed with the reason and what to do, cancelled) or that an account
 //! must be connected again before its posts fail.
 //!
+//! A post's end is reported once ([`crate::ends`]); the one later event is a draft's: when
+//! the creator posts a draft that reached the inbox, `PostPublished` goes out again with
+//! `state` `PUBLISHED` (once: only the write that moved it sends it).
+//!
 //! Every event goes to EventBridge (the adapters crate's `EventBridgeEvents`) with source
 //! [`EVENT_SOURCE`] and one of the detail types
 //! below; its `detail` is JSON, versioned by `schema_version`. Nothing secret is ever in an
@@ -49,7 +53,9 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// The `detail-type` of an event: what happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum DetailType {
-    /// The post is live (`PUBLISHED`) or in the creator's inbox (`SENT_TO_INBOX`).
+    /// The post is live (`PUBLISHED`) or in the creator's inbox (`SENT_TO_INBOX`). A draft
+    /// sends it twice at most: on reaching the inbox, and once more (`PUBLISHED`, same
+    /// `post_id`) when its creator posts it in the TikTok app.
     PostPublished,
     /// The post ended `FAILED` or `REFUSED`: see `reason` and `advice`.
     PostFailed,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cause::Cause;
 use crate::errors::ErrorKind;
+use crate::time::UnixTime;
 
 /// One fact of a post's history. Stored beside the note it renders (`fact`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +37,19 @@ pub enum Fact {
     Published { via_webhook: bool },
     /// TikTok put the draft into the creator's inbox.
     SentToInbox { via_webhook: bool },
+    /// The creator posted the draft from the inbox in the TikTok app (`via_webhook`:
+    /// learned from TikTok's webhook's event): the post moved from `SENT_TO_INBOX` to
+    /// `PUBLISHED`.
+    DraftPosted { via_webhook: bool },
+    /// TikTok took the published post out of public view
+    /// (`post.publish.no_longer_publicaly_available`): `post_id` is TikTok's public post id
+    /// when the event named it, `event_time` the event's `create_time` (a repeated delivery
+    /// of the same event carries the same, so it is recorded once). The post stays
+    /// `PUBLISHED`.
+    NoLongerPublic {
+        post_id: Option<String>,
+        event_time: UnixTime,
+    },
     /// TikTok's webhook reported a final event (`event`: its name) for the upload.
     WebhookEvent { event: String },
     /// The post was queued again by retry number `attempt`, after a failure of kind `after`
@@ -78,6 +92,22 @@ impl fmt::Display for Fact {
             Fact::SentToInbox { via_webhook: false } => "sent to the creator's inbox",
             Fact::SentToInbox { via_webhook: true } => {
                 "sent to the creator's inbox (TikTok webhook)"
+            }
+            Fact::DraftPosted { via_webhook: false } => "the creator posted the draft",
+            Fact::DraftPosted { via_webhook: true } => {
+                "the creator posted the draft (TikTok webhook)"
+            }
+            Fact::NoLongerPublic {
+                post_id: Some(post_id),
+                ..
+            } => {
+                return write!(
+                    f,
+                    "no longer publicly viewable on TikTok (post {post_id}; TikTok webhook)"
+                );
+            }
+            Fact::NoLongerPublic { post_id: None, .. } => {
+                "no longer publicly viewable on TikTok (TikTok webhook)"
             }
             Fact::CancelledByRequest => "cancelled by request",
             Fact::AccountDisconnected => "account disconnected",
@@ -123,6 +153,28 @@ pub(crate) mod tests {
             (
                 Fact::SentToInbox { via_webhook: true },
                 "sent to the creator's inbox (TikTok webhook)",
+            ),
+            (
+                Fact::DraftPosted { via_webhook: false },
+                "the creator posted the draft",
+            ),
+            (
+                Fact::DraftPosted { via_webhook: true },
+                "the creator posted the draft (TikTok webhook)",
+            ),
+            (
+                Fact::NoLongerPublic {
+                    post_id: Some("7345".into()),
+                    event_time: 1_800_000_000,
+                },
+                "no longer publicly viewable on TikTok (post 7345; TikTok webhook)",
+            ),
+            (
+                Fact::NoLongerPublic {
+                    post_id: None,
+                    event_time: 1_800_000_000,
+                },
+                "no longer publicly viewable on TikTok (TikTok webhook)",
             ),
             (
                 Fact::WebhookEvent {

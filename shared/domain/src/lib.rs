@@ -3,7 +3,8 @@
 //! (`tiktok-publish-core`) and the adapters build on it, never the other way round.
 //!
 //! - [`errors`]: the stable error names the state machine routes on, and what each asks for.
-//! - [`post`]: a post's id, states and their transitions, and its record.
+//! - [`post`]: a post's id, states and their transitions, and its record; [`webhook`]: what
+//!   TikTok's webhook said about its upload.
 //! - [`fact`], [`cause`]: what happened to a post and why it failed, as types that render
 //!   the notes and reasons people read; [`retry`]: the retry verdict, a match on the cause;
 //!   [`legacy`]: how items written before facts and causes were stored are understood.
@@ -33,3 +34,4 @@ pub mod time;
 pub mod upload;
 pub mod video;
 pub mod view;
+pub mod webhook;

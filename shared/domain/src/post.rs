@@ -13,6 +13,7 @@ pub use crate::state::PostState;
 use crate::tiktok::{PostMode, PrivacyLevel};
 use crate::time::UnixTime;
 use crate::video::{VideoLocation, VideoObject};
+pub use crate::webhook::{WebhookFinal, WebhookFinalKind};
 
 /// A post's id: the hex SHA-256 of (open_id, bucket, key, version), so the same video for
 /// the same account always gets the same id. It is also the Step Functions execution name
@@ -303,65 +304,6 @@ impl PostRecord {
         self.webhook
             .as_ref()
             .filter(|event| self.publish_id.as_deref() == Some(event.publish_id.as_str()))
-    }
-}
-
-/// What a final webhook event said about an upload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WebhookFinalKind {
-    /// `post.publish.complete` or `post.publish.publicly_available`.
-    Complete,
-    /// `post.publish.failed`.
-    Failed,
-    /// `post.publish.inbox_delivered`.
-    InboxDelivered,
-}
-
-impl WebhookFinalKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            WebhookFinalKind::Complete => "complete",
-            WebhookFinalKind::Failed => "failed",
-            WebhookFinalKind::InboxDelivered => "inbox_delivered",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<WebhookFinalKind> {
-        [
-            WebhookFinalKind::Complete,
-            WebhookFinalKind::Failed,
-            WebhookFinalKind::InboxDelivered,
-        ]
-        .into_iter()
-        .find(|kind| kind.as_str() == value)
-    }
-}
-
-/// A final event from TikTok's webhook, recorded on the post so the status step can use it
-/// instead of spending a status fetch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct WebhookFinal {
-    /// The upload the event is about.
-    pub publish_id: String,
-    pub kind: WebhookFinalKind,
-    /// TikTok's reason, for a failure.
-    pub reason: Option<String>,
-    /// The public post id (`post.publish.publicly_available`).
-    pub public_post_id: Option<String>,
-    /// When TikTok created the event (`create_time`, Unix seconds).
-    pub event_time: UnixTime,
-}
-
-impl WebhookFinal {
-    /// Whether `newer` adds something to this record: the same outcome learning its public
-    /// post id. Anything else is a repeat (TikTok retries deliveries) or a contradiction
-    /// (the first final event wins, as the first final state does).
-    pub fn is_improved_by(&self, newer: &WebhookFinal) -> bool {
-        self.publish_id == newer.publish_id
-            && self.kind == newer.kind
-            && self.public_post_id.is_none()
-            && newer.public_post_id.is_some()
     }
 }
 

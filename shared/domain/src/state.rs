@@ -61,7 +61,9 @@ impl PostState {
         PostState::ALL.into_iter().find(|s| s.as_str() == value)
     }
 
-    /// No step moves a post out of a final state.
+    /// The run is over: no step of the pipeline works on the post any more. A final state
+    /// is not always the last one: a retry queues a failed post again, and a draft in the
+    /// inbox becomes published when its creator posts it (see [`PostState::may_move_to`]).
     pub const fn is_final(self) -> bool {
         matches!(
             self,
@@ -74,8 +76,46 @@ impl PostState {
     }
 }
 
+impl PostState {
+    /// Whether a write may move a post from `self` to `to`. A success is never undone: a
+    /// published post stays published (a later fact, such as TikTok taking it out of public
+    /// view, is recorded beside it as a move to `PUBLISHED` again), and a draft in the inbox
+    /// only moves on, to `PUBLISHED`, when its creator posts it in the TikTok app. Every
+    /// other state may move as its step decides (a failure is retried, for instance).
+    pub const fn may_move_to(self, to: PostState) -> bool {
+        match self {
+            PostState::Published => matches!(to, PostState::Published),
+            PostState::SentToInbox => matches!(to, PostState::SentToInbox | PostState::Published),
+            _ => true,
+        }
+    }
+}
+
 impl fmt::Display for PostState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_success_only_moves_forward() {
+        use PostState::*;
+        assert!(SentToInbox.may_move_to(Published));
+        assert!(Published.may_move_to(Published));
+        for to in PostState::ALL {
+            assert_eq!(Published.may_move_to(to), to == Published, "{to}");
+            assert_eq!(
+                SentToInbox.may_move_to(to),
+                matches!(to, SentToInbox | Published),
+                "{to}"
+            );
+        }
+        // A failure is retried; a live post moves as its steps decide.
+        assert!(Failed.may_move_to(Queued));
+        assert!(Processing.may_move_to(SentToInbox));
     }
 }

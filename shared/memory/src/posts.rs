@@ -1,5 +1,6 @@
-//! [`PostStore`] in memory: a post moves only from the states its caller expects, as the
-//! DynamoDB adapter's conditional writes allow.
+//! [`PostStore`] in memory: a post moves only from the states its caller expects, and never
+//! back from a success ([`PostState::may_move_to`]), as the DynamoDB adapter's conditional
+//! writes allow.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -67,10 +68,17 @@ impl PostStore for MemoryPostStore {
     ) -> Result<Transitioned, StoreError> {
         let mut posts = lock(&self.posts);
         let post = posts.get_mut(id).ok_or_else(|| not_found(id))?;
-        if !from.contains(&post.state) {
+        // As the DynamoDB adapter: a state the post may not leave for `to` (a success moving
+        // back) is no state to move from.
+        let allowed: Vec<PostState> = from
+            .iter()
+            .copied()
+            .filter(|state| state.may_move_to(to))
+            .collect();
+        if !allowed.contains(&post.state) {
             return Err(StoreError::StateConflict {
                 id: id.to_string(),
-                expected: from.to_vec(),
+                expected: allowed,
                 found: post.state,
             });
         }

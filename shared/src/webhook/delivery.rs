@@ -3,18 +3,17 @@
 
 use crate::ends::PostEnds;
 use crate::store::{
-    Cause, Fact, PostCursor, PostFailure, PostId, PostOutcome, PostRecord, PostState, PostStore,
-    PostUpdate, StoreError, TokenStore, UnixTime, WebhookFinal,
+    Cause, PostCursor, PostFailure, PostId, PostRecord, PostState, PostStore, PostUpdate,
+    StoreError, TokenStore, UnixTime,
 };
 
+use super::publish::{record_final, record_no_longer_public};
 use super::{
     AUTHORIZATION_REMOVED_ADVICE, AUTHORIZATION_REMOVED_REASON, EventKind, STOPPED_ON_REMOVAL,
-    WebhookError, WebhookEvent, WebhookSettings, parse_event, verify_signature,
+    WebhookError, WebhookSettings, parse_event, verify_signature,
 };
 
 const PAGE_SIZE: u32 = 50;
-/// Rounds of read-decide-write when another writer moves the post in between.
-const RECORD_ATTEMPTS: usize = 3;
 
 /// What was done with a valid event. Every one is answered 200.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +22,12 @@ pub enum WebhookOutcome {
     Recorded { post_id: PostId },
     /// The post had it already (a repeated delivery): nothing changed.
     AlreadyRecorded { post_id: PostId },
+    /// The draft in the creator's inbox was posted: the post is now `PUBLISHED`, and
+    /// `PostPublished` was sent.
+    DraftPosted { post_id: PostId },
+    /// `post.publish.no_longer_publicaly_available` for a post that is not `PUBLISHED`
+    /// (here): nothing to take out of public view, nothing recorded.
+    NotPublished { post_id: PostId },
     /// No post of the account (among the newest searched) has that publish id.
     NoMatchingPost,
     /// `authorization.removed`: whether the account was found and marked, and how many
@@ -41,6 +46,8 @@ impl WebhookOutcome {
         match self {
             WebhookOutcome::Recorded { .. } => "recorded",
             WebhookOutcome::AlreadyRecorded { .. } => "already_recorded",
+            WebhookOutcome::DraftPosted { .. } => "draft_posted",
+            WebhookOutcome::NotPublished { .. } => "not_published",
             WebhookOutcome::NoMatchingPost => "no_matching_post",
             WebhookOutcome::AccountDisconnected { .. } => "account_disconnected",
             WebhookOutcome::Ignored => "ignored",
@@ -111,7 +118,10 @@ pub async fn receive(
     tracing::info!(event = %event.name, open_id = %event.open_id, "webhook event verified");
     let outcome = match &event.kind {
         EventKind::PublishFinal(final_event) => {
-            record_final(settings, posts, &event, final_event, now).await?
+            record_final(settings, posts, ends, &event, final_event, now).await?
+        }
+        EventKind::NoLongerPublic(lost) => {
+            record_no_longer_public(settings, posts, ends, &event, lost, now).await?
         }
         EventKind::AuthorizationRemoved => {
             authorization_removed(posts, ends, tokens, &event.open_id, now).await?
@@ -149,105 +159,6 @@ pub async fn find_post_by_publish_id(
         }
     }
     Ok(None)
-}
-
-async fn record_final(
-    settings: &WebhookSettings,
-    posts: &dyn PostStore,
-    event: &WebhookEvent,
-    final_event: &WebhookFinal,
-    now: UnixTime,
-) -> Result<WebhookOutcome, WebhookError> {
-    let Some(mut post) = find_post_by_publish_id(
-        posts,
-        &event.open_id,
-        &final_event.publish_id,
-        settings.post_search_limit,
-    )
-    .await?
-    else {
-        tracing::info!(event = %event.name, "no post has this publish id: nothing recorded");
-        return Ok(WebhookOutcome::NoMatchingPost);
-    };
-    let fact = Fact::WebhookEvent {
-        event: event.name.clone(),
-    };
-    for _ in 0..RECORD_ATTEMPTS {
-        if post.publish_id.as_deref() != Some(final_event.publish_id.as_str()) {
-            // Initialised again since: the event is about an upload that is gone.
-            return Ok(WebhookOutcome::NoMatchingPost);
-        }
-        if let Some(recorded) = post.webhook_for_current_upload()
-            && !recorded.is_improved_by(final_event)
-        {
-            return Ok(WebhookOutcome::AlreadyRecorded { post_id: post.id });
-        }
-        match posts
-            .record_webhook_event(
-                &post.id,
-                post.state,
-                post.webhook.as_ref(),
-                final_event,
-                &fact,
-                now,
-            )
-            .await
-        {
-            Ok(recorded) => {
-                fill_public_post_id(posts, &recorded, final_event, now).await?;
-                tracing::info!(post_id = %recorded.id, state = %recorded.state, "webhook event recorded");
-                return Ok(WebhookOutcome::Recorded {
-                    post_id: recorded.id,
-                });
-            }
-            Err(StoreError::Conflict { .. }) => {
-                post = posts
-                    .get(&post.id)
-                    .await?
-                    .ok_or_else(|| StoreError::NotFound {
-                        entity: "post",
-                        id: post.id.to_string(),
-                    })?;
-            }
-            Err(other) => return Err(other.into()),
-        }
-    }
-    Err(WebhookError::Store(StoreError::Conflict {
-        entity: "post",
-        id: post.id.to_string(),
-        detail: format!(
-            "kept changing while the webhook event was recorded ({RECORD_ATTEMPTS} tries)"
-        ),
-    }))
-}
-
-/// A post already published without its public id learns it from
-/// `post.publish.publicly_available` (TikTok gives the id late for slow moderation).
-async fn fill_public_post_id(
-    posts: &dyn PostStore,
-    post: &PostRecord,
-    final_event: &WebhookFinal,
-    now: UnixTime,
-) -> Result<(), StoreError> {
-    let Some(public_id) = &final_event.public_post_id else {
-        return Ok(());
-    };
-    let known = post
-        .outcome
-        .as_ref()
-        .is_some_and(|o| o.public_post_ids.contains(public_id));
-    if post.state != PostState::Published || known {
-        return Ok(());
-    }
-    let mut public_post_ids = post
-        .outcome
-        .as_ref()
-        .map(|o| o.public_post_ids.clone())
-        .unwrap_or_default();
-    public_post_ids.push(public_id.clone());
-    posts
-        .record_outcome(&post.id, &PostOutcome { public_post_ids }, now)
-        .await
 }
 
 async fn authorization_removed(

@@ -19,7 +19,7 @@ pub enum WebhookError {
     )]
     BadSignature,
     #[error(
-        "the signature is {age_secs} s old; events signed more than {max_secs} s ago are refused as replays"
+        "the signature is {age_secs} s old; events signed more than {max_secs} s ago are refused (TikTok retries a delivery for 72 hours at most)"
     )]
     Stale { age_secs: i64, max_secs: u64 },
     #[error(

@@ -3,17 +3,28 @@
 //! TikTok POSTs JSON events to the app's callback URL with a `TikTok-Signature: t=..,s=..`
 //! header: `s` is the hex HMAC-SHA256, keyed with the client secret, of `{t}.{raw body}`.
 //! [`receive`] checks that signature in constant time (hmac's `verify_slice`), refuses a `t`
-//! too far from now (a replay of an old delivery, or a clock gone wrong), parses the event,
-//! and acts on it:
+//! older than [`WebhookSettings::max_age`] (72 hours and 10 minutes: TikTok retries a
+//! failed delivery for up to 72 hours and does not say that a retry is signed afresh, so a
+//! late retry may carry the first attempt's `t`) or ahead of now by more than
+//! [`WebhookSettings::max_skew`], parses the event, and acts on it. Every action is
+//! idempotent, so a replay of a verified event (a retry, or someone resending a captured
+//! one within the window) changes nothing, and a final state never moves back:
 //!
 //! - `post.publish.complete`, `.failed`, `.inbox_delivered`, `.publicly_available`: the
 //!   outcome is recorded on the post of that `publish_id`
 //!   ([`WebhookFinal`](crate::store::WebhookFinal)), once, so the status step can use it
 //!   instead of spending a status fetch.
+//! - `post.publish.complete` (or `.publicly_available`) for a draft already `SENT_TO_INBOX`:
+//!   its creator posted it in the TikTok app; the post moves on to `PUBLISHED`, with the
+//!   public post id when given, and `PostPublished` is sent then, once.
+//! - `post.publish.no_longer_publicaly_available` (TikTok's spelling; the correct spelling
+//!   is accepted too): a published post gets a
+//!   [`Fact::NoLongerPublic`](crate::store::Fact::NoLongerPublic) in its history and stays
+//!   `PUBLISHED`.
 //! - `authorization.removed`: the account is marked as needing reconnection, and its posts
 //!   that have not started uploading are stopped (`FAILED`, `AccountNeedsReconnect`).
-//! - anything else (`post.publish.no_longer_publicly_available`, events TikTok adds later) is
-//!   acknowledged and ignored: refusing it would only make TikTok deliver it again.
+//! - anything else (events TikTok adds later) is acknowledged and ignored: refusing it
+//!   would only make TikTok deliver it again.
 //!
 //! Finding the post: there is no index by `publish_id`. The event names the account
 //! (`user_openid`), and a post that TikTok reports on was initialised recently, so the
@@ -26,11 +37,13 @@
 //! - `settings` and `error`: [`WebhookSettings`], [`WebhookError`] and its HTTP statuses.
 //! - `signature`: the `TikTok-Signature` header, checked in constant time.
 //! - `event`: a verified body parsed into a [`WebhookEvent`].
-//! - `delivery`: [`receive`], what each event does, and the answer TikTok gets.
+//! - `delivery`: [`receive`], `authorization.removed`, and the answer TikTok gets.
+//! - `publish`: what each post event does to its post.
 
 mod delivery;
 mod error;
 mod event;
+mod publish;
 mod settings;
 mod signature;
 
@@ -38,7 +51,10 @@ pub use delivery::{
     WebhookOutcome, answer, find_post_by_publish_id, receive, response, unavailable_response,
 };
 pub use error::WebhookError;
-pub use event::{EventKind, WebhookEvent, parse_event};
+pub use event::{
+    EventKind, NO_LONGER_PUBLIC_EVENT, NO_LONGER_PUBLIC_EVENT_CORRECTED, PublicityLost,
+    WebhookEvent, parse_event,
+};
 pub use settings::WebhookSettings;
 pub use signature::{sign, verify_signature};
 
@@ -50,7 +66,13 @@ use crate::store::PostState;
 pub const WEBHOOK_PATH: &str = "/webhooks/tiktok";
 /// The signature header, lower-cased as HTTP APIs hand headers over.
 pub const SIGNATURE_HEADER: &str = "tiktok-signature";
-/// Default bound on the signature's age, both ways (`WEBHOOK_MAX_SKEW_SECS`).
+/// Default bound on the signature's age (`WEBHOOK_MAX_AGE_SECS`): 72 hours and 10 minutes.
+/// TikTok retries a failed delivery for up to 72 hours (its Webhooks overview) and does not
+/// say that a retry is signed afresh: a retry may carry the first attempt's `t`, and the 10
+/// minutes cover the last backoff step and the clocks.
+pub const DEFAULT_MAX_AGE_SECS: u64 = 72 * 3600 + 10 * 60;
+/// Default bound on how far ahead of now the signature's `t` may be
+/// (`WEBHOOK_MAX_SKEW_SECS`): clock drift only.
 pub const DEFAULT_MAX_SKEW_SECS: u64 = 300;
 /// Default number of the account's newest posts searched for a `publish_id`
 /// (`WEBHOOK_POST_SEARCH_LIMIT`).

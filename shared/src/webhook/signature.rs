@@ -66,7 +66,7 @@ pub fn sign(secret: &SecretString, timestamp: i64, body: &[u8]) -> String {
 }
 
 /// Checks `header` signs `body` with the client secret (constant-time compare), and that
-/// it was signed within `max_skew` of `now`.
+/// it was signed at most `max_age` before `now` and at most `max_skew` after.
 pub fn verify_signature(
     settings: &WebhookSettings,
     header: Option<&str>,
@@ -82,19 +82,20 @@ pub fn verify_signature(
     keyed_mac(&settings.client_secret, signature.timestamp, body)
         .verify_slice(&signature.mac)
         .map_err(|_| WebhookError::BadSignature)?;
-    let max_secs = settings.max_skew.as_secs();
-    let max = i64::try_from(max_secs).unwrap_or(i64::MAX);
     let age = now.saturating_sub(signature.timestamp);
-    if age > max {
+    let max_age_secs = settings.max_age.as_secs();
+    if age > i64::try_from(max_age_secs).unwrap_or(i64::MAX) {
         return Err(WebhookError::Stale {
             age_secs: age,
-            max_secs,
+            max_secs: max_age_secs,
         });
     }
-    if -age > max {
+    let ahead = signature.timestamp.saturating_sub(now);
+    let max_skew_secs = settings.max_skew.as_secs();
+    if ahead > i64::try_from(max_skew_secs).unwrap_or(i64::MAX) {
         return Err(WebhookError::FromTheFuture {
-            ahead_secs: -age,
-            max_secs,
+            ahead_secs: ahead,
+            max_secs: max_skew_secs,
         });
     }
     Ok(())
@@ -103,6 +104,7 @@ pub fn verify_signature(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::webhook::DEFAULT_MAX_AGE_SECS;
 
     fn settings() -> WebhookSettings {
         WebhookSettings::new("key", SecretString::from("secret".to_owned()))
@@ -141,5 +143,30 @@ mod tests {
         let expected = "t=100,s=8e1a45bf4cb0f06fc9070524ebc7719df42e3abca9ada83da0314a32a75bbc62";
         assert_eq!(sign(&settings().client_secret, 100, b"{}"), expected);
         assert!(verify_signature(&settings(), Some(expected), b"{}", 100).is_ok());
+    }
+
+    #[test]
+    fn a_late_retry_is_taken_and_the_bounds_are_separate() {
+        let signed_at = 1_800_000_000;
+        let header = sign(&settings().client_secret, signed_at, b"{}");
+        let check = |now| verify_signature(&settings(), Some(&header), b"{}", now);
+        let max_age = i64::try_from(DEFAULT_MAX_AGE_SECS).unwrap();
+        assert_eq!(max_age, 72 * 3600 + 600);
+        assert!(check(signed_at + 71 * 3600).is_ok());
+        assert!(check(signed_at + max_age).is_ok());
+        assert!(matches!(
+            check(signed_at + max_age + 1),
+            Err(WebhookError::Stale { age_secs, max_secs })
+                if age_secs == max_age + 1 && max_secs == DEFAULT_MAX_AGE_SECS
+        ));
+        // Ahead of now, only the clocks' drift is allowed.
+        assert!(check(signed_at - 300).is_ok());
+        assert!(matches!(
+            check(signed_at - 301),
+            Err(WebhookError::FromTheFuture {
+                ahead_secs: 301,
+                max_secs: 300
+            })
+        ));
     }
 }

@@ -1,6 +1,8 @@
 //! TikTok's webhook: signature checks (good, unsigned, forged, stale, future, malformed,
 //! another app's), recording on the real posts table (moto), the status step using a
-//! recorded event instead of a status fetch, and `authorization.removed`. The events of the
+//! recorded event instead of a status fetch, `authorization.removed`, TikTok's retries
+//! (the original signature 71 hours later, taken and changing nothing), drafts posted from
+//! the inbox later, and posts taken out of public view. The events of the
 //! end-to-end cases are sent by the strict fake TikTok itself, signed with its client secret,
 //! to a small receiver that hands them to [`receive`] as the Lambda does.
 
@@ -20,7 +22,8 @@ use tiktok_publish_core::store::{
 };
 use tiktok_publish_core::tiktok::{ChunkPlan, ChunkPolicy, UploadUrl};
 use tiktok_publish_core::webhook::{
-    AUTHORIZATION_REMOVED_ADVICE, WebhookError, WebhookOutcome, WebhookSettings, receive, sign,
+    AUTHORIZATION_REMOVED_ADVICE, DEFAULT_MAX_AGE_SECS, NO_LONGER_PUBLIC_EVENT,
+    NO_LONGER_PUBLIC_EVENT_CORRECTED, WebhookError, WebhookOutcome, WebhookSettings, receive, sign,
 };
 use tiktok_publish_memory::{MemoryEvents, MemoryPostStore, MemoryTokenStore};
 use tiktok_publish_testkit::video::tiny_mp4;
@@ -28,13 +31,19 @@ use tiktok_publish_testkit::{StackSettings, TestStack};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+mod drafts;
 mod end_to_end;
 mod recording;
+mod retries;
+mod rig;
 mod verification;
 
 const NOW: UnixTime = 1_800_000_000;
 const OPEN_ID: &str = "open-webhook";
 const PUBLISH_ID: &str = "v_pub_file~v2-1.7";
+const HOUR: i64 = 3600;
+/// How old a signature may be by default: 72 hours and 10 minutes.
+const MAX_AGE: i64 = DEFAULT_MAX_AGE_SECS as i64;
 
 // ---------------------------------------------------------------------------------------------
 // Verification, on in-memory stores
@@ -132,4 +141,30 @@ async fn deliver(
 
 fn our_signature(at: UnixTime, body: &[u8]) -> Option<String> {
     Some(sign(&settings().client_secret, at, body))
+}
+
+/// What a replay must leave as it was: everything the posts table keeps of the post.
+fn assert_unchanged(before: &PostRecord, after: &PostRecord) {
+    assert_eq!(after.state, before.state);
+    assert_eq!(after.history, before.history);
+    assert_eq!(after.webhook, before.webhook);
+    assert_eq!(after.outcome, before.outcome);
+    assert_eq!(after.failure, before.failure);
+    assert_eq!(after.publish_id, before.publish_id);
+    assert_eq!(after.updated_at, before.updated_at);
+}
+
+/// The state each `PostPublished` event sent so far carried, oldest first.
+fn published_events(events: &MemoryEvents) -> Vec<PostState> {
+    events
+        .sent()
+        .iter()
+        .filter_map(|event| match event {
+            OutcomeEvent::Post {
+                detail_type: DetailType::PostPublished,
+                detail,
+            } => Some(detail.state),
+            _ => None,
+        })
+        .collect()
 }

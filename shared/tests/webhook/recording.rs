@@ -248,3 +248,227 @@ async fn the_store_records_only_over_what_was_read() {
     assert_eq!(post.webhook, Some(event));
     assert_eq!(post.history.last().unwrap().note.as_deref(), Some("first"));
 }
+
+/// A published post of [`OPEN_ID`] at the upload [`PUBLISH_ID`], in `posts`.
+async fn published_post(posts: &dyn PostStore, key: &str) -> PostId {
+    let id = processing_post(posts, key, NOW - 600).await;
+    PostEnds::silent()
+        .settle(
+            posts
+                .transition(
+                    &id,
+                    &[PostState::Processing],
+                    PostState::Published,
+                    Default::default(),
+                    NOW - 500,
+                )
+                .await
+                .unwrap(),
+        )
+        .await;
+    id
+}
+
+#[tokio::test]
+async fn a_post_out_of_public_view_is_noted_once_and_stays_published() {
+    let posts = MemoryPostStore::new();
+    let tokens = MemoryTokenStore::new();
+    let events = Arc::new(MemoryEvents::new());
+    let ends = PostEnds::new(events.clone());
+    let id = published_post(&posts, "uploads/hidden.mp4").await;
+    let content = serde_json::json!({
+        "publish_id": PUBLISH_ID, "post_id": 7_345_678_901_234_567_890u64,
+        "publish_type": "DIRECT_PUBLISH",
+    });
+    // TikTok's spelling, then a repeat, then the same event spelt correctly.
+    let mut outcomes = Vec::new();
+    for name in [
+        NO_LONGER_PUBLIC_EVENT,
+        NO_LONGER_PUBLIC_EVENT,
+        NO_LONGER_PUBLIC_EVENT_CORRECTED,
+    ] {
+        let body = event_body("our-key", name, content.clone());
+        let outcome = receive(
+            &settings(),
+            &posts,
+            &ends,
+            &tokens,
+            our_signature(NOW, &body).as_deref(),
+            &body,
+            NOW,
+        )
+        .await
+        .unwrap();
+        outcomes.push(outcome);
+    }
+    assert_eq!(
+        outcomes,
+        vec![
+            WebhookOutcome::Recorded {
+                post_id: id.clone()
+            },
+            WebhookOutcome::AlreadyRecorded {
+                post_id: id.clone()
+            },
+            WebhookOutcome::AlreadyRecorded {
+                post_id: id.clone()
+            },
+        ]
+    );
+    let post = posts.get(&id).await.unwrap().unwrap();
+    assert_eq!(post.state, PostState::Published);
+    let noted: Vec<&Fact> = post
+        .history
+        .iter()
+        .filter_map(|h| h.fact.as_ref())
+        .filter(|f| matches!(f, Fact::NoLongerPublic { .. }))
+        .collect();
+    assert_eq!(
+        noted,
+        vec![&Fact::NoLongerPublic {
+            post_id: Some("7345678901234567890".into()),
+            event_time: NOW,
+        }]
+    );
+    assert!(events.sent().is_empty(), "no end, no event");
+
+    // A later event (public again, then hidden again) is a new fact.
+    let later = serde_json::json!({
+        "client_key": "our-key", "event": NO_LONGER_PUBLIC_EVENT, "create_time": NOW + 60,
+        "user_openid": OPEN_ID, "content": content.to_string(),
+    })
+    .to_string()
+    .into_bytes();
+    let outcome = receive(
+        &settings(),
+        &posts,
+        &ends,
+        &tokens,
+        our_signature(NOW + 60, &later).as_deref(),
+        &later,
+        NOW + 60,
+    )
+    .await
+    .unwrap();
+    assert_eq!(outcome, WebhookOutcome::Recorded { post_id: id });
+}
+
+#[tokio::test]
+async fn a_success_never_moves_back_in_either_store() {
+    let stack = TestStack::start("webhook-forward").await;
+    let memory = MemoryPostStore::new();
+    let stores: [(&str, &dyn PostStore); 2] =
+        [("dynamodb", stack.posts.as_ref()), ("memory", &memory)];
+    for (name, posts) in stores {
+        let id = processing_post(posts, "uploads/forward.mp4", NOW).await;
+        let moved = posts
+            .transition(
+                &id,
+                &[PostState::Processing],
+                PostState::SentToInbox,
+                Default::default(),
+                NOW,
+            )
+            .await
+            .unwrap();
+        PostEnds::silent().settle(moved).await;
+        for (from, to) in [
+            (PostState::SentToInbox, PostState::Processing),
+            (PostState::SentToInbox, PostState::Failed),
+            (PostState::SentToInbox, PostState::Queued),
+        ] {
+            let refused = posts
+                .transition(&id, &[from], to, Default::default(), NOW)
+                .await;
+            assert!(
+                matches!(
+                    refused,
+                    Err(StoreError::StateConflict {
+                        found: PostState::SentToInbox,
+                        ..
+                    })
+                ),
+                "{name}: {from} -> {to}: {refused:?}"
+            );
+        }
+        // The one move forward: the creator posted the draft.
+        let moved = posts
+            .transition(
+                &id,
+                &[PostState::SentToInbox],
+                PostState::Published,
+                Default::default(),
+                NOW,
+            )
+            .await
+            .unwrap();
+        assert!(!moved.ended(), "{name}: its end was the inbox");
+        PostEnds::silent().settle(moved).await;
+        for to in [
+            PostState::SentToInbox,
+            PostState::Processing,
+            PostState::Failed,
+        ] {
+            let refused = posts
+                .transition(
+                    &id,
+                    &[PostState::Published, PostState::SentToInbox],
+                    to,
+                    Default::default(),
+                    NOW,
+                )
+                .await;
+            assert!(
+                matches!(
+                    refused,
+                    Err(StoreError::StateConflict {
+                        found: PostState::Published,
+                        ..
+                    })
+                ),
+                "{name}: PUBLISHED -> {to}: {refused:?}"
+            );
+        }
+        let post = posts.get(&id).await.unwrap().unwrap();
+        assert_eq!(post.state, PostState::Published, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn every_post_made_from_one_draft_adds_its_public_id_once() {
+    // TikTok: "It's possible for the user to make multiple posts from the content
+    // associated with one publish_id."
+    let posts = MemoryPostStore::new();
+    let tokens = MemoryTokenStore::new();
+    let id = published_post(&posts, "uploads/twice.mp4").await;
+    let mut outcomes = Vec::new();
+    for post_id in ["7001", "7002", "7002"] {
+        let body = event_body(
+            "our-key",
+            "post.publish.publicly_available",
+            serde_json::json!({"publish_id": PUBLISH_ID, "post_id": post_id}),
+        );
+        let outcome = receive(
+            &settings(),
+            &posts,
+            &PostEnds::silent(),
+            &tokens,
+            our_signature(NOW, &body).as_deref(),
+            &body,
+            NOW,
+        )
+        .await
+        .unwrap();
+        outcomes.push(outcome);
+    }
+    let recorded = WebhookOutcome::Recorded {
+        post_id: id.clone(),
+    };
+    let again = WebhookOutcome::AlreadyRecorded {
+        post_id: id.clone(),
+    };
+    assert_eq!(outcomes, vec![recorded.clone(), recorded, again]);
+    let post = posts.get(&id).await.unwrap().unwrap();
+    assert_eq!(post.state, PostState::Published);
+    assert_eq!(post.outcome.unwrap().public_post_ids, ["7001", "7002"]);
+}

@@ -7,10 +7,19 @@
 //!   `post.publish.complete` (and `post.publish.publicly_available` with the post id for a
 //!   public Direct Post), `post.publish.inbox_delivered` for drafts, `post.publish.failed`
 //!   with the reason;
-//! - `authorization.removed` when a token of the account is revoked (`/v2/oauth/revoke/`).
+//! - `authorization.removed` when a token of the account is revoked (`/v2/oauth/revoke/`);
+//! - `post.publish.complete` (and `post.publish.publicly_available` with a post id, if the
+//!   post is public) for a draft in the inbox when a test plays its creator posting it
+//!   ([`FakeTikTok::creator_posts_draft`]). TikTok's Get Post Status page: "When uploading
+//!   content, the event indicates that the TikTok user has created a post from the content
+//!   you sent."
 //!
 //! Delivery is asynchronous and best effort (one try, as TikTok's first attempt): every
-//! attempt is recorded ([`WebhookDelivery`]) for tests to look at.
+//! attempt is recorded ([`WebhookDelivery`]) for tests to look at. A test plays TikTok's
+//! retries with [`FakeTikTok::redeliver`]: the same body under the same `TikTok-Signature`
+//! header, since TikTok does not say that a retry is signed afresh ("TikTok retries the
+//! delivery of event notification for up to 72 hours using exponential backoff", Webhooks
+//! overview).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -20,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::Sha256;
 
-use crate::{PublishKind, PublishStatus, Shared};
+use crate::{FakeTikTok, PublishKind, PublishStatus, Shared};
 
 /// How long one delivery may take before it counts as failed.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,6 +45,9 @@ pub struct WebhookDelivery {
     pub publish_id: Option<String>,
     /// The exact body sent (a JSON object whose `content` is a JSON string).
     pub body: String,
+    /// The exact `TikTok-Signature` header sent (`t={unix},s={hex}`), so that a retry can
+    /// send it again unchanged.
+    pub signature: String,
     /// The receiver's HTTP status; `None` when it could not be reached.
     pub status: Option<u16>,
     /// Why the delivery failed to reach the receiver.
@@ -141,9 +153,6 @@ pub(crate) fn authorization_removed(shared: &Arc<Shared>, open_id: String) {
 }
 
 async fn deliver(shared: &Arc<Shared>, event: Event) {
-    let Some(url) = shared.lock().webhook_url.clone() else {
-        return;
-    };
     let now = unix_now();
     let body = json!({
         "client_key": shared.settings.client_key,
@@ -154,26 +163,85 @@ async fn deliver(shared: &Arc<Shared>, event: Event) {
     })
     .to_string();
     let signature = signature(&shared.settings.client_secret, now, body.as_bytes());
-    let sent = reqwest::Client::new()
-        .post(&url)
-        .timeout(DELIVERY_TIMEOUT)
-        .header("content-type", "application/json")
-        .header("TikTok-Signature", signature)
-        .body(body.clone())
-        .send()
-        .await;
-    let (status, error) = match sent {
-        Ok(response) => (Some(response.status().as_u16()), None),
-        Err(e) => (None, Some(e.to_string())),
-    };
-    tracing::info!(event = event.name, ?status, "webhook delivered");
-    shared.lock().webhook_deliveries.push(WebhookDelivery {
+    let attempt = WebhookDelivery {
         event: event.name.to_owned(),
         open_id: event.open_id,
         publish_id: event.publish_id,
         body,
-        status,
-        error,
+        signature,
+        status: None,
+        error: None,
         at: SystemTime::now(),
-    });
+    };
+    send(shared, attempt).await;
+}
+
+/// POSTs `attempt`'s body under its signature to the webhook URL (nowhere when none is
+/// set) and records the attempt with the receiver's answer.
+async fn send(shared: &Arc<Shared>, mut attempt: WebhookDelivery) -> Option<WebhookDelivery> {
+    let url = shared.lock().webhook_url.clone()?;
+    let sent = reqwest::Client::new()
+        .post(&url)
+        .timeout(DELIVERY_TIMEOUT)
+        .header("content-type", "application/json")
+        .header("TikTok-Signature", attempt.signature.as_str())
+        .body(attempt.body.clone())
+        .send()
+        .await;
+    (attempt.status, attempt.error) = match sent {
+        Ok(response) => (Some(response.status().as_u16()), None),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    attempt.at = SystemTime::now();
+    tracing::info!(event = attempt.event, status = ?attempt.status, "webhook delivered");
+    shared.lock().webhook_deliveries.push(attempt.clone());
+    Some(attempt)
+}
+
+impl FakeTikTok {
+    /// Delivers `original` again as TikTok's retry would: the same body under the same
+    /// `TikTok-Signature` header (its `t` is the first attempt's). The new attempt is
+    /// recorded and returned; `None` when no webhook URL is set.
+    pub async fn redeliver(&self, original: &WebhookDelivery) -> Option<WebhookDelivery> {
+        send(&self.shared, original.clone()).await
+    }
+
+    /// The creator posts the draft of `publish_id` from the inbox in the TikTok app: TikTok
+    /// sends `post.publish.complete`, and `post.publish.publicly_available` with
+    /// `public_post_id` when the post is public. Delivered now; returns the attempts, or
+    /// `None` when `publish_id` is not a draft that reached the inbox. (The status fetch
+    /// still answers `SEND_TO_USER_INBOX` for it: the fake's publish record is not changed.)
+    pub async fn creator_posts_draft(
+        &self,
+        publish_id: &str,
+        public_post_id: Option<i64>,
+    ) -> Option<Vec<WebhookDelivery>> {
+        let snapshot = self.publish(publish_id)?;
+        if snapshot.kind != PublishKind::Inbox || snapshot.status != PublishStatus::SendToUserInbox
+        {
+            return None;
+        }
+        let base = json!({ "publish_id": publish_id, "publish_type": "INBOX_SHARE" });
+        let mut events = vec![Event {
+            name: "post.publish.complete",
+            open_id: snapshot.open_id.clone(),
+            publish_id: Some(publish_id.to_owned()),
+            content: base.clone(),
+        }];
+        if let Some(post_id) = public_post_id {
+            let mut content = base;
+            content["post_id"] = post_id.into();
+            events.push(Event {
+                name: "post.publish.publicly_available",
+                open_id: snapshot.open_id,
+                publish_id: Some(publish_id.to_owned()),
+                content,
+            });
+        }
+        let before = self.shared.lock().webhook_deliveries.len();
+        for event in events {
+            deliver(&self.shared, event).await;
+        }
+        Some(self.shared.lock().webhook_deliveries[before..].to_vec())
+    }
 }

@@ -205,6 +205,16 @@ impl PostStore for DynamoPostStore {
                 source: None,
             });
         }
+        // A success never moves back: a state the post may not leave for `to` is left out of
+        // the condition, so a post in it answers a StateConflict like any unexpected state.
+        let allowed: Vec<PostState> = from
+            .iter()
+            .copied()
+            .filter(|st| st.may_move_to(to))
+            .collect();
+        if allowed.is_empty() {
+            return Err(self.explain(id, &allowed).await);
+        }
         let mut expr = Expr::new();
         expr.set("state", s(to.as_str())).set("updated_at", n(now));
         let history = expr.name("history");
@@ -248,9 +258,12 @@ impl PostStore for DynamoPostStore {
         }
         let exists = exists(&mut expr);
         expr.condition(exists);
-        let allowed = state_in(&mut expr, from);
-        expr.condition(allowed);
-        Ok(Transitioned::new(from, self.update(id, expr, from).await?))
+        let in_allowed = state_in(&mut expr, &allowed);
+        expr.condition(in_allowed);
+        Ok(Transitioned::new(
+            from,
+            self.update(id, expr, &allowed).await?,
+        ))
     }
 
     async fn open_upload_url(

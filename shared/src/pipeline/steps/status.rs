@@ -1,4 +1,6 @@
-//! The status step: TikTok's answer (or a verified webhook's) moves the post on.
+//! The status step: TikTok's answer (or a verified webhook's) moves the post on; a draft
+//! the creator posted from the inbox (a recorded `post.publish.complete`) moves on to
+//! `PUBLISHED`.
 
 use std::time::Duration;
 
@@ -6,7 +8,8 @@ use super::common::*;
 use crate::errors::ErrorKind;
 use crate::pipeline::{Pipeline, StatusOutput, StepError, status_poll_interval};
 use crate::store::{
-    Cause, Fact, PostOutcome, PostRecord, PostState, PostUpdate, WebhookFinalKind, unix_now,
+    Cause, Fact, PostOutcome, PostRecord, PostState, PostUpdate, StoreError, WebhookFinalKind,
+    unix_now,
 };
 use crate::tiktok::{PrivacyLevel, PublishStatusKind};
 
@@ -23,7 +26,11 @@ impl Pipeline {
         };
         match post.state {
             PostState::Processing => {}
-            PostState::Published | PostState::SentToInbox => return Ok(answer(true, 0)),
+            PostState::Published => return Ok(answer(true, 0)),
+            PostState::SentToInbox => {
+                self.follow_posted_draft(&post).await?;
+                return Ok(answer(true, 0));
+            }
             // chunk-upload paused between chunks: back to it.
             PostState::Uploading => {
                 return Ok(StatusOutput {
@@ -76,8 +83,9 @@ impl Pipeline {
                 .transition(&post.id, &[PostState::Processing], to, update, unix_now())
                 .await
                 .map_err(StepError::from_error)?;
-            self.ends.settle(moved).await;
+            let ended = self.ends.settle(moved).await;
             tracing::info!(state = %to, public_ids = ?status.public_post_ids, "post final");
+            self.follow_posted_draft(&ended).await?;
             return Ok(answer(true, 0));
         }
         match status.status {
@@ -148,12 +156,39 @@ impl Pipeline {
             .map_err(StepError::from_error);
         Some(match moved {
             Ok(moved) => {
-                self.ends.settle(moved).await;
+                let ended = self.ends.settle(moved).await;
                 tracing::info!(state = %to, "post final from the webhook's event; no status fetch");
-                Ok(())
+                self.follow_posted_draft(&ended).await
             }
             Err(err) => Err(err),
         })
+    }
+
+    /// A draft in the inbox whose creator has posted it, as TikTok's webhook recorded
+    /// (`post.publish.complete` for its upload), moves on to `PUBLISHED`. The webhook does
+    /// that itself when it finds the post in the inbox; this covers an event recorded while
+    /// the post was still processing, just before this step moved it to the inbox with the
+    /// answer it had fetched. Nothing to do for any other post.
+    async fn follow_posted_draft(&self, post: &PostRecord) -> Result<(), StepError> {
+        let Some(event) = post
+            .webhook_for_current_upload()
+            .filter(|e| e.kind == WebhookFinalKind::Complete)
+        else {
+            return Ok(());
+        };
+        if post.state != PostState::SentToInbox {
+            return Ok(());
+        }
+        let public_ids: Vec<String> = event.public_post_id.iter().cloned().collect();
+        match self
+            .ends
+            .draft_posted(self.posts.as_ref(), post, &public_ids, true, unix_now())
+            .await
+        {
+            // Another writer (the webhook) moved it first, and reported it.
+            Ok(_) | Err(StoreError::StateConflict { .. }) => Ok(()),
+            Err(other) => Err(StepError::from_error(other)),
+        }
     }
 }
 

@@ -19,7 +19,7 @@ use tiktok_publish_core::tiktok::ChunkPolicy;
 use tiktok_publish_core::tokens::TokenSettings;
 use tiktok_publish_core::trigger::{KeyEncoding, TriggerSettings};
 use tiktok_publish_core::webhook::{
-    DEFAULT_MAX_SKEW_SECS, DEFAULT_POST_SEARCH_LIMIT, WebhookSettings,
+    DEFAULT_MAX_AGE_SECS, DEFAULT_MAX_SKEW_SECS, DEFAULT_POST_SEARCH_LIMIT, WebhookSettings,
 };
 use tiktok_publish_domain::allowance::MAX_PER_WINDOW;
 
@@ -209,11 +209,24 @@ impl Settings {
         }
     }
 
-    /// `TIKTOK_CLIENT_KEY` (required), `WEBHOOK_MAX_SKEW_SECS` (300) and
-    /// `WEBHOOK_POST_SEARCH_LIMIT` (200, at least 1); the secret is passed in (it lives in
-    /// Secrets Manager in AWS).
+    /// `TIKTOK_CLIENT_KEY` (required), `WEBHOOK_MAX_AGE_SECS` (260400: 72 h 10 min, at
+    /// least 1), `WEBHOOK_MAX_SKEW_SECS` (300, how far ahead) and `WEBHOOK_POST_SEARCH_LIMIT`
+    /// (200, at least 1); the secret is passed in (it lives in Secrets Manager in AWS).
     pub fn webhook(&self, client_secret: SecretString) -> Result<WebhookSettings, ConfigError> {
         let mut settings = WebhookSettings::new(self.required("TIKTOK_CLIENT_KEY")?, client_secret);
+        settings.max_age = self.secs_or(
+            "WEBHOOK_MAX_AGE_SECS",
+            Duration::from_secs(DEFAULT_MAX_AGE_SECS),
+        )?;
+        if settings.max_age.is_zero() {
+            // Every delivery would be refused, and TikTok's retries with it.
+            return Err(ConfigError::Invalid {
+                name: "WEBHOOK_MAX_AGE_SECS",
+                reason: "0 would refuse every event; TikTok retries for 72 hours (260400 s \
+                         with a margin)"
+                    .to_owned(),
+            });
+        }
         settings.max_skew = self.secs_or(
             "WEBHOOK_MAX_SKEW_SECS",
             Duration::from_secs(DEFAULT_MAX_SKEW_SECS),

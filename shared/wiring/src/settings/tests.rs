@@ -180,6 +180,7 @@ fn defaults_apply_when_nothing_is_set() {
     let webhook = settings(&[("TIKTOK_CLIENT_KEY", "k")])
         .webhook(SecretString::from("s".to_owned()))
         .unwrap();
+    assert_eq!(webhook.max_age, Duration::from_secs(72 * 3600 + 10 * 60));
     assert_eq!(webhook.max_skew, Duration::from_secs(300));
     assert_eq!(webhook.post_search_limit, 200);
     let logging = empty.logging();
@@ -294,6 +295,18 @@ fn the_trigger_reads_its_key_encoding() {
         .trigger()
         .unwrap();
     assert_eq!(trigger.bucket.as_deref(), Some("b"));
+}
+
+#[test]
+fn the_webhook_age_bound_is_read_and_never_zero() {
+    let read = |age: &str| {
+        settings(&[("TIKTOK_CLIENT_KEY", "k"), ("WEBHOOK_MAX_AGE_SECS", age)])
+            .webhook(SecretString::from("s".to_owned()))
+    };
+    let webhook = read("3600").unwrap();
+    assert_eq!(webhook.max_age, Duration::from_secs(3600));
+    assert_eq!(webhook.max_skew, Duration::from_secs(300));
+    assert_eq!(invalid(read("0").unwrap_err()).0, "WEBHOOK_MAX_AGE_SECS");
 }
 
 #[test]
