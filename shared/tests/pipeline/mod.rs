@@ -269,7 +269,7 @@ async fn drive(rig: &Rig, id: &PostId, mut faults: Vec<(Task, usize, Fault)>) ->
             }
             Ok(Next::WaitForInit(secs)) => {
                 // Only short waits belong in a test.
-                assert!(secs <= 2, "Init asked for a wait of {secs} s: {trace:?}");
+                assert!(secs <= 3, "Init asked for a wait of {secs} s: {trace:?}");
                 tokio::time::sleep(Duration::from_secs(secs)).await;
                 retries.clear();
                 continue;
