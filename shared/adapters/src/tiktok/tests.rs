@@ -1,6 +1,7 @@
 //! Unit tests of the TikTok client: the mapping of answers, the authorize URL.
 
 use super::*;
+use answers::{api_failure, parse_held_range};
 use tiktok_publish_core::errors::{Classify, ErrorKind, Remedy};
 
 fn failure(status: u16, body: &str) -> TikTokError {
