@@ -1982,3 +1982,5 @@ mod webhooks {
         assert_eq!(h.fake.webhook_deliveries(), vec![]);
     }
 }
+
+mod documented;
