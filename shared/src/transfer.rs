@@ -471,6 +471,49 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_416_resumes_at_the_chunk_after_what_tiktok_holds() {
+        let plan = ChunkPlan::from_parts(17_000_000, 5_666_666, 3).unwrap();
+        assert_eq!(resync_point(&plan, 0, 17_000_000, None).unwrap(), 0);
+        assert_eq!(resync_point(&plan, 5_666_666, 17_000_000, None).unwrap(), 1);
+        assert_eq!(
+            resync_point(&plan, 5_666_666, 17_000_000, Some(0)).unwrap(),
+            1
+        );
+        // Every byte held: nothing left to send.
+        assert_eq!(
+            resync_point(&plan, 17_000_000, 17_000_000, None).unwrap(),
+            3
+        );
+    }
+
+    #[test]
+    fn a_416_off_the_plan_or_without_progress_is_a_typed_error() {
+        let plan = ChunkPlan::from_parts(17_000_000, 5_666_666, 3).unwrap();
+        for (received, size) in [(5_666_665, 17_000_000), (100, 17_000_000), (0, 16_999_999)] {
+            let err = resync_point(&plan, received, size, None).unwrap_err();
+            assert!(
+                matches!(err, TransferError::ResyncOffPlan { received_bytes, video_size, .. }
+                    if received_bytes == received && video_size == size),
+                "{err:?}"
+            );
+            assert_eq!(err.kind(), ErrorKind::Internal);
+        }
+        let err = resync_point(&plan, 5_666_666, 17_000_000, Some(1)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                TransferError::ResyncStalled {
+                    index: 1,
+                    previous: 1,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(err.kind(), ErrorKind::Internal);
+    }
+
     #[tokio::test]
     async fn a_read_failure_mid_body_is_kept_as_the_source_error() {
         let items: Vec<Result<bytes::Bytes, std::io::Error>> = vec![

@@ -167,7 +167,10 @@ async fn upload_refusals_are_bare_statuses_and_a_416_says_what_the_fake_holds() 
         .http
         .put(&url)
         .header("content-type", "application/octet-stream")
-        .header("content-range", format!("bytes {}-{}/{VIDEO_17MB}", c1.0, c1.1))
+        .header(
+            "content-range",
+            format!("bytes {}-{}/{VIDEO_17MB}", c1.0, c1.1),
+        )
         .body(video.slice(c1.0 as usize..=c1.1 as usize))
         .send()
         .await
@@ -232,7 +235,11 @@ async fn a_chunk_the_fake_lost_is_asked_for_again_with_a_416() {
     assert_eq!(behind.status, StatusCode::RANGE_NOT_SATISFIABLE);
     let held = format!("bytes 0-{}/{VIDEO_17MB}", c0.1);
     assert_eq!(behind.content_range.as_deref(), Some(held.as_str()));
-    assert_eq!(h.fake.violations(), vec![], "the fake's loss, not the client's");
+    assert_eq!(
+        h.fake.violations(),
+        vec![],
+        "the fake's loss, not the client's"
+    );
 
     assert_eq!(
         put_answer(&h, &url, &video, c1.0, c1.1).await.status,
@@ -272,7 +279,10 @@ async fn a_creator_who_cannot_post_gets_http_200_with_the_code_and_init_refuses(
             .post("/v2/post/publish/creator_info/query/", token, json!({}))
             .await;
         assert_eq!((status, error_code(&info)), (StatusCode::OK, code));
-        assert!(info["data"].get("privacy_level_options").is_none(), "{info}");
+        assert!(
+            info["data"].get("privacy_level_options").is_none(),
+            "{info}"
+        );
 
         let (status, init) = h.init_direct(token, "SELF_ONLY", (2_000, 2_000, 1)).await;
         assert_eq!((status, error_code(&init)), (StatusCode::FORBIDDEN, code));
