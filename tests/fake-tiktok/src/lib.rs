@@ -16,10 +16,21 @@
 //!   legitimate); an expired one is an `ExpiredAccessToken` violation.
 //! - Checks on Content Posting calls run in this order: injected fault, token, Content-Type,
 //!   scope, rate limit (per account, refused calls not counted), body.
-//! - Upload PUTs: Content-Type, then Content-Range syntax and total (400), then the range
+//! - Upload PUTs answer with the Media Transfer Guide's bare HTTP statuses, never a JSON
+//!   error code: Content-Type, then Content-Range syntax and total (400), then the range
 //!   against the plan (416: misaligned is `BadContentRange`, ahead of turn is
-//!   `ChunkOutOfOrder`), then Content-Length (400). A chunk already taken and sent again with
-//!   the same bytes is acknowledged (206, or 201 for the last one) without violation.
+//!   `ChunkOutOfOrder`), then Content-Length (400); 403 for an expired URL, 404 for an
+//!   unknown one. Every 416 carries `Content-Range: bytes 0-{last held}/{total}`, or
+//!   `bytes */{total}` (HTTP's form) while the fake holds nothing. A chunk already taken and
+//!   sent again with the same bytes is acknowledged (206, or 201 for the last one) without
+//!   violation; a chunk the fake answered and then lost ([`Fault::DropChunk`]) may be sent
+//!   again, and the one after it, sent first, gets a 416 without violation.
+//! - Status: a FILE_UPLOAD is `PROCESSING_UPLOAD` until its processing ends, after the last
+//!   chunk too (with `uploaded_bytes` equal to the size); never `PROCESSING_DOWNLOAD`, and
+//!   no `downloaded_bytes` (both belong to PULL_FROM_URL). [`Fault::OmitUploadedBytes`]
+//!   leaves `uploaded_bytes` out of an account's answers.
+//! - A creator who cannot post now ([`Fault::CreatorCannotPost`]): creator_info answers
+//!   HTTP 200 with TikTok's code instead of `ok`, and both init calls 403 with it.
 //! - Counted faults fire on anyone's requests unless wrapped in `ForAccount` (that
 //!   account's only: tests sharing one fake stay apart) or `OnChunk` (that chunk's PUTs).
 //! - `ResetMidBody`/`StallBody` apply to the next PUT that passes the header checks. If
