@@ -37,6 +37,31 @@ pub enum TransferError {
     #[error("chunk {index} is not in the plan ({total} chunks)")]
     NoSuchChunk { index: u64, total: u64 },
 
+    /// A 416 said TikTok holds `received_bytes` of `video_size`, which is not where a chunk
+    /// of the plan starts (or is another video's size): no chunk can be sent from there.
+    #[error(
+        "TikTok holds {received_bytes} of {video_size} bytes, not the end of a chunk of the \
+         plan ({plan_size} bytes in chunks of {chunk_size}); the upload cannot resume there"
+    )]
+    ResyncOffPlan {
+        received_bytes: u64,
+        video_size: u64,
+        plan_size: u64,
+        chunk_size: u64,
+    },
+
+    /// A 416 sent the upload back to chunk `index` when an earlier one had sent it there or
+    /// later already: TikTok keeps losing what it acknowledged, and going on would loop.
+    #[error(
+        "TikTok asked again for chunk {index} (it holds {received_bytes} bytes) after an \
+         earlier resynchronisation to chunk {previous}; the upload makes no progress"
+    )]
+    ResyncStalled {
+        index: u64,
+        previous: u64,
+        received_bytes: u64,
+    },
+
     /// TikTok's answer does not fit where we are: 201 before the last chunk (the video it
     /// keeps is truncated) or 206 after it (it still waits for bytes we do not have).
     #[error("TikTok answered {answer:?} to chunk {index} of {total}; the upload is out of step")]
@@ -56,6 +81,8 @@ impl Classify for TransferError {
             // Retrying the same request cannot fix any of these.
             TransferError::PlanMismatch { .. }
             | TransferError::NoSuchChunk { .. }
+            | TransferError::ResyncOffPlan { .. }
+            | TransferError::ResyncStalled { .. }
             | TransferError::OutOfStep { .. } => ErrorKind::Internal,
         }
     }
@@ -235,7 +262,13 @@ pub async fn upload_chunks(
 }
 
 /// [`upload_chunks`], calling `on_accepted(chunks_done, bytes_done)` after each chunk TikTok
-/// took, so the caller can record progress before the next chunk starts.
+/// took, so the caller can record progress before the next chunk starts. Progress only
+/// moves forward: a chunk sent again after a resynchronisation is not recorded twice.
+///
+/// A 416 names what TikTok holds (`Content-Range: bytes 0-{last}/{total}`): the upload goes
+/// on from the chunk starting at `last + 1` (recording the chunks TikTok says it has, when
+/// that is more than sent). A range that is not a chunk boundary of the plan, or a second
+/// resynchronisation that does not get past the first, ends the upload with a typed error.
 #[allow(clippy::too_many_arguments)]
 #[tracing::instrument(skip_all, fields(start, total = plan.total_chunk_count()))]
 pub async fn upload_chunks_recording(
@@ -260,7 +293,10 @@ pub async fn upload_chunks_recording(
             },
         });
     }
-    for index in start..total {
+    let mut recorded_chunks = start;
+    let mut last_resync: Option<u64> = None;
+    let mut index = start;
+    while index < total {
         if let (Some(rate), Some(chunk)) = (slowest_secs_per_byte, plan.chunk(index)) {
             let needed = Duration::from_secs_f64(rate * chunk.len() as f64 * 1.25);
             if started.elapsed() + needed > budget {
@@ -272,19 +308,51 @@ pub async fn upload_chunks_recording(
             }
         }
         let chunk_started = Instant::now();
-        let answer = upload_chunk_from_source(tiktok, source, object, plan, index, upload_url)
-            .await
-            .map_err(|error| UploadFailed {
-                next_index: index,
-                error,
-            })?;
-        if let Some(chunk) = plan.chunk(index) {
+        let fail = |error| UploadFailed {
+            next_index: index,
+            error,
+        };
+        let answer =
+            match upload_chunk_from_source(tiktok, source, object, plan, index, upload_url).await {
+                Ok(answer) => answer,
+                Err(TransferError::TikTok(TikTokError::UploadRangeMismatch {
+                    received_bytes,
+                    video_size,
+                })) => {
+                    let resume = resync_point(plan, received_bytes, video_size, last_resync)
+                        .map_err(fail)?;
+                    tracing::info!(
+                        sent = index,
+                        resume,
+                        received_bytes,
+                        "TikTok expects another range; resynchronised"
+                    );
+                    last_resync = Some(resume);
+                    if resume > recorded_chunks {
+                        on_accepted(resume, received_bytes)
+                            .await
+                            .map_err(|error| fail(TransferError::Record(error)))?;
+                        recorded_chunks = resume;
+                    }
+                    if resume == total {
+                        // TikTok holds every byte: nothing is left to send.
+                        return Ok(UploadProgress::Complete);
+                    }
+                    index = resume;
+                    continue;
+                }
+                Err(error) => return Err(fail(error)),
+            };
+        if let Some(chunk) = plan.chunk(index)
+            && index + 1 > recorded_chunks
+        {
             on_accepted(index + 1, chunk.last + 1)
                 .await
                 .map_err(|error| UploadFailed {
                     next_index: index + 1,
                     error: TransferError::Record(error),
                 })?;
+            recorded_chunks = index + 1;
         }
         if answer == ChunkAccepted::UploadComplete {
             return Ok(UploadProgress::Complete);
@@ -293,6 +361,7 @@ pub async fn upload_chunks_recording(
             let rate = chunk_started.elapsed().as_secs_f64() / chunk.len() as f64;
             slowest_secs_per_byte = Some(slowest_secs_per_byte.map_or(rate, |r| r.max(rate)));
         }
+        index += 1;
     }
     // upload_chunk_from_source refuses a 206 on the last chunk, so the loop never ends here.
     Err(UploadFailed {
@@ -302,6 +371,37 @@ pub async fn upload_chunks_recording(
             total,
         },
     })
+}
+
+/// The chunk to go on from after a 416 saying TikTok holds `received_bytes` of `video_size`
+/// (the chunk count when it holds everything). `previous`: where the last resynchronisation
+/// of this run went; a new one must get past it, or the upload is going round in circles.
+pub fn resync_point(
+    plan: &ChunkPlan,
+    received_bytes: u64,
+    video_size: u64,
+    previous: Option<u64>,
+) -> Result<u64, TransferError> {
+    let off_plan = || TransferError::ResyncOffPlan {
+        received_bytes,
+        video_size,
+        plan_size: plan.video_size(),
+        chunk_size: plan.chunk_size(),
+    };
+    if video_size != plan.video_size() {
+        return Err(off_plan());
+    }
+    let resume = plan
+        .chunk_starting_at(received_bytes)
+        .ok_or_else(off_plan)?;
+    match previous {
+        Some(previous) if resume <= previous => Err(TransferError::ResyncStalled {
+            index: resume,
+            previous,
+            received_bytes,
+        }),
+        _ => Ok(resume),
+    }
 }
 
 #[cfg(test)]
@@ -369,6 +469,49 @@ mod tests {
             TransferError::NoSuchChunk { index: 3, total: 3 }.kind(),
             ErrorKind::Internal
         );
+    }
+
+    #[test]
+    fn a_416_resumes_at_the_chunk_after_what_tiktok_holds() {
+        let plan = ChunkPlan::from_parts(17_000_000, 5_666_666, 3).unwrap();
+        assert_eq!(resync_point(&plan, 0, 17_000_000, None).unwrap(), 0);
+        assert_eq!(resync_point(&plan, 5_666_666, 17_000_000, None).unwrap(), 1);
+        assert_eq!(
+            resync_point(&plan, 5_666_666, 17_000_000, Some(0)).unwrap(),
+            1
+        );
+        // Every byte held: nothing left to send.
+        assert_eq!(
+            resync_point(&plan, 17_000_000, 17_000_000, None).unwrap(),
+            3
+        );
+    }
+
+    #[test]
+    fn a_416_off_the_plan_or_without_progress_is_a_typed_error() {
+        let plan = ChunkPlan::from_parts(17_000_000, 5_666_666, 3).unwrap();
+        for (received, size) in [(5_666_665, 17_000_000), (100, 17_000_000), (0, 16_999_999)] {
+            let err = resync_point(&plan, received, size, None).unwrap_err();
+            assert!(
+                matches!(err, TransferError::ResyncOffPlan { received_bytes, video_size, .. }
+                    if received_bytes == received && video_size == size),
+                "{err:?}"
+            );
+            assert_eq!(err.kind(), ErrorKind::Internal);
+        }
+        let err = resync_point(&plan, 5_666_666, 17_000_000, Some(1)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                TransferError::ResyncStalled {
+                    index: 1,
+                    previous: 1,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(err.kind(), ErrorKind::Internal);
     }
 
     #[tokio::test]

@@ -462,3 +462,91 @@ async fn an_unreachable_tiktok_is_retryable_and_names_no_secret() {
     assert_eq!(err.kind(), ErrorKind::TikTokUnavailable);
     assert!(!format!("{err:?}").contains("refresh-secret"));
 }
+
+#[tokio::test]
+async fn a_creator_who_cannot_post_is_refused_with_tiktoks_code() {
+    let fake = start_fake().await;
+    let client = client_for(&fake);
+    for code in [
+        "spam_risk_too_many_posts",
+        "spam_risk_user_banned_from_posting",
+        "reached_active_user_cap",
+    ] {
+        let (open_id, token) = account(&fake, AccountSeed::default()).await;
+        fake.inject(Fault::CreatorCannotPost {
+            open_id,
+            code: code.into(),
+        });
+
+        // TikTok answers HTTP 200 with a non-`ok` code: a refusal, not creator info.
+        let err = client.creator_info(&token).await.unwrap_err();
+
+        assert!(
+            matches!(&err, TikTokError::Rejected { status: 200, code: c, .. } if c == code),
+            "{err:?}"
+        );
+        assert_eq!(err.kind(), ErrorKind::TikTokRejected);
+        assert!(err.log_id().is_some());
+    }
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+}
+
+#[tokio::test]
+async fn upload_answers_are_read_from_their_status_and_a_416_from_its_content_range() {
+    let fake = start_fake().await;
+    let client = client_for(&fake);
+    let (_, token) = account(&fake, AccountSeed::default()).await;
+    let bytes = video(1_000);
+    let plan = ChunkPlan::new(bytes.len() as u64, &ChunkPolicy::default()).unwrap();
+    let init = client.init_inbox(&token, &plan).await.unwrap();
+    let send = || {
+        client.upload_chunk(
+            &init.upload_url,
+            plan.chunk(0).unwrap(),
+            plan.video_size(),
+            "video/mp4",
+            body_of(bytes.clone()),
+        )
+    };
+    let refuse = |status| Fault::HttpError {
+        endpoint: FakeEndpoint::UploadChunk,
+        status,
+        code: String::new(),
+        times: 1,
+    };
+
+    fake.inject(refuse(416));
+    let err = send().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            TikTokError::UploadRangeMismatch {
+                received_bytes: 0,
+                video_size: 1_000
+            }
+        ),
+        "{err:?}"
+    );
+    fake.inject(refuse(400));
+    let err = send().await.unwrap_err();
+    assert!(
+        matches!(err, TikTokError::UploadChunkRefused { status: 400 }),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), ErrorKind::Internal);
+    fake.inject(refuse(404));
+    assert_eq!(
+        send().await.unwrap_err().kind(),
+        ErrorKind::UploadUrlExpired
+    );
+    fake.inject(refuse(502));
+    assert_eq!(
+        send().await.unwrap_err().kind(),
+        ErrorKind::TikTokUnavailable
+    );
+
+    assert_eq!(send().await.unwrap(), ChunkAccepted::UploadComplete);
+    let snapshot = fake.publish(&init.publish_id).unwrap();
+    assert_eq!(snapshot.uploaded_bytes, 1_000);
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+}

@@ -16,7 +16,7 @@ use tiktok_publish_core::tiktok::chunk_plan::{
 };
 use tiktok_publish_core::tiktok::{ChunkAccepted, InitResponse};
 use tiktok_publish_core::transfer::{
-    TransferError, UploadProgress, upload_chunk_from_source, upload_chunks,
+    TransferError, UploadProgress, upload_chunk_from_source, upload_chunks, upload_chunks_recording,
 };
 
 use crate::source::{TestVideo, new_bucket, put_video, s3};
@@ -26,6 +26,7 @@ const NO_BUDGET_LIMIT: Duration = Duration::from_secs(3600);
 
 struct Rig {
     fake: FakeTikTok,
+    open_id: String,
     tiktok: TikTokClient,
     token: SecretString,
     s3: aws_sdk_s3::Client,
@@ -50,6 +51,7 @@ async fn rig(stall_timeout: Duration) -> Rig {
         source: S3VideoSource::new(s3.clone()),
         s3,
         fake,
+        open_id,
     }
 }
 
@@ -396,4 +398,107 @@ async fn a_plan_for_another_size_is_refused_before_anything_is_sent() {
     assert!(matches!(err, TransferError::PlanMismatch { .. }), "{err}");
     assert_eq!(err.kind(), ErrorKind::Internal);
     assert_eq!(rig.fake.call_count(Endpoint::UploadChunk), 0);
+}
+
+/// The chunks sent from `start` with progress recorded, as chunk-upload runs them.
+async fn upload_recording(
+    rig: &Rig,
+    object: &VideoObject,
+    plan: &ChunkPlan,
+    init: &InitResponse,
+) -> (
+    Result<UploadProgress, tiktok_publish_core::transfer::UploadFailed>,
+    Vec<(u64, u64)>,
+) {
+    let mut recorded = Vec::new();
+    let progress = upload_chunks_recording(
+        &rig.tiktok,
+        &rig.source,
+        object,
+        plan,
+        0,
+        &init.upload_url,
+        NO_BUDGET_LIMIT,
+        async |chunks, bytes| {
+            recorded.push((chunks, bytes));
+            Ok(())
+        },
+    )
+    .await;
+    (progress, recorded)
+}
+
+#[tokio::test]
+async fn a_chunk_tiktok_lost_is_sent_again_from_its_416_and_the_video_arrives_whole() {
+    let rig = rig(Duration::from_secs(60)).await;
+    let video = rig.video(17_000_000, 71).await;
+    let (object, plan, init) = rig.start(&video, &small_chunks()).await;
+    // TikTok answers 206 to chunk 1, then lacks it: chunk 2 gets a 416 saying it holds chunk 0.
+    rig.fake.inject(Fault::DropChunk {
+        open_id: rig.open_id.clone(),
+        chunk: 1,
+    });
+
+    let (progress, recorded) = upload_recording(&rig, &object, &plan, &init).await;
+
+    assert_eq!(progress.unwrap(), UploadProgress::Complete);
+    let statuses: Vec<u16> = rig
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.endpoint == Endpoint::UploadChunk)
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(statuses, [206, 206, 416, 206, 201]);
+    let ends: Vec<(u64, u64)> = plan
+        .chunks()
+        .zip(1..)
+        .map(|(c, n)| (n, c.last + 1))
+        .collect();
+    assert_eq!(recorded, ends, "each chunk recorded once, in order");
+    let snapshot = rig.fake.publish(&init.publish_id).unwrap();
+    assert_eq!(
+        snapshot.video_sha256.as_deref(),
+        Some(video.sha256.as_str())
+    );
+    assert_eq!(rig.fake.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn a_416_is_resynchronised_once_and_a_repeat_without_progress_is_resync_stalled() {
+    let rig = rig(Duration::from_secs(60)).await;
+    let video = rig.video(17_000_000, 81).await;
+    let (object, plan, init) = rig.start(&video, &small_chunks()).await;
+    let range_refused = |times| Fault::HttpError {
+        endpoint: Endpoint::UploadChunk,
+        status: 416,
+        code: String::new(),
+        times,
+    };
+
+    // Twice in a row on chunk 0: TikTok holds nothing both times; going on would loop.
+    rig.fake.inject(range_refused(2));
+    let (progress, recorded) = upload_recording(&rig, &object, &plan, &init).await;
+    let failed = progress.unwrap_err();
+    assert!(
+        matches!(
+            failed.error,
+            TransferError::ResyncStalled {
+                index: 0,
+                previous: 0,
+                received_bytes: 0
+            }
+        ),
+        "{:?}",
+        failed.error
+    );
+    assert_eq!((failed.next_index, failed.kind()), (0, ErrorKind::Internal));
+    assert!(recorded.is_empty());
+
+    // Once: chunk 0 is sent again and the upload completes.
+    rig.fake.inject(range_refused(1));
+    let (progress, recorded) = upload_recording(&rig, &object, &plan, &init).await;
+    assert_eq!(progress.unwrap(), UploadProgress::Complete);
+    assert_eq!(recorded.len() as u64, plan.total_chunk_count());
+    rig.assert_arrived_whole(&init, &plan, &video);
 }

@@ -77,6 +77,22 @@ pub enum TikTokError {
     )]
     UploadUrlExpired { status: u16 },
 
+    /// 416 on a chunk: not the range TikTok expects. Its `Content-Range` says it holds the
+    /// first `received_bytes` bytes of `video_size`: send what it lacks, from there.
+    #[error(
+        "TikTok expects another range: it holds {received_bytes} of {video_size} bytes; \
+         the upload resumes from there"
+    )]
+    UploadRangeMismatch {
+        received_bytes: u64,
+        video_size: u64,
+    },
+
+    /// 400 on a chunk: TikTok found its headers or length wrong. The Media Transfer Guide's
+    /// upload answers carry no error code, so the status is all there is.
+    #[error("TikTok refused a chunk's headers or length (HTTP {status})")]
+    UploadChunkRefused { status: u16 },
+
     /// TikTok said no; retrying will not help.
     #[error("TikTok refused {endpoint}: {code}: {message}{}", advice_suffix(code))]
     Rejected {
@@ -157,6 +173,8 @@ impl TikTokError {
             | TikTokError::NeedsReconnect { log_id, .. }
             | TikTokError::Rejected { log_id, .. } => log_id.as_deref(),
             TikTokError::UploadUrlExpired { .. }
+            | TikTokError::UploadRangeMismatch { .. }
+            | TikTokError::UploadChunkRefused { .. }
             | TikTokError::Protocol { .. }
             | TikTokError::ClientSecret(_) => None,
         }
@@ -171,6 +189,11 @@ impl Classify for TikTokError {
             TikTokError::AccessTokenInvalid { .. } => ErrorKind::AccessTokenInvalid,
             TikTokError::NeedsReconnect { .. } => ErrorKind::AccountNeedsReconnect,
             TikTokError::UploadUrlExpired { .. } => ErrorKind::UploadUrlExpired,
+            // The transfer resynchronises from it; one that escapes is retried, and the
+            // retry asks TikTok's status where the upload stands.
+            TikTokError::UploadRangeMismatch { .. } => ErrorKind::TikTokUnavailable,
+            // Our headers were wrong: a bug a retry does not fix.
+            TikTokError::UploadChunkRefused { .. } => ErrorKind::Internal,
             TikTokError::Rejected { .. } => ErrorKind::TikTokRejected,
             // A malformed 2xx answer may be a proxy hiccup; a malformed error answer is
             // still an error. Either way a bounded retry is the safe reading.

@@ -1,6 +1,10 @@
 //! Faults survived: cut chunks, lost answers, expired URLs, token expiry, 429s, TikTok failing the post.
 
 use super::*;
+use tiktok_publish_core::store::Cause;
+use tiktok_publish_core::tiktok::chunk_plan::{
+    ChunkPolicy, DEFAULT_MAX_VIDEO_SIZE, MIN_CHUNK_SIZE,
+};
 
 #[tokio::test]
 async fn a_chunk_cut_off_mid_body_is_resumed_from_tiktoks_count() {
@@ -197,6 +201,58 @@ async fn a_429_on_init_is_retried_and_the_post_goes_through() {
     assert_eq!(rig.stack.fake.violations(), vec![]);
 }
 
+#[tokio::test]
+async fn a_chunk_tiktok_lost_is_sent_again_from_the_416_and_the_post_completes() {
+    let rig = rig_with(PipelineSettings {
+        chunk_policy: ChunkPolicy::new(MIN_CHUNK_SIZE, DEFAULT_MAX_VIDEO_SIZE).unwrap(),
+        ..PipelineSettings::default()
+    })
+    .await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
+    let video = rig.put_mp4("uploads/lost-chunk.mp4", 17_000_000, 10).await;
+    let id = rig
+        .post(
+            &open_id,
+            video.location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
+        .await;
+
+    // TikTok answers 206 to the second chunk, then lacks it: the third gets a 416.
+    let lose = Fault::DropChunk {
+        open_id: open_id.clone(),
+        chunk: 1,
+    };
+    let run = rig.drive(&id, vec![(Task::Upload, 1, lose)]).await;
+    run.assert_published();
+    assert_eq!(
+        &run.trace[..2],
+        ["Init:ready", "Upload:done"],
+        "resynchronised within the step"
+    );
+
+    let post = rig.record(&id).await;
+    let publish = rig
+        .stack
+        .fake
+        .publish(post.publish_id.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(publish.chunks_taken, 3);
+    assert_eq!(publish.video_sha256.as_deref(), Some(video.sha256.as_str()));
+    let statuses: Vec<u16> = rig
+        .stack
+        .fake
+        .calls()
+        .iter()
+        .filter(|c| c.endpoint == Endpoint::UploadChunk)
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(statuses, [206, 206, 416, 206, 201]);
+    let upload = post.upload.unwrap();
+    assert_eq!((upload.chunks_done, upload.bytes_done), (3, 17_000_000));
+    assert_eq!(rig.stack.fake.violations(), vec![]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Posts that end badly
 // ---------------------------------------------------------------------------------------------
@@ -238,6 +294,38 @@ async fn tiktok_failing_the_post_fails_it_with_the_reason_and_advice() {
             .contains("daily post cap"),
         "{:?}",
         failure.advice
+    );
+    assert_eq!(rig.stack.fake.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn a_creator_who_cannot_post_is_refused_with_tiktoks_code_and_no_init() {
+    let rig = rig().await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
+    let video = rig.put_mp4("uploads/capped.mp4", 1_000_000, 10).await;
+    let id = rig
+        .post(
+            &open_id,
+            video.location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
+        .await;
+
+    // creator_info answers HTTP 200 with `reached_active_user_cap` instead of `ok`.
+    let capped = Fault::CreatorCannotPost {
+        open_id: open_id.clone(),
+        code: "reached_active_user_cap".into(),
+    };
+    let run = rig.drive(&id, vec![(Task::Init, 1, capped)]).await;
+
+    assert_eq!(run.error().kind, ErrorKind::TikTokRejected);
+    assert_eq!(rig.inits(), 0, "nothing was initialised");
+    let failure = rig.record(&id).await.failure.unwrap();
+    assert_eq!(failure.kind, ErrorKind::TikTokRejected);
+    assert!(
+        matches!(&failure.cause, Cause::TikTokRefused { code, .. } if code == "reached_active_user_cap"),
+        "{:?}",
+        failure.cause
     );
     assert_eq!(rig.stack.fake.violations(), vec![]);
 }

@@ -669,6 +669,10 @@ async fn creator_info(
             let body = parse_object(state, raw)?;
             check_fields(state, &body, &[], "creator_info body")?;
         }
+        // A creator who cannot post now is told so with HTTP 200 and a non-`ok` code.
+        if let Some(refusal) = state.cannot_post(open_id, 200) {
+            return Err(refusal);
+        }
         state
             .creator_info(open_id)
             .ok_or_else(Reject::token_invalid)
@@ -694,6 +698,9 @@ async fn direct_init(
         |state, shared, open_id, raw| {
             let body = parse_object(state, raw)?;
             check_fields(state, &body, &["post_info", "source_info"], "body")?;
+            if let Some(refusal) = state.cannot_post(open_id, 403) {
+                return Err(refusal);
+            }
             let Some(post_info) = body.get("post_info").and_then(Value::as_object) else {
                 return Err(bad(state, "Direct Post init without a post_info object"));
             };
@@ -732,6 +739,9 @@ async fn inbox_init(
         |state, shared, open_id, raw| {
             let body = parse_object(state, raw)?;
             check_fields(state, &body, &["source_info"], "body")?;
+            if let Some(refusal) = state.cannot_post(open_id, 403) {
+                return Err(refusal);
+            }
             let plan = source_info(state, &shared.settings, &body)?;
             let (publish_id, upload_url) =
                 state.create_publish(&shared.base_url, open_id, PublishKind::Inbox, None, plan);

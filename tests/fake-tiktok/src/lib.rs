@@ -16,10 +16,21 @@
 //!   legitimate); an expired one is an `ExpiredAccessToken` violation.
 //! - Checks on Content Posting calls run in this order: injected fault, token, Content-Type,
 //!   scope, rate limit (per account, refused calls not counted), body.
-//! - Upload PUTs: Content-Type, then Content-Range syntax and total (400), then the range
+//! - Upload PUTs answer with the Media Transfer Guide's bare HTTP statuses, never a JSON
+//!   error code: Content-Type, then Content-Range syntax and total (400), then the range
 //!   against the plan (416: misaligned is `BadContentRange`, ahead of turn is
-//!   `ChunkOutOfOrder`), then Content-Length (400). A chunk already taken and sent again with
-//!   the same bytes is acknowledged (206, or 201 for the last one) without violation.
+//!   `ChunkOutOfOrder`), then Content-Length (400); 403 for an expired URL, 404 for an
+//!   unknown one. Every 416 carries `Content-Range: bytes 0-{last held}/{total}`, or
+//!   `bytes */{total}` (HTTP's form) while the fake holds nothing. A chunk already taken and
+//!   sent again with the same bytes is acknowledged (206, or 201 for the last one) without
+//!   violation; a chunk the fake answered and then lost ([`Fault::DropChunk`]) may be sent
+//!   again, and the one after it, sent first, gets a 416 without violation.
+//! - Status: a FILE_UPLOAD is `PROCESSING_UPLOAD` until its processing ends, after the last
+//!   chunk too (with `uploaded_bytes` equal to the size); never `PROCESSING_DOWNLOAD`, and
+//!   no `downloaded_bytes` (both belong to PULL_FROM_URL). [`Fault::OmitUploadedBytes`]
+//!   leaves `uploaded_bytes` out of an account's answers.
+//! - A creator who cannot post now ([`Fault::CreatorCannotPost`]): creator_info answers
+//!   HTTP 200 with TikTok's code instead of `ok`, and both init calls 403 with it.
 //! - Counted faults fire on anyone's requests unless wrapped in `ForAccount` (that
 //!   account's only: tests sharing one fake stay apart) or `OnChunk` (that chunk's PUTs).
 //! - `ResetMidBody`/`StallBody` apply to the next PUT that passes the header checks. If
@@ -29,6 +40,7 @@
 mod api;
 mod conn;
 mod control;
+mod fault;
 mod plan;
 mod state;
 mod upload;
@@ -43,6 +55,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
+pub use fault::Fault;
 pub use plan::{ChunkPlan, MAX_CHUNK_COUNT, MAX_CHUNK_SIZE, MAX_LAST_CHUNK_SIZE, MIN_CHUNK_SIZE};
 pub use webhook::{WebhookDelivery, signature as webhook_signature};
 
@@ -292,59 +305,6 @@ pub struct RecordedCall {
     pub at: SystemTime,
 }
 
-/// Misbehaviour to inject. Counted faults fire on the next `times` matching requests.
-/// As JSON (control API): `{"type": "HttpError", "endpoint": "DirectInit", ...}`,
-/// durations in milliseconds (`"stall_ms"`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type")]
-pub enum Fault {
-    /// Answer with this status and TikTok error code instead of handling the request.
-    /// Not a violation, and not counted against rate limits.
-    HttpError {
-        endpoint: Endpoint,
-        status: u16,
-        code: String,
-        times: u32,
-    },
-    /// On an upload PUT: read that many body bytes, then drop the connection unanswered.
-    ResetMidBody { after_bytes: u64, times: u32 },
-    /// On an upload PUT: read that many body bytes, stop reading for `stall`, then drop
-    /// the connection unanswered.
-    StallBody {
-        after_bytes: u64,
-        #[serde(rename = "stall_ms", with = "duration_ms")]
-        stall: Duration,
-        times: u32,
-    },
-    /// Upload URLs answer 403 from now on. `None`: every current upload URL.
-    ExpireUploadUrl { publish_id: Option<String> },
-    /// The account's current access token answers 401 from now on (no violation: the
-    /// client could not have known).
-    ExpireAccessTokenNow { open_id: String },
-    /// The account's next completed upload ends FAILED with this reason.
-    FailPost {
-        open_id: String,
-        fail_reason: String,
-    },
-    /// `fault` (an `HttpError`, `ResetMidBody` or `StallBody`) fires only on this account's
-    /// requests (known by the bearer token, or by the upload URL's publish), so tests
-    /// running side by side against one fake do not take each other's faults. Other faults
-    /// name their target already and are injected as they are.
-    /// JSON: `{"type": "ForAccount", "open_id": "...", "fault": {"type": "HttpError", ...}}`.
-    ForAccount { open_id: String, fault: Box<Fault> },
-    /// `fault` (a `ResetMidBody` or `StallBody`) fires only on a PUT of chunk `chunk`
-    /// (zero-based), e.g. to cut the second chunk of an upload. Combine with `ForAccount`
-    /// (either way round) to scope it to one account too.
-    OnChunk { chunk: u64, fault: Box<Fault> },
-    /// The access token this account sends on its next call to `endpoint` (a Content
-    /// Posting call) expires just before the call is checked: the call answers 401
-    /// `access_token_invalid` without violation, as a token that ran out mid-run would.
-    ExpireAccessTokenOnCall { open_id: String, endpoint: Endpoint },
-    /// Once this account's next upload has taken `chunks` chunks (and is not complete), its
-    /// upload URL expires: later PUTs answer 403, as after TikTok's one hour.
-    ExpireUploadUrlAfterChunks { open_id: String, chunks: u64 },
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PublishKind {
     Direct,
@@ -354,7 +314,10 @@ pub enum PublishKind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PublishStatus {
+    /// FILE_UPLOAD: while chunks arrive, and after the last one until processing ends.
     ProcessingUpload,
+    /// PULL_FROM_URL only, while TikTok downloads. The fake serves FILE_UPLOAD, so it never
+    /// answers this; the value exists because TikTok's status list has it.
     ProcessingDownload,
     SendToUserInbox,
     PublishComplete,
@@ -563,18 +526,5 @@ mod unix_ms {
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
         let ms = u64::deserialize(d)?;
         Ok(UNIX_EPOCH + Duration::from_millis(ms))
-    }
-}
-
-mod duration_ms {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Ok(Duration::from_millis(u64::deserialize(d)?))
     }
 }

@@ -1,18 +1,23 @@
 //! `PUT /upload/`: one chunk of a FILE_UPLOAD. The body is streamed and hashed as it
 //! arrives, never buffered; a chunk counts only once all its bytes are in.
+//!
+//! The answers are the Media Transfer Guide's HTTP statuses, with no JSON error code (the
+//! guide defines none): 206 and 201 for a chunk taken, 400 for bad headers or length, 403
+//! for an expired URL, 404 for an unknown upload, 416 for a range other than the one
+//! expected (its `Content-Range: bytes 0-{last received}/{total}` says what the fake
+//! holds), 5xx when a fault says so.
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, RawQuery, State as AxState};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
 
-use crate::api::envelope_err;
 use crate::conn::ConnHandle;
-use crate::state::{BodyFault, Reject, State};
+use crate::state::{BodyFault, State};
 use crate::{Endpoint, FakeSettings, Shared, ViolationKind};
 
 const VIDEO_TYPES: [&str; 3] = ["video/mp4", "video/quicktime", "video/webm"];
@@ -63,15 +68,39 @@ pub fn parse_content_range(value: &str) -> Option<(u64, u64, u64)> {
     (first <= last).then_some((first, last, total))
 }
 
-fn refuse(state: &mut State, status: u16, kind: ViolationKind, detail: String) -> Reject {
-    let message = detail.clone();
+/// A PUT refused: the bare status, and for a 416 the range the fake holds.
+#[derive(Debug)]
+struct Refusal {
+    status: u16,
+    /// `Content-Range` of a 416 (see [`crate::state::Publish::held_range`]).
+    held_range: Option<String>,
+}
+
+impl Refusal {
+    fn status(status: u16) -> Self {
+        Self {
+            status,
+            held_range: None,
+        }
+    }
+
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = status.into_response();
+        if let Some(value) = self
+            .held_range
+            .and_then(|range| HeaderValue::from_str(&range).ok())
+        {
+            response.headers_mut().insert(header::CONTENT_RANGE, value);
+        }
+        response
+    }
+}
+
+/// A client mistake: recorded as a violation, answered with `status` alone.
+fn refuse(state: &mut State, status: u16, kind: ViolationKind, detail: String) -> Refusal {
     state.violate(kind, detail);
-    let code = if status == 416 {
-        "range_not_satisfiable"
-    } else {
-        "invalid_params"
-    };
-    Reject::new(status, code, message)
+    Refusal::status(status)
 }
 
 /// The header checks, all under the lock. Returns the upload's owner for the call log.
@@ -80,8 +109,8 @@ fn check_headers(
     settings: &FakeSettings,
     query: Option<&str>,
     headers: &HeaderMap,
-) -> (Option<String>, Result<Accepted, Reject>) {
-    let not_found = || Reject::new(404, "not_found", "Unknown upload URL.");
+) -> (Option<String>, Result<Accepted, Refusal>) {
+    let not_found = || Refusal::status(404);
     let (upload_id, upload_token) = parse_query(query);
     let Some(publish) = upload_id.and_then(|id| state.publish_by_upload_id(&id)) else {
         return (None, Err(not_found()));
@@ -93,18 +122,30 @@ fn check_headers(
     let publish_id = publish.publish_id.clone();
     let plan = publish.plan;
     let taken = publish.chunks_taken;
+    let acknowledged = publish.chunks_acknowledged;
+    let held_range = publish.held_range();
     let expired = publish.url_expired(settings);
     let running = publish.hasher.clone();
+    // Not the range expected: say what the fake holds, so the client can send the rest.
+    let range_refusal = |state: &mut State, violation: Option<(ViolationKind, String)>| {
+        if let Some((kind, detail)) = violation {
+            state.violate(kind, detail);
+        }
+        Refusal {
+            status: 416,
+            held_range: Some(held_range.clone()),
+        }
+    };
     let result = (|| {
         if let Some(reject) = state.take_http_fault(Endpoint::UploadChunk, Some(&open_id)) {
-            return Err(reject);
+            return Err(if reject.status == 416 {
+                range_refusal(state, None)
+            } else {
+                Refusal::status(reject.status)
+            });
         }
         if expired {
-            return Err(Reject::new(
-                403,
-                "upload_url_expired",
-                "The upload URL has expired.",
-            ));
+            return Err(Refusal::status(403));
         }
         let content_type = headers
             .get(header::CONTENT_TYPE)
@@ -141,31 +182,30 @@ fn check_headers(
             ));
         }
         let Some(index) = plan.chunk_at(first) else {
-            return Err(refuse(
+            let detail = format!(
+                "Content-Range bytes {first}-{last}/{total} does not start on a chunk of the plan"
+            );
+            return Err(range_refusal(
                 state,
-                416,
-                ViolationKind::BadContentRange,
-                format!(
-                    "Content-Range bytes {first}-{last}/{total} does not start on a chunk of the plan"
-                ),
+                Some((ViolationKind::BadContentRange, detail)),
             ));
         };
         let end = plan.chunk_end(index);
         if last != end {
-            return Err(refuse(
+            let detail = format!("chunk {index} ends at byte {end}, Content-Range says {last}");
+            return Err(range_refusal(
                 state,
-                416,
-                ViolationKind::BadContentRange,
-                format!("chunk {index} ends at byte {end}, Content-Range says {last}"),
+                Some((ViolationKind::BadContentRange, detail)),
             ));
         }
         if index > taken {
-            return Err(refuse(
-                state,
-                416,
-                ViolationKind::ChunkOutOfOrder,
-                format!("chunk {index} sent while chunk {taken} is expected next"),
-            ));
+            // Ahead of the fake is the client's mistake only past what was acknowledged:
+            // a chunk the fake answered and then lost (`DropChunk`) is the fake's doing.
+            let violation = (index > acknowledged).then(|| {
+                let detail = format!("chunk {index} sent while chunk {taken} is expected next");
+                (ViolationKind::ChunkOutOfOrder, detail)
+            });
+            return Err(range_refusal(state, violation));
         }
         let len = plan.chunk_len(index);
         let declared = headers
@@ -224,10 +264,10 @@ pub(crate) async fn put_chunk(
     };
     let accepted = match checked {
         Ok(accepted) => accepted,
-        Err(reject) => {
+        Err(refusal) => {
             drain(body).await;
-            record(reject.status);
-            return envelope_err(&reject);
+            record(refusal.status);
+            return refusal.into_response();
         }
     };
 
@@ -274,7 +314,7 @@ pub(crate) async fn put_chunk(
     if !arrived {
         // The client went away before the end of the chunk: nothing is taken.
         record(400);
-        return envelope_err(&Reject::invalid_params("The chunk body ended early."));
+        return Refusal::status(400).into_response();
     }
 
     let digest: [u8; 32] = chunk_hasher.finalize().into();
@@ -301,9 +341,9 @@ pub(crate) async fn put_chunk(
             record(status.as_u16());
             empty(status)
         }
-        Err(reject) => {
-            record(reject.status);
-            envelope_err(&reject)
+        Err(refusal) => {
+            record(refusal.status);
+            refusal.into_response()
         }
     }
 }
@@ -314,13 +354,22 @@ fn commit(
     accepted: &Accepted,
     running: Option<Sha256>,
     digest: [u8; 32],
-) -> Result<StatusCode, Reject> {
+) -> Result<StatusCode, Refusal> {
     let Some(publish) = state.publish_mut(&accepted.publish_id) else {
-        return Err(Reject::new(404, "not_found", "Unknown upload URL."));
+        return Err(Refusal::status(404));
     };
     let taken = publish.chunks_taken;
     let total = publish.plan.total_chunk_count;
+    let open_id = publish.open_id.clone();
     if let (Some(running), true) = (running, taken == accepted.index) {
+        let last = accepted.index + 1 == total;
+        if !last && state.take_drop_chunk(&open_id, accepted.index) {
+            // Answered as taken, then lost: the next chunk finds the fake one behind.
+            if let Some(publish) = state.publish_mut(&accepted.publish_id) {
+                publish.chunks_acknowledged = publish.chunks_acknowledged.max(accepted.index + 1);
+            }
+            return Ok(StatusCode::PARTIAL_CONTENT);
+        }
         state.commit_chunk(&accepted.publish_id, running, digest, accepted.len);
         let done = accepted.index + 1 == total;
         return Ok(if done {
@@ -339,8 +388,8 @@ fn commit(
             "chunk {} sent again with different bytes than the copy taken",
             accepted.index
         );
-        state.violate(ViolationKind::BadRequest, detail.clone());
-        return Err(Reject::invalid_params(detail));
+        state.violate(ViolationKind::BadRequest, detail);
+        return Err(Refusal::status(400));
     }
     Ok(if complete && accepted.index + 1 == total {
         StatusCode::CREATED

@@ -303,9 +303,11 @@ mod happy_path {
                 expected
             );
         }
+        // Every byte in, processing under way: still PROCESSING_UPLOAD for a FILE_UPLOAD.
         let processing = h.status(token, &id).await;
-        assert_eq!(processing["status"], "PROCESSING_DOWNLOAD");
+        assert_eq!(processing["status"], "PROCESSING_UPLOAD");
         assert_eq!(processing["uploaded_bytes"], VIDEO_17MB as u64);
+        assert!(processing.get("downloaded_bytes").is_none(), "{processing}");
 
         let done = h.wait_final(token, &id).await;
         assert_eq!(done["status"], "PUBLISH_COMPLETE");
@@ -1980,3 +1982,5 @@ mod webhooks {
         assert_eq!(h.fake.webhook_deliveries(), vec![]);
     }
 }
+
+mod documented;

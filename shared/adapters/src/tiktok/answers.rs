@@ -78,6 +78,17 @@ fn classify(endpoint: Endpoint, status: StatusCode, error: ApiError) -> TikTokEr
     match code.as_str() {
         "rate_limit_exceeded" => return TikTokError::RateLimited { endpoint, log_id },
         "access_token_invalid" => return TikTokError::AccessTokenInvalid { endpoint, log_id },
+        // TikTok's own trouble, even when it comes with HTTP 200 (creator_info's refusals
+        // do): retried, never final.
+        "internal_error" => {
+            return TikTokError::Unavailable {
+                endpoint,
+                detail: format!("{code}: {message}"),
+                status: Some(status.as_u16()),
+                log_id,
+                source: None,
+            };
+        }
         "scope_not_authorized" => {
             return TikTokError::NeedsReconnect {
                 reason: "the account has not granted the scope this post needs \
@@ -174,6 +185,68 @@ pub(super) fn oauth_failure(endpoint: Endpoint, status: StatusCode, body: &[u8])
         // Some answers come enveloped like the posting API.
         Err(_) => api_failure(endpoint, status, body),
     }
+}
+
+/// A refused chunk PUT. The Media Transfer Guide answers with HTTP statuses alone: 400 (bad
+/// headers or length), 403 (the URL expired), 404 (no such upload), 416 (not the range it
+/// expects, its `Content-Range` saying what it holds), 5xx (retry).
+pub(super) async fn upload_failure(response: Response) -> TikTokError {
+    let endpoint = Endpoint::UploadChunk;
+    let status = response.status();
+    match status {
+        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::GONE => {
+            TikTokError::UploadUrlExpired {
+                status: status.as_u16(),
+            }
+        }
+        StatusCode::RANGE_NOT_SATISFIABLE => {
+            let held = response
+                .headers()
+                .get(reqwest::header::CONTENT_RANGE)
+                .and_then(|value| value.to_str().ok())
+                .and_then(parse_held_range);
+            match held {
+                Some((received_bytes, video_size)) => TikTokError::UploadRangeMismatch {
+                    received_bytes,
+                    video_size,
+                },
+                None => TikTokError::Protocol {
+                    endpoint,
+                    status: status.as_u16(),
+                    detail: "a 416 without a readable Content-Range".into(),
+                },
+            }
+        }
+        StatusCode::BAD_REQUEST => TikTokError::UploadChunkRefused {
+            status: status.as_u16(),
+        },
+        _ => match response.bytes().await {
+            Ok(body) => api_failure(endpoint, status, &body),
+            Err(e) => transport(endpoint, e),
+        },
+    }
+}
+
+/// What a 416's `Content-Range` says TikTok holds, as `(received_bytes, video_size)`:
+/// `bytes 0-{last}/{total}` holds `last + 1` bytes; `bytes */{total}` (HTTP's form for an
+/// unsatisfied range) holds none. Anything else is not read.
+pub(super) fn parse_held_range(value: &str) -> Option<(u64, u64)> {
+    let digits = |text: &str| {
+        (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| text.parse::<u64>().ok())
+            .flatten()
+    };
+    let (range, total) = value.trim().strip_prefix("bytes ")?.split_once('/')?;
+    let total = digits(total)?;
+    if range == "*" {
+        return Some((0, total));
+    }
+    let (first, last) = range.split_once('-')?;
+    if digits(first)? != 0 {
+        return None;
+    }
+    let received = digits(last)?.checked_add(1)?;
+    (received <= total).then_some((received, total))
 }
 
 pub(super) fn transport(endpoint: Endpoint, source: reqwest::Error) -> TikTokError {

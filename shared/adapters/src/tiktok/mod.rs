@@ -23,7 +23,7 @@ mod answers;
 #[cfg(test)]
 mod tests;
 
-use answers::{api_failure, oauth_failure, read_envelope, transport};
+use answers::{oauth_failure, read_envelope, transport, upload_failure};
 
 /// TikTok's v2 API over HTTP: every TikTok port of the core.
 #[derive(Clone)]
@@ -234,19 +234,10 @@ impl TikTokUpload for TikTokClient {
             .send()
             .await
             .map_err(|e| transport(endpoint, e))?;
-        let status = response.status();
-        match status {
+        match response.status() {
             StatusCode::PARTIAL_CONTENT => Ok(ChunkAccepted::MoreExpected),
             StatusCode::CREATED => Ok(ChunkAccepted::UploadComplete),
-            StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::GONE => {
-                Err(TikTokError::UploadUrlExpired {
-                    status: status.as_u16(),
-                })
-            }
-            _ => {
-                let body = response.bytes().await.map_err(|e| transport(endpoint, e))?;
-                Err(api_failure(endpoint, status, &body))
-            }
+            _ => Err(upload_failure(response).await),
         }
     }
 }

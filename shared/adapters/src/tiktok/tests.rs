@@ -1,6 +1,7 @@
 //! Unit tests of the TikTok client: the mapping of answers, the authorize URL.
 
 use super::*;
+use answers::{api_failure, parse_held_range};
 use tiktok_publish_core::errors::{Classify, ErrorKind, Remedy};
 
 fn failure(status: u16, body: &str) -> TikTokError {
@@ -114,4 +115,52 @@ fn authorize_url_carries_every_parameter_encoded() {
         "https://cb.example/oauth/callback?x=1"
     );
     assert_eq!(query["state"], "st&ate");
+}
+
+#[test]
+fn creator_info_refusals_with_http_200_are_tiktoks_refusal_with_its_code() {
+    for code in [
+        "spam_risk_too_many_posts",
+        "spam_risk_user_banned_from_posting",
+        "reached_active_user_cap",
+    ] {
+        let body = envelope(code);
+        let err = api_failure(Endpoint::CreatorInfo, StatusCode::OK, body.as_bytes());
+        assert!(
+            matches!(&err, TikTokError::Rejected { endpoint: Endpoint::CreatorInfo, status: 200, code: c, .. } if c == code),
+            "{err:?}"
+        );
+        assert_eq!(err.kind(), ErrorKind::TikTokRejected, "{code}");
+        assert_eq!(err.code(), Some(code));
+        assert!(
+            tiktok_publish_core::tiktok::error::advice(code).is_some(),
+            "{code} has advice"
+        );
+    }
+    // TikTok's own trouble stays retryable whatever the status it comes with.
+    let body = envelope("internal_error");
+    let err = api_failure(Endpoint::CreatorInfo, StatusCode::OK, body.as_bytes());
+    assert_eq!(err.kind(), ErrorKind::TikTokUnavailable, "{err:?}");
+}
+
+#[test]
+fn a_416_content_range_reads_as_the_bytes_tiktok_holds() {
+    assert_eq!(
+        parse_held_range("bytes 0-5666665/17000000"),
+        Some((5_666_666, 17_000_000))
+    );
+    assert_eq!(parse_held_range("bytes */17000000"), Some((0, 17_000_000)));
+    assert_eq!(parse_held_range("bytes 0-999/1000"), Some((1_000, 1_000)));
+    for unreadable in [
+        "",
+        "bytes 0-1000/1000",
+        "bytes 5-10/1000",
+        "bytes 0--1/1000",
+        "bytes 0-9",
+        "items 0-9/10",
+        "bytes 0-x/10",
+        "bytes */",
+    ] {
+        assert_eq!(parse_held_range(unreadable), None, "{unreadable:?}");
+    }
 }

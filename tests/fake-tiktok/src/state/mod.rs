@@ -1,16 +1,22 @@
 //! Everything the fake remembers, behind one mutex (never held across an await).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant, SystemTime};
 
 use rand::Rng;
 use rand::distr::Alphanumeric;
-use sha2::{Digest, Sha256};
 
 use crate::{
-    AccountSeed, AccountSnapshot, ChunkPlan, Endpoint, FakeSettings, Fault, IssuedTokens,
-    PublishKind, PublishSnapshot, PublishStatus, RecordedCall, Violation, ViolationKind,
+    AccountSeed, AccountSnapshot, Endpoint, FakeSettings, IssuedTokens, RecordedCall, Violation,
+    ViolationKind,
 };
+
+mod faults;
+mod publishes;
+
+pub(crate) use faults::BodyFault;
+use faults::CountedFault;
+pub(crate) use publishes::Publish;
 
 const RATE_WINDOW: Duration = Duration::from_secs(60);
 
@@ -84,111 +90,6 @@ struct Code {
     used: bool,
 }
 
-pub(crate) struct Publish {
-    pub publish_id: String,
-    pub open_id: String,
-    pub kind: PublishKind,
-    pub post_info: Option<serde_json::Value>,
-    pub privacy_level: Option<String>,
-    pub plan: ChunkPlan,
-    pub upload_token: String,
-    issued_at: Instant,
-    url_force_expired: bool,
-    /// SHA-256 over every chunk taken so far, in order.
-    pub hasher: Sha256,
-    /// Digest of each chunk taken, to check a re-sent chunk is the same bytes.
-    pub chunk_digests: Vec<[u8; 32]>,
-    pub chunks_taken: u64,
-    pub uploaded_bytes: u64,
-    completed_at: Option<Instant>,
-    video_sha256: Option<String>,
-    fail_reason: Option<String>,
-    post_id: Option<i64>,
-}
-
-impl Publish {
-    pub(crate) fn complete(&self) -> bool {
-        self.completed_at.is_some()
-    }
-
-    pub(crate) fn url_expired(&self, settings: &FakeSettings) -> bool {
-        self.url_force_expired || self.issued_at.elapsed() >= settings.upload_url_ttl
-    }
-
-    fn status(&self, settings: &FakeSettings) -> PublishStatus {
-        let Some(done) = self.completed_at else {
-            return PublishStatus::ProcessingUpload;
-        };
-        if done.elapsed() < settings.processing_time {
-            return PublishStatus::ProcessingDownload;
-        }
-        match (&self.fail_reason, self.kind) {
-            (Some(_), _) => PublishStatus::Failed,
-            (None, PublishKind::Direct) => PublishStatus::PublishComplete,
-            (None, PublishKind::Inbox) => PublishStatus::SendToUserInbox,
-        }
-    }
-
-    fn snapshot(&self, settings: &FakeSettings) -> PublishSnapshot {
-        let status = self.status(settings);
-        PublishSnapshot {
-            publish_id: self.publish_id.clone(),
-            open_id: self.open_id.clone(),
-            kind: self.kind,
-            post_info: self.post_info.clone(),
-            plan: self.plan,
-            uploaded_bytes: self.uploaded_bytes,
-            chunks_taken: self.chunks_taken,
-            complete: self.complete(),
-            status,
-            fail_reason: (status == PublishStatus::Failed)
-                .then(|| self.fail_reason.clone())
-                .flatten(),
-            video_sha256: self.video_sha256.clone(),
-            post_id: (status == PublishStatus::PublishComplete)
-                .then_some(self.post_id)
-                .flatten(),
-        }
-    }
-}
-
-enum CountedFault {
-    Http {
-        endpoint: Endpoint,
-        status: u16,
-        code: String,
-        left: u32,
-        /// `Some`: fires only on this account's requests.
-        open_id: Option<String>,
-    },
-    Body {
-        fault: BodyFault,
-        left: u32,
-        open_id: Option<String>,
-        /// `Some`: fires only on a PUT of this chunk.
-        chunk: Option<u64>,
-    },
-}
-
-/// Which requests an injected counted fault fires on.
-#[derive(Clone, Default)]
-struct FaultScope {
-    open_id: Option<String>,
-    chunk: Option<u64>,
-}
-
-/// Whether a fault scoped to `scope` applies to a request of `caller`.
-fn in_scope(scope: &Option<String>, caller: Option<&str>) -> bool {
-    scope.as_deref().is_none_or(|wanted| Some(wanted) == caller)
-}
-
-/// What to do to an upload body.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum BodyFault {
-    Reset { after_bytes: u64 },
-    Stall { after_bytes: u64, stall: Duration },
-}
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum RateBucket {
     Init,
@@ -214,6 +115,12 @@ pub(crate) struct State {
     /// open_id → chunks after which that account's next upload URL expires.
     expire_url_after: HashMap<String, u64>,
     rate: HashMap<(String, RateBucket), VecDeque<Instant>>,
+    /// open_id → the chunk of that account's next upload that is answered 206 and then lost.
+    drop_chunk: HashMap<String, u64>,
+    /// Accounts whose status answers leave `uploaded_bytes` out.
+    omit_uploaded_bytes: HashSet<String>,
+    /// open_id → the error code creator_info answers (with HTTP 200) and init refuses with.
+    cannot_post: HashMap<String, String>,
     pub secrets: Vec<String>,
     /// Where webhook events go (`None`: nowhere).
     pub webhook_url: Option<String>,
@@ -596,7 +503,7 @@ impl State {
         self.accounts.get(open_id).map(|a| &a.seed)
     }
 
-    // ---- rate limits and faults ----
+    // ---- rate limits ----
 
     pub(crate) fn rate_check(
         &mut self,
@@ -627,294 +534,5 @@ impl State {
         }
         window.push_back(now);
         Ok(())
-    }
-
-    pub(crate) fn inject(&mut self, fault: Fault) {
-        self.inject_scoped(fault, FaultScope::default());
-    }
-
-    fn inject_scoped(&mut self, fault: Fault, scope: FaultScope) {
-        match fault {
-            Fault::HttpError {
-                endpoint,
-                status,
-                code,
-                times,
-            } => self.faults.push(CountedFault::Http {
-                endpoint,
-                status,
-                code,
-                left: times,
-                open_id: scope.open_id,
-            }),
-            Fault::ResetMidBody { after_bytes, times } => self.faults.push(CountedFault::Body {
-                fault: BodyFault::Reset { after_bytes },
-                left: times,
-                open_id: scope.open_id,
-                chunk: scope.chunk,
-            }),
-            Fault::StallBody {
-                after_bytes,
-                stall,
-                times,
-            } => self.faults.push(CountedFault::Body {
-                fault: BodyFault::Stall { after_bytes, stall },
-                left: times,
-                open_id: scope.open_id,
-                chunk: scope.chunk,
-            }),
-            Fault::ForAccount { open_id, fault } => {
-                let scope = FaultScope {
-                    open_id: Some(open_id),
-                    ..scope
-                };
-                self.inject_scoped(*fault, scope);
-            }
-            Fault::OnChunk { chunk, fault } => {
-                let scope = FaultScope {
-                    chunk: Some(chunk),
-                    ..scope
-                };
-                self.inject_scoped(*fault, scope);
-            }
-            Fault::ExpireAccessTokenOnCall { open_id, endpoint } => self
-                .expire_token_on
-                .entry(open_id)
-                .or_default()
-                .push(endpoint),
-            Fault::ExpireUploadUrlAfterChunks { open_id, chunks } => {
-                self.expire_url_after.insert(open_id, chunks);
-            }
-            Fault::ExpireUploadUrl { publish_id } => {
-                for publish in self.publishes.values_mut() {
-                    if publish_id
-                        .as_ref()
-                        .is_none_or(|id| *id == publish.publish_id)
-                    {
-                        publish.url_force_expired = true;
-                    }
-                }
-            }
-            Fault::ExpireAccessTokenNow { open_id } => {
-                let current = self
-                    .accounts
-                    .get(&open_id)
-                    .and_then(|a| a.access_token.clone());
-                if let Some(token) = current.and_then(|t| self.access_tokens.get_mut(&t)) {
-                    token.force_expired = true;
-                }
-            }
-            Fault::FailPost {
-                open_id,
-                fail_reason,
-            } => self
-                .fail_posts
-                .entry(open_id)
-                .or_default()
-                .push_back(fail_reason),
-        }
-    }
-
-    /// The next HTTP fault for `endpoint` that applies to a request of `caller` (the
-    /// account behind it, when known).
-    pub(crate) fn take_http_fault(
-        &mut self,
-        endpoint: Endpoint,
-        caller: Option<&str>,
-    ) -> Option<Reject> {
-        let index = self.faults.iter().position(|f| {
-            matches!(f, CountedFault::Http { endpoint: e, left, open_id, .. }
-                if *e == endpoint && *left > 0 && in_scope(open_id, caller))
-        })?;
-        let CountedFault::Http {
-            status, code, left, ..
-        } = &mut self.faults[index]
-        else {
-            return None;
-        };
-        *left -= 1;
-        let reject = Reject::new(*status, code, "Injected fault.");
-        if *left == 0 {
-            self.faults.remove(index);
-        }
-        Some(reject)
-    }
-
-    /// The next body fault that applies to a PUT of chunk `chunk` by `caller`.
-    pub(crate) fn take_body_fault(
-        &mut self,
-        caller: Option<&str>,
-        chunk: u64,
-    ) -> Option<BodyFault> {
-        let index = self.faults.iter().position(|f| {
-            matches!(f, CountedFault::Body { left, open_id, chunk: only, .. }
-                if *left > 0 && in_scope(open_id, caller) && only.is_none_or(|c| c == chunk))
-        })?;
-        let CountedFault::Body { fault, left, .. } = &mut self.faults[index] else {
-            return None;
-        };
-        *left -= 1;
-        let fault = *fault;
-        if *left == 0 {
-            self.faults.remove(index);
-        }
-        Some(fault)
-    }
-
-    // ---- publishes ----
-
-    pub(crate) fn create_publish(
-        &mut self,
-        base_url: &str,
-        open_id: &str,
-        kind: PublishKind,
-        post_info: Option<serde_json::Value>,
-        plan: ChunkPlan,
-    ) -> (String, String) {
-        let publish_id = format!(
-            "v_pub_file~v2-1.{}",
-            rand::rng().random_range(10u64.pow(17)..10u64.pow(18))
-        );
-        let upload_id = random_string(24);
-        let upload_token = random_string(40);
-        let upload_url =
-            format!("{base_url}/upload/?upload_id={upload_id}&upload_token={upload_token}");
-        self.secret(&upload_url);
-        self.secret(&upload_token);
-        let privacy_level = post_info
-            .as_ref()
-            .and_then(|p| p.get("privacy_level"))
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
-        self.uploads.insert(upload_id, publish_id.clone());
-        self.publishes.insert(
-            publish_id.clone(),
-            Publish {
-                publish_id: publish_id.clone(),
-                open_id: open_id.to_string(),
-                kind,
-                post_info,
-                privacy_level,
-                plan,
-                upload_token,
-                issued_at: Instant::now(),
-                url_force_expired: false,
-                hasher: Sha256::new(),
-                chunk_digests: Vec::new(),
-                chunks_taken: 0,
-                uploaded_bytes: 0,
-                completed_at: None,
-                video_sha256: None,
-                fail_reason: None,
-                post_id: None,
-            },
-        );
-        (publish_id, upload_url)
-    }
-
-    pub(crate) fn publish_by_upload_id(&mut self, upload_id: &str) -> Option<&mut Publish> {
-        let publish_id = self.uploads.get(upload_id)?;
-        self.publishes.get_mut(publish_id)
-    }
-
-    pub(crate) fn publish_mut(&mut self, publish_id: &str) -> Option<&mut Publish> {
-        self.publishes.get_mut(publish_id)
-    }
-
-    /// Takes a fully arrived chunk: the caller's hasher already holds it.
-    pub(crate) fn commit_chunk(
-        &mut self,
-        publish_id: &str,
-        hasher: Sha256,
-        chunk_digest: [u8; 32],
-        len: u64,
-    ) {
-        let Some(publish) = self.publishes.get_mut(publish_id) else {
-            return;
-        };
-        publish.hasher = hasher;
-        publish.chunk_digests.push(chunk_digest);
-        publish.chunks_taken += 1;
-        publish.uploaded_bytes += len;
-        if publish.chunks_taken < publish.plan.total_chunk_count {
-            let expire_after = self.expire_url_after.get(&publish.open_id).copied();
-            if expire_after.is_some_and(|chunks| publish.chunks_taken >= chunks) {
-                publish.url_force_expired = true;
-                let open_id = publish.open_id.clone();
-                self.expire_url_after.remove(&open_id);
-            }
-            return;
-        }
-        publish.completed_at = Some(Instant::now());
-        self.completed_uploads.push(publish_id.to_owned());
-        publish.video_sha256 = Some(hex::encode(publish.hasher.clone().finalize()));
-        let public = publish.privacy_level.as_deref() == Some("PUBLIC_TO_EVERYONE");
-        if publish.kind == PublishKind::Direct && public {
-            publish.post_id = Some(rand::rng().random_range(7_000_000_000_000_000_000..i64::MAX));
-        }
-        let open_id = publish.open_id.clone();
-        let fail = self
-            .fail_posts
-            .get_mut(&open_id)
-            .and_then(VecDeque::pop_front);
-        if let (Some(reason), Some(publish)) = (fail, self.publishes.get_mut(publish_id)) {
-            publish.fail_reason = Some(reason);
-        }
-    }
-
-    /// `data` of a status fetch, or the refusal.
-    pub(crate) fn status_data(
-        &self,
-        settings: &FakeSettings,
-        open_id: &str,
-        publish_id: &str,
-    ) -> Result<serde_json::Value, Reject> {
-        let Some(publish) = self.publishes.get(publish_id) else {
-            return Err(Reject::new(
-                400,
-                "invalid_publish_id",
-                "publish_id does not exist.",
-            ));
-        };
-        if publish.open_id != open_id {
-            return Err(Reject::new(
-                400,
-                "token_not_authorized_for_specified_publish_id",
-                "The access token is not authorized for this publish_id.",
-            ));
-        }
-        let snap = publish.snapshot(settings);
-        let mut data = serde_json::json!({
-            "status": snap.status.as_str(),
-            "publicaly_available_post_id": snap.post_id.into_iter().collect::<Vec<i64>>(),
-            "uploaded_bytes": snap.uploaded_bytes,
-            "downloaded_bytes": if snap.complete { snap.plan.video_size } else { 0 },
-        });
-        if let Some(reason) = snap.fail_reason {
-            data["fail_reason"] = reason.into();
-        }
-        Ok(data)
-    }
-
-    pub(crate) fn publish_snapshot(
-        &self,
-        settings: &FakeSettings,
-        publish_id: &str,
-    ) -> Option<PublishSnapshot> {
-        self.publishes.get(publish_id).map(|p| p.snapshot(settings))
-    }
-
-    pub(crate) fn publishes_for(
-        &self,
-        settings: &FakeSettings,
-        open_id: &str,
-    ) -> Vec<PublishSnapshot> {
-        let mut found: Vec<&Publish> = self
-            .publishes
-            .values()
-            .filter(|p| p.open_id == open_id)
-            .collect();
-        found.sort_by_key(|p| p.issued_at);
-        found.into_iter().map(|p| p.snapshot(settings)).collect()
     }
 }
