@@ -20,6 +20,7 @@ use tiktok_publish_core::tiktok::MAX_TITLE_UTF16;
 use tiktok_publish_testkit::video::{mp4_header, pseudo_random_bytes, write_video};
 use tiktok_publish_testkit::{StackSettings, TestStack};
 
+mod crashes;
 mod faults;
 mod published;
 mod refusals;
