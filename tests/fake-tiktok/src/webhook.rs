@@ -221,6 +221,9 @@ impl FakeTikTok {
         {
             return None;
         }
+        if let Some(publish) = self.shared.lock().publish_mut(publish_id) {
+            publish.post_from_inbox(public_post_id);
+        }
         let base = json!({ "publish_id": publish_id, "publish_type": "INBOX_SHARE" });
         let mut events = vec![Event {
             name: "post.publish.complete",

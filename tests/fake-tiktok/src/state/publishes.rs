@@ -32,6 +32,9 @@ pub(crate) struct Publish {
     video_sha256: Option<String>,
     fail_reason: Option<String>,
     post_id: Option<i64>,
+    /// The creator made a post of this draft in the app: TikTok's status then reads
+    /// `PUBLISH_COMPLETE` ("SEND_TO_USER_INBOX ... is not the end").
+    posted_from_inbox: bool,
 }
 
 impl Publish {
@@ -55,8 +58,15 @@ impl Publish {
         match (&self.fail_reason, self.kind) {
             (Some(_), _) => PublishStatus::Failed,
             (None, PublishKind::Direct) => PublishStatus::PublishComplete,
+            (None, PublishKind::Inbox) if self.posted_from_inbox => PublishStatus::PublishComplete,
             (None, PublishKind::Inbox) => PublishStatus::SendToUserInbox,
         }
+    }
+
+    /// The creator posts this draft from the inbox, as a public post when `post_id` is given.
+    pub(crate) fn post_from_inbox(&mut self, post_id: Option<i64>) {
+        self.posted_from_inbox = true;
+        self.post_id = post_id;
     }
 
     /// The `Content-Range` a 416 carries: what the fake holds, `bytes 0-{last}/{total}`, or
@@ -140,6 +150,7 @@ impl State {
                 video_sha256: None,
                 fail_reason: None,
                 post_id: None,
+                posted_from_inbox: false,
             },
         );
         (publish_id, upload_url)
