@@ -180,7 +180,8 @@ pub fn retry_verdict(post: &PostRecord) -> Result<(), NotRetryable> {
         | Cause::PrivacyLevelNotOffered { .. }
         | Cause::InteractionDisabled { .. }
         | Cause::VideoTooLong { .. }
-        | Cause::CoverPastEnd { .. } => verdict_of_kind(failure, ErrorKind::PostRefused),
+        | Cause::CoverPastEnd { .. }
+        | Cause::VideoRefused { .. } => verdict_of_kind(failure, ErrorKind::PostRefused),
         Cause::Error { kind, .. } => verdict_of_kind(failure, *kind),
     }
 }
