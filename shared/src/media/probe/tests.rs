@@ -129,9 +129,10 @@ async fn run(source: &SparseSource) -> Result<VideoProbe, ProbeError> {
     probe(source, &source.object(), &ProbeLimits::default()).await
 }
 
+/// The refusal's words: these tests check that it says what the file is.
 async fn refusal(bytes: Vec<u8>) -> String {
     match run(&SparseSource::whole(bytes)).await {
-        Err(ProbeError::NotAVideo { reason }) => reason,
+        Err(ProbeError::NotAVideo { refusal }) => refusal.to_string(),
         other => panic!("expected NotAVideo, got {other:?}"),
     }
 }
