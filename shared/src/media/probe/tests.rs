@@ -11,6 +11,8 @@ use std::sync::Mutex;
 mod iso_bmff;
 /// WebM, the files that are no video, storage failures, arbitrary bytes.
 mod others;
+/// The first video track's codec and frame rate, and a WebM's Tracks, from crafted headers.
+mod tracks;
 
 // ----- a sparse in-memory source: a virtual file of `size` bytes, zeros except `parts` --
 
