@@ -33,7 +33,9 @@ pub enum VideoCodec {
     Vp9,
     Av1,
     /// Any other codec, by the name the container gives it (`mp4v`, `apcn`, `V_THEORA`).
-    Other { name: String },
+    Other {
+        name: String,
+    },
 }
 
 impl VideoCodec {
@@ -88,7 +90,9 @@ impl FrameRate {
             .checked_mul(u128::from(per_second))?
             .checked_mul(1000)?
             / u128::from(units);
-        u64::try_from(millis).ok().map(FrameRate::from_millis_per_second)
+        u64::try_from(millis)
+            .ok()
+            .map(FrameRate::from_millis_per_second)
     }
 
     /// The rate rounded to the nearest whole frame per second, the precision the rule is

@@ -44,7 +44,10 @@ fn frame_rates_are_judged_to_the_nearest_whole_frame() {
 #[test]
 fn an_average_frame_rate_comes_from_frames_over_time() {
     // 6 frames of 512 units at 15360 units a second: 30 fps.
-    assert_eq!(FrameRate::average(6, 3072, 15_360), Some(FrameRate::whole(30)));
+    assert_eq!(
+        FrameRate::average(6, 3072, 15_360),
+        Some(FrameRate::whole(30))
+    );
     // NTSC: 1001 units a frame at 30000 a second.
     assert_eq!(
         FrameRate::average(1, 1001, 30_000).map(|f| f.to_string()),
@@ -58,8 +61,14 @@ fn an_average_frame_rate_comes_from_frames_over_time() {
 #[test]
 fn frame_rates_print_without_trailing_zeros() {
     assert_eq!(FrameRate::whole(120).to_string(), "120");
-    assert_eq!(FrameRate::from_millis_per_second(23_976).to_string(), "23.98");
-    assert_eq!(FrameRate::from_millis_per_second(12_500).to_string(), "12.5");
+    assert_eq!(
+        FrameRate::from_millis_per_second(23_976).to_string(),
+        "23.98"
+    );
+    assert_eq!(
+        FrameRate::from_millis_per_second(12_500).to_string(),
+        "12.5"
+    );
 }
 
 #[test]

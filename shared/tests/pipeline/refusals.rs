@@ -214,9 +214,15 @@ async fn a_120_fps_video_is_refused_before_tiktok_and_stays_in_the_bucket() {
     let rig = rig().await;
     let open_id = rig.stack.connect_account(AccountSeed::default()).await;
     let key = "uploads/fast.mp4";
-    let location = rig.put(key, media_fixture!("h264-120fps-720x1280.mp4")).await;
+    let location = rig
+        .put(key, media_fixture!("h264-120fps-720x1280.mp4"))
+        .await;
     let id = rig
-        .post(&open_id, location, options(r#"{"privacy_level":"SELF_ONLY"}"#))
+        .post(
+            &open_id,
+            location,
+            options(r#"{"privacy_level":"SELF_ONLY"}"#),
+        )
         .await;
     let run = rig.drive(&id, vec![]).await;
     let refusal = MediaRefusal::FrameRate {
@@ -246,7 +252,10 @@ async fn an_iphone_hevc_mov_goes_through_to_the_inbox() {
     let rig = rig().await;
     let open_id = rig.stack.connect_account(AccountSeed::default()).await;
     let location = rig
-        .put("uploads/iphone.mov", media_fixture!("hevc-hvc1-30fps-720x1280.mov"))
+        .put(
+            "uploads/iphone.mov",
+            media_fixture!("hevc-hvc1-30fps-720x1280.mov"),
+        )
         .await;
     let id = rig
         .post(&open_id, location, options(r#"{"mode":"draft"}"#))

@@ -6,9 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use super::*;
-use crate::media::probe::{
-    Container, FrameRate, ProbeError, ProbeLimits, VideoCodec, probe,
-};
+use crate::media::probe::{Container, FrameRate, ProbeError, ProbeLimits, VideoCodec, probe};
 use crate::media::{ByteStream, SourceError, VideoLocation, VideoObject, VideoSource};
 use tiktok_publish_domain::media_rules::INBOX_UPLOAD_MAX_SECS;
 
@@ -81,12 +79,17 @@ async fn h264_mp4_at_30_fps_and_720x1280_is_accepted() {
     assert_eq!(video.frame_rate, Some(FrameRate::whole(30)));
     assert_eq!((video.width, video.height), (Some(720), Some(1280)));
     assert_eq!(video.duration, Some(Duration::from_millis(200)));
-    assert_eq!(fits_tiktok(&video, Some(&DurationLimit::InboxUpload)), Ok(()));
+    assert_eq!(
+        fits_tiktok(&video, Some(&DurationLimit::InboxUpload)),
+        Ok(())
+    );
 }
 
 #[tokio::test]
 async fn hevc_in_mov_tagged_hvc1_as_iphones_write_it_is_accepted() {
-    let video = probed(fixture!("hevc-hvc1-30fps-720x1280.mov")).await.unwrap();
+    let video = probed(fixture!("hevc-hvc1-30fps-720x1280.mov"))
+        .await
+        .unwrap();
     assert_eq!(video.container, Container::QuickTime);
     assert_eq!(video.codec, Some(VideoCodec::H265));
     assert_eq!(video.frame_rate, Some(FrameRate::whole(30)));
@@ -102,7 +105,10 @@ async fn vp9_in_webm_is_accepted() {
     assert_eq!(video.frame_rate, Some(FrameRate::whole(30)));
     assert_eq!((video.width, video.height), (Some(640), Some(360)));
     assert!(video.duration.is_some_and(|d| d <= Duration::from_secs(1)));
-    assert_eq!(fits_tiktok(&video, Some(&DurationLimit::InboxUpload)), Ok(()));
+    assert_eq!(
+        fits_tiktok(&video, Some(&DurationLimit::InboxUpload)),
+        Ok(())
+    );
 }
 
 #[tokio::test]
@@ -204,5 +210,8 @@ async fn what_the_headers_do_not_say_is_left_to_tiktok() {
     video.width = None;
     video.height = None;
     video.duration = None;
-    assert_eq!(fits_tiktok(&video, Some(&DurationLimit::InboxUpload)), Ok(()));
+    assert_eq!(
+        fits_tiktok(&video, Some(&DurationLimit::InboxUpload)),
+        Ok(())
+    );
 }

@@ -238,7 +238,9 @@ fn to_duration(units: u64, timescale: u32) -> Option<Duration> {
 }
 
 /// The child boxes of a box body, each as (type, body); stops at the first bad header.
-pub(super) fn children(mut rest: &[u8]) -> impl Iterator<Item = Result<([u8; 4], &[u8]), BoxError>> {
+pub(super) fn children(
+    mut rest: &[u8],
+) -> impl Iterator<Item = Result<([u8; 4], &[u8]), BoxError>> {
     let mut failed = false;
     std::iter::from_fn(move || {
         // QuickTime may end a container with a 4-byte zero terminator: not a box.

@@ -187,7 +187,10 @@ fn track_kind(track_type: Option<u64>) -> String {
 
 /// The codec a CodecID names (an ASCII string, maybe zero-padded).
 fn codec_of(codec_id: &[u8]) -> VideoCodec {
-    let end = codec_id.iter().position(|b| *b == 0).unwrap_or(codec_id.len());
+    let end = codec_id
+        .iter()
+        .position(|b| *b == 0)
+        .unwrap_or(codec_id.len());
     match &codec_id[..end] {
         b"V_VP8" => VideoCodec::Vp8,
         b"V_VP9" => VideoCodec::Vp9,

@@ -48,7 +48,10 @@ fn mdhd(timescale: u32) -> Vec<u8> {
 fn trak(handler: &[u8; 4], tables: &[Vec<u8>], timescale: u32) -> Vec<u8> {
     let hdlr = bx(b"hdlr", &[&[0; 8][..], handler, &[0; 13]].concat());
     let minf = bx(b"minf", &bx(b"stbl", &tables.concat()));
-    bx(b"trak", &bx(b"mdia", &[mdhd(timescale), hdlr, minf].concat()))
+    bx(
+        b"trak",
+        &bx(b"mdia", &[mdhd(timescale), hdlr, minf].concat()),
+    )
 }
 
 fn movie(traks: &[Vec<u8>]) -> Vec<u8> {
@@ -73,22 +76,38 @@ pub(super) fn video_trak_prefix() -> Vec<u8> {
 #[tokio::test]
 async fn variable_frame_rate_is_judged_on_its_average() {
     // A phone's "30 fps": 29 frames of 1/30 s, then one of 1/20 s, at 600 units a second.
-    let tables = [stsd(sample_entry(b"avc1", 1080, 1920)), stts(2, &[(29, 20), (1, 30)])];
+    let tables = [
+        stsd(sample_entry(b"avc1", 1080, 1920)),
+        stts(2, &[(29, 20), (1, 30)]),
+    ];
     let video = run(&SparseSource::whole(movie(&[trak(b"vide", &tables, 600)])))
         .await
         .unwrap();
     assert_eq!(video.codec, Some(VideoCodec::H264));
     assert_eq!((video.width, video.height), (Some(1080), Some(1920)));
     // 30 frames in 610 units: 29.51 fps, judged as 30.
-    assert_eq!(video.frame_rate, Some(FrameRate::from_millis_per_second(29_508)));
+    assert_eq!(
+        video.frame_rate,
+        Some(FrameRate::from_millis_per_second(29_508))
+    );
     assert_eq!(video.frame_rate.map(FrameRate::rounded), Some(30));
 }
 
 #[tokio::test]
 async fn the_first_video_track_is_read_past_an_audio_one() {
-    let audio = trak(b"soun", &[stsd(sample_entry(b"mp4a", 0, 0)), stts(1, &[(10, 1024)])], 48_000);
-    let video = trak(b"vide", &[stsd(sample_entry(b"vp09", 640, 360)), stts(1, &[(60, 1)])], 60);
-    let probe = run(&SparseSource::whole(movie(&[audio, video]))).await.unwrap();
+    let audio = trak(
+        b"soun",
+        &[stsd(sample_entry(b"mp4a", 0, 0)), stts(1, &[(10, 1024)])],
+        48_000,
+    );
+    let video = trak(
+        b"vide",
+        &[stsd(sample_entry(b"vp09", 640, 360)), stts(1, &[(60, 1)])],
+        60,
+    );
+    let probe = run(&SparseSource::whole(movie(&[audio, video])))
+        .await
+        .unwrap();
     assert_eq!(probe.codec, Some(VideoCodec::Vp9));
     assert_eq!(probe.frame_rate, Some(FrameRate::whole(60)));
 }
@@ -106,7 +125,9 @@ async fn unknown_and_unreadable_sample_entries() {
     assert_eq!(codec_of(b"av01").await, Some(VideoCodec::Av1));
     assert_eq!(
         codec_of(b"apcn").await,
-        Some(VideoCodec::Other { name: "apcn".into() })
+        Some(VideoCodec::Other {
+            name: "apcn".into()
+        })
     );
     // Encrypted: the codec hides in `sinf`; TikTok judges.
     assert_eq!(codec_of(b"encv").await, None);
@@ -122,7 +143,14 @@ async fn crafted_timing_tables_claim_nothing() {
         vec![stts(1, &[(30, 0)])],
         vec![stts(0, &[])],
         // Sample counts whose total overflows.
-        vec![stts(3, &[(u32::MAX, u32::MAX), (u32::MAX, u32::MAX), (u32::MAX, u32::MAX)])],
+        vec![stts(
+            3,
+            &[
+                (u32::MAX, u32::MAX),
+                (u32::MAX, u32::MAX),
+                (u32::MAX, u32::MAX),
+            ],
+        )],
     ] {
         let video = run(&SparseSource::whole(movie(&[trak(b"vide", &tables, 0)])))
             .await
@@ -166,7 +194,10 @@ fn webm(segment_children: &[Vec<u8>]) -> Vec<u8> {
 }
 
 fn info(seconds: f64) -> Vec<u8> {
-    el(&[0x15, 0x49, 0xA9, 0x66], &el(&[0x44, 0x89], &(seconds * 1000.0).to_be_bytes()))
+    el(
+        &[0x15, 0x49, 0xA9, 0x66],
+        &el(&[0x44, 0x89], &(seconds * 1000.0).to_be_bytes()),
+    )
 }
 
 #[tokio::test]
