@@ -8,7 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{Classify, ErrorKind};
-use crate::media_rules::{DurationLimit, MediaRefusal};
+use crate::media_rules::MediaRefusal;
 use crate::state::PostState;
 use crate::tiktok::{MAX_TITLE_UTF16, PrivacyLevel};
 
@@ -157,24 +157,6 @@ impl Cause {
                 ErrorKind::from_name(error).unwrap_or(ErrorKind::Internal)
             }
             Cause::Error { kind, .. } => *kind,
-        }
-    }
-}
-
-impl From<MediaRefusal> for Cause {
-    /// A creator's duration limit keeps the cause it always had, so stored failures and
-    /// their retry verdicts read the same.
-    fn from(refusal: MediaRefusal) -> Cause {
-        match refusal {
-            MediaRefusal::TooLong {
-                seconds,
-                limit: DurationLimit::Creator { creator, max_secs },
-            } => Cause::VideoTooLong {
-                seconds,
-                creator,
-                max_secs,
-            },
-            refusal => Cause::VideoRefused { refusal },
         }
     }
 }
@@ -496,33 +478,6 @@ pub(crate) mod tests {
             detail: None,
         };
         assert_eq!(stopped.kind(), TikTokUnavailable);
-    }
-
-    #[test]
-    fn a_creators_duration_limit_keeps_its_cause_and_other_media_rules_get_theirs() {
-        let creator = DurationLimit::Creator {
-            creator: "Ana (@ana)".into(),
-            max_secs: 60,
-        };
-        assert_eq!(
-            Cause::from(MediaRefusal::TooLong {
-                seconds: 75,
-                limit: creator
-            }),
-            Cause::VideoTooLong {
-                seconds: 75,
-                creator: "Ana (@ana)".into(),
-                max_secs: 60
-            }
-        );
-        let inbox = MediaRefusal::TooLong {
-            seconds: 700,
-            limit: DurationLimit::InboxUpload,
-        };
-        assert_eq!(
-            Cause::from(inbox.clone()),
-            Cause::VideoRefused { refusal: inbox }
-        );
     }
 
     #[derive(Debug, thiserror::Error)]
