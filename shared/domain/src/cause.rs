@@ -8,7 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{Classify, ErrorKind};
-use crate::media_rules::MediaRefusal;
+use crate::media_rules::{DurationLimit, MediaRefusal};
 use crate::state::PostState;
 use crate::tiktok::{MAX_TITLE_UTF16, PrivacyLevel};
 
@@ -157,6 +157,24 @@ impl Cause {
                 ErrorKind::from_name(error).unwrap_or(ErrorKind::Internal)
             }
             Cause::Error { kind, .. } => *kind,
+        }
+    }
+}
+
+impl From<MediaRefusal> for Cause {
+    /// A creator's duration limit keeps the cause it always had, so stored failures and
+    /// their retry verdicts read the same.
+    fn from(refusal: MediaRefusal) -> Cause {
+        match refusal {
+            MediaRefusal::TooLong {
+                seconds,
+                limit: DurationLimit::Creator { creator, max_secs },
+            } => Cause::VideoTooLong {
+                seconds,
+                creator,
+                max_secs,
+            },
+            refusal => Cause::VideoRefused { refusal },
         }
     }
 }

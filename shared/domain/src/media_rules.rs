@@ -10,8 +10,6 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cause::Cause;
-
 /// The slowest frame rate TikTok takes, in frames per second ("Minimum of 23 FPS").
 pub const MIN_FPS: u32 = 23;
 /// The fastest frame rate TikTok takes ("Maximum of 60 FPS").
@@ -304,24 +302,6 @@ impl fmt::Display for MediaRefusal {
                 "the video is {seconds} s long; TikTok takes drafts (videos sent to the inbox) \
                  of at most {INBOX_UPLOAD_MAX_SECS} s"
             ),
-        }
-    }
-}
-
-impl From<MediaRefusal> for Cause {
-    /// A creator's duration limit keeps the cause it always had, so stored failures and
-    /// their retry verdicts read the same.
-    fn from(refusal: MediaRefusal) -> Cause {
-        match refusal {
-            MediaRefusal::TooLong {
-                seconds,
-                limit: DurationLimit::Creator { creator, max_secs },
-            } => Cause::VideoTooLong {
-                seconds,
-                creator,
-                max_secs,
-            },
-            refusal => Cause::VideoRefused { refusal },
         }
     }
 }

@@ -1,5 +1,4 @@
 use super::*;
-use crate::cause::Cause;
 
 #[test]
 fn only_the_four_codecs_tiktok_names_are_accepted() {
@@ -148,31 +147,4 @@ fn refusals_round_trip_through_json() {
         );
         assert!(!refusal.to_string().is_empty());
     }
-}
-
-#[test]
-fn a_creators_duration_limit_keeps_its_cause_and_other_media_rules_get_theirs() {
-    let creator = DurationLimit::Creator {
-        creator: "Ana (@ana)".into(),
-        max_secs: 60,
-    };
-    assert_eq!(
-        Cause::from(MediaRefusal::TooLong {
-            seconds: 75,
-            limit: creator
-        }),
-        Cause::VideoTooLong {
-            seconds: 75,
-            creator: "Ana (@ana)".into(),
-            max_secs: 60
-        }
-    );
-    let inbox = MediaRefusal::TooLong {
-        seconds: 700,
-        limit: DurationLimit::InboxUpload,
-    };
-    assert_eq!(
-        Cause::from(inbox.clone()),
-        Cause::VideoRefused { refusal: inbox }
-    );
 }

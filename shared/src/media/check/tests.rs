@@ -8,6 +8,7 @@ use bytes::Bytes;
 use super::*;
 use crate::media::probe::{Container, FrameRate, ProbeError, ProbeLimits, VideoCodec, probe};
 use crate::media::{ByteStream, SourceError, VideoLocation, VideoObject, VideoSource};
+use tiktok_publish_domain::cause::Cause;
 use tiktok_publish_domain::media_rules::INBOX_UPLOAD_MAX_SECS;
 
 /// A committed fixture's bytes.
@@ -213,5 +214,32 @@ async fn what_the_headers_do_not_say_is_left_to_tiktok() {
     assert_eq!(
         fits_tiktok(&video, Some(&DurationLimit::InboxUpload)),
         Ok(())
+    );
+}
+
+#[test]
+fn a_creators_duration_limit_keeps_its_cause_and_other_refusals_are_video_refused() {
+    let creator = DurationLimit::Creator {
+        creator: "Ana (@ana)".into(),
+        max_secs: 60,
+    };
+    assert_eq!(
+        Cause::from(MediaRefusal::TooLong {
+            seconds: 75,
+            limit: creator
+        }),
+        Cause::VideoTooLong {
+            seconds: 75,
+            creator: "Ana (@ana)".into(),
+            max_secs: 60
+        }
+    );
+    let inbox = MediaRefusal::TooLong {
+        seconds: 700,
+        limit: DurationLimit::InboxUpload,
+    };
+    assert_eq!(
+        Cause::from(inbox.clone()),
+        Cause::VideoRefused { refusal: inbox }
     );
 }
