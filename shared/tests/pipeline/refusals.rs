@@ -3,6 +3,7 @@
 use super::*;
 use tiktok_publish_core::media::probe::{FrameRate, MediaRefusal, VideoCodec};
 use tiktok_publish_core::store::Cause;
+use tiktok_publish_domain::media_rules::DurationLimit;
 
 /// The run failed on `PostRefused` before anything was sent to TikTok, and the post says why.
 async fn assert_refused(rig: &Rig, id: &PostId, run: &Run, why: &[&str]) {
@@ -264,4 +265,28 @@ async fn an_iphone_hevc_mov_goes_through_to_the_inbox() {
     assert_eq!(rig.record(&id).await.state, PostState::SentToInbox);
     assert_eq!(rig.stack.fake.call_count(Endpoint::InboxInit), 1);
     assert_eq!(rig.stack.fake.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn a_draft_longer_than_tiktoks_inbox_limit_is_refused_without_asking_creator_info() {
+    let rig = rig().await;
+    // The creator's own limit is longer: a draft is held to TikTok's inbox limit instead.
+    let open_id = rig
+        .stack
+        .connect_account(AccountSeed {
+            max_video_post_duration_sec: 3600,
+            ..AccountSeed::default()
+        })
+        .await;
+    let key = "uploads/long-draft.mp4";
+    let video = rig.put_mp4(key, 1_000_000, 601).await;
+    let id = rig
+        .post(&open_id, video.location, options(r#"{"mode":"draft"}"#))
+        .await;
+    let run = rig.drive(&id, vec![]).await;
+    let refusal = MediaRefusal::TooLong {
+        seconds: 601,
+        limit: DurationLimit::InboxUpload,
+    };
+    assert_video_refused(&rig, &id, &run, key, refusal).await;
 }
