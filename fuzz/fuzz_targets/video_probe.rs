@@ -8,8 +8,9 @@
 //! Beyond "no panic":
 //! - the probe reads only inside the object, and at most what its limits allow;
 //! - a source that answers every read correctly never yields a storage error;
-//! - a refusal says why; a duration or size is claimed only from the headers that hold it
-//!   (an `moov` with an `mvhd` and a `trak`: at least 44 bytes), never for WebM;
+//! - a refusal says why; in an MP4/MOV a duration or size is claimed only from the headers
+//!   that hold it (an `moov` with an `mvhd` and a `trak`: at least 44 bytes);
+//! - what is claimed is consistent: a whole frame size, sides above 0, a frame rate above 0;
 //! - probing is deterministic.
 #![no_main]
 
@@ -37,6 +38,7 @@ fuzz_target!(|data: &[u8]| {
         max_moov_bytes: 256 * 1024,
         max_top_level_boxes: 32,
         read_window_bytes: 16 + u64::from(window) * 16,
+        max_webm_header_bytes: 64 * 1024,
     };
 
     let source = MemorySource::new();
@@ -53,7 +55,9 @@ fuzz_target!(|data: &[u8]| {
     let read_bytes: u64 = reads.iter().map(|(first, last)| last - first + 1).sum();
     // One window per top-level header, one for `ftyp`'s brands, one for `moov`.
     let per_read = limits.read_window_bytes.max(256);
-    let allowed = per_read * (limits.max_top_level_boxes as u64 + 2) + limits.max_moov_bytes;
+    let allowed = per_read * (limits.max_top_level_boxes as u64 + 2)
+        + limits.max_moov_bytes
+        + limits.max_webm_header_bytes;
     assert!(
         read_bytes <= allowed,
         "read {read_bytes} bytes in {} reads; the limits allow {allowed}",
@@ -61,8 +65,11 @@ fuzz_target!(|data: &[u8]| {
     );
 
     match &result {
-        Err(ProbeError::NotAVideo { reason }) => {
-            assert!(!reason.trim().is_empty(), "a refusal without a reason");
+        Err(ProbeError::NotAVideo { refusal }) => {
+            assert!(
+                !refusal.to_string().trim().is_empty(),
+                "a refusal without a reason"
+            );
         }
         Err(ProbeError::Source(err)) => {
             panic!("an honest source produced a storage error: {err}")
@@ -77,13 +84,12 @@ fuzz_target!(|data: &[u8]| {
             if video.width.is_some() {
                 assert!(video.width > Some(0) && video.height > Some(0), "{video:?}");
             }
-            if video.container == Container::WebM {
-                assert!(
-                    video.duration.is_none() && video.width.is_none(),
-                    "{video:?}"
-                );
+            if let Some(fps) = video.frame_rate {
+                assert!(fps.millis_per_second > 0, "{video:?}");
             }
-            if video.duration.is_some() || video.width.is_some() {
+            if video.container != Container::WebM
+                && (video.duration.is_some() || video.width.is_some())
+            {
                 assert!(
                     size >= SMALLEST_TIMED_MOVIE && read_bytes >= SMALLEST_TIMED_MOVIE,
                     "claimed {video:?} from a {size}-byte object after reading {read_bytes}"

@@ -8,6 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{Classify, ErrorKind};
+use crate::media_rules::{DurationLimit, MediaRefusal};
 use crate::state::PostState;
 use crate::tiktok::{DIRECT_POST_SCOPE, MAX_TITLE_UTF16, PrivacyLevel};
 
@@ -78,6 +79,9 @@ pub enum Cause {
     },
     /// The cover frame is past the end of the video.
     CoverPastEnd { cover_ms: u64, duration_ms: u64 },
+    /// The video breaks one of TikTok's media rules (or is no video at all), told from its
+    /// headers before anything was sent. A creator's duration limit stays [`Cause::VideoTooLong`].
+    VideoRefused { refusal: MediaRefusal },
     /// The S3 object was replaced since the post was made.
     VideoChanged {
         bucket: String,
@@ -147,7 +151,8 @@ impl Cause {
             | Cause::InteractionDisabled { .. }
             | Cause::VideoTooLong { .. }
             | Cause::CoverPastEnd { .. }
-            | Cause::ScopeNotGranted { .. } => ErrorKind::PostRefused,
+            | Cause::ScopeNotGranted { .. }
+            | Cause::VideoRefused { .. } => ErrorKind::PostRefused,
             Cause::VideoChanged { .. } => ErrorKind::VideoChanged,
             Cause::FreshTokenRefused | Cause::AuthorizationRemoved => {
                 ErrorKind::AccountNeedsReconnect
@@ -163,6 +168,24 @@ impl Cause {
                 ErrorKind::from_name(error).unwrap_or(ErrorKind::Internal)
             }
             Cause::Error { kind, .. } => *kind,
+        }
+    }
+}
+
+impl From<MediaRefusal> for Cause {
+    /// A creator's duration limit keeps the cause it always had, so stored failures and
+    /// their retry verdicts read the same.
+    fn from(refusal: MediaRefusal) -> Cause {
+        match refusal {
+            MediaRefusal::TooLong {
+                seconds,
+                limit: DurationLimit::Creator { creator, max_secs },
+            } => Cause::VideoTooLong {
+                seconds,
+                creator,
+                max_secs,
+            },
+            refusal => Cause::VideoRefused { refusal },
         }
     }
 }
@@ -225,6 +248,10 @@ impl fmt::Display for Cause {
                 "video_cover_timestamp_ms {cover_ms} is past the end of the video \
                  ({duration_ms} ms)"
             ),
+            Cause::VideoRefused { refusal } if refusal.is_no_video() => {
+                write!(f, "not a video TikTok accepts: {refusal}")
+            }
+            Cause::VideoRefused { refusal } => write!(f, "{refusal}"),
             Cause::VideoChanged {
                 bucket,
                 key,
@@ -286,6 +313,7 @@ impl fmt::Display for Cause {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::media_rules::FrameRate;
 
     /// One of each cause, with the reason today's code writes for it.
     pub(crate) fn every_cause() -> Vec<(Cause, &'static str)> {
@@ -349,6 +377,24 @@ pub(crate) mod tests {
                     duration_ms: 5000,
                 },
                 "video_cover_timestamp_ms 9000 is past the end of the video (5000 ms)",
+            ),
+            (
+                Cause::VideoRefused {
+                    refusal: MediaRefusal::FrameRate {
+                        fps: FrameRate::whole(120),
+                    },
+                },
+                "frame rate 120 fps: TikTok takes 23 to 60 fps; re-encode at 30 or 60",
+            ),
+            (
+                Cause::VideoRefused {
+                    refusal: MediaRefusal::NoVideoTrack {
+                        container: "MP4".into(),
+                        tracks: vec!["soun".into()],
+                    },
+                },
+                "not a video TikTok accepts: the MP4 has no video track (its tracks are: \
+                 soun); an audio-only file?",
             ),
             (
                 Cause::VideoChanged {
@@ -467,6 +513,8 @@ pub(crate) mod tests {
         assert_eq!(
             kinds,
             [
+                PostRefused,
+                PostRefused,
                 PostRefused,
                 PostRefused,
                 PostRefused,

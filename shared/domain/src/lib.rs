@@ -11,6 +11,8 @@
 //! - [`options`]: post options as users give them, parsed and checked.
 //! - [`tiktok`]: TikTok's terms (privacy levels, creator info, statuses, tokens, limits).
 //! - [`chunk_plan`]: how a video is cut into the chunks TikTok accepts.
+//! - [`media_rules`]: what TikTok takes of a video (codec, frame rate, size, duration), and
+//!   why a video breaks a rule.
 //! - [`allowance`]: per-account budgets of TikTok calls over a sliding window.
 //! - [`view`]: what the API and the CLI show of posts and accounts.
 //! - [`upload`]: the bucket's upload keys (an account's folder, a video's manifest).
@@ -23,6 +25,7 @@ pub mod chunk_plan;
 pub mod errors;
 pub mod fact;
 pub mod legacy;
+pub mod media_rules;
 pub mod one_time;
 pub mod options;
 pub mod post;

@@ -188,7 +188,8 @@ pub fn retry_verdict(post: &PostRecord) -> Result<(), NotRetryable> {
         | Cause::InteractionDisabled { .. }
         | Cause::VideoTooLong { .. }
         | Cause::CoverPastEnd { .. }
-        | Cause::ScopeNotGranted { .. } => verdict_of_kind(failure, ErrorKind::PostRefused),
+        | Cause::ScopeNotGranted { .. }
+        | Cause::VideoRefused { .. } => verdict_of_kind(failure, ErrorKind::PostRefused),
         Cause::Error { kind, .. } => verdict_of_kind(failure, *kind),
     }
 }

@@ -10,6 +10,7 @@ use futures::Stream;
 
 use crate::errors::{Classify, ErrorKind};
 
+pub mod check;
 pub mod probe;
 
 /// A stream of a video's bytes; never buffered whole.

@@ -36,7 +36,9 @@ fn splitmix64(mut z: u64) -> u64 {
 }
 
 /// `ftyp`, then a `moov` with an `mvhd` of `seconds` and one video track, then the header of
-/// an `mdat` running to byte `size`: what the probe reads of a real MP4.
+/// an `mdat` running to byte `size`: what the probe reads of a real MP4. The track has no
+/// `tkhd` and no sample tables, so its size, codec and frame rate are unknown and the media
+/// checks leave them to TikTok; real files are under `shared/tests/fixtures/media/`.
 pub fn mp4_header(size: u64, seconds: u32) -> Vec<u8> {
     let head = ftyp_moov(seconds);
     let mdat_len = u32::try_from(size - head.len() as u64).expect("a test mdat under 4 GiB");

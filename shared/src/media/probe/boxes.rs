@@ -1,10 +1,15 @@
 //! ISO-BMFF (MP4, MOV) box reading over bytes already fetched: box headers checked against
-//! their parent, and what `moov` says (duration, tracks and their kinds, display size).
+//! their parent, and what `moov` says (duration, tracks and their kinds; the first video
+//! track's size, codec and frame rate, read by `track`).
 //!
 //! Our own reading, not the `mp4` or `mp4parse` crates: neither reads every sample entry we
 //! need (`hvc1`, `av01`), and both parse a whole file where we hold only fetched ranges.
 
 use std::time::Duration;
+
+use tiktok_publish_domain::media_rules::{FrameRate, MediaRefusal, VideoCodec};
+
+use super::track::parse_trak;
 
 /// Top-level atoms that open QuickTime files written before `ftyp` existed.
 const LEGACY_QUICKTIME_FIRST: [&[u8; 4]; 6] =
@@ -46,26 +51,31 @@ pub(super) enum BoxError {
 
 impl BoxError {
     /// What is wrong with the box at byte `at`, for the person who uploaded the file.
-    pub(super) fn describe(&self, at: u64) -> String {
+    pub(super) fn refusal(&self, at: u64) -> MediaRefusal {
         match self {
-            BoxError::TruncatedHeader { available } => format!(
-                "the file ends {available} bytes after byte {at}, inside a box header: \
-                 it is truncated"
-            ),
-            BoxError::SmallerThanHeader { kind, declared } => format!(
-                "box '{}' at byte {at} declares a size of {declared} bytes, smaller than its \
-                 own header: the file is corrupt",
-                fourcc(kind)
-            ),
+            BoxError::TruncatedHeader { available } => MediaRefusal::Truncated {
+                box_type: None,
+                at,
+                declared: None,
+                available: *available,
+            },
+            BoxError::SmallerThanHeader { kind, declared } => MediaRefusal::Unrecognised {
+                what: format!(
+                    "box '{}' at byte {at} declares a size of {declared} bytes, smaller than \
+                     its own header: the file is corrupt",
+                    fourcc(kind)
+                ),
+            },
             BoxError::BeyondEnd {
                 kind,
                 declared,
                 available,
-            } => format!(
-                "box '{}' at byte {at} declares {declared} bytes but only {available} remain: \
-                 the file is truncated or corrupt",
-                fourcc(kind)
-            ),
+            } => MediaRefusal::Truncated {
+                box_type: Some(fourcc(kind)),
+                at,
+                declared: Some(*declared),
+                available: *available,
+            },
         }
     }
 }
@@ -116,6 +126,8 @@ pub(super) fn parse_box_header(bytes: &[u8], available: u64) -> Result<BoxHeader
 pub(super) struct Movie {
     pub(super) duration: Option<Duration>,
     pub(super) video_size: Option<(u32, u32)>,
+    pub(super) video_codec: Option<VideoCodec>,
+    pub(super) frame_rate: Option<FrameRate>,
     pub(super) tracks: usize,
     /// Handler types of the tracks that declare one (`vide`, `soun`, `text`, ...).
     pub(super) handlers: Vec<[u8; 4]>,
@@ -124,11 +136,11 @@ pub(super) struct Movie {
 /// Why a `moov` could not be read; only logged, as the video may still be fine for TikTok.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub(super) struct MoovProblem(String);
+pub(super) struct MoovProblem(pub(super) String);
 
 impl From<BoxError> for MoovProblem {
     fn from(e: BoxError) -> Self {
-        MoovProblem(e.describe(0))
+        MoovProblem(e.refusal(0).to_string())
     }
 }
 
@@ -136,6 +148,7 @@ pub(super) fn parse_moov(moov: &[u8]) -> Result<Movie, MoovProblem> {
     let mut movie = Movie::default();
     let mut timescale = None;
     let mut fragment_duration = None;
+    let mut seen_video = false;
     for child in children(moov) {
         let (kind, body) = child?;
         match &kind {
@@ -154,8 +167,12 @@ pub(super) fn parse_moov(moov: &[u8]) -> Result<Movie, MoovProblem> {
                 if let Some(handler) = track.handler {
                     movie.handlers.push(handler);
                 }
-                if movie.video_size.is_none() && track.handler.as_ref() == Some(b"vide") {
+                // The first video track is the one players show and TikTok takes.
+                if !seen_video && track.handler.as_ref() == Some(b"vide") {
+                    seen_video = true;
                     movie.video_size = track.size;
+                    movie.video_codec = track.codec;
+                    movie.frame_rate = track.frame_rate;
                 }
             }
             _ => {}
@@ -209,68 +226,6 @@ fn parse_mvex(mvex: &[u8]) -> Result<Option<u64>, MoovProblem> {
     Ok(None)
 }
 
-/// What one `trak` says.
-struct Track {
-    /// From `mdia/hdlr`. Its sample entry (`mdia/minf/stbl/stsd`, whose first entry's type
-    /// names the codec: `avc1`, `hvc1`, `vp09`, `av01`, ...) would be read beside it.
-    handler: Option<[u8; 4]>,
-    /// From `tkhd`.
-    size: Option<(u32, u32)>,
-}
-
-fn parse_trak(trak: &[u8]) -> Result<Track, MoovProblem> {
-    let mut track = Track {
-        handler: None,
-        size: None,
-    };
-    for child in children(trak) {
-        let (kind, body) = child?;
-        match &kind {
-            b"tkhd" => track.size = parse_tkhd_size(body),
-            b"mdia" => parse_mdia(body, &mut track)?,
-            _ => {}
-        }
-    }
-    Ok(track)
-}
-
-/// What `mdia` says about its track: the handler type in `hdlr` (what kind of track it is).
-fn parse_mdia(mdia: &[u8], track: &mut Track) -> Result<(), MoovProblem> {
-    for child in children(mdia) {
-        let (kind, body) = child?;
-        if &kind == b"hdlr" {
-            // version/flags, pre_defined (QuickTime's component type), type
-            track.handler = read_fourcc(body, 8);
-        }
-    }
-    Ok(())
-}
-
-/// Display width and height: `tkhd` stores the unrotated size and a matrix; phones store
-/// portrait video as landscape turned by 90° or 270°.
-fn parse_tkhd_size(body: &[u8]) -> Option<(u32, u32)> {
-    // After version/flags: times, track id, reserved, duration (20 bytes in v0, 32 in v1),
-    // then reserved(8), layer, alternate group, volume, reserved (2 each).
-    let matrix_at = match *body.first()? {
-        1 => 4 + 32 + 16,
-        _ => 4 + 20 + 16,
-    };
-    let a = read_u32(body, matrix_at)?;
-    let b = read_u32(body, matrix_at + 4)?;
-    let d = read_u32(body, matrix_at + 16)?;
-    let width = read_u32(body, matrix_at + 36)? >> 16;
-    let height = read_u32(body, matrix_at + 40)? >> 16;
-    if width == 0 || height == 0 {
-        return None;
-    }
-    let quarter_turn = a == 0 && d == 0 && b != 0;
-    Some(if quarter_turn {
-        (height, width)
-    } else {
-        (width, height)
-    })
-}
-
 fn to_duration(units: u64, timescale: u32) -> Option<Duration> {
     if timescale == 0 {
         return None;
@@ -283,7 +238,9 @@ fn to_duration(units: u64, timescale: u32) -> Option<Duration> {
 }
 
 /// The child boxes of a box body, each as (type, body); stops at the first bad header.
-fn children(mut rest: &[u8]) -> impl Iterator<Item = Result<([u8; 4], &[u8]), BoxError>> {
+pub(super) fn children(
+    mut rest: &[u8],
+) -> impl Iterator<Item = Result<([u8; 4], &[u8]), BoxError>> {
     let mut failed = false;
     std::iter::from_fn(move || {
         // QuickTime may end a container with a 4-byte zero terminator: not a box.
@@ -309,7 +266,7 @@ fn children(mut rest: &[u8]) -> impl Iterator<Item = Result<([u8; 4], &[u8]), Bo
     })
 }
 
-fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
+pub(super) fn read_u32(bytes: &[u8], at: usize) -> Option<u32> {
     let raw = bytes.get(at..at.checked_add(4)?)?;
     Some(u32::from_be_bytes(raw.try_into().ok()?))
 }

@@ -1,10 +1,12 @@
-//! WebM (and Matroska, which TikTok refuses) from the EBML header in the first read.
+//! WebM (and Matroska, which TikTok refuses) from the EBML header in the first read, and
+//! the EBML variable-length integers every element starts with.
 //!
-//! Not `matroska-demuxer` (0.8): its `open` also reads the Cues its SeekHead names, usually at
-//! the end of the file, past the prefix we fetch; and a crafted SeekHead makes it loop or panic.
+//! Not `matroska-demuxer` (0.8): its `open` also reads the Cues, Chapters and Tags its
+//! SeekHead names, usually at the end of the file, past the prefix we fetch (so it fails on
+//! a header window); and a crafted SeekHead makes it loop or panic.
 
+use super::ProbeError;
 use super::verdict::not_a_video;
-use super::{Container, ProbeError, VideoProbe};
 
 /// The EBML header's ID, the first four bytes of every WebM and Matroska file.
 pub(super) const EBML_MAGIC: [u8; 4] = [0x1A, 0x45, 0xDF, 0xA3];
@@ -15,9 +17,9 @@ pub(super) fn starts_ebml(head: &[u8]) -> bool {
     head.starts_with(&EBML_MAGIC)
 }
 
-/// WebM from the EBML header's doc type. The duration lies deeper (Segment/Info) and is
-/// absent from many browser recordings: TikTok judges it.
-pub(super) fn probe_ebml(head: &[u8]) -> Result<VideoProbe, ProbeError> {
+/// Whether the EBML header's doc type is WebM; what follows (Segment/Info, Tracks) is read
+/// by `webm`.
+pub(super) fn check_webm_doc_type(head: &[u8]) -> Result<(), ProbeError> {
     let corrupt = || {
         not_a_video("the file starts like WebM/Matroska but its EBML header is corrupt or cut off")
     };
@@ -54,7 +56,7 @@ pub(super) fn probe_ebml(head: &[u8]) -> Result<VideoProbe, ProbeError> {
         .position(|b| *b == 0)
         .map_or(doc_type, |end| &doc_type[..end]);
     match doc_type {
-        b"webm" => Ok(VideoProbe::container_only(Container::WebM)),
+        b"webm" => Ok(()),
         b"matroska" => Err(not_a_video(
             "the file is Matroska (.mkv), which TikTok does not accept: convert it to MP4, \
              MOV or WebM",
@@ -68,7 +70,7 @@ pub(super) fn probe_ebml(head: &[u8]) -> Result<VideoProbe, ProbeError> {
 
 /// An EBML variable-length integer at `at`: (value, length). IDs keep their length marker;
 /// sizes drop it.
-fn read_vint(bytes: &[u8], at: usize, keep_marker: bool) -> Option<(u64, usize)> {
+pub(super) fn read_vint(bytes: &[u8], at: usize, keep_marker: bool) -> Option<(u64, usize)> {
     let first = *bytes.get(at)?;
     let len = first.leading_zeros() as usize + 1;
     if len > 8 {

@@ -11,6 +11,8 @@ use std::sync::Mutex;
 mod iso_bmff;
 /// WebM, the files that are no video, storage failures, arbitrary bytes.
 mod others;
+/// The first video track's codec and frame rate, and a WebM's Tracks, from crafted headers.
+mod tracks;
 
 // ----- a sparse in-memory source: a virtual file of `size` bytes, zeros except `parts` --
 
@@ -129,9 +131,10 @@ async fn run(source: &SparseSource) -> Result<VideoProbe, ProbeError> {
     probe(source, &source.object(), &ProbeLimits::default()).await
 }
 
+/// The refusal's words: these tests check that it says what the file is.
 async fn refusal(bytes: Vec<u8>) -> String {
     match run(&SparseSource::whole(bytes)).await {
-        Err(ProbeError::NotAVideo { reason }) => reason,
+        Err(ProbeError::NotAVideo { refusal }) => refusal.to_string(),
         other => panic!("expected NotAVideo, got {other:?}"),
     }
 }

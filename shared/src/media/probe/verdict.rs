@@ -2,13 +2,19 @@
 //! person can act on. Each refusal names what the file is when that can be told (users
 //! upload the wrong file far more often than a broken one).
 
+use tiktok_publish_domain::media_rules::MediaRefusal;
+
 use super::boxes::{Movie, fourcc, read_fourcc};
 use super::{Container, ProbeError};
 
-pub(super) fn not_a_video(reason: impl Into<String>) -> ProbeError {
-    ProbeError::NotAVideo {
-        reason: reason.into(),
-    }
+pub(super) fn refused(refusal: MediaRefusal) -> ProbeError {
+    ProbeError::NotAVideo { refusal }
+}
+
+/// A file that is no video TikTok takes, for a reason only words tell (what kind of file
+/// it is); the typed refusals cover the cases a person can measure.
+pub(super) fn not_a_video(what: impl Into<String>) -> ProbeError {
+    refused(MediaRefusal::Unrecognised { what: what.into() })
 }
 
 /// MP4 vs QuickTime from `ftyp`'s body, refusing the ISO-BMFF files that are not videos.
@@ -52,28 +58,23 @@ pub(super) fn classify_brands(body: &[u8]) -> Result<Container, ProbeError> {
     }
 }
 
-/// The reason for an MP4/MOV whose top-level boxes hold no `moov`.
-pub(super) fn no_moov_reason(container: Container) -> String {
-    format!(
-        "the {} has no 'moov' box (the index players need): the file is incomplete, \
-         e.g. a recording that was cut off or an upload that did not finish",
-        container.name()
-    )
+/// The refusal of an MP4/MOV whose top-level boxes hold no `moov`.
+pub(super) fn no_moov(container: Container) -> ProbeError {
+    refused(MediaRefusal::NoMovieIndex {
+        container: container.name().to_owned(),
+    })
 }
 
 /// A movie whose every track says it is something other than video cannot be posted.
-pub(super) fn movie_not_a_video(movie: &Movie, container: Container) -> Option<String> {
-    let name = container.name();
+pub(super) fn movie_not_a_video(movie: &Movie, container: Container) -> Option<MediaRefusal> {
+    let container = container.name().to_owned();
     if movie.tracks == 0 {
-        return Some(format!("the {name} has no tracks"));
+        return Some(MediaRefusal::NoTracks { container });
     }
     let all_declared = movie.handlers.len() == movie.tracks;
     if all_declared && !movie.handlers.contains(b"vide") {
-        let kinds: Vec<String> = movie.handlers.iter().map(fourcc).collect();
-        return Some(format!(
-            "the {name} has no video track (its tracks are: {}); an audio-only file?",
-            kinds.join(", ")
-        ));
+        let tracks = movie.handlers.iter().map(fourcc).collect();
+        return Some(MediaRefusal::NoVideoTrack { container, tracks });
     }
     None
 }

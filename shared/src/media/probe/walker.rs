@@ -3,7 +3,7 @@
 
 use super::boxes::{parse_box_header, parse_moov};
 use super::ranged::RangeReader;
-use super::verdict::{classify_brands, movie_not_a_video, no_moov_reason, not_a_video};
+use super::verdict::{classify_brands, movie_not_a_video, no_moov, refused};
 use super::{Container, ProbeError, ProbeLimits, VideoProbe};
 
 /// Where the walk over the top-level boxes ended.
@@ -27,7 +27,7 @@ pub(super) async fn probe_iso_bmff(
             body_start,
             body_len,
         } => (body_start, body_len),
-        Walk::NoMoov => return Err(not_a_video(no_moov_reason(container))),
+        Walk::NoMoov => return Err(no_moov(container)),
         // Not proof of damage, just more than we look at: TikTok will judge the file.
         Walk::TooManyBoxes => return Ok(VideoProbe::container_only(container)),
     };
@@ -47,14 +47,16 @@ pub(super) async fn probe_iso_bmff(
             return Ok(VideoProbe::container_only(container));
         }
     };
-    if let Some(reason) = movie_not_a_video(&movie, container) {
-        return Err(not_a_video(reason));
+    if let Some(refusal) = movie_not_a_video(&movie, container) {
+        return Err(refused(refusal));
     }
     Ok(VideoProbe {
         container,
         duration: movie.duration,
         width: movie.video_size.map(|(w, _)| w),
         height: movie.video_size.map(|(_, h)| h),
+        codec: movie.video_codec,
+        frame_rate: movie.frame_rate,
         content_type: container.content_type(),
     })
 }
@@ -77,7 +79,7 @@ async fn walk_top_level(
         walked += 1;
         let available = size - pos;
         let header = parse_box_header(reader.bytes(pos, 16).await?, available)
-            .map_err(|e| not_a_video(e.describe(pos)))?;
+            .map_err(|e| refused(e.refusal(pos)))?;
         let body_start = pos + header.header_len;
         let body_len = header.total_len - header.header_len;
         match &header.kind {

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use super::common::*;
 use crate::errors::ErrorKind;
-use crate::media::probe::{ProbeLimits, probe};
+use crate::media::check::{duration_fits_limit, fits_tiktok};
+use crate::media::probe::{ProbeError, ProbeLimits, probe};
 use crate::pipeline::{InitOutput, Pipeline, StepError};
 use crate::store::{
     Cause, Fact, PostRecord, PostSource, PostState, PostUpdate, TikTokCall, unix_now,
@@ -15,6 +16,7 @@ use crate::tiktok::{
 };
 use crate::tokens::TokenError;
 use tiktok_publish_domain::cause::Interaction;
+use tiktok_publish_domain::media_rules::DurationLimit;
 
 /// States in which a post may be initialised (again, after an expired upload URL).
 pub(super) const INITIALISABLE: [PostState; 4] = [
@@ -101,8 +103,17 @@ impl Pipeline {
         let object = self.pinned_object(&post).await?;
         let video = match probe(self.source.as_ref(), &object, &ProbeLimits::default()).await {
             Ok(video) => video,
+            Err(ProbeError::NotAVideo { refusal }) => {
+                return Err(self.fail(&post, refusal.into(), None).await);
+            }
             Err(err) => return Err(self.settle(&post, err, None).await),
         };
+        // Codec, frame rate and size; a draft's duration too (TikTok's inbox limit). A direct
+        // post's duration waits for the creator's limit, below.
+        let draft_limit = (options.mode == PostMode::Draft).then_some(DurationLimit::InboxUpload);
+        if let Err(refusal) = fits_tiktok(&video, draft_limit.as_ref()) {
+            return Err(self.fail(&post, refusal.into(), None).await);
+        }
         let plan = match ChunkPlan::new(object.size, &self.settings.chunk_policy) {
             Ok(plan) => plan,
             Err(err) => {
@@ -116,7 +127,7 @@ impl Pipeline {
 
         let tiktok = &self.tiktok;
         // TikTok's creator_info needs `video.publish`: a draft of an account without it goes
-        // without, and TikTok judges the draft's length itself.
+        // without (its length was checked against TikTok's inbox limit above).
         let creator = if may_direct_post {
             if let Some(wait_for) = self.spend(&post.open_id, TikTokCall::CreatorInfo).await? {
                 return Ok(wait(&post.id, wait_for));
@@ -140,18 +151,17 @@ impl Pipeline {
             },
             _ => None,
         };
-        if let Some(duration) = video.duration
-            && let Some(creator) = &creator
-        {
-            let max = u64::from(creator.max_video_post_duration_sec);
-            if max > 0 && duration.as_secs_f64() > max as f64 {
-                let cause = Cause::VideoTooLong {
-                    // As `{:.0}` rounds it.
-                    seconds: duration.as_secs_f64().round_ties_even() as u64,
+        if let Some(duration) = video.duration {
+            if let Some(creator) = &creator
+                && options.mode == PostMode::DirectPost
+            {
+                let limit = DurationLimit::Creator {
                     creator: creator_name(creator),
-                    max_secs: max,
+                    max_secs: u64::from(creator.max_video_post_duration_sec),
                 };
-                return Err(self.fail(&post, cause, None).await);
+                if let Err(refusal) = duration_fits_limit(&video, &limit) {
+                    return Err(self.fail(&post, refusal.into(), None).await);
+                }
             }
             if let Some(cover) = options.video_cover_timestamp_ms
                 && u128::from(cover) > duration.as_millis()

@@ -112,6 +112,8 @@ async fn faststart_mp4_gives_duration_and_video_size() {
             duration: Some(Duration::from_millis(3_500)),
             width: Some(1080),
             height: Some(1920),
+            codec: None,
+            frame_rate: None,
             content_type: "video/mp4",
         }
     );

@@ -9,7 +9,7 @@ use crate::media::probe::{Container, ProbeError};
 
 // ----- WebM -----------------------------------------------------------------------------
 
-fn ebml(doc_type: &[u8]) -> Vec<u8> {
+pub(super) fn ebml(doc_type: &[u8]) -> Vec<u8> {
     let mut body = vec![0x42, 0x86, 0x81, 0x01]; // EBMLVersion 1
     body.extend_from_slice(&[0x42, 0x82, 0x80 | u8::try_from(doc_type.len()).unwrap()]);
     body.extend_from_slice(doc_type);
@@ -132,14 +132,18 @@ proptest::proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(
         tail in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
-        prefix in 0usize..4,
+        prefix in 0usize..6,
     ) {
         // Bias towards the interesting parsers: ISO boxes and EBML.
         let start: Vec<u8> = match prefix {
             0 => vec![],
             1 => mp4_brands(),
             2 => [mp4_brands(), vec![0, 0, 2, 0], b"moov".to_vec()].concat(),
-            _ => EBML_MAGIC.to_vec(),
+            3 => EBML_MAGIC.to_vec(),
+            // A WebM's Segment (unknown size), then its children.
+            4 => ebml(b"webm"),
+            // A video track whose sample tables follow.
+            _ => super::tracks::video_trak_prefix(),
         };
         let source = SparseSource::whole([start, tail].concat());
         let _ = futures::executor::block_on(run(&source));
