@@ -32,6 +32,7 @@ mod control;
 mod plan;
 mod state;
 mod upload;
+mod user;
 mod webhook;
 
 pub use upload::parse_content_range;
@@ -253,6 +254,7 @@ pub enum Endpoint {
     InboxInit,
     UploadChunk,
     StatusFetch,
+    UserInfo,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
