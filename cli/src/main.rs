@@ -332,7 +332,10 @@ mod tests {
         );
         // Left out, the only connected account is meant.
         let omitted = Cli::try_parse_from(["tiktok-publish", "post", "v.mp4"]);
-        assert!(matches!(omitted.unwrap().command, Command::Post { account: None, .. }));
+        assert!(matches!(
+            omitted.unwrap().command,
+            Command::Post { account: None, .. }
+        ));
         assert!(parse(&["--allow-comment", "--disable-comment"]).is_err());
         assert!(matches!(
             Cli::try_parse_from(["tiktok-publish", "connect", "--open"])

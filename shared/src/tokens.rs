@@ -31,7 +31,6 @@ mod profile;
 pub use profile::PROFILE_MAX_AGE;
 use profile::ProfileSource;
 
-
 /// TikTok's token endpoint, as the token service needs it.
 #[async_trait]
 pub trait TokenRefresher: Send + Sync {

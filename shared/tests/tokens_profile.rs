@@ -338,14 +338,20 @@ async fn listed(s: &Stack, open_id: &str) -> serde_json::Value {
 async fn the_nickname_from_user_info_is_listed_after_connect() {
     let s = stack().await;
     let open_id = s.fake.seed_account(ann());
-    let code = s.fake.mint_code(&open_id, &SCOPES_WITH_PROFILE, REDIRECT_URI);
+    let code = s
+        .fake
+        .mint_code(&open_id, &SCOPES_WITH_PROFILE, REDIRECT_URI);
     let summary = s.service.connect(&code, REDIRECT_URI).await.unwrap();
     assert_eq!(summary.nickname.as_deref(), Some("Ann Creator"));
 
     let view = listed(&s, &open_id).await;
     assert_eq!(view["nickname"], "Ann Creator");
     assert_eq!(view["username"], "ann.creator");
-    assert!(view["avatar_url"].as_str().is_some_and(|u| u.contains(&open_id)));
+    assert!(
+        view["avatar_url"]
+            .as_str()
+            .is_some_and(|u| u.contains(&open_id))
+    );
     assert_eq!(s.fake.call_count(FakeEndpoint::UserInfo), 1);
     let violations = s.fake.violations();
     assert!(violations.is_empty(), "{violations:?}");
@@ -368,7 +374,9 @@ async fn without_user_info_profile_the_username_stays_unknown() {
 async fn a_refresh_a_day_later_replaces_the_stored_profile() {
     let s = stack().await;
     let open_id = s.fake.seed_account(ann());
-    let code = s.fake.mint_code(&open_id, &SCOPES_WITH_PROFILE, REDIRECT_URI);
+    let code = s
+        .fake
+        .mint_code(&open_id, &SCOPES_WITH_PROFILE, REDIRECT_URI);
     s.service.connect(&code, REDIRECT_URI).await.unwrap();
     let connected_at = s.clock.now();
     // What an older answer left: another name, read at connect.
@@ -403,7 +411,9 @@ async fn a_failing_user_info_leaves_the_connect_working() {
             times: 1,
         }),
     });
-    let code = s.fake.mint_code(&open_id, &SCOPES_WITH_PROFILE, REDIRECT_URI);
+    let code = s
+        .fake
+        .mint_code(&open_id, &SCOPES_WITH_PROFILE, REDIRECT_URI);
     let summary = s.service.connect(&code, REDIRECT_URI).await.unwrap();
     assert_eq!(summary.open_id, open_id);
     assert_eq!(summary.nickname, None);

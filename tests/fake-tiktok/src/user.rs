@@ -90,7 +90,10 @@ fn answer(
 }
 
 fn scope_of(field: &str) -> Option<&'static str> {
-    FIELDS.iter().find(|(name, _)| *name == field).map(|(_, scope)| *scope)
+    FIELDS
+        .iter()
+        .find(|(name, _)| *name == field)
+        .map(|(_, scope)| *scope)
 }
 
 /// The `fields` parameter, parsed: required, non-empty, every name one TikTok lists.

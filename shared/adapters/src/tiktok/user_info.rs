@@ -6,9 +6,7 @@ use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use tiktok_publish_core::store::account::AccountProfile;
-use tiktok_publish_core::tiktok::{
-    Endpoint, TikTokError, TikTokUserInfo, UserInfo, UserInfoField,
-};
+use tiktok_publish_core::tiktok::{Endpoint, TikTokError, TikTokUserInfo, UserInfo, UserInfoField};
 
 use super::TikTokClient;
 use super::answers::{read_envelope, transport};
