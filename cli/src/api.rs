@@ -13,7 +13,12 @@ pub use tiktok_publish_core::api::creator::CreatorInfoView;
 #[derive(Debug, Clone, Deserialize)]
 pub struct AccountView {
     pub open_id: String,
+    /// TikTok's display name (from user info), when known.
+    #[serde(default)]
     pub nickname: Option<String>,
+    /// The handle without `@` (when the account granted `user.info.profile`).
+    #[serde(default)]
+    pub username: Option<String>,
     #[serde(default)]
     pub needs_reconnect: bool,
     pub reconnect_reason: Option<String>,

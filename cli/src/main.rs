@@ -1,5 +1,6 @@
 //! `tiktok-publish`: the command line of the TikTok publisher (see README).
 
+mod accounts;
 mod api;
 mod compose;
 mod options;
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::api::{AccountView, PostView};
+use crate::api::PostView;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,10 +50,12 @@ enum Command {
     Post {
         /// The video file (MP4, MOV or WebM).
         file: PathBuf,
-        /// The open_id of the connected account to post to (`tiktok-publish accounts`).
+        /// The connected account to post to: its open_id, nickname or @username
+        /// (`tiktok-publish accounts` lists them). May be left out when only one account is
+        /// connected.
         // TikTok's open_ids may start with '-' (as `-000abc...`).
-        #[arg(long, value_name = "OPEN_ID", allow_hyphen_values = true)]
-        account: String,
+        #[arg(long, value_name = "ACCOUNT", allow_hyphen_values = true)]
+        account: Option<String>,
         #[command(flatten)]
         flags: options::PostFlags,
         /// Ask nothing: the flags answer every question and you agree to TikTok's
@@ -88,6 +91,8 @@ enum CliError {
     Post(#[from] post::PostError),
     #[error(transparent)]
     Compose(#[from] compose::ComposeError),
+    #[error(transparent)]
+    Account(#[from] accounts::AccountChoiceError),
     #[error("{0}: correct the flag and try again (`tiktok-publish post --help`)")]
     Options(#[from] tiktok_publish_core::pipeline::options::OptionsError),
 }
@@ -110,7 +115,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let client = api::Client::new(&stack.api_url, signer);
     match cli.command {
         Command::Accounts => {
-            print!("{}", accounts_table(&client.accounts().await?));
+            print!("{}", accounts::table(&client.accounts().await?));
             Ok(ExitCode::SUCCESS)
         }
         Command::Status { id } => {
@@ -135,7 +140,6 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             // Everything that needs no TikTok call is checked first, then the creator's
             // settings: nothing is uploaded until every answer is known.
             flags.validate(now, ask)?;
-            let key = post::upload_key(&account, &file)?;
             if !ask && !yes {
                 return Err(post::PostError::NeedsYes.into());
             }
@@ -143,6 +147,13 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
                 path: file.display().to_string(),
                 source,
             })?;
+            // The account by name is resolved here, from the stack's own list; everything
+            // after speaks open_ids.
+            let connected = client.accounts().await?;
+            let account = accounts::choose(&connected, account.as_deref())?
+                .open_id
+                .clone();
+            let key = post::upload_key(&account, &file)?;
             let creator = client.creator_info(&account).await?;
             let seconds = post::video_seconds(&file).await;
             let mut terminal = compose::TerminalPrompter;
@@ -209,57 +220,6 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     }
 }
 
-fn accounts_table(accounts: &[AccountView]) -> String {
-    if accounts.is_empty() {
-        return "No connected accounts: run `tiktok-publish connect` and open the link.\n".into();
-    }
-    let rows: Vec<[String; 4]> = accounts
-        .iter()
-        .map(|a| {
-            let status = if a.needs_reconnect {
-                let why = a.reconnect_reason.as_deref().unwrap_or("access lost");
-                let missing = if a.missing_scopes.is_empty() {
-                    String::new()
-                } else {
-                    format!(", missing {}", a.missing_scopes.join(" "))
-                };
-                format!("RECONNECT ({why}{missing}): run `tiktok-publish connect`")
-            } else {
-                "ok".into()
-            };
-            [
-                a.open_id.clone(),
-                a.nickname.clone().unwrap_or_else(|| "-".into()),
-                a.refresh_expires_at.clone().unwrap_or_else(|| "-".into()),
-                status,
-            ]
-        })
-        .collect();
-    let header = ["OPEN_ID", "NICKNAME", "CONNECTED UNTIL", "STATUS"];
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: [&str; 4]| {
-        let mut out = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if i == 3 {
-                out.push_str(cell);
-            } else {
-                out.push_str(&format!("{cell:<w$}  ", w = widths[i]));
-            }
-        }
-        out.trim_end().to_string() + "\n"
-    };
-    let mut out = line(header);
-    for row in &rows {
-        out.push_str(&line([&row[0], &row[1], &row[2], &row[3]]));
-    }
-    out
-}
-
 fn post_report(post: &PostView) -> String {
     let mut out = format!(
         "post     {}\naccount  {}\nvideo    {}\n",
@@ -300,20 +260,18 @@ fn post_report(post: &PostView) -> String {
 mod tests {
     use super::*;
 
-    fn account(reconnect: bool) -> AccountView {
-        AccountView {
+    #[test]
+    fn accounts_table_says_who_must_reconnect_and_how() {
+        let account = |reconnect: bool| api::AccountView {
             open_id: "u1".into(),
             nickname: Some("Ann".into()),
+            username: None,
             needs_reconnect: reconnect,
             reconnect_reason: reconnect.then(|| "refresh token expired".into()),
             missing_scopes: vec![],
             refresh_expires_at: Some("2027-01-01T00:00:00Z".into()),
-        }
-    }
-
-    #[test]
-    fn accounts_table_says_who_must_reconnect_and_how() {
-        let table = accounts_table(&[account(false), account(true)]);
+        };
+        let table = accounts::table(&[account(false), account(true)]);
         assert!(table.starts_with("OPEN_ID"));
         assert!(
             table.contains("refresh token expired") && table.contains("tiktok-publish connect")
@@ -322,7 +280,7 @@ mod tests {
 
     #[test]
     fn no_accounts_says_how_to_connect_one() {
-        assert!(accounts_table(&[]).contains("tiktok-publish connect"));
+        assert!(accounts::table(&[]).contains("tiktok-publish connect"));
     }
 
     #[test]
@@ -370,8 +328,14 @@ mod tests {
         let hyphenated =
             Cli::try_parse_from(["tiktok-publish", "post", "v.mp4", "--account", "-000abc"]);
         assert!(
-            matches!(hyphenated.unwrap().command, Command::Post { account, .. } if account == "-000abc")
+            matches!(hyphenated.unwrap().command, Command::Post { account, .. } if account.as_deref() == Some("-000abc"))
         );
+        // Left out, the only connected account is meant.
+        let omitted = Cli::try_parse_from(["tiktok-publish", "post", "v.mp4"]);
+        assert!(matches!(
+            omitted.unwrap().command,
+            Command::Post { account: None, .. }
+        ));
         assert!(parse(&["--allow-comment", "--disable-comment"]).is_err());
         assert!(matches!(
             Cli::try_parse_from(["tiktok-publish", "connect", "--open"])

@@ -106,6 +106,20 @@ fn answers(method: &str, path: &str) -> (u16, String) {
     }
 }
 
+/// [`answers`], with one connected account (`open-1`, "Deployed Creator").
+fn answers_with_an_account(method: &str, path: &str) -> (u16, String) {
+    match (method, path) {
+        ("GET", "/accounts") => (
+            200,
+            serde_json::json!({"accounts": [{"open_id": "open-1", "nickname": "Deployed Creator",
+                "username": "dc", "avatar_url": null, "needs_reconnect": false,
+                "missing_scopes": [], "refresh_expires_at": "2027-01-01T00:00:00Z"}]})
+            .to_string(),
+        ),
+        _ => answers(method, path),
+    }
+}
+
 /// A stack in moto with the template's two outputs the CLI reads; its bucket's name.
 async fn create_stack(name: &str, api_url: &str) -> String {
     let bucket = unique_name("videos");
@@ -260,7 +274,7 @@ async fn a_deployed_stack_is_found_by_name_and_every_request_is_signed() {
 
 #[tokio::test]
 async fn a_post_to_a_deployed_stack_uploads_to_its_bucket_and_signs_its_body() {
-    let (api_url, seen) = api_server(answers);
+    let (api_url, seen) = api_server(answers_with_an_account);
     let name = unique_name("tiktok-publish-cli");
     let bucket = create_stack(&name, &api_url).await;
     let video = concat!(
@@ -272,8 +286,9 @@ async fn a_post_to_a_deployed_stack_uploads_to_its_bucket_and_signs_its_body() {
         &name,
         "post",
         video,
+        // The account by its @username: the CLI finds its open_id in `GET /accounts`.
         "--account",
-        "open-1",
+        "@dc",
         "--privacy",
         "SELF_ONLY",
         "--caption",
@@ -308,12 +323,17 @@ async fn a_post_to_a_deployed_stack_uploads_to_its_bucket_and_signs_its_body() {
         .collect();
     assert_eq!(
         paths,
-        [("GET", "/accounts/open-1/creator-info"), ("POST", "/posts")]
+        [
+            ("GET", "/accounts"),
+            ("GET", "/accounts/open-1/creator-info"),
+            ("POST", "/posts")
+        ]
     );
     for request in &requests {
         assert_signed(request, &api_url);
     }
-    let body: serde_json::Value = serde_json::from_slice(&requests[1].body).unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&requests[2].body).unwrap();
+    assert_eq!(body["account"], "open-1");
     assert_eq!(body["options"]["privacy_level"], "SELF_ONLY");
     assert_eq!(body["options"]["disable_comment"], true);
     assert_eq!(body["options"]["title"], "from the deployed test");

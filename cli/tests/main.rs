@@ -212,10 +212,26 @@ async fn post_checks_the_creators_settings_before_uploading() {
             "--yes",
         ],
     );
+    // Refused before anything is uploaded, listing the connected accounts to choose from.
     assert!(!out.status.success());
     let text = stderr(&out);
-    assert!(
-        text.contains("HTTP 404") && text.contains("tiktok-publish connect"),
-        "{text}"
+    assert!(text.contains(open_id.as_str()), "{text}");
+    assert!(!text.contains("uploading"), "{text}");
+
+    // By its nickname, the account is found (then refused for the privacy level, as above).
+    let out = cli(
+        &env,
+        &[
+            "post",
+            video,
+            "--account",
+            "Private Creator",
+            "--privacy",
+            "PUBLIC_TO_EVERYONE",
+            "--yes",
+        ],
     );
+    assert!(!out.status.success());
+    let text = stderr(&out);
+    assert!(text.contains("is not offered to Private Creator"), "{text}");
 }

@@ -351,6 +351,8 @@ mod tests {
         AccountSummary {
             open_id: "open-1".into(),
             nickname: Some("Ann".into()),
+            username: None,
+            avatar_url: None,
             scopes: vec![],
             needs_reconnect,
             reconnect_reason: needs_reconnect.then(|| "refresh refused: invalid_grant".into()),

@@ -4,6 +4,10 @@
 //! at most one trustworthy result. Every refresh therefore runs under the account's lease
 //! (a conditional write on the account's `version`): one caller refreshes, the others poll
 //! the account until its version moves, then use what the winner stored.
+//!
+//! The account's profile (TikTok's user info: nickname, username, avatar) is read at
+//! connect and after a refresh when the stored one is older than [`PROFILE_MAX_AGE`]. It
+//! only shows which account this is, so it never fails a connect or a refresh.
 
 use std::fmt;
 use std::sync::Arc;
@@ -16,9 +20,16 @@ use tokio::time::Instant;
 use crate::ends::{NoOutcomeEvents, account_marked};
 use crate::errors::{Classify, ErrorKind};
 use crate::events::OutcomeEvents;
-use crate::store::account::{AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved};
+use crate::store::account::{
+    AccountProfiles, AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved,
+};
 use crate::store::{StoreError, TokenStore, UnixTime, same_secret, unix_now};
-use crate::tiktok::{TikTokError, TokenGrant};
+use crate::tiktok::{TikTokError, TikTokUserInfo, TokenGrant};
+
+mod profile;
+
+pub use profile::PROFILE_MAX_AGE;
+use profile::ProfileSource;
 
 /// TikTok's token endpoint, as the token service needs it.
 #[async_trait]
@@ -189,6 +200,8 @@ pub struct TokenService {
     /// Where `AccountNeedsReconnect` goes when this service marks an account.
     events: Arc<dyn OutcomeEvents>,
     tiktok: Arc<dyn TokenRefresher>,
+    /// `None`: profiles are left as they are (see [`TokenService::with_profiles`]).
+    profiles: Option<ProfileSource>,
     settings: TokenSettings,
     clock: Arc<dyn Clock>,
 }
@@ -219,9 +232,21 @@ impl TokenService {
             // The deployed wiring sets the bus ([`TokenService::with_events`]).
             events: Arc::new(NoOutcomeEvents),
             tiktok,
+            profiles: None,
             settings,
             clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Reads the account's profile from TikTok's user info at connect, and after a refresh
+    /// when the stored one is older than [`PROFILE_MAX_AGE`], saving it to `store`.
+    pub fn with_profiles(
+        mut self,
+        store: Arc<dyn AccountProfiles>,
+        tiktok: Arc<dyn TikTokUserInfo>,
+    ) -> Self {
+        self.profiles = Some(ProfileSource { store, tiktok });
+        self
     }
 
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
@@ -270,7 +295,8 @@ impl TokenService {
     }
 
     /// Exchanges an authorization code and saves the connection (a reconnect clears the
-    /// account's reconnect flag).
+    /// account's reconnect flag), then reads the account's profile (a failure there is
+    /// logged and the connection stands).
     #[tracing::instrument(skip(self, code))]
     pub async fn connect(
         &self,
@@ -283,6 +309,7 @@ impl TokenService {
             .save_connection(&grant, None, self.clock.now())
             .await?;
         tracing::info!(open_id = %account.open_id, "TikTok account connected");
+        let account = self.update_profile(account).await;
         Ok(account.summary())
     }
 
@@ -430,7 +457,12 @@ impl TokenService {
             }
         };
         match saved {
-            RefreshSaved::Saved(account) => Ok(Attempt::Done(AccessToken::of(&account))),
+            RefreshSaved::Saved(account) => {
+                // After the save: the lease is released and the tokens are safe whatever
+                // user info answers.
+                let account = self.update_stale_profile(*account).await;
+                Ok(Attempt::Done(AccessToken::of(&account)))
+            }
             RefreshSaved::LeaseLost => {
                 tracing::warn!(
                     open_id,

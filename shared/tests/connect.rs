@@ -58,7 +58,8 @@ async fn setup() -> Setup {
         accounts.clone(),
         Arc::new(tiktok.clone()),
         TokenSettings::default(),
-    );
+    )
+    .with_profiles(accounts.clone(), Arc::new(tiktok.clone()));
     Setup {
         fake,
         tiktok,
@@ -226,12 +227,16 @@ async fn a_full_connect_stores_the_tokens_and_names_the_account() {
     let callback = s.at_tiktok(&started.authorize_url, None).await;
     assert!(param(&callback, "code").unwrap().contains('*'));
     let outcome = s.callback(&callback, Some(&started.nonce), now).await;
-    let CallbackOutcome::Connected { open_id, .. } = &outcome else {
+    let CallbackOutcome::Connected { open_id, nickname } = &outcome else {
         panic!("not connected: {outcome:?}");
     };
+    // The page names the account with its nickname from user info.
+    let at_tiktok = s.fake.account(open_id).unwrap().nickname;
+    assert_eq!(nickname.as_deref(), Some(at_tiktok.as_str()));
     let page = outcome.page();
     assert_eq!(page.status, 200);
     assert!(page.html().contains(open_id.as_str()));
+    assert!(page.html().contains(at_tiktok.as_str()));
     for secret in s.fake.secrets_issued() {
         assert!(!page.html().contains(&secret));
     }

@@ -24,5 +24,6 @@ mod source;
 mod stores;
 mod tokens;
 mod tokens_logic;
+mod tokens_profile;
 mod transfer;
 mod webhook;

@@ -119,7 +119,11 @@ impl From<&PostRecord> for PostView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AccountView {
     pub open_id: String,
+    /// TikTok's display name, from user info at connect (and at most daily after refreshes).
     pub nickname: Option<String>,
+    /// The handle without `@` (only when the account granted `user.info.profile`).
+    pub username: Option<String>,
+    pub avatar_url: Option<String>,
     pub scopes: Vec<String>,
     /// Its owner must connect it again before it can post (flagged, refresh token gone or
     /// expired, or a required scope missing).
@@ -160,6 +164,8 @@ impl AccountView {
         AccountView {
             open_id: account.open_id.clone(),
             nickname: account.nickname.clone(),
+            username: account.username.clone(),
+            avatar_url: account.avatar_url.clone(),
             scopes: account.scopes.clone(),
             needs_reconnect,
             reconnect_reason: reconnect_reason.filter(|_| needs_reconnect),
@@ -215,6 +221,8 @@ mod tests {
         let account = AccountSummary {
             open_id: "a".into(),
             nickname: None,
+            username: None,
+            avatar_url: None,
             scopes: vec!["video.publish".into()],
             needs_reconnect: false,
             reconnect_reason: None,

@@ -1,5 +1,6 @@
-//! [`TokenStore`] (and [`ReconnectWarnings`]) in memory, with the DynamoDB adapter's
-//! semantics: the version check, the refresh lease, the reconnect mark.
+//! [`TokenStore`] (and [`ReconnectWarnings`], [`AccountProfiles`]) in memory, with the
+//! DynamoDB adapter's semantics: the version check, the refresh lease, the reconnect mark,
+//! a profile saved without touching the version.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -7,6 +8,7 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use secrecy::ExposeSecret;
 
+use tiktok_publish_core::store::account::{AccountProfile, AccountProfiles};
 use tiktok_publish_core::store::{
     AccountSummary, AccountTokens, LeaseOutcome, ReconnectWarnings, RefreshSaved, SealedSecret,
     StoreError, TokenStore, UnixTime,
@@ -94,6 +96,23 @@ impl ReconnectWarnings for MemoryTokenStore {
 }
 
 #[async_trait]
+impl AccountProfiles for MemoryTokenStore {
+    async fn save_profile(
+        &self,
+        open_id: &str,
+        profile: &AccountProfile,
+        fetched_at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let mut accounts = lock(&self.accounts);
+        let Some(account) = accounts.get_mut(open_id) else {
+            return Ok(false);
+        };
+        account.set_profile(profile.clone(), fetched_at);
+        Ok(true)
+    }
+}
+
+#[async_trait]
 impl TokenStore for MemoryTokenStore {
     async fn get(&self, open_id: &str) -> Result<Option<AccountTokens>, StoreError> {
         Ok(lock(&self.accounts).get(open_id).cloned())
@@ -117,6 +136,9 @@ impl TokenStore for MemoryTokenStore {
                 refresh_expires_at: 0,
                 scopes: Vec::new(),
                 nickname: None,
+                username: None,
+                avatar_url: None,
+                profile_fetched_at: None,
                 needs_reconnect: false,
                 reconnect_reason: None,
                 version: 0,

@@ -1,12 +1,14 @@
-//! A connected TikTok account as the token store keeps it.
+//! A connected TikTok account as the token store keeps it, and the port its profile is
+//! saved through.
 
 use std::fmt;
 
+use async_trait::async_trait;
 use secrecy::SecretString;
 
-use super::UnixTime;
 use super::codec::SealedSecret;
-pub use tiktok_publish_domain::account::AccountSummary;
+use super::{StoreError, UnixTime};
+pub use tiktok_publish_domain::account::{AccountProfile, AccountSummary};
 
 /// Everything stored about one account, tokens included. `Debug` redacts the tokens.
 #[derive(Clone)]
@@ -20,7 +22,13 @@ pub struct AccountTokens {
     pub refresh_token: Option<SealedSecret>,
     pub refresh_expires_at: UnixTime,
     pub scopes: Vec<String>,
+    /// TikTok's display name (user info).
     pub nickname: Option<String>,
+    /// The handle, without `@` (user info, with `user.info.profile` only).
+    pub username: Option<String>,
+    pub avatar_url: Option<String>,
+    /// When user info last answered for this account; `None`: never.
+    pub profile_fetched_at: Option<UnixTime>,
     pub needs_reconnect: bool,
     pub reconnect_reason: Option<String>,
     /// +1 on every token write; a lease is taken on a version, so a lease holder knows
@@ -50,10 +58,35 @@ impl AccountTokens {
         self.lease_owner.is_some() && self.lease_until.is_some_and(|until| until > now)
     }
 
+    /// Whether the profile was fetched less than `max_age_secs` before `now`.
+    pub fn profile_is_fresh(&self, max_age_secs: i64, now: UnixTime) -> bool {
+        self.profile_fetched_at
+            .is_some_and(|at| at.saturating_add(max_age_secs) > now)
+    }
+
+    /// The profile as stored.
+    pub fn profile(&self) -> AccountProfile {
+        AccountProfile {
+            nickname: self.nickname.clone(),
+            username: self.username.clone(),
+            avatar_url: self.avatar_url.clone(),
+        }
+    }
+
+    /// Takes `profile` (fetched at `at`) in place of the stored one.
+    pub fn set_profile(&mut self, profile: AccountProfile, at: UnixTime) {
+        self.nickname = profile.nickname;
+        self.username = profile.username;
+        self.avatar_url = profile.avatar_url;
+        self.profile_fetched_at = Some(at);
+    }
+
     pub fn summary(&self) -> AccountSummary {
         AccountSummary {
             open_id: self.open_id.clone(),
             nickname: self.nickname.clone(),
+            username: self.username.clone(),
+            avatar_url: self.avatar_url.clone(),
             scopes: self.scopes.clone(),
             needs_reconnect: self.needs_reconnect,
             reconnect_reason: self.reconnect_reason.clone(),
@@ -79,6 +112,8 @@ impl fmt::Debug for AccountTokens {
             .field("refresh_expires_at", &self.refresh_expires_at)
             .field("scopes", &self.scopes)
             .field("nickname", &self.nickname)
+            .field("username", &self.username)
+            .field("profile_fetched_at", &self.profile_fetched_at)
             .field("needs_reconnect", &self.needs_reconnect)
             .field("reconnect_reason", &self.reconnect_reason)
             .field("version", &self.version)
@@ -86,6 +121,21 @@ impl fmt::Debug for AccountTokens {
             .field("lease_until", &self.lease_until)
             .finish_non_exhaustive()
     }
+}
+
+/// Where an account's profile (TikTok's user info) is saved. Apart from the token store's
+/// writes on purpose: a profile is no token, so saving one never bumps the account's
+/// `version` nor touches its lease, and cannot disturb a refresh in flight.
+#[async_trait]
+pub trait AccountProfiles: Send + Sync {
+    /// Replaces the account's profile with `profile`, fetched at `fetched_at`. Returns
+    /// `false` (and saves nothing) when the account does not exist (deleted meanwhile).
+    async fn save_profile(
+        &self,
+        open_id: &str,
+        profile: &AccountProfile,
+        fetched_at: UnixTime,
+    ) -> Result<bool, StoreError>;
 }
 
 /// What [`super::TokenStore::try_take_refresh_lease`] found.
@@ -121,6 +171,9 @@ mod tests {
             refresh_expires_at: 10_000,
             scopes: vec!["video.publish".into()],
             nickname: None,
+            username: None,
+            avatar_url: None,
+            profile_fetched_at: None,
             needs_reconnect: false,
             reconnect_reason: None,
             version: 1,
@@ -145,6 +198,22 @@ mod tests {
         assert!(!a.access_valid_for(300, 700));
         assert!(a.usable_refresh_token(9_999).is_some());
         assert!(a.usable_refresh_token(10_000).is_none());
+    }
+
+    #[test]
+    fn a_profile_is_fresh_for_its_max_age_only() {
+        let mut a = account();
+        assert!(!a.profile_is_fresh(86_400, 0), "never fetched");
+        let profile = AccountProfile {
+            nickname: Some("Ann".into()),
+            username: Some("ann".into()),
+            avatar_url: None,
+        };
+        a.set_profile(profile.clone(), 1_000);
+        assert!(a.profile_is_fresh(86_400, 87_399));
+        assert!(!a.profile_is_fresh(86_400, 87_400));
+        assert_eq!(a.profile(), profile);
+        assert_eq!(a.summary().username.as_deref(), Some("ann"));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub enum Endpoint {
     InboxInit,
     UploadChunk,
     StatusFetch,
+    UserInfo,
 }
 
 impl Endpoint {
@@ -24,6 +25,7 @@ impl Endpoint {
             Endpoint::InboxInit => "inbox/video/init",
             Endpoint::UploadChunk => "upload chunk",
             Endpoint::StatusFetch => "status/fetch",
+            Endpoint::UserInfo => "user/info",
         }
     }
 }

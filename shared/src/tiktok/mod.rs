@@ -11,5 +11,6 @@ pub use chunk_plan::{ChunkPlan, ChunkPlanError, ChunkPolicy, ChunkRange};
 pub use error::{Endpoint, TikTokError};
 pub use ports::{
     ChunkAccepted, TikTokAuthorize, TikTokCreators, TikTokPosting, TikTokRevoke, TikTokUpload,
+    TikTokUserInfo, UserInfo, UserInfoField,
 };
 pub use types::*;

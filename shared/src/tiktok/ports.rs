@@ -1,5 +1,6 @@
 //! The ports the services ask TikTok through, one per use: the OAuth start builds a URL, the
-//! accounts API revokes, creator info queries, the pipeline posts and uploads. The HTTP client
+//! accounts API revokes, creator info queries, the pipeline posts and uploads, the token
+//! service reads who the account is (user info). The HTTP client
 //! that implements them all (`TikTokClient`) is in the adapters crate; tests put fakes in.
 //! Token exchange and refresh are [`crate::tokens::TokenRefresher`].
 
@@ -10,6 +11,7 @@ use super::chunk_plan::{ChunkPlan, ChunkRange};
 use super::error::TikTokError;
 use super::types::{CreatorInfo, InitResponse, PostInfo, PublishStatus, UploadUrl};
 use crate::media::ByteStream;
+use tiktok_publish_domain::account::AccountProfile;
 
 /// How TikTok answered an accepted chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,4 +81,69 @@ pub trait TikTokPosting: TikTokCreators + TikTokUpload {
         access_token: &SecretString,
         publish_id: &str,
     ) -> Result<PublishStatus, TikTokError>;
+}
+
+/// A field of `GET /v2/user/info/` this system asks for, with the scope TikTok wants for it
+/// (TikTok's Get User Info page, and its 2024 scope migration notice for `username`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserInfoField {
+    OpenId,
+    AvatarUrl,
+    DisplayName,
+    Username,
+}
+
+impl UserInfoField {
+    /// Its name in the `fields` query parameter.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            UserInfoField::OpenId => "open_id",
+            UserInfoField::AvatarUrl => "avatar_url",
+            UserInfoField::DisplayName => "display_name",
+            UserInfoField::Username => "username",
+        }
+    }
+
+    /// The scope the user must have granted for TikTok to answer this field.
+    pub const fn scope(self) -> &'static str {
+        match self {
+            UserInfoField::OpenId | UserInfoField::AvatarUrl | UserInfoField::DisplayName => {
+                "user.info.basic"
+            }
+            UserInfoField::Username => "user.info.profile",
+        }
+    }
+
+    /// The fields an account that granted `scopes` may be asked: asking for one whose
+    /// scope is missing makes TikTok refuse the whole call.
+    pub fn allowed_by(scopes: &[String]) -> Vec<UserInfoField> {
+        [
+            UserInfoField::OpenId,
+            UserInfoField::AvatarUrl,
+            UserInfoField::DisplayName,
+            UserInfoField::Username,
+        ]
+        .into_iter()
+        .filter(|field| scopes.iter().any(|granted| granted == field.scope()))
+        .collect()
+    }
+}
+
+/// What user info answered about the token's owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    /// Empty when TikTok left it out.
+    pub open_id: String,
+    pub profile: AccountProfile,
+}
+
+/// TikTok's user info (`GET /v2/user/info/`): who the account is, to show it.
+#[async_trait]
+pub trait TikTokUserInfo: Send + Sync {
+    /// The token owner's `fields` (none may be left empty: `fields` is required).
+    async fn user_info(
+        &self,
+        access_token: &SecretString,
+        fields: &[UserInfoField],
+    ) -> Result<UserInfo, TikTokError>;
 }

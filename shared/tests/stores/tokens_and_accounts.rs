@@ -177,6 +177,55 @@ async fn a_reconnect_never_wipes_a_good_refresh_token() {
 }
 
 #[tokio::test]
+async fn a_profile_is_saved_apart_from_the_tokens() {
+    use tiktok_publish_core::store::account::{AccountProfile, AccountProfiles};
+
+    let (client, names) = tables().await;
+    let store = DynamoTokenStore::new(client, &names.accounts);
+    store
+        .save_connection(&grant("open-1", "act.1", "rft.1"), None, NOW)
+        .await
+        .unwrap();
+    let full = AccountProfile {
+        nickname: Some("Ann Creator".into()),
+        username: Some("ann.creator".into()),
+        avatar_url: Some("https://p16.example/ann.jpeg".into()),
+    };
+    assert!(store.save_profile("open-1", &full, NOW + 5).await.unwrap());
+    let stored = store.get("open-1").await.unwrap().unwrap();
+    assert_eq!(stored.profile(), full);
+    assert_eq!(stored.profile_fetched_at, Some(NOW + 5));
+    // No token was written: the version a refresh lease is taken on stays.
+    assert_eq!(stored.version, 1);
+    let listed = &store.list().await.unwrap()[0];
+    assert_eq!(listed.username.as_deref(), Some("ann.creator"));
+    assert_eq!(listed.avatar_url, full.avatar_url);
+
+    // The stored profile is TikTok's latest answer: a field it left out goes.
+    let without_username = AccountProfile {
+        username: None,
+        ..full.clone()
+    };
+    assert!(
+        store
+            .save_profile("open-1", &without_username, NOW + 6)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.get("open-1").await.unwrap().unwrap().username, None);
+
+    // A reconnect keeps the profile; a removed account is not brought back by one.
+    let again = store
+        .save_connection(&grant("open-1", "act.2", "rft.2"), None, NOW + 7)
+        .await
+        .unwrap();
+    assert_eq!(again.nickname.as_deref(), Some("Ann Creator"));
+    assert!(store.delete("open-1").await.unwrap());
+    assert!(!store.save_profile("open-1", &full, NOW + 8).await.unwrap());
+    assert!(store.get("open-1").await.unwrap().is_none());
+}
+
+#[tokio::test]
 async fn one_caller_at_a_time_holds_the_refresh_lease() {
     let (client, names) = tables().await;
     let store = Arc::new(DynamoTokenStore::new(client, &names.accounts));

@@ -243,14 +243,16 @@ impl Parts {
     }
 
     /// Token service over the accounts table and TikTok; an account it marks for
-    /// reconnection (a refused refresh) sends `AccountNeedsReconnect`.
+    /// reconnection (a refused refresh) sends `AccountNeedsReconnect`. It keeps each
+    /// account's profile (user info) in the accounts table too.
     pub fn token_service(&self, tiktok: &TikTokClient) -> Result<TokenService, WiringError> {
         Ok(TokenService::new(
             self.accounts.clone(),
             Arc::new(tiktok.clone()),
             self.settings.tokens()?,
         )
-        .with_events(self.events.clone()))
+        .with_events(self.events.clone())
+        .with_profiles(self.accounts.clone(), Arc::new(tiktok.clone())))
     }
 
     /// The state machine's steps.

@@ -263,7 +263,8 @@ mod published {
 }
 
 /// What a refused post looks like: REFUSED with a reason a person can act on, nothing sent
-/// to TikTok (at most the creator's settings were read), the object left in place.
+/// to TikTok (at most the creator's settings were read, and user info at connect), the
+/// object left in place.
 async fn check_refused(
     stack: &Stack,
     open_id: &str,
@@ -290,7 +291,7 @@ async fn check_refused(
         .filter(|c| {
             !matches!(
                 c["endpoint"].as_str(),
-                Some("CreatorInfo" | "Token" | "Authorize")
+                Some("CreatorInfo" | "Token" | "Authorize" | "UserInfo")
             )
         })
         .count();

@@ -46,6 +46,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v2/post/publish/inbox/video/init/", post(inbox_init))
         .route("/v2/post/publish/status/fetch/", post(status_fetch))
         .route("/upload/", put(crate::upload::put_chunk))
+        .route("/v2/user/info/", get(crate::user::user_info))
         .merge(crate::control::router())
         .fallback(unknown_route)
         .with_state(shared)

@@ -44,6 +44,7 @@ mod fault;
 mod plan;
 mod state;
 mod upload;
+mod user;
 mod webhook;
 
 pub use upload::parse_content_range;
@@ -266,6 +267,7 @@ pub enum Endpoint {
     InboxInit,
     UploadChunk,
     StatusFetch,
+    UserInfo,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,4 +1,4 @@
-//! The accounts table: [`TokenStore`] on DynamoDB.
+//! The accounts table: [`TokenStore`] (and [`AccountProfiles`]) on DynamoDB.
 
 use std::fmt;
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::{Expr, Item, Reader, is_condition_failed, n, s, sdk_error, string_list};
 use tiktok_publish_core::store::account::{
-    AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved,
+    AccountProfile, AccountProfiles, AccountSummary, AccountTokens, LeaseOutcome, RefreshSaved,
 };
 use tiktok_publish_core::store::codec::{PlainCodec, SealedSecret, SecretCodec};
 use tiktok_publish_core::store::{ReconnectWarnings, StoreError, TokenStore, UnixTime};
@@ -20,11 +20,15 @@ const ENTITY: &str = "account";
 const KEY: &str = "open_id";
 /// The day (since the Unix epoch) of the account's last reconnect warning.
 const WARNED_DAY: &str = "reconnect_warned_day";
+/// When TikTok's user info last answered for the account (N, seconds).
+const PROFILE_FETCHED_AT: &str = "profile_fetched_at";
 
 /// Attributes a listing reads: everything but the tokens.
 const SUMMARY_ATTRIBUTES: &[&str] = &[
     "open_id",
     "nickname",
+    "username",
+    "avatar_url",
     "scopes",
     "needs_reconnect",
     "reconnect_reason",
@@ -115,6 +119,9 @@ impl DynamoTokenStore {
             refresh_expires_at: r.opt_n("refresh_expires_at")?.unwrap_or(0),
             scopes: r.string_list("scopes")?,
             nickname: r.opt_s("nickname")?,
+            username: r.opt_s("username")?,
+            avatar_url: r.opt_s("avatar_url")?,
+            profile_fetched_at: r.opt_n(PROFILE_FETCHED_AT)?,
             needs_reconnect: r.bool_or_false("needs_reconnect")?,
             reconnect_reason: r.opt_s("reconnect_reason")?,
             version: r.n("version")?,
@@ -218,6 +225,43 @@ impl ReconnectWarnings for DynamoTokenStore {
             // Not ours to give back (claimed again, or the account is gone).
             Ok(_) => Ok(()),
             Err(e) if is_condition_failed(&e) => Ok(()),
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+}
+
+/// The profile's attributes are written alone: no `version` bump, no lease condition, so a
+/// refresh in flight is never disturbed by it.
+#[async_trait]
+impl AccountProfiles for DynamoTokenStore {
+    async fn save_profile(
+        &self,
+        open_id: &str,
+        profile: &AccountProfile,
+        fetched_at: UnixTime,
+    ) -> Result<bool, StoreError> {
+        let mut expr = Expr::new();
+        // What TikTok left out is removed: the stored profile is its latest answer.
+        for (attribute, value) in [
+            ("nickname", &profile.nickname),
+            ("username", &profile.username),
+            ("avatar_url", &profile.avatar_url),
+        ] {
+            match value {
+                Some(value) => expr.set(attribute, s(value)),
+                None => expr.remove(attribute),
+            };
+        }
+        expr.set(PROFILE_FETCHED_AT, n(fetched_at));
+        let key = expr.name(KEY);
+        expr.condition(format!("attribute_exists({key})"));
+        match expr
+            .update_item(&self.client, &self.table, Self::key(open_id))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
             Err(e) => Err(sdk_error("UpdateItem", e)),
         }
     }
@@ -452,6 +496,8 @@ fn read_summary(item: &Item) -> Result<AccountSummary, StoreError> {
     Ok(AccountSummary {
         open_id: r.s(KEY)?,
         nickname: r.opt_s("nickname")?,
+        username: r.opt_s("username")?,
+        avatar_url: r.opt_s("avatar_url")?,
         scopes: r.string_list("scopes")?,
         needs_reconnect: r.bool_or_false("needs_reconnect")?,
         reconnect_reason: r.opt_s("reconnect_reason")?,

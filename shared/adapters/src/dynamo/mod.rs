@@ -5,8 +5,9 @@
 //! **accounts** (`ACCOUNTS_TABLE`), one item per connected TikTok account:
 //! - key: `open_id` (S, HASH). No index, no TTL.
 //! - `access_token` (S, sealed), `access_expires_at` (N), `refresh_token` (S, sealed, absent
-//!   when TikTok never gave one), `refresh_expires_at` (N), `scopes` (L of S), `nickname` (S),
-//!   `needs_reconnect` (BOOL), `reconnect_reason` (S), `version` (N, +1 on every token write),
+//!   when TikTok never gave one), `refresh_expires_at` (N), `scopes` (L of S), `nickname`,
+//!   `username`, `avatar_url` (S: TikTok's user info, each absent when it sent none) with
+//!   `profile_fetched_at` (N, when user info last answered), `needs_reconnect` (BOOL), `reconnect_reason` (S), `version` (N, +1 on every token write),
 //!   `lease_owner` (S) + `lease_until` (N) while someone refreshes, `connected_at`,
 //!   `updated_at` (N), `reconnect_warned_day` (N, days since the epoch of the last reconnect
 //!   warning).

@@ -1,4 +1,5 @@
-//! The HTTP client for TikTok's v2 OAuth and Content Posting API.
+//! The HTTP client for TikTok's v2 OAuth and Content Posting API, and user info
+//! (`user_info.rs`).
 //!
 //! One `reqwest::Client` (rustls, connection pool) per cold start; base URLs from
 //! configuration so tests point it at the fake. Secrets go only into request bodies and
@@ -22,6 +23,7 @@ use tiktok_publish_core::tokens::TokenRefresher;
 mod answers;
 #[cfg(test)]
 mod tests;
+mod user_info;
 
 use answers::{oauth_failure, read_envelope, transport, upload_failure};
 
