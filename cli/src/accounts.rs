@@ -117,6 +117,8 @@ pub fn table(accounts: &[AccountView]) -> String {
                     format!(", missing {}", a.missing_scopes.join(" "))
                 };
                 format!("RECONNECT ({why}{missing}): run `tiktok-publish connect`")
+            } else if a.drafts_only {
+                "drafts only (no video.publish; reconnect to post directly)".into()
             } else {
                 "ok".into()
             };
@@ -176,8 +178,28 @@ mod tests {
             needs_reconnect: false,
             reconnect_reason: None,
             missing_scopes: vec![],
+            drafts_only: false,
             refresh_expires_at: Some("2027-01-01T00:00:00Z".into()),
         }
+    }
+
+    #[test]
+    fn an_upload_only_account_is_listed_as_drafts_only() {
+        let mut upload_only = account("-000dee", Some("Dee"), None);
+        upload_only.drafts_only = true;
+        upload_only.missing_scopes = vec!["video.publish".into()];
+        let table = table(&[upload_only, account("-000bob", Some("Bob"), None)]);
+        let status_of = |open_id: &str| {
+            let row = table.lines().find(|l| l.starts_with(open_id)).unwrap();
+            row.split("  ")
+                .filter(|c| !c.is_empty())
+                .last()
+                .unwrap()
+                .trim()
+                .to_owned()
+        };
+        assert!(status_of("-000dee").starts_with("drafts only"), "{table}");
+        assert_eq!(status_of("-000bob"), "ok", "{table}");
     }
 
     fn connected() -> Vec<AccountView> {

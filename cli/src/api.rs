@@ -24,6 +24,9 @@ pub struct AccountView {
     pub reconnect_reason: Option<String>,
     #[serde(default)]
     pub missing_scopes: Vec<String>,
+    /// It granted `video.upload` without `video.publish`: drafts only.
+    #[serde(default)]
+    pub drafts_only: bool,
     pub refresh_expires_at: Option<String>,
 }
 

@@ -269,6 +269,7 @@ mod tests {
             needs_reconnect: reconnect,
             reconnect_reason: reconnect.then(|| "refresh token expired".into()),
             missing_scopes: vec![],
+            drafts_only: false,
             refresh_expires_at: Some("2027-01-01T00:00:00Z".into()),
         };
         let table = accounts::table(&[account(false), account(true)]);

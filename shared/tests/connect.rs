@@ -227,9 +227,16 @@ async fn a_full_connect_stores_the_tokens_and_names_the_account() {
     let callback = s.at_tiktok(&started.authorize_url, None).await;
     assert!(param(&callback, "code").unwrap().contains('*'));
     let outcome = s.callback(&callback, Some(&started.nonce), now).await;
-    let CallbackOutcome::Connected { open_id, nickname } = &outcome else {
+    let CallbackOutcome::Connected {
+        open_id,
+        nickname,
+        drafts_only,
+    } = &outcome
+    else {
         panic!("not connected: {outcome:?}");
     };
+    // Every scope was granted: it posts directly too.
+    assert!(!drafts_only);
     // The page names the account with its nickname from user info.
     let at_tiktok = s.fake.account(open_id).unwrap().nickname;
     assert_eq!(nickname.as_deref(), Some(at_tiktok.as_str()));

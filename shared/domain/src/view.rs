@@ -244,6 +244,8 @@ mod tests {
         let account = AccountSummary {
             open_id: "a".into(),
             nickname: None,
+            username: None,
+            avatar_url: None,
             scopes: vec!["user.info.basic".into(), "video.upload".into()],
             needs_reconnect: false,
             reconnect_reason: None,
