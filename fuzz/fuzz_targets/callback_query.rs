@@ -24,8 +24,8 @@ use fuzz_support::{NOW, runtime, split_parts};
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
 use tiktok_publish_core::connect::{
-    BINDING_COOKIE, CallbackCheck, CallbackQuery, CallbackRefusal, CallbackRequest,
-    ConnectSettings, POSTING_SCOPES, Redacted, binding_cookies, check_callback, html_escape,
+    BINDING_COOKIE, CONNECT_SCOPES, CallbackCheck, CallbackQuery, CallbackRefusal, CallbackRequest,
+    ConnectSettings, Redacted, binding_cookies, check_callback, html_escape,
 };
 use tiktok_publish_core::store::{OAuthStateStore, OneTimeKind, OneTimeRecord, OneTimeToken};
 use tiktok_publish_core::tiktok::split_scopes;
@@ -118,7 +118,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(query.error.is_none(), "exchange despite TikTok's error");
             assert!(query.code.as_deref().is_some_and(|c| !c.is_empty()));
             let granted = split_scopes(query.scopes.as_deref().unwrap_or_default());
-            for scope in POSTING_SCOPES {
+            for scope in CONNECT_SCOPES {
                 assert!(
                     granted.iter().any(|g| g == scope),
                     "exchange without {scope}"

@@ -20,12 +20,16 @@ use fuzz_support::{BUCKET, CountingExecutions, MemorySource, runtime};
 use libfuzzer_sys::fuzz_target;
 use secrecy::SecretString;
 use serde_json::Value;
-use tiktok_publish_core::api::{ApiAnswer, CreatorInfoError, CreatorInfoSource, IdempotencyKey, PostsApi, RevokeError, Revoker};
+use tiktok_publish_core::api::{
+    ApiAnswer, CreatorInfoError, CreatorInfoSource, IdempotencyKey, PostsApi, RevokeError, Revoker,
+};
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::intake::Intake;
 use tiktok_publish_core::store::{AccountTokens, SealedSecret, unix_now};
 use tiktok_publish_core::tiktok::CreatorInfo;
-use tiktok_publish_memory::{MemoryIdempotencyStore, MemoryOAuthStateStore, MemoryPostStore, MemoryTokenStore};
+use tiktok_publish_memory::{
+    MemoryIdempotencyStore, MemoryOAuthStateStore, MemoryPostStore, MemoryTokenStore,
+};
 
 /// Never asked on this route.
 struct Unused;
@@ -54,6 +58,9 @@ fn account(open_id: &str, scopes: &[&str], needs_reconnect: bool) -> AccountToke
         refresh_expires_at: now + 365 * 86_400,
         scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
         nickname: Some("Fuzz".to_owned()),
+        username: None,
+        avatar_url: None,
+        profile_fetched_at: None,
         needs_reconnect,
         reconnect_reason: needs_reconnect.then(|| "refresh token refused".to_owned()),
         version: 1,
