@@ -134,7 +134,7 @@ def make_video(path):
         shutil.copyfile(os.path.join(HERE, "fixtures", "smoke.mp4"), path)
         return "fixtures/smoke.mp4 (no ffmpeg on PATH)"
     subprocess.run([ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
-                    "-f", "lavfi", "-i", "testsrc=duration=3:size=360x640:rate=15",
+                    "-f", "lavfi", "-i", "testsrc=duration=3:size=360x640:rate=30",
                     "-f", "lavfi", "-i", "sine=frequency=440:duration=3",
                     "-c:v", "libx264", "-preset", "veryfast", "-crf", "40", "-pix_fmt", "yuv420p",
                     "-c:a", "aac", "-b:a", "32k", "-shortest", "-movflags", "+faststart", path],
