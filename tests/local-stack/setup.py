@@ -63,7 +63,7 @@ class CfnLoader(yaml.SafeLoader):
 
 
 def _cfn_tag(loader, tag_suffix, node):
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    name = tag_suffix if tag_suffix in ("Ref", "Condition") else f"Fn::{tag_suffix}"
     if isinstance(node, yaml.ScalarNode):
         value = loader.construct_scalar(node)
         if tag_suffix == "GetAtt":
@@ -162,6 +162,12 @@ class Resolver:
             if key == "Fn::Not":
                 (inner,) = value
                 return not self.resolve(inner)
+            if key == "Fn::And":
+                return all(self.resolve(inner) for inner in value)
+            if key == "Fn::Or":
+                return any(self.resolve(inner) for inner in value)
+            if key == "Condition":
+                return self.condition(value)
             if key.startswith("Fn::"):
                 raise SystemExit(f"setup: intrinsic {key} is not supported locally: teach setup.py")
         return {k: self.resolve(v) for k, v in node.items()}
@@ -619,7 +625,14 @@ def main():
            for name in ("dynamodb", "s3", "secretsmanager", "sqs", "events", "stepfunctions", "kms",
                         "iam")}
 
-    resources = template["Resources"]
+    # A resource whose Condition is false does not exist, as in CloudFormation (the front
+    # door without DomainName).
+    resources = {}
+    for logical, res in template["Resources"].items():
+        if "Condition" in res and not r.condition(res["Condition"]):
+            log(f"{logical} ({res['Type']}): condition {res['Condition']} is false, not created")
+            continue
+        resources[logical] = res
     globals_fn = template.get("Globals", {}).get("Function", {})
     by_type = {}
     for logical, res in resources.items():
@@ -703,7 +716,8 @@ def main():
             function_env[key] = value
 
     outputs = {name: str(r.resolve(spec["Value"]))
-               for name, spec in template.get("Outputs", {}).items()}
+               for name, spec in template.get("Outputs", {}).items()
+               if "Condition" not in spec or r.condition(spec["Condition"])}
 
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "functions.env"), "w") as f:

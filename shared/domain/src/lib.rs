@@ -13,6 +13,7 @@
 //! - [`chunk_plan`]: how a video is cut into the chunks TikTok accepts.
 //! - [`media_rules`]: what TikTok takes of a video (codec, frame rate, size, duration), and
 //!   why a video breaks a rule.
+//! - [`media_url`]: the front door's signed media URLs, which TikTok pulls.
 //! - [`allowance`]: per-account budgets of TikTok calls over a sliding window.
 //! - [`view`]: what the API and the CLI show of posts and accounts.
 //! - [`upload`]: the bucket's upload keys (an account's folder, a video's manifest).
@@ -26,6 +27,7 @@ pub mod errors;
 pub mod fact;
 pub mod legacy;
 pub mod media_rules;
+pub mod media_url;
 pub mod one_time;
 pub mod options;
 pub mod post;
