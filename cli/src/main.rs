@@ -3,6 +3,7 @@
 mod accounts;
 mod api;
 mod compose;
+mod front_door;
 mod options;
 mod post;
 mod signer;
@@ -73,6 +74,21 @@ enum Command {
         #[arg(long)]
         no_follow: bool,
     },
+    /// Tests the stack's front door from outside, as TikTok will use it: https and its
+    /// certificate, no redirect, a signed media URL served and unsigned or expired ones
+    /// refused, TikTok's verification file. Changes nothing.
+    CheckDomain {
+        /// The name of TikTok's signature file, to check that the front door serves it
+        /// (leave out when the domain is verified by DNS).
+        #[arg(long, value_name = "NAME")]
+        verification_file: Option<String>,
+        /// Also trust this CA certificate (PEM), as for a front door on a test certificate.
+        #[arg(long, value_name = "PATH")]
+        ca_file: Option<PathBuf>,
+        /// HOST=IP: connect to IP for HOST, before its DNS record exists.
+        #[arg(long, value_name = "HOST=IP")]
+        resolve: Vec<String>,
+    },
     /// A single-use link that connects a TikTok account to the stack.
     Connect {
         /// Also open the link in your web browser.
@@ -93,8 +109,16 @@ enum CliError {
     Compose(#[from] compose::ComposeError),
     #[error(transparent)]
     Account(#[from] accounts::AccountChoiceError),
+    #[error(transparent)]
+    CheckDomain(#[from] front_door::CheckDomainError),
     #[error("{0}: correct the flag and try again (`tiktok-publish post --help`)")]
     Options(#[from] tiktok_publish_core::pipeline::options::OptionsError),
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 #[tokio::main]
@@ -133,9 +157,7 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             flags,
             yes,
         } => {
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64);
+            let now = unix_now();
             let ask = post::can_ask(yes);
             // Everything that needs no TikTok call is checked first, then the creator's
             // settings: nothing is uploaded until every answer is known.
@@ -181,6 +203,28 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             } else {
                 ExitCode::SUCCESS
             })
+        }
+        Command::CheckDomain {
+            verification_file,
+            ca_file,
+            resolve,
+        } => {
+            let reach = front_door::Reach { ca_file, resolve };
+            let findings =
+                front_door::check_domain(&stack, &reach, verification_file.as_deref(), unix_now())
+                    .await?;
+            for finding in &findings {
+                println!("{finding}");
+            }
+            let failed = findings
+                .iter()
+                .filter(|f| matches!(f.verdict, front_door::Verdict::Failed(_)))
+                .count();
+            if failed > 0 {
+                eprintln!("{failed} check(s) failed: see docs/front-door.md");
+                return Ok(ExitCode::FAILURE);
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Retry { id, no_follow } => {
             let queued = client.retry(&id).await?;

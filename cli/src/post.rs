@@ -119,33 +119,12 @@ pub async fn video_seconds(file: &Path) -> Option<f64> {
     probed.duration.map(|d| d.as_secs_f64())
 }
 
-async fn s3_client(stack: &Stack) -> aws_sdk_s3::Client {
-    if let Some(deployed) = &stack.deployed {
-        // An endpoint override in the user's environment (an S3 stand-in) needs path style.
-        let config = aws_sdk_s3::config::Builder::from(&deployed.sdk)
-            .force_path_style(deployed.sdk.endpoint_url().is_some())
-            .build();
-        return aws_sdk_s3::Client::from_conf(config);
-    }
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-    if let Some(region) = &stack.aws_region {
-        loader = loader.region(aws_config::Region::new(region.clone()));
-    }
-    if let Some(endpoint) = &stack.aws_endpoint {
-        loader = loader.endpoint_url(endpoint);
-    }
-    if let Some((id, secret)) = &stack.aws_credentials {
-        loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
-            id,
-            secret,
-            None,
-            None,
-            "local-stack-env-file",
-        ));
-    }
-    let shared = loader.load().await;
+pub(crate) async fn s3_client(stack: &Stack) -> aws_sdk_s3::Client {
+    let shared = stack.sdk_config().await;
+    // An endpoint override (moto, or an S3 stand-in in the user's environment) needs path
+    // style.
     let config = aws_sdk_s3::config::Builder::from(&shared)
-        .force_path_style(stack.aws_endpoint.is_some())
+        .force_path_style(shared.endpoint_url().is_some())
         .build();
     aws_sdk_s3::Client::from_conf(config)
 }

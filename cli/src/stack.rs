@@ -27,6 +27,44 @@ pub struct Stack {
     /// A deployed stack: its name and the user's AWS configuration, which signs the API's
     /// requests and uploads the videos.
     pub deployed: Option<Deployed>,
+    /// The front door, when the stack has one (deployed with DomainName).
+    pub front_door: Option<FrontDoorOutputs>,
+}
+
+/// What the stack says of its front door (docs/front-door.md).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FrontDoorOutputs {
+    /// `https://DOMAIN/media/`.
+    pub media_url_prefix: String,
+    /// The Secrets Manager secret holding the media URLs' signing key.
+    pub signing_key_arn: String,
+}
+
+impl Stack {
+    /// The AWS configuration for this stack's own services: the deployed stack's (the
+    /// user's credentials), or the local stack's moto endpoint and static credentials.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        if let Some(deployed) = &self.deployed {
+            return deployed.sdk.clone();
+        }
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(region) = &self.aws_region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &self.aws_endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
+        if let Some((id, secret)) = &self.aws_credentials {
+            loader = loader.credentials_provider(aws_credential_types::Credentials::new(
+                id,
+                secret,
+                None,
+                None,
+                "local-stack-env-file",
+            ));
+        }
+        loader.load().await
+    }
 }
 
 /// A stack found through CloudFormation.
@@ -68,6 +106,9 @@ impl Eq for Deployed {}
 /// The stack outputs the CLI reads (infra/template.yaml's `Outputs`).
 pub const API_URL_OUTPUT: &str = "ApiUrl";
 pub const BUCKET_OUTPUT: &str = "VideoBucketName";
+/// Outputs only a stack with a front door has.
+pub const MEDIA_URL_PREFIX_OUTPUT: &str = "MediaUrlPrefix";
+pub const MEDIA_SIGNING_KEY_OUTPUT: &str = "MediaSigningKeyArn";
 
 #[derive(Debug, thiserror::Error)]
 pub enum StackError {
@@ -155,6 +196,14 @@ pub fn from_env_text(path: &Path, text: &str) -> Result<Stack, StackError> {
             .ok()
             .zip(get("AWS_SECRET_ACCESS_KEY").ok()),
         deployed: None,
+        // The env file carries the template's outputs as STACK_<NAME>.
+        front_door: get("STACK_MEDIA_URL_PREFIX")
+            .ok()
+            .zip(get("STACK_MEDIA_SIGNING_KEY_ARN").ok())
+            .map(|(media_url_prefix, signing_key_arn)| FrontDoorOutputs {
+                media_url_prefix,
+                signing_key_arn,
+            }),
     })
 }
 
@@ -228,12 +277,20 @@ pub async fn from_cloudformation(name: &str) -> Result<Stack, StackError> {
                 output: key,
             })
     };
+    let front_door = output(MEDIA_URL_PREFIX_OUTPUT)
+        .ok()
+        .zip(output(MEDIA_SIGNING_KEY_OUTPUT).ok())
+        .map(|(media_url_prefix, signing_key_arn)| FrontDoorOutputs {
+            media_url_prefix,
+            signing_key_arn,
+        });
     Ok(Stack {
         api_url: output(API_URL_OUTPUT)?.trim_end_matches('/').to_owned(),
         bucket: output(BUCKET_OUTPUT)?,
         aws_endpoint: None,
         aws_region: Some(region),
         aws_credentials: None,
+        front_door,
         deployed: Some(Deployed {
             stack_name: name.to_owned(),
             sdk,
@@ -316,6 +373,7 @@ mod tests {
                 aws_region: Some("us-east-1".into()),
                 aws_credentials: Some(("test".into(), "secret".into())),
                 deployed: None,
+                front_door: None,
             }
         );
     }

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
-use std::process::{Command, Output, Stdio};
+
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -16,9 +16,10 @@ use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, si
 use aws_sigv4::sign::v4;
 use test_support::{moto, unique_name};
 
-const KEY_ID: &str = "AKIDCLITEST";
-const SECRET: &str = "cli-test-secret";
-const REGION: &str = "us-east-1";
+mod common;
+use common::{cli, text};
+
+use common::{KEY_ID, REGION, SECRET};
 
 /// One request as the stand-in API received it.
 #[derive(Debug, Clone)]
@@ -140,35 +141,6 @@ async fn create_stack(name: &str, api_url: &str) -> String {
         .await
         .expect("CreateStack on moto");
     bucket
-}
-
-fn cli(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tiktok-publish"))
-        .args(args)
-        .env("AWS_ENDPOINT_URL", moto().endpoint())
-        .env("AWS_ACCESS_KEY_ID", KEY_ID)
-        .env("AWS_SECRET_ACCESS_KEY", SECRET)
-        .env("AWS_REGION", REGION)
-        .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            "/nonexistent/aws-credentials",
-        )
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("TIKTOK_PUBLISH_ENV")
-        .stdin(Stdio::null())
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "status {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 /// Asserts `request` carries a SigV4 signature for execute-api in us-east-1 with the test's

@@ -10,11 +10,11 @@
 // certificate (ca.pem) and the host's key and certificate go in DIR.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import http from "node:http";
 import https from "node:https";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { GetObjectCommand, HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { loadFunction, viewerRequest } from "../../infra/cloudfront/load.mjs";
 
 /// A certificate authority and a certificate for `host` signed by it, made with openssl
@@ -37,12 +37,56 @@ export function makeCertificates(dir, host) {
   return files;
 }
 
-// What CloudFront passes back from S3: the body's description, never S3's own headers.
-const PASSED_HEADERS = ["content-type", "content-length", "content-range", "accept-ranges", "etag", "last-modified"];
+/// Reads what the function let through from S3, signed as Origin Access Control signs
+/// (SigV4, the stack's credentials), and passes on the body and its description, never S3's
+/// own headers. The status it answered with.
+async function serveObject(s3Client, bucket, forwarded, req, res) {
+  const input = {
+    Bucket: bucket,
+    // The function forwards the key as sent (percent-encoded); the S3 client encodes it again.
+    Key: decodeURIComponent(forwarded.uri.replace(/^\//, "")),
+    VersionId: forwarded.querystring.versionId.value,
+    Range: req.headers.range,
+  };
+  let answer;
+  try {
+    answer = await s3Client.send(req.method === "HEAD" ? new HeadObjectCommand(input) : new GetObjectCommand(input));
+  } catch (err) {
+    // S3 behind Origin Access Control, without s3:ListBucket, says 403 for a missing key.
+    const status = err.$metadata?.httpStatusCode === 404 ? 403 : (err.$metadata?.httpStatusCode ?? 502);
+    res.writeHead(status).end();
+    return status;
+  }
+  const status = answer.ContentRange ? 206 : 200;
+  const headers = {
+    "content-type": answer.ContentType,
+    "content-length": answer.ContentLength,
+    "content-range": answer.ContentRange,
+    "accept-ranges": answer.AcceptRanges,
+    etag: answer.ETag,
+    "last-modified": answer.LastModified?.toUTCString(),
+  };
+  res.writeHead(status, Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined)));
+  if (answer.Body) {
+    answer.Body.pipe(res);
+  } else {
+    res.end();
+  }
+  return status;
+}
 
 /// Serves the media path: the function decides, and what it forwards is read from S3.
 export function startMediaOrigin({ dir, host, s3, bucket, signingKey, verificationFile = "", verificationText = "", port = 0, log = () => {} }) {
   const certificates = makeCertificates(dir, host);
+  const s3Client = new S3Client({
+    endpoint: s3,
+    forcePathStyle: true,
+    region: process.env.AWS_REGION || "us-east-1",
+    credentials: {
+      accessKeyId: process.env.AWS_ACCESS_KEY_ID || "test",
+      secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY || "test",
+    },
+  });
   const handler = loadFunction({
     SigningKey: signingKey,
     VerificationFileName: verificationFile,
@@ -64,23 +108,10 @@ export function startMediaOrigin({ dir, host, s3, bucket, signingKey, verificati
         res.writeHead(result.statusCode, headers).end(req.method === "HEAD" ? undefined : result.body);
         return done(result.statusCode);
       }
-      const query = new URLSearchParams(Object.entries(result.querystring).map(([k, v]) => [k, v.value]));
-      const upstream = http.request(`${s3}/${bucket}${result.uri}?${query}`, {
-        method: req.method,
-        headers: req.headers.range ? { range: req.headers.range } : {},
-      }, (answer) => {
-        // S3 behind Origin Access Control, without s3:ListBucket, says 403 for a missing key.
-        const status = answer.statusCode === 404 ? 403 : answer.statusCode;
-        const headers = Object.fromEntries(PASSED_HEADERS.filter((h) => answer.headers[h]).map((h) => [h, answer.headers[h]]));
-        res.writeHead(status, headers);
-        answer.pipe(res);
-        done(status);
-      });
-      upstream.on("error", () => {
+      serveObject(s3Client, bucket, result, req, res).then(done, () => {
         res.writeHead(502).end();
         done(502);
       });
-      upstream.end();
     },
   );
   return new Promise((resolve) => {

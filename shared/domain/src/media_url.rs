@@ -62,12 +62,19 @@ impl std::fmt::Debug for MediaUrlSigner {
 }
 
 impl MediaUrlSigner {
-    /// `host` is the user's domain name (`DomainName` in the template), without a scheme.
+    /// `host` is the user's domain name (`DomainName` in the template), without a scheme. A
+    /// port may follow it (`name:8443`) where the front door is not on 443, as locally.
     pub fn new(host: &str, key: SecretString) -> Result<Self, MediaUrlError> {
-        let valid = !host.is_empty()
-            && host.len() <= 253
-            && host.contains('.')
-            && host.split('.').all(|label| {
+        let (name, port) = match host.rsplit_once(':') {
+            Some((name, port)) => (name, Some(port)),
+            None => (host, None),
+        };
+        let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+        let valid = port_ok
+            && !name.is_empty()
+            && name.len() <= 253
+            && name.contains('.')
+            && name.split('.').all(|label| {
                 !label.is_empty()
                     && label
                         .bytes()
@@ -216,7 +223,9 @@ mod tests {
             "https://a.example.com",
             "a.example.com/x",
             "a..example.com",
-            "a.example.com:443",
+            "a.example.com:0",
+            "a.example.com:x",
+            ":443",
         ] {
             assert!(
                 MediaUrlSigner::new(host, SecretString::from("k")).is_err(),
@@ -224,6 +233,11 @@ mod tests {
             );
         }
         assert_eq!(signer().url_prefix(), "https://media.example.com/media/");
+        let local = MediaUrlSigner::new("media.tiktok-publish.test:8443", SecretString::from("k"));
+        assert_eq!(
+            local.unwrap().url_prefix(),
+            "https://media.tiktok-publish.test:8443/media/"
+        );
     }
 
     #[test]
