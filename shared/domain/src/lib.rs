@@ -13,6 +13,7 @@
 //! - [`chunk_plan`]: how a video is cut into the chunks TikTok accepts.
 //! - [`media_rules`]: what TikTok takes of a video (codec, frame rate, size, duration), and
 //!   why a video breaks a rule.
+//! - [`photo_rules`]: what TikTok takes of a photo, and why an image is refused.
 //! - [`media_url`]: the front door's signed media URLs, which TikTok pulls.
 //! - [`allowance`]: per-account budgets of TikTok calls over a sliding window.
 //! - [`view`]: what the API and the CLI show of posts and accounts.
@@ -30,6 +31,7 @@ pub mod media_rules;
 pub mod media_url;
 pub mod one_time;
 pub mod options;
+pub mod photo_rules;
 pub mod post;
 pub mod retry;
 pub mod setting;

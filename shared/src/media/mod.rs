@@ -11,6 +11,7 @@ use futures::Stream;
 use crate::errors::{Classify, ErrorKind};
 
 pub mod check;
+pub mod photo;
 pub mod probe;
 
 /// A stream of a video's bytes; never buffered whole.
