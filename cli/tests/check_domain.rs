@@ -3,72 +3,21 @@
 //! test authority) in front of a versioned bucket in moto, with the stack's outputs and its
 //! signing key in moto's CloudFormation and Secrets Manager. Needs node and openssl.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-
-use test_support::{moto, unique_name};
+use test_support::{MEDIA_HOST, MediaOrigin, moto, unique_name};
 
 mod common;
 use common::{cli, text};
 
-const HOST: &str = "media.tiktok-publish.test";
-
-/// The media origin, stopped when dropped.
-struct Origin {
-    child: Child,
-    port: u16,
-    ca: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Origin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_origin(bucket: &str, key: &str) -> Origin {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let key_file = dir.path().join("key");
-    std::fs::write(&key_file, key).expect("the key file");
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/local-stack/media-origin.mjs");
-    let mut child = Command::new("node")
-        .arg(script)
-        .arg("--dir")
-        .arg(dir.path())
-        .args([
-            "--host",
-            HOST,
-            "--s3",
-            moto().endpoint(),
-            "--bucket",
-            bucket,
-        ])
-        .arg("--signing-key-file")
-        .arg(&key_file)
-        .args(["--verification-file", "tiktokAbC123.txt"])
-        .args([
-            "--verification-text",
+fn start_origin(bucket: &str, key: &str) -> MediaOrigin {
+    MediaOrigin::start(
+        bucket,
+        key,
+        Some((
+            "tiktokAbC123.txt",
             "tiktok-developers-site-verification=AbC123",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node runs the media origin (node and openssl on PATH)");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped"))
-        .read_line(&mut line)
-        .expect("the origin says where it listens");
-    let started: serde_json::Value = serde_json::from_str(&line).expect("one JSON line");
-    Origin {
-        child,
-        port: u16::try_from(started["port"].as_u64().expect("a port")).expect("a port"),
-        ca: started["ca"].as_str().expect("the CA file").to_owned(),
-        _dir: dir,
-    }
+        )),
+    )
+    .expect("the media origin starts")
 }
 
 /// A stack in moto with a front door: a versioned bucket holding one video, the signing key
@@ -140,8 +89,8 @@ async fn versioned_bucket_with_a_video() -> String {
     bucket
 }
 
-fn check_domain(stack: &str, origin: &Origin) -> std::process::Output {
-    let ca = origin.ca.clone();
+fn check_domain(stack: &str, origin: &MediaOrigin) -> std::process::Output {
+    let ca = origin.ca_file().display().to_string();
     cli(&[
         "--stack",
         stack,
@@ -149,7 +98,7 @@ fn check_domain(stack: &str, origin: &Origin) -> std::process::Output {
         "--ca-file",
         &ca,
         "--resolve",
-        &format!("{HOST}=127.0.0.1"),
+        &format!("{MEDIA_HOST}=127.0.0.1"),
         "--verification-file",
         "tiktokAbC123.txt",
     ])
@@ -160,7 +109,7 @@ async fn a_working_front_door_passes_every_check() {
     let key = "the-stack-signing-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEF";
     let bucket = versioned_bucket_with_a_video().await;
     let origin = start_origin(&bucket, key);
-    let prefix = format!("https://{HOST}:{}/media/", origin.port);
+    let prefix = origin.media_url_prefix();
     let stack = stack_with_front_door(&bucket, &prefix, key).await;
 
     let out = check_domain(&stack, &origin);
@@ -184,7 +133,7 @@ async fn a_key_that_differs_from_the_function_s_fails_the_signed_check_with_advi
         &bucket,
         "the-key-the-function-has-0123456789abcdefghijklmnopqrstuvwx",
     );
-    let prefix = format!("https://{HOST}:{}/media/", origin.port);
+    let prefix = origin.media_url_prefix();
     let stack = stack_with_front_door(&bucket, &prefix, "a-rotated-key-0123456789abcdef").await;
 
     let out = check_domain(&stack, &origin);

@@ -88,7 +88,8 @@ async function run(script, input = { post_id: "p1" }) {
   return { visited, transitions: visited.length + retries, retries, calls, outcome, failure, waits };
 }
 
-const ready = { post_id: "p1", ready: true, wait_seconds: 0 };
+const ready = { post_id: "p1", ready: true, wait_seconds: 0, pulled: false };
+const pulledReady = { post_id: "p1", ready: true, wait_seconds: 5, pulled: true };
 const uploaded = { post_id: "p1", done: true, wait_seconds: 15 };
 const processing = { post_id: "p1", final: false, wait_seconds: 15 };
 const published = { post_id: "p1", final: true, wait_seconds: 0 };
@@ -109,6 +110,17 @@ const tests = {
       { post_id: "p1", action: "status" },
       { post_id: "p1", action: "status" },
     ]);
+  },
+
+  async "a pull skips the upload: init, a wait, status until final, 9 transitions"() {
+    const r = await run({ Init: [pulledReady], Status: [processing, published] });
+    assert.equal(r.outcome, "succeeded");
+    assert.deepEqual(r.visited, [
+      "Init", "InitReady", "Pause", "Status", "Route", "Pause", "Status", "Route", "Published",
+    ]);
+    assert.equal(r.transitions, 9);
+    assert.deepEqual(r.waits, [["Pause", 5], ["Pause", 15]]);
+    assert.deepEqual(r.calls.Upload, []);
   },
 
   async "one status fetch is enough: 7 transitions"() {

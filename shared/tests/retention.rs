@@ -47,6 +47,7 @@ async fn rig(name: &str) -> Rig {
                 ..FakeSettings::default()
             },
             versioned: true,
+            bucket: None,
         },
     )
     .await;

@@ -709,7 +709,7 @@ def main():
     global_vars = globals_fn.get("Environment", {}).get("Variables", {})
     for logical, binary in functions.items():
         own = resources[logical]["Properties"].get("Environment", {}).get("Variables", {})
-        for key, value in r.resolve({**global_vars, **own}).items():
+        for key, value in drop_no_value(r.resolve({**global_vars, **own})).items():
             value = str(value)
             if function_env.get(key, value) != value:
                 raise SystemExit(f"setup: {key} differs between functions ({function_env[key]!r} vs {value!r})")

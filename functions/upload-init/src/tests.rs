@@ -56,6 +56,7 @@ async fn a_queued_post_is_initialised_at_tiktok() {
             post_id: rig.post.id.to_string(),
             ready: true,
             wait_seconds: 0,
+            pulled: false,
         }
     );
     assert_eq!(rig.stack.fake.call_count(Endpoint::DirectInit), 1);

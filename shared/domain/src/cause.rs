@@ -114,6 +114,9 @@ pub enum Cause {
     /// The account did not grant the scope the post's mode needs (an account connected
     /// with `video.upload` only posts drafts).
     ScopeNotGranted { scope: String },
+    /// The post asks TikTok to pull the video (`source: PULL_FROM_URL`), and the stack has
+    /// no front door to pull it from.
+    FrontDoorMissing,
     /// After a crash, the last chunk may have been sent, TikTok's status does not say how
     /// much it has, and its upload URL is dead: a new upload could be a second post.
     UploadOutcomeUnknown {
@@ -152,6 +155,7 @@ impl Cause {
             | Cause::VideoTooLong { .. }
             | Cause::CoverPastEnd { .. }
             | Cause::ScopeNotGranted { .. }
+            | Cause::FrontDoorMissing
             | Cause::VideoRefused { .. } => ErrorKind::PostRefused,
             Cause::VideoChanged { .. } => ErrorKind::VideoChanged,
             Cause::FreshTokenRefused | Cause::AuthorizationRemoved => {
@@ -282,6 +286,11 @@ impl fmt::Display for Cause {
                 f,
                 "{STUCK_PREFIX} in {state} for {minutes} minutes without a change (its \
                  execution ended or stalled without settling it)"
+            ),
+            Cause::FrontDoorMissing => f.write_str(
+                "the post asks TikTok to pull the video (source PULL_FROM_URL), and the stack \
+                 has no front door to pull it from: deploy it with DomainName and \
+                 CertificateArn (docs/front-door.md), or post with source FILE_UPLOAD",
             ),
             Cause::ScopeNotGranted { scope } => write!(
                 f,
@@ -471,6 +480,12 @@ pub(crate) mod tests {
                  \"draft\")",
             ),
             (
+                Cause::FrontDoorMissing,
+                "the post asks TikTok to pull the video (source PULL_FROM_URL), and the stack \
+                 has no front door to pull it from: deploy it with DomainName and \
+                 CertificateArn (docs/front-door.md), or post with source FILE_UPLOAD",
+            ),
+            (
                 Cause::UploadOutcomeUnknown {
                     chunks_recorded: 2,
                     total_chunks: 3,
@@ -535,6 +550,7 @@ pub(crate) mod tests {
                 Internal,
                 Internal,
                 Internal,
+                PostRefused,
                 PostRefused,
                 TikTokPostFailed,
                 TikTokUnavailable,

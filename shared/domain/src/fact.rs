@@ -21,6 +21,9 @@ pub enum Fact {
     OptionsArrived,
     /// TikTok gave a new upload session (publish id and upload URL).
     Initialised,
+    /// TikTok was asked to pull the video from the front door (a new publish id, no upload
+    /// session); the URL it got stays valid until `url_expires_at`.
+    PullRequested { url_expires_at: UnixTime },
     /// The session in progress goes on (its URL still fresh, bytes still missing).
     UploadResumed,
     /// TikTok had the whole video already when the post was initialised again.
@@ -82,6 +85,7 @@ impl fmt::Display for Fact {
             Fact::OptionsArrived => "options arrived",
             Fact::Initialised => "upload initialised",
             Fact::UploadResumed => "upload resumed",
+            Fact::PullRequested { .. } => "asked TikTok to pull the video from the front door",
             Fact::AlreadyAtTikTok => "TikTok already has the whole video",
             Fact::WholeVideoAtTikTok => "TikTok has the whole video",
             Fact::ChunksSending => "sending chunks",
@@ -136,6 +140,12 @@ pub(crate) mod tests {
             (Fact::OptionsArrived, "options arrived"),
             (Fact::Initialised, "upload initialised"),
             (Fact::UploadResumed, "upload resumed"),
+            (
+                Fact::PullRequested {
+                    url_expires_at: 1_800_000_000,
+                },
+                "asked TikTok to pull the video from the front door",
+            ),
             (Fact::AlreadyAtTikTok, "TikTok already has the whole video"),
             (Fact::WholeVideoAtTikTok, "TikTok has the whole video"),
             (Fact::ChunksSending, "sending chunks"),

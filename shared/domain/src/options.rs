@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::post::PostOptions;
-use crate::tiktok::{MAX_TITLE_UTF16, PostMode, PrivacyLevel, utf16_len};
+use crate::tiktok::{MAX_TITLE_UTF16, PostMode, PrivacyLevel, VideoSource, utf16_len};
 use crate::time::UnixTime;
 
 /// The longest a post may be scheduled ahead: a Standard execution lives up to a year.
@@ -61,6 +61,9 @@ pub struct OptionsInput {
     pub mode: Option<String>,
     /// RFC 3339, e.g. `2026-12-01T18:00:00Z`.
     pub publish_at: Option<String>,
+    /// `FILE_UPLOAD` or `PULL_FROM_URL` (TikTok downloads it from the front door). Left out:
+    /// the stack's default, which is `PULL_FROM_URL` once a front door is configured.
+    pub source: Option<String>,
 }
 
 /// Parses a JSON document of options (a manifest).
@@ -205,6 +208,15 @@ impl OptionsInput {
                 Some(at)
             }
         };
+        let source = match self.source.as_deref() {
+            None => None,
+            Some(value) => Some(VideoSource::parse(value).ok_or_else(|| {
+                OptionsError::new(
+                    field("source"),
+                    format!("must be \"FILE_UPLOAD\" or \"PULL_FROM_URL\", not {value:?}"),
+                )
+            })?),
+        };
         let disable_duet = interaction_switch(&field, "duet", self.allow_duet, self.disable_duet)?;
         let disable_comment =
             interaction_switch(&field, "comment", self.allow_comment, self.disable_comment)?;
@@ -222,6 +234,7 @@ impl OptionsInput {
             is_aigc: self.is_aigc.unwrap_or(false),
             mode,
             publish_at,
+            source,
         })
     }
 }

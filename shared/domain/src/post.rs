@@ -113,6 +113,9 @@ pub struct PostOptions {
     /// Not before this time (Unix seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publish_at: Option<UnixTime>,
+    /// How TikTok gets the video; `None`: the stack's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<crate::tiktok::VideoSource>,
 }
 
 /// The video: its location, and what HeadObject said once it was looked at.

@@ -129,9 +129,11 @@ pub fn retry_verdict(post: &PostRecord) -> Result<(), NotRetryable> {
     };
     if post.state == PostState::Refused {
         // The only refusals a retry fixes: the account was not connected, or had not
-        // granted the scope, and may be (or have) now.
+        // granted the scope, or the stack had no front door, and may be (or have) now.
         return match failure.cause {
-            Cause::NotConnected { .. } | Cause::ScopeNotGranted { .. } => Ok(()),
+            Cause::NotConnected { .. }
+            | Cause::ScopeNotGranted { .. }
+            | Cause::FrontDoorMissing => Ok(()),
             _ => refused(
                 failure,
                 "post_refused",
@@ -189,6 +191,7 @@ pub fn retry_verdict(post: &PostRecord) -> Result<(), NotRetryable> {
         | Cause::VideoTooLong { .. }
         | Cause::CoverPastEnd { .. }
         | Cause::ScopeNotGranted { .. }
+        | Cause::FrontDoorMissing
         | Cause::VideoRefused { .. } => verdict_of_kind(failure, ErrorKind::PostRefused),
         Cause::Error { kind, .. } => verdict_of_kind(failure, *kind),
     }

@@ -119,6 +119,81 @@ impl From<&crate::chunk_plan::ChunkPlan> for SourceInfo {
     }
 }
 
+/// How TikTok gets the video: the stack sends it in chunks (`FILE_UPLOAD`), or TikTok
+/// downloads it from the front door (`PULL_FROM_URL`, which needs the user's own verified
+/// domain; see docs/front-door.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VideoSource {
+    FileUpload,
+    PullFromUrl,
+}
+
+impl VideoSource {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            VideoSource::FileUpload => "FILE_UPLOAD",
+            VideoSource::PullFromUrl => "PULL_FROM_URL",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<VideoSource> {
+        [VideoSource::FileUpload, VideoSource::PullFromUrl]
+            .into_iter()
+            .find(|source| source.as_str() == value)
+    }
+}
+
+impl fmt::Display for VideoSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A signed media URL of the front door (`media_url::MediaUrlSigner`). Whoever holds it may
+/// read that version of the video until it expires, so it is kept like a secret: its
+/// `Debug` hides it, and it is never logged or stored; only TikTok's init body carries it.
+#[derive(Clone)]
+pub struct MediaUrl(SecretString);
+
+impl MediaUrl {
+    pub fn new(url: String) -> Self {
+        MediaUrl(SecretString::from(url))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for MediaUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MediaUrl([redacted])")
+    }
+}
+
+/// `source_info` of a pull: TikTok downloads the video from `video_url`.
+#[derive(Debug, Clone)]
+pub struct PullSourceInfo {
+    pub video_url: MediaUrl,
+}
+
+impl Serialize for PullSourceInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut info = serializer.serialize_struct("PullSourceInfo", 2)?;
+        info.serialize_field("source", VideoSource::PullFromUrl.as_str())?;
+        info.serialize_field("video_url", self.video_url.expose())?;
+        info.end()
+    }
+}
+
+/// What an init of a pull answers: only the publish id (there is nothing to upload).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PullInitResponse {
+    pub publish_id: String,
+}
+
 /// Where the post goes: live on the account, or to the creator's inbox as a draft.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -149,6 +149,27 @@ impl PostStore for MemoryPostStore {
         Ok(post.clone())
     }
 
+    async fn record_pull(
+        &self,
+        id: &PostId,
+        publish_id: &str,
+        now: UnixTime,
+    ) -> Result<PostRecord, StoreError> {
+        let mut posts = lock(&self.posts);
+        let post = posts.get_mut(id).ok_or_else(|| not_found(id))?;
+        if post.state.is_final() {
+            return Err(StoreError::StateConflict {
+                id: id.to_string(),
+                expected: non_final(),
+                found: post.state,
+            });
+        }
+        post.publish_id = Some(publish_id.to_owned());
+        post.upload = None;
+        post.updated_at = now;
+        Ok(post.clone())
+    }
+
     async fn record_chunk_done(
         &self,
         id: &PostId,

@@ -18,9 +18,10 @@ use crate::errors::{Classify, ErrorKind};
 use crate::media::probe::ProbeError;
 use crate::media::{SourceError, VideoSource};
 use crate::store::{AllowanceStore, Cause, PostStore};
-use crate::tiktok::{ChunkPolicy, TikTokError, TikTokPosting};
+use crate::tiktok::{ChunkPolicy, TikTokError, TikTokPosting, VideoSource as VideoSourceKind};
 use crate::tokens::TokenService;
 use crate::transfer::UploadFailed;
+use tiktok_publish_domain::media_url::MediaUrlSigner;
 
 pub use tiktok_publish_domain::options;
 mod steps;
@@ -46,6 +47,17 @@ pub struct PipelineSettings {
     pub processing_deadline: Duration,
     /// How many times one post may be initialised (expired upload URLs) before it fails.
     pub max_inits: u32,
+    /// The front door TikTok pulls videos from, when the stack has one.
+    pub front_door: Option<FrontDoor>,
+}
+
+/// The stack's front door (docs/front-door.md): it signs the media URLs TikTok pulls.
+#[derive(Debug, Clone)]
+pub struct FrontDoor {
+    pub signer: MediaUrlSigner,
+    /// How a post goes when its options do not say: `PULL_FROM_URL` once a front door is
+    /// configured, unless the stack's settings keep `FILE_UPLOAD`.
+    pub default_source: VideoSourceKind,
 }
 
 impl Default for PipelineSettings {
@@ -59,6 +71,7 @@ impl Default for PipelineSettings {
             options_poll: Duration::from_secs(30),
             processing_deadline: Duration::from_secs(2 * 3600),
             max_inits: 4,
+            front_door: None,
         }
     }
 }
@@ -89,6 +102,9 @@ pub struct InitOutput {
     pub post_id: String,
     pub ready: bool,
     pub wait_seconds: u64,
+    /// TikTok pulls the video: nothing to upload, the run goes straight to the status.
+    #[serde(default)]
+    pub pulled: bool,
 }
 
 /// `chunk-upload`'s answer: `done` once TikTok has the whole video.

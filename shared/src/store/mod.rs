@@ -265,6 +265,16 @@ pub trait PostStore: Send + Sync {
         now: UnixTime,
     ) -> Result<PostRecord, StoreError>;
 
+    /// Saves a pull's publish id (TikTok downloads the video from the front door) and drops
+    /// any earlier upload session: there is nothing to upload. Only while the post is not
+    /// final.
+    async fn record_pull(
+        &self,
+        id: &PostId,
+        publish_id: &str,
+        now: UnixTime,
+    ) -> Result<PostRecord, StoreError>;
+
     /// Records that `chunks_done` chunks (`bytes_done` bytes) of the upload `publish_id`
     /// arrived. Progress only moves forward; repeating the last record is accepted.
     async fn record_chunk_done(

@@ -9,7 +9,9 @@ use secrecy::SecretString;
 
 use super::chunk_plan::{ChunkPlan, ChunkRange};
 use super::error::TikTokError;
-use super::types::{CreatorInfo, InitResponse, PostInfo, PublishStatus, UploadUrl};
+use super::types::{
+    CreatorInfo, InitResponse, PostInfo, PublishStatus, PullInitResponse, PullSourceInfo, UploadUrl,
+};
 use crate::media::ByteStream;
 use tiktok_publish_domain::account::AccountProfile;
 
@@ -74,6 +76,22 @@ pub trait TikTokPosting: TikTokCreators + TikTokUpload {
         access_token: &SecretString,
         plan: &ChunkPlan,
     ) -> Result<InitResponse, TikTokError>;
+
+    /// Direct Post init of a pull: TikTok downloads the video from the front door
+    /// (`source_info.source = PULL_FROM_URL`); there is nothing to upload.
+    async fn init_direct_post_pull(
+        &self,
+        access_token: &SecretString,
+        post_info: &PostInfo,
+        source: &PullSourceInfo,
+    ) -> Result<PullInitResponse, TikTokError>;
+
+    /// Upload to inbox by pull: TikTok downloads the draft from the front door.
+    async fn init_inbox_pull(
+        &self,
+        access_token: &SecretString,
+        source: &PullSourceInfo,
+    ) -> Result<PullInitResponse, TikTokError>;
 
     /// Where a post stands.
     async fn fetch_status(

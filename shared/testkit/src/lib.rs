@@ -49,6 +49,9 @@ pub struct StackSettings {
     pub fake: FakeSettings,
     /// Whether the bucket keeps versions.
     pub versioned: bool,
+    /// The bucket's name, when something started before the stack must know it (a media
+    /// origin); otherwise a fresh one.
+    pub bucket: Option<String>,
 }
 
 /// A fake TikTok with a client for it, and fresh tables and a fresh bucket in moto with the
@@ -89,7 +92,10 @@ impl TestStack {
             .await
             .expect("create the tables in moto");
         let s3 = moto().s3().await;
-        let bucket = new_bucket(&s3, settings.versioned).await;
+        let bucket = match settings.bucket {
+            Some(name) => new_bucket_named(&s3, name, settings.versioned).await,
+            None => new_bucket(&s3, settings.versioned).await,
+        };
         TestStack {
             posts: Arc::new(DynamoPostStore::new(dynamodb.clone(), &tables.posts)),
             accounts: Arc::new(DynamoTokenStore::new(dynamodb.clone(), &tables.accounts)),
@@ -279,7 +285,11 @@ impl PassMachine {
 
 /// A fresh bucket in moto, versioned or not.
 pub async fn new_bucket(s3: &aws_sdk_s3::Client, versioned: bool) -> String {
-    let bucket = unique_name("videos");
+    new_bucket_named(s3, unique_name("videos"), versioned).await
+}
+
+/// [`new_bucket`] under a name chosen beforehand.
+pub async fn new_bucket_named(s3: &aws_sdk_s3::Client, bucket: String, versioned: bool) -> String {
     s3.create_bucket()
         .bucket(&bucket)
         .send()

@@ -23,6 +23,7 @@ use tiktok_publish_testkit::{StackSettings, TestStack};
 mod crashes;
 mod faults;
 mod published;
+mod pull;
 mod refusals;
 mod scopes;
 
@@ -228,7 +229,11 @@ async fn drive(rig: &Rig, id: &PostId, mut faults: Vec<(Task, usize, Fault)>) ->
         });
         let answer = match task {
             Task::Init => pipeline.init_upload(post_id).await.map(|out| {
-                if out.ready {
+                if out.ready && out.pulled {
+                    // InitReady: a pull has nothing to upload (Pause, then Status).
+                    trace.push("Init:pulled".to_owned());
+                    Next::Go(Task::Status)
+                } else if out.ready {
                     trace.push("Init:ready".to_owned());
                     Next::Go(Task::Upload)
                 } else {

@@ -63,6 +63,7 @@ fn options() -> PostOptions {
         is_aigc: false,
         mode: PostMode::DirectPost,
         publish_at: Some(NOW + 60),
+        source: Some(tiktok_publish_core::tiktok::VideoSource::PullFromUrl),
     }
 }
 

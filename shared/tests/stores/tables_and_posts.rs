@@ -246,6 +246,17 @@ async fn upload_progress_belongs_to_one_init_and_only_moves_forward() {
     let progressed = store.get(&post.id).await.unwrap().unwrap();
     assert_eq!(progressed.upload.as_ref().unwrap().chunks_done, 1);
 
+    // A pull replaces the session: a new publish id, and nothing to upload.
+    let pulled = store
+        .record_pull(&post.id, "pub-pull", NOW + 15)
+        .await
+        .unwrap();
+    assert_eq!(pulled.publish_id.as_deref(), Some("pub-pull"));
+    assert!(pulled.upload.is_none(), "{pulled:?}");
+    let reread = store.get(&post.id).await.unwrap().unwrap();
+    assert_eq!(reread.publish_id.as_deref(), Some("pub-pull"));
+    assert!(reread.upload.is_none(), "{reread:?}");
+
     // A new init is a new upload: progress starts again.
     let reinit = store
         .record_init(&post.id, "pub-2", &url, NOW + 20, &plan, NOW + 20)
@@ -278,6 +289,14 @@ async fn upload_progress_belongs_to_one_init_and_only_moves_forward() {
     assert_eq!(
         done.outcome.unwrap().public_post_ids,
         vec!["7299999999999999999"]
+    );
+    let late_pull = store
+        .record_pull(&post.id, "pub-4", NOW + 40)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(late_pull, StoreError::StateConflict { .. }),
+        "{late_pull:?}"
     );
     let late = store
         .record_init(&post.id, "pub-3", &url, NOW + 40, &plan, NOW + 40)

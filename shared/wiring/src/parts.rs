@@ -13,13 +13,14 @@ use tiktok_publish_adapters::{
     EventBridgeEvents, KmsCodec, S3RetentionTags, S3VideoSource, TableNames, TikTokClient,
     s3_client as media_s3_client,
 };
-use tiktok_publish_core::config::{ClientSecretSource, SecretUnavailable};
+use tiktok_publish_core::config::{ClientSecretSource, ConfigError, SecretUnavailable};
 use tiktok_publish_core::ends::{NoOutcomeEvents, PostEnds};
 use tiktok_publish_core::events::OutcomeEvents;
-use tiktok_publish_core::pipeline::Pipeline;
+use tiktok_publish_core::pipeline::{FrontDoor, Pipeline, PipelineSettings};
 use tiktok_publish_core::setup::WiringError;
 use tiktok_publish_core::store::{OpenedCache, PlainCodec, SecretCodec};
 use tiktok_publish_core::tokens::TokenService;
+use tiktok_publish_domain::media_url::MediaUrlSigner;
 
 use crate::settings::{SecretSetting, Settings};
 
@@ -36,6 +37,8 @@ pub struct ClientSecret {
     secrets: aws_sdk_secretsmanager::Client,
     setting: SecretSetting,
     cached: OnceCell<SecretString>,
+    /// What to do about an empty secret.
+    when_empty: &'static str,
 }
 
 impl ClientSecret {
@@ -44,6 +47,15 @@ impl ClientSecret {
             secrets: aws_sdk_secretsmanager::Client::new(sdk),
             setting,
             cached: OnceCell::new(),
+            when_empty: "set it to the app's client secret from TikTok's developer portal",
+        }
+    }
+
+    /// The front door's media signing key (`MediaSigningKeyArn`), read the same way.
+    pub fn media_signing_key(sdk: &aws_config::SdkConfig, setting: SecretSetting) -> Self {
+        ClientSecret {
+            when_empty: "put a new key in it and raise MediaSigningKeyGeneration (docs/front-door.md)",
+            ..ClientSecret::new(sdk, setting)
         }
     }
 
@@ -83,11 +95,7 @@ impl ClientSecret {
                     Some(value) if !value.trim().is_empty() => {
                         Ok(SecretString::from(value.trim().to_owned()))
                     }
-                    _ => Err(refused(
-                        "the secret is empty: set it to the app's client secret from TikTok's \
-                         developer portal"
-                            .into(),
-                    )),
+                    _ => Err(refused(format!("the secret is empty: {}", self.when_empty))),
                 }
             })
             .await
@@ -255,9 +263,32 @@ impl Parts {
         .with_profiles(self.accounts.clone(), Arc::new(tiktok.clone())))
     }
 
+    /// The front door's signer, its key read from Secrets Manager once, at cold start.
+    pub async fn front_door(&self) -> Result<Option<FrontDoor>, WiringError> {
+        let Some(setting) = self.settings.front_door()? else {
+            return Ok(None);
+        };
+        let key = ClientSecret::media_signing_key(&self.sdk, setting.key)
+            .get()
+            .await?;
+        let signer =
+            MediaUrlSigner::new(&setting.host, key).map_err(|err| ConfigError::Invalid {
+                name: "FRONT_DOOR_HOST",
+                reason: err.to_string(),
+            })?;
+        Ok(Some(FrontDoor {
+            signer,
+            default_source: setting.default_source,
+        }))
+    }
+
     /// The state machine's steps.
     pub async fn pipeline(&self) -> Result<Pipeline, WiringError> {
         let tiktok = self.tiktok().await?;
+        let settings = PipelineSettings {
+            front_door: self.front_door().await?,
+            ..self.settings.pipeline()?
+        };
         Ok(Pipeline {
             posts: self.posts.clone(),
             // Every end of a post (published, inbox, failed, refused) sends its event, emits
@@ -267,7 +298,7 @@ impl Parts {
             tiktok: Arc::new(tiktok),
             source: Arc::new(S3VideoSource::new(self.s3.clone())),
             allowances: self.allowances.clone(),
-            settings: self.settings.pipeline()?,
+            settings,
         })
     }
 }

@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
+mod media_origin;
+pub use media_origin::{MEDIA_HOST, MediaOrigin};
+
 /// A running moto server.
 #[derive(Debug)]
 pub struct Moto {

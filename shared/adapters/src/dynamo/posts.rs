@@ -306,6 +306,29 @@ impl PostStore for DynamoPostStore {
         self.update(id, expr, &non_final_states()).await
     }
 
+    async fn record_pull(
+        &self,
+        id: &PostId,
+        publish_id: &str,
+        now: UnixTime,
+    ) -> Result<PostRecord, StoreError> {
+        let mut expr = Expr::new();
+        expr.set("publish_id", s(publish_id))
+            .set("updated_at", n(now))
+            .remove("upload_url")
+            .remove("upload_issued_at")
+            .remove("video_size")
+            .remove("chunk_size")
+            .remove("chunk_count")
+            .remove("chunks_done")
+            .remove("bytes_done");
+        let exists = exists(&mut expr);
+        expr.condition(exists);
+        let open = not_final(&mut expr);
+        expr.condition(open);
+        self.update(id, expr, &non_final_states()).await
+    }
+
     async fn record_chunk_done(
         &self,
         id: &PostId,

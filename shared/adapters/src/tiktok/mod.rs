@@ -15,8 +15,8 @@ use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::media::ByteStream;
 use tiktok_publish_core::tiktok::{
     ChunkAccepted, ChunkPlan, ChunkRange, CreatorInfo, Endpoint, InitResponse, PostInfo,
-    PublishStatus, SourceInfo, TikTokAuthorize, TikTokCreators, TikTokError, TikTokPosting,
-    TikTokRevoke, TikTokUpload, TokenGrant, UploadUrl,
+    PublishStatus, PullInitResponse, PullSourceInfo, SourceInfo, TikTokAuthorize, TikTokCreators,
+    TikTokError, TikTokPosting, TikTokRevoke, TikTokUpload, TokenGrant, UploadUrl,
 };
 use tiktok_publish_core::tokens::TokenRefresher;
 
@@ -273,6 +273,37 @@ impl TikTokPosting for TikTokClient {
         plan: &ChunkPlan,
     ) -> Result<InitResponse, TikTokError> {
         let body = serde_json::json!({ "source_info": SourceInfo::from(plan) });
+        self.post_json(
+            Endpoint::InboxInit,
+            "/v2/post/publish/inbox/video/init/",
+            access_token,
+            &body,
+        )
+        .await
+    }
+
+    async fn init_direct_post_pull(
+        &self,
+        access_token: &SecretString,
+        post_info: &PostInfo,
+        source: &PullSourceInfo,
+    ) -> Result<PullInitResponse, TikTokError> {
+        let body = serde_json::json!({ "post_info": post_info, "source_info": source });
+        self.post_json(
+            Endpoint::DirectPostInit,
+            "/v2/post/publish/video/init/",
+            access_token,
+            &body,
+        )
+        .await
+    }
+
+    async fn init_inbox_pull(
+        &self,
+        access_token: &SecretString,
+        source: &PullSourceInfo,
+    ) -> Result<PullInitResponse, TikTokError> {
+        let body = serde_json::json!({ "source_info": source });
         self.post_json(
             Endpoint::InboxInit,
             "/v2/post/publish/inbox/video/init/",

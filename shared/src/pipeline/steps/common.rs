@@ -31,6 +31,7 @@ pub(super) fn wait(post_id: &PostId, for_: Duration) -> InitOutput {
         post_id: post_id.to_string(),
         ready: false,
         wait_seconds: secs(for_),
+        pulled: false,
     }
 }
 

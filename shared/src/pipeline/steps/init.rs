@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use super::common::*;
+use super::pull::{Route, media_url_expiry, pulled};
 use crate::errors::ErrorKind;
 use crate::media::check::{duration_fits_limit, fits_tiktok};
 use crate::media::probe::{ProbeError, ProbeLimits, probe};
@@ -100,6 +101,12 @@ impl Pipeline {
             return Err(self.fail(&post, cause, None).await);
         }
 
+        // Refused before any call when the options ask for a pull the stack cannot serve.
+        let route = match self.route_for(&options) {
+            Ok(route) => route,
+            Err(cause) => return Err(self.fail(&post, cause, None).await),
+        };
+
         let object = self.pinned_object(&post).await?;
         let video = match probe(self.source.as_ref(), &object, &ProbeLimits::default()).await {
             Ok(video) => video,
@@ -177,6 +184,18 @@ impl Pipeline {
         if let Some(wait_for) = self.spend(&post.open_id, TikTokCall::Init).await? {
             return Ok(wait(&post.id, wait_for));
         }
+        if let Route::Pull(door) = route {
+            let expires_at = media_url_expiry();
+            match self.media_url(&post, &object, door, expires_at) {
+                Ok(Some(url)) => {
+                    return self
+                        .init_pull(&post, &object, post_info, url, expires_at)
+                        .await;
+                }
+                Ok(None) => {}
+                Err(cause) => return Err(self.fail(&post, cause, None).await),
+            }
+        }
         let answer = self
             .with_token(&post.open_id, |token| {
                 let post_info = post_info.clone();
@@ -241,6 +260,7 @@ impl Pipeline {
             post_id: post.id.to_string(),
             ready: true,
             wait_seconds: 0,
+            pulled: false,
         })
     }
 
@@ -308,8 +328,13 @@ pub(super) enum PublishAnswer {
 /// TikTok's error code for a publish id it does not know.
 pub(super) const UNKNOWN_PUBLISH_ID: &str = "invalid_publish_id";
 
-/// Whether every byte reached TikTok (recorded chunk by chunk) or TikTok was processing it.
+/// Whether every byte reached TikTok (recorded chunk by chunk, or pulled by TikTok itself)
+/// or TikTok was processing it.
 pub(super) fn whole_video_sent(post: &PostRecord) -> bool {
+    if pulled(post) {
+        // TikTok fetches a pulled video whole: once asked, it may have all of it.
+        return true;
+    }
     let all_chunks = post
         .upload
         .as_ref()
@@ -329,7 +354,7 @@ pub(super) fn inits_since_last_retry(post: &PostRecord) -> usize {
         .rev()
         .filter_map(|h| h.fact.as_ref())
         .take_while(|fact| !fact.is_retry())
-        .filter(|fact| **fact == Fact::Initialised)
+        .filter(|fact| matches!(fact, Fact::Initialised | Fact::PullRequested { .. }))
         .count()
 }
 
@@ -339,7 +364,7 @@ pub(super) fn happened_since_init(post: &PostRecord, fact: &Fact) -> bool {
         .iter()
         .rev()
         .filter_map(|h| h.fact.as_ref())
-        .take_while(|f| **f != Fact::Initialised)
+        .take_while(|f| !matches!(f, Fact::Initialised | Fact::PullRequested { .. }))
         .any(|f| f == fact)
 }
 

@@ -4,6 +4,7 @@
 mod common;
 mod failure;
 mod init;
+mod pull;
 mod resume;
 mod status;
 mod upload;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use super::common::*;
 use super::init::{INITIALISABLE, PublishAnswer, whole_video_sent};
+use super::pull::pulled;
 use crate::pipeline::{InitOutput, Pipeline, StepError};
 use crate::store::{Cause, Fact, PostRecord, PostState, UnixTime, UploadSession};
 use crate::tiktok::{PublishStatus, PublishStatusKind};
@@ -92,10 +93,12 @@ impl Pipeline {
             PublishAnswer::Wait => return Ok(Some(wait(&post.id, Duration::from_secs(5)))),
             PublishAnswer::Unknown(_) => return self.publish_forgotten(post).await,
         };
+        let pull = pulled(post);
         let ready = || InitOutput {
             post_id: post.id.to_string(),
             ready: true,
             wait_seconds: 0,
+            pulled: pull,
         };
         let decision = match status.status {
             PublishStatusKind::Failed => {
@@ -105,7 +108,8 @@ impl Pipeline {
                 );
                 return Ok(None);
             }
-            PublishStatusKind::ProcessingUpload => self.uploading(post, &status, now),
+            // A pull has no session of ours to resume: TikTok downloads it, or has it.
+            PublishStatusKind::ProcessingUpload if !pull => self.uploading(post, &status, now),
             // Complete, in the inbox, or a status TikTok added later: TikTok has the video.
             _ => Uploading::Processing,
         };

@@ -23,6 +23,7 @@ use secrecy::SecretString;
 use tiktok_publish_core::config::ConfigError;
 use tiktok_publish_core::metrics::{LOCAL_STACK, Metrics, StdoutLines};
 use tiktok_publish_core::reconnect::DEFAULT_WARN_DAYS;
+use tiktok_publish_core::tiktok::VideoSource;
 use tiktok_publish_core::trigger::DEFAULT_UPLOAD_PREFIX;
 
 mod sections;
@@ -54,6 +55,14 @@ pub enum SecretSetting {
     Arn(String),
     /// Neither is set: asking for the secret fails (oauth-start is given none).
     Unset,
+}
+
+/// The front door's settings ([`Settings::front_door`]); its key is read at cold start.
+#[derive(Debug, Clone)]
+pub struct FrontDoorSetting {
+    pub host: String,
+    pub key: SecretSetting,
+    pub default_source: VideoSource,
 }
 
 /// How the functions log (read by [`crate::telemetry::init_logging`]).
@@ -166,6 +175,33 @@ impl Settings {
             Some(arn) => SecretSetting::Arn(arn),
             None => SecretSetting::Unset,
         }
+    }
+
+    /// The front door, when `FRONT_DOOR_HOST` is set (its domain name, and a port where it is
+    /// not 443): the media URLs' key, `MEDIA_SIGNING_KEY` (local runs) or the Secrets Manager
+    /// secret `MEDIA_SIGNING_KEY_ARN` names, and `VIDEO_SOURCE_DEFAULT` (`PULL_FROM_URL`
+    /// unless set to `FILE_UPLOAD`).
+    pub fn front_door(&self) -> Result<Option<FrontDoorSetting>, ConfigError> {
+        let Some(host) = self.optional("FRONT_DOOR_HOST") else {
+            return Ok(None);
+        };
+        let key = if let Some(key) = self.optional("MEDIA_SIGNING_KEY") {
+            SecretSetting::Given(SecretString::from(key))
+        } else {
+            SecretSetting::Arn(self.required("MEDIA_SIGNING_KEY_ARN")?)
+        };
+        let default_source = match self.optional("VIDEO_SOURCE_DEFAULT") {
+            None => VideoSource::PullFromUrl,
+            Some(value) => VideoSource::parse(value.trim()).ok_or(ConfigError::Invalid {
+                name: "VIDEO_SOURCE_DEFAULT",
+                reason: format!("must be FILE_UPLOAD or PULL_FROM_URL, not {value:?}"),
+            })?,
+        };
+        Ok(Some(FrontDoorSetting {
+            host,
+            key,
+            default_source,
+        }))
     }
 
     /// `STACK_NAME`, default `local`: the `Stack` dimension of the metrics.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use tiktok_publish_core::config::{ConfigError, NoClientSecret};
+use tiktok_publish_core::tiktok::VideoSource;
 use tiktok_publish_core::trigger::KeyEncoding;
 
 use super::sections::{parse_margin, parse_per_window};
@@ -408,4 +409,52 @@ fn allowance_limits_name_the_variable() {
     .allowances()
     .unwrap();
     assert_eq!((limits.init_per_minute, limits.margin), (3, Duration::ZERO));
+}
+
+#[test]
+fn the_front_door_needs_its_key_and_pulls_by_default() {
+    assert!(settings(&[]).front_door().unwrap().is_none());
+    let without_key = settings(&[("FRONT_DOOR_HOST", "tiktok.example.com")]);
+    assert_eq!(
+        missing_name(without_key.front_door().unwrap_err()),
+        "MEDIA_SIGNING_KEY_ARN"
+    );
+    let deployed = settings(&[
+        ("FRONT_DOOR_HOST", "tiktok.example.com"),
+        (
+            "MEDIA_SIGNING_KEY_ARN",
+            "arn:aws:secretsmanager:us-east-1:1:secret:k",
+        ),
+    ])
+    .front_door()
+    .unwrap()
+    .expect("a front door");
+    assert_eq!(deployed.host, "tiktok.example.com");
+    assert_eq!(deployed.default_source, VideoSource::PullFromUrl);
+    assert!(matches!(deployed.key, SecretSetting::Arn(ref arn) if arn.ends_with(":k")));
+
+    let local = settings(&[
+        ("FRONT_DOOR_HOST", "media.tiktok-publish.test:8443"),
+        ("MEDIA_SIGNING_KEY", "local-key"),
+        ("VIDEO_SOURCE_DEFAULT", "FILE_UPLOAD"),
+    ])
+    .front_door()
+    .unwrap()
+    .expect("a front door");
+    assert_eq!(local.default_source, VideoSource::FileUpload);
+    assert!(
+        matches!(local.key, SecretSetting::Given(ref key) if key.expose_secret() == "local-key")
+    );
+
+    let (name, reason) = invalid(
+        settings(&[
+            ("FRONT_DOOR_HOST", "tiktok.example.com"),
+            ("MEDIA_SIGNING_KEY", "k"),
+            ("VIDEO_SOURCE_DEFAULT", "pull"),
+        ])
+        .front_door()
+        .unwrap_err(),
+    );
+    assert_eq!(name, "VIDEO_SOURCE_DEFAULT");
+    assert!(reason.contains("\"pull\""), "{reason}");
 }

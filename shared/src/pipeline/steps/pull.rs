@@ -1,0 +1,140 @@
+//! Videos TikTok pulls from the front door (`PULL_FROM_URL`): which posts go that way, and
+//! the init that asks TikTok to download one. There is no upload session: the publish id is
+//! saved the moment init answers, and the post moves straight to `PROCESSING`.
+
+use super::init::INITIALISABLE;
+use crate::errors::ErrorKind;
+use crate::media::VideoObject;
+use crate::pipeline::{FrontDoor, InitOutput, Pipeline, StepError};
+use crate::store::{
+    Cause, Fact, PostOptions, PostRecord, PostSource, PostState, PostUpdate, unix_now,
+};
+use crate::tiktok::{MediaUrl, PostInfo, PullSourceInfo, VideoSource};
+use tiktok_publish_domain::media_url::MEDIA_URL_LIFETIME_SECS;
+
+/// Seconds from a pull's init to its first status poll.
+const FIRST_PULL_POLL_SECS: u64 = 5;
+
+/// How one post reaches TikTok.
+#[derive(Debug)]
+pub(super) enum Route<'a> {
+    Upload,
+    Pull(&'a FrontDoor),
+}
+
+impl Pipeline {
+    /// The route the post's options (or the stack's default) choose. A pull asked for
+    /// without a front door is refused: the stack cannot serve the URL TikTok would need.
+    pub(super) fn route_for(&self, options: &PostOptions) -> Result<Route<'_>, Cause> {
+        let front_door = self.settings.front_door.as_ref();
+        let wanted = options
+            .source
+            .or(front_door.map(|door| door.default_source))
+            .unwrap_or(VideoSource::FileUpload);
+        match (wanted, front_door) {
+            (VideoSource::FileUpload, _) => Ok(Route::Upload),
+            (VideoSource::PullFromUrl, Some(door)) => Ok(Route::Pull(door)),
+            (VideoSource::PullFromUrl, None) => Err(Cause::FrontDoorMissing),
+        }
+    }
+
+    /// Signs a media URL for the post's exact video version; `None` when the front door
+    /// cannot serve it (an object outside `uploads/`, or no version id), so the post goes
+    /// by upload instead, unless its options asked for a pull, which then fails.
+    pub(super) fn media_url(
+        &self,
+        post: &PostRecord,
+        object: &VideoObject,
+        door: &FrontDoor,
+        expires_at: i64,
+    ) -> Result<Option<MediaUrl>, Cause> {
+        let version = object.location.version_id.as_deref().unwrap_or_default();
+        match door.signer.sign(&object.location.key, version, expires_at) {
+            Ok(url) => Ok(Some(MediaUrl::new(url))),
+            Err(err)
+                if post.options.as_ref().and_then(|o| o.source)
+                    == Some(VideoSource::PullFromUrl) =>
+            {
+                Err(Cause::Error {
+                    kind: ErrorKind::PostRefused,
+                    message: format!("TikTok cannot pull this video: {err}"),
+                })
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "the front door cannot serve this video; uploading it instead");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Asks TikTok to pull the video (a direct post with `post_info`, else a draft), saves
+    /// the publish id at once, and moves the post to `PROCESSING`.
+    pub(super) async fn init_pull(
+        &self,
+        post: &PostRecord,
+        object: &VideoObject,
+        post_info: Option<PostInfo>,
+        video_url: MediaUrl,
+        url_expires_at: i64,
+    ) -> Result<InitOutput, StepError> {
+        let tiktok = &self.tiktok;
+        let source = PullSourceInfo { video_url };
+        let answer = self
+            .with_token(&post.open_id, |token| {
+                let post_info = post_info.clone();
+                let source = source.clone();
+                async move {
+                    match post_info {
+                        Some(info) => tiktok.init_direct_post_pull(&token, &info, &source).await,
+                        None => tiktok.init_inbox_pull(&token, &source).await,
+                    }
+                }
+            })
+            .await;
+        let init = match answer {
+            Ok(init) => init,
+            Err(err) => return Err(self.settle(post, err, None).await),
+        };
+        let now = unix_now();
+        self.posts
+            .record_pull(&post.id, &init.publish_id, now)
+            .await
+            .map_err(StepError::from_error)?;
+        let update = PostUpdate {
+            fact: Some(Fact::PullRequested { url_expires_at }),
+            source: Some(PostSource::from(object)),
+            ..PostUpdate::default()
+        };
+        let moved = self
+            .posts
+            .transition(&post.id, &INITIALISABLE, PostState::Processing, update, now)
+            .await
+            .map_err(StepError::from_error)?;
+        self.ends.settle(moved).await;
+        tracing::info!(publish_id = %init.publish_id, "TikTok asked to pull the video");
+        Ok(InitOutput {
+            post_id: post.id.to_string(),
+            ready: true,
+            // The first status poll: TikTok has only started downloading.
+            wait_seconds: FIRST_PULL_POLL_SECS,
+            pulled: true,
+        })
+    }
+}
+
+/// Whether the post's current publish (since its last retry) is a pull: its latest init
+/// fact says so.
+pub(super) fn pulled(post: &PostRecord) -> bool {
+    post.history
+        .iter()
+        .rev()
+        .filter_map(|h| h.fact.as_ref())
+        .take_while(|fact| !fact.is_retry())
+        .find(|fact| matches!(fact, Fact::Initialised | Fact::PullRequested { .. }))
+        .is_some_and(|fact| matches!(fact, Fact::PullRequested { .. }))
+}
+
+/// The media URL's expiry for a pull asked for now.
+pub(super) fn media_url_expiry() -> i64 {
+    unix_now() + MEDIA_URL_LIFETIME_SECS
+}
