@@ -151,7 +151,11 @@ pub fn advice(code: &str) -> Option<&'static str> {
             "TikTok found a request parameter invalid (often the caption, the cover timestamp \
              or the chunk plan); check the post's options"
         }
-        "url_ownership_unverified" => "Verify the URL's domain in TikTok's developer portal",
+        "url_ownership_unverified" => {
+            "Verify the front door's domain, or its media prefix (the MediaUrlPrefix output), \
+             in TikTok's developer portal (docs/front-door.md), then retry; or post with source \
+             FILE_UPLOAD"
+        }
         _ => return None,
     })
 }

@@ -210,7 +210,11 @@ pub(super) fn fail_reason_advice(reason: &str) -> Option<String> {
         "spam_risk_text" | "spam_risk" => "TikTok flagged the post as spam; change the caption",
         "auth_removed" => "The creator removed this app's access; connect the account again",
         "publish_cancelled" => "The post was cancelled in TikTok",
-        "internal" | "video_pull_failed" => "A fault at TikTok; post it again",
+        "internal" => "A fault at TikTok; post it again",
+        "video_pull_failed" => {
+            "TikTok could not download the video from the front door: run \
+             `tiktok-publish check-domain`, then retry"
+        }
         _ => return None,
     };
     Some(advice.to_owned())
