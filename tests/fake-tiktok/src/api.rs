@@ -12,9 +12,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 
-use crate::state::{RateBucket, Reject, State, log_id};
+use crate::state::{RateBucket, Reject, State, https_on_domain, log_id};
 use crate::{
-    ChunkPlan, Endpoint, FakeSettings, PRIVACY_LEVELS, PublishKind, Shared, ViolationKind,
+    AccountSeed, ChunkPlan, Endpoint, FakeSettings, MediaType, PRIVACY_LEVELS, PublishKind, Shared,
+    ViolationKind,
 };
 
 const JSON_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
@@ -34,6 +35,7 @@ const POST_INFO_FIELDS: &[&str] = &[
     "is_aigc",
 ];
 const SOURCE_INFO_FIELDS: &[&str] = &["source", "video_size", "chunk_size", "total_chunk_count"];
+const PULL_SOURCE_INFO_FIELDS: &[&str] = &["source", "video_url"];
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -45,6 +47,11 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v2/post/publish/video/init/", post(direct_init))
         .route("/v2/post/publish/inbox/video/init/", post(inbox_init))
         .route("/v2/post/publish/status/fetch/", post(status_fetch))
+        .route(
+            "/v2/post/publish/content/init/",
+            post(crate::photo::content_init),
+        )
+        .route("/v2/post/publish/cancel/", post(crate::photo::cancel))
         .route("/upload/", put(crate::upload::put_chunk))
         .route("/v2/user/info/", get(crate::user::user_info))
         .merge(crate::control::router())
@@ -68,10 +75,14 @@ fn with_json(status: u16, body: &Value, log_id: &str) -> Response {
     response
 }
 
-/// Success in the Content Posting envelope.
+/// Success in the Content Posting envelope; `Value::Null` leaves `data` out (cancel's
+/// answer is the `error` object alone).
 pub(crate) fn envelope_ok(data: Value) -> Response {
     let log_id = log_id();
-    let body = json!({"data": data, "error": {"code": "ok", "message": "", "log_id": log_id}});
+    let mut body = json!({"error": {"code": "ok", "message": "", "log_id": log_id}});
+    if !data.is_null() {
+        body["data"] = data;
+    }
     with_json(200, &body, &log_id)
 }
 
@@ -565,17 +576,19 @@ async fn revoke(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap, body:
 
 // ---- Content Posting JSON calls ----
 
-struct JsonRoute {
-    endpoint: Endpoint,
-    scopes: &'static [&'static str],
-    bucket: RateBucket,
+pub(crate) struct JsonRoute {
+    pub endpoint: Endpoint,
+    pub scopes: &'static [&'static str],
+    /// `None`: not rate limited (cancel: TikTok gives no limit).
+    pub bucket: Option<RateBucket>,
 }
 
-type JsonHandler = fn(&mut State, &Shared, &str, &[u8]) -> Result<Value, Reject>;
+pub(crate) type JsonHandler = fn(&mut State, &Shared, &str, &[u8]) -> Result<Value, Reject>;
 
 /// The checks every Content Posting call goes through, in TikTok's order: token, headers,
-/// scope, rate limit; then the endpoint's own handler, all under one lock.
-async fn json_call(
+/// scope, rate limit; then the endpoint's own handler, all under one lock. Downloads the
+/// handler queued (PULL_FROM_URL) start once the lock is released.
+pub(crate) async fn json_call(
     shared: Arc<Shared>,
     route: JsonRoute,
     headers: HeaderMap,
@@ -608,6 +621,8 @@ async fn json_call(
         Err(reject) => envelope_err(&reject),
     };
     state.record_call(route.endpoint, owner, response.status().as_u16());
+    drop(state);
+    crate::pull::start_pending(&shared);
     response
 }
 
@@ -639,12 +654,15 @@ fn checked_call(
     }
     state.check_scope(token, route.scopes)?;
     let limits = &shared.settings.rate_limits;
-    let limit = match route.bucket {
-        RateBucket::Init => limits.init_per_minute,
-        RateBucket::Status => limits.status_per_minute,
-        RateBucket::CreatorInfo => limits.creator_info_per_minute,
-    };
-    state.rate_check(&open_id, route.bucket, limit)?;
+    if let Some(bucket) = route.bucket {
+        let limit = match bucket {
+            RateBucket::Init => limits.init_per_minute,
+            RateBucket::Status => limits.status_per_minute,
+            RateBucket::CreatorInfo => limits.creator_info_per_minute,
+            RateBucket::ContentInit => limits.content_init_per_minute,
+        };
+        state.rate_check(&open_id, bucket, limit)?;
+    }
     if raw.is_none() {
         state.violate(
             ViolationKind::BadRequest,
@@ -663,7 +681,7 @@ async fn creator_info(
     let route = JsonRoute {
         endpoint: Endpoint::CreatorInfo,
         scopes: &["video.publish"],
-        bucket: RateBucket::CreatorInfo,
+        bucket: Some(RateBucket::CreatorInfo),
     };
     json_call(shared, route, headers, body, |state, _, open_id, raw| {
         if !raw.iter().all(u8::is_ascii_whitespace) {
@@ -689,7 +707,7 @@ async fn direct_init(
     let route = JsonRoute {
         endpoint: Endpoint::DirectInit,
         scopes: &["video.publish"],
-        bucket: RateBucket::Init,
+        bucket: Some(RateBucket::Init),
     };
     json_call(
         shared,
@@ -706,17 +724,17 @@ async fn direct_init(
                 return Err(bad(state, "Direct Post init without a post_info object"));
             };
             check_fields(state, post_info, POST_INFO_FIELDS, "post_info")?;
-            let plan = source_info(state, &shared.settings, &body)?;
+            let source = source_info(state, &shared.settings, &body)?;
             check_post_info(state, open_id, post_info)?;
             let post_info = Value::Object(post_info.clone());
-            let (publish_id, upload_url) = state.create_publish(
-                &shared.base_url,
+            create_video(
+                state,
+                shared,
                 open_id,
                 PublishKind::Direct,
                 Some(post_info),
-                plan,
-            );
-            Ok(json!({"publish_id": publish_id, "upload_url": upload_url}))
+                source,
+            )
         },
     )
     .await
@@ -730,7 +748,7 @@ async fn inbox_init(
     let route = JsonRoute {
         endpoint: Endpoint::InboxInit,
         scopes: &["video.upload"],
-        bucket: RateBucket::Init,
+        bucket: Some(RateBucket::Init),
     };
     json_call(
         shared,
@@ -743,10 +761,8 @@ async fn inbox_init(
             if let Some(refusal) = state.cannot_post(open_id, 403) {
                 return Err(refusal);
             }
-            let plan = source_info(state, &shared.settings, &body)?;
-            let (publish_id, upload_url) =
-                state.create_publish(&shared.base_url, open_id, PublishKind::Inbox, None, plan);
-            Ok(json!({"publish_id": publish_id, "upload_url": upload_url}))
+            let source = source_info(state, &shared.settings, &body)?;
+            create_video(state, shared, open_id, PublishKind::Inbox, None, source)
         },
     )
     .await
@@ -760,7 +776,7 @@ async fn status_fetch(
     let route = JsonRoute {
         endpoint: Endpoint::StatusFetch,
         scopes: &["video.publish", "video.upload"],
-        bucket: RateBucket::Status,
+        bucket: Some(RateBucket::Status),
     };
     json_call(
         shared,
@@ -779,17 +795,71 @@ async fn status_fetch(
     .await
 }
 
+/// Creates the post of a video init: an upload session (`upload_url` in the answer), or a
+/// pull from a verified URL (no `upload_url`: "This field is only for
+/// `source=FILE_UPLOAD`").
+fn create_video(
+    state: &mut State,
+    shared: &Shared,
+    open_id: &str,
+    kind: PublishKind,
+    post_info: Option<Value>,
+    source: Source,
+) -> Result<Value, Reject> {
+    match source {
+        Source::File(plan) => {
+            let (publish_id, upload_url) =
+                state.create_publish(&shared.base_url, open_id, kind, post_info, plan);
+            Ok(json!({"publish_id": publish_id, "upload_url": upload_url}))
+        }
+        Source::Pull(url) => {
+            check_media_url(state, &url)?;
+            let publish_id =
+                state.create_pull_publish(open_id, kind, post_info, MediaType::Video, vec![url]);
+            Ok(json!({ "publish_id": publish_id }))
+        }
+    }
+}
+
+/// A PULL_FROM_URL URL must be https, on a domain name, and under a domain or URL prefix
+/// the app verified; else 403 `url_ownership_unverified`. Only a URL TikTok could never
+/// take (not https, an IP address) is the client's violation: which domains the app
+/// verified is configuration the client cannot see.
+pub(crate) fn check_media_url(state: &mut State, raw: &str) -> Result<(), Reject> {
+    let unverified = || {
+        Reject::new(
+            403,
+            "url_ownership_unverified",
+            "To use PULL_FROM_URL as the media transfer method, developer must verify the ownership of the URL prefix or domain.",
+        )
+    };
+    match https_on_domain(raw) {
+        Ok(url) if state.url_owned(&url) => Ok(()),
+        Ok(_) => Err(unverified()),
+        Err(why) => {
+            state.violate(ViolationKind::BadMediaUrl, why);
+            Err(unverified())
+        }
+    }
+}
+
 // ---- body validation ----
 
-type Object = serde_json::Map<String, Value>;
+pub(crate) type Object = serde_json::Map<String, Value>;
 
-fn bad(state: &mut State, detail: impl Into<String>) -> Reject {
+/// How a video init's media arrives.
+enum Source {
+    File(ChunkPlan),
+    Pull(String),
+}
+
+pub(crate) fn bad(state: &mut State, detail: impl Into<String>) -> Reject {
     let detail = detail.into();
     state.violate(ViolationKind::BadRequest, detail.clone());
     Reject::invalid_params(detail)
 }
 
-fn parse_object(state: &mut State, raw: &[u8]) -> Result<Object, Reject> {
+pub(crate) fn parse_object(state: &mut State, raw: &[u8]) -> Result<Object, Reject> {
     match serde_json::from_slice::<Value>(raw) {
         Ok(Value::Object(object)) => Ok(object),
         _ => Err(bad(state, "the body is not a JSON object")),
@@ -797,7 +867,7 @@ fn parse_object(state: &mut State, raw: &[u8]) -> Result<Object, Reject> {
 }
 
 /// TikTok refuses parameters it does not know.
-fn check_fields(
+pub(crate) fn check_fields(
     state: &mut State,
     object: &Object,
     known: &[&str],
@@ -821,13 +891,31 @@ fn source_info(
     state: &mut State,
     settings: &FakeSettings,
     body: &Object,
-) -> Result<ChunkPlan, Reject> {
+) -> Result<Source, Reject> {
     let Some(source) = body.get("source_info").and_then(Value::as_object) else {
         return Err(bad(state, "init without a source_info object"));
     };
-    if source.get("source").and_then(Value::as_str) != Some("FILE_UPLOAD") {
-        return Err(bad(state, "source_info.source is not FILE_UPLOAD"));
+    match source.get("source").and_then(Value::as_str) {
+        Some("FILE_UPLOAD") => chunk_plan(state, settings, source).map(Source::File),
+        Some("PULL_FROM_URL") => {
+            check_fields(state, source, PULL_SOURCE_INFO_FIELDS, "source_info")?;
+            match source.get("video_url").and_then(Value::as_str) {
+                Some(url) => Ok(Source::Pull(url.to_owned())),
+                None => Err(bad(state, "PULL_FROM_URL without a video_url string")),
+            }
+        }
+        _ => Err(bad(
+            state,
+            "source_info.source is neither FILE_UPLOAD nor PULL_FROM_URL",
+        )),
     }
+}
+
+fn chunk_plan(
+    state: &mut State,
+    settings: &FakeSettings,
+    source: &Object,
+) -> Result<ChunkPlan, Reject> {
     check_fields(state, source, SOURCE_INFO_FIELDS, "source_info")?;
     let number = |name: &str| source.get(name).and_then(Value::as_u64);
     let (Some(video_size), Some(chunk_size), Some(total_chunk_count)) = (
@@ -887,6 +975,26 @@ fn check_post_info(state: &mut State, open_id: &str, post: &Object) -> Result<()
         );
         return Err(Reject::invalid_params("The title is too long."));
     }
+    let (privacy, seed) = check_privacy(state, open_id, post)?;
+    check_switches(
+        state,
+        post,
+        &[
+            (seed.comment_disabled, "disable_comment"),
+            (seed.duet_disabled, "disable_duet"),
+            (seed.stitch_disabled, "disable_stitch"),
+        ],
+    )?;
+    check_branded(state, post, &privacy)
+}
+
+/// `privacy_level` must be one of the creator's `privacy_level_options`. Returns it with
+/// the creator's settings.
+pub(crate) fn check_privacy(
+    state: &mut State,
+    open_id: &str,
+    post: &Object,
+) -> Result<(String, AccountSeed), Reject> {
     let Some(privacy) = post.get("privacy_level").and_then(Value::as_str) else {
         return Err(bad(
             state,
@@ -913,13 +1021,21 @@ fn check_post_info(state: &mut State, open_id: &str, post: &Object) -> Result<()
             "privacy_level is not one of the creator's privacy_level_options.",
         ));
     }
-    let flag = |name: &str| post.get(name).and_then(Value::as_bool).unwrap_or(false);
-    for (disabled, field) in [
-        (seed.comment_disabled, "disable_comment"),
-        (seed.duet_disabled, "disable_duet"),
-        (seed.stitch_disabled, "disable_stitch"),
-    ] {
-        if disabled && !flag(field) {
+    Ok((privacy.to_owned(), seed))
+}
+
+fn flag(post: &Object, name: &str) -> bool {
+    post.get(name).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// An interaction the creator turned off must be turned off on the post too.
+pub(crate) fn check_switches(
+    state: &mut State,
+    post: &Object,
+    switches: &[(bool, &str)],
+) -> Result<(), Reject> {
+    for &(disabled, field) in switches {
+        if disabled && !flag(post, field) {
             state.violate(
                 ViolationKind::CreatorSwitchOverridden,
                 format!("the creator turned this off but the post does not set {field}=true"),
@@ -929,7 +1045,12 @@ fn check_post_info(state: &mut State, open_id: &str, post: &Object) -> Result<()
             )));
         }
     }
-    if flag("brand_content_toggle") && privacy == "SELF_ONLY" {
+    Ok(())
+}
+
+/// Branded content cannot be private.
+pub(crate) fn check_branded(state: &mut State, post: &Object, privacy: &str) -> Result<(), Reject> {
+    if flag(post, "brand_content_toggle") && privacy == "SELF_ONLY" {
         return Err(bad(state, "branded content cannot be SELF_ONLY"));
     }
     Ok(())

@@ -41,7 +41,9 @@ mod api;
 mod conn;
 mod control;
 mod fault;
+mod photo;
 mod plan;
+mod pull;
 mod state;
 mod upload;
 mod user;
@@ -50,7 +52,7 @@ mod webhook;
 pub use upload::parse_content_range;
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -69,6 +71,8 @@ pub struct RateLimits {
     pub init_per_minute: u32,
     pub status_per_minute: u32,
     pub creator_info_per_minute: u32,
+    /// Photo init (`/v2/post/publish/content/init/`), counted apart from the video inits.
+    pub content_init_per_minute: u32,
 }
 
 impl Default for RateLimits {
@@ -77,6 +81,7 @@ impl Default for RateLimits {
             init_per_minute: 6,
             status_per_minute: 30,
             creator_info_per_minute: 20,
+            content_init_per_minute: 6,
         }
     }
 }
@@ -104,6 +109,26 @@ pub struct FakeSettings {
     /// Cap on the last chunk (chunk_size + remainder). Lower it to 64,000,000 to mimic
     /// TikTok refusing plans that lean on the "last chunk may be larger" clause.
     pub max_last_chunk_size: u64,
+    /// PULL_FROM_URL: domains the app has verified in TikTok's portal. A URL on the domain or
+    /// on any of its subdomains counts as owned. More at run time:
+    /// [`FakeTikTok::verify_domain`], `POST /__fake/verified`, `--verify-domain`.
+    pub verified_domains: Vec<String>,
+    /// PULL_FROM_URL: URL prefixes the app has verified (`https://` + host + path + `/`).
+    /// A URL that starts with one counts as owned. More at run time:
+    /// [`FakeTikTok::verify_url_prefix`], `POST /__fake/verified`, `--verify-url-prefix`.
+    pub verified_url_prefixes: Vec<String>,
+    /// PEM text of CA certificates the fake trusts, on top of the system's, when it pulls
+    /// media (a local https origin with a test CA). `--trust-ca FILE` reads one from a file.
+    pub trusted_ca_pems: Vec<String>,
+    /// Host names the fake resolves to these addresses when it pulls media, instead of asking
+    /// DNS (`--resolve HOST=IP`). The URL's port is used; the certificate is still checked
+    /// against the host name.
+    pub resolve: Vec<(String, IpAddr)>,
+    /// A pull not finished this long after init fails (`video_pull_failed`,
+    /// `photo_pull_failed`). TikTok: one hour.
+    pub pull_timeout: Duration,
+    /// Largest photo the fake pulls (TikTok: "Maximum of 20MB for each image").
+    pub max_photo_size: u64,
 }
 
 impl Default for FakeSettings {
@@ -122,6 +147,12 @@ impl Default for FakeSettings {
             webhook_url: None,
             app_name: "Fake TikTok App".into(),
             max_last_chunk_size: MAX_LAST_CHUNK_SIZE,
+            verified_domains: Vec::new(),
+            verified_url_prefixes: Vec::new(),
+            trusted_ca_pems: Vec::new(),
+            resolve: Vec::new(),
+            pull_timeout: Duration::from_secs(3_600),
+            max_photo_size: MAX_PHOTO_SIZE,
         }
     }
 }
@@ -142,9 +173,25 @@ impl fmt::Debug for FakeSettings {
             .field("webhook_url", &self.webhook_url)
             .field("app_name", &self.app_name)
             .field("max_last_chunk_size", &self.max_last_chunk_size)
+            .field("verified_domains", &self.verified_domains)
+            .field("verified_url_prefixes", &self.verified_url_prefixes)
+            .field("trusted_ca_pems", &self.trusted_ca_pems.len())
+            .field("resolve", &self.resolve)
+            .field("pull_timeout", &self.pull_timeout)
+            .field("max_photo_size", &self.max_photo_size)
             .finish()
     }
 }
+
+/// TikTok's "Maximum of 20MB for each image", read as 20,000,000 bytes (the smaller of the
+/// two readings of "MB": the fake refuses nothing TikTok could take under either).
+pub const MAX_PHOTO_SIZE: u64 = 20_000_000;
+/// "Maximum 1080p", read as at most 1080 px on the short side and 1920 px on the long side
+/// (our reading: TikTok gives no pixel counts).
+pub const MAX_PHOTO_SHORT_SIDE: u32 = 1080;
+pub const MAX_PHOTO_LONG_SIDE: u32 = 1920;
+/// TikTok's "up to 35 photo content URLs".
+pub const MAX_PHOTO_IMAGES: usize = 35;
 
 pub const PRIVACY_LEVELS: [&str; 4] = [
     "PUBLIC_TO_EVERYONE",
@@ -268,6 +315,10 @@ pub enum Endpoint {
     UploadChunk,
     StatusFetch,
     UserInfo,
+    /// `POST /v2/post/publish/content/init/` (photos).
+    ContentInit,
+    /// `POST /v2/post/publish/cancel/`.
+    Cancel,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -282,6 +333,13 @@ pub enum ViolationKind {
     RateLimitExceeded,
     PrivacyLevelNotOffered,
     TitleTooLong,
+    /// A photo post's description over 4000 UTF-16 code units.
+    DescriptionTooLong,
+    /// A PULL_FROM_URL media URL that TikTok could never take: not a URL, not https, or on
+    /// an IP address rather than a domain name. (A well-formed URL that is merely not
+    /// verified is refused with `url_ownership_unverified` but is no violation: the
+    /// portal's verification is configuration the client cannot see.)
+    BadMediaUrl,
     UnknownField,
     CreatorSwitchOverridden,
     /// Anything else malformed: missing or mistyped params, wrong client credentials,
@@ -318,8 +376,8 @@ pub enum PublishKind {
 pub enum PublishStatus {
     /// FILE_UPLOAD: while chunks arrive, and after the last one until processing ends.
     ProcessingUpload,
-    /// PULL_FROM_URL only, while TikTok downloads. The fake serves FILE_UPLOAD, so it never
-    /// answers this; the value exists because TikTok's status list has it.
+    /// PULL_FROM_URL only: while TikTok downloads, and after the download until processing
+    /// ends (the mirror of FILE_UPLOAD's `ProcessingUpload`).
     ProcessingDownload,
     SendToUserInbox,
     PublishComplete,
@@ -339,13 +397,54 @@ impl PublishStatus {
     }
 }
 
+/// How the media reaches TikTok (`source_info.source`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MediaSource {
+    #[default]
+    FileUpload,
+    PullFromUrl,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum MediaType {
+    #[default]
+    Video,
+    Photo,
+}
+
+/// One file the fake downloaded for a PULL_FROM_URL post, whole.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PulledMedia {
+    pub url: String,
+    pub bytes: u64,
+    /// Hex SHA-256 of the bytes downloaded.
+    pub sha256: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PublishSnapshot {
     pub publish_id: String,
     pub open_id: String,
+    /// `Inbox` for a video sent to the inbox and for a photo post in `MEDIA_UPLOAD` mode.
     pub kind: PublishKind,
-    /// The `post_info` object as sent (Direct Post only).
+    /// The `post_info` object as sent (Direct Post, and photo posts).
     pub post_info: Option<serde_json::Value>,
+    #[serde(default)]
+    pub source: MediaSource,
+    #[serde(default)]
+    pub media_type: MediaType,
+    /// PULL_FROM_URL: the URLs given at init (one for a video, the photos in order).
+    #[serde(default)]
+    pub media_urls: Vec<String>,
+    /// PULL_FROM_URL: bytes downloaded so far, over every URL.
+    #[serde(default)]
+    pub downloaded_bytes: u64,
+    /// PULL_FROM_URL: each file downloaded whole, in order.
+    #[serde(default)]
+    pub pulled: Vec<PulledMedia>,
+    /// FILE_UPLOAD's chunk plan; all zeros for PULL_FROM_URL.
     pub plan: ChunkPlan,
     /// Bytes of complete chunks taken.
     pub uploaded_bytes: u64,
@@ -354,7 +453,7 @@ pub struct PublishSnapshot {
     pub complete: bool,
     pub status: PublishStatus,
     pub fail_reason: Option<String>,
-    /// Hex SHA-256 of the whole video, once complete.
+    /// Hex SHA-256 of the whole video, once every byte arrived (uploaded or pulled).
     pub video_sha256: Option<String>,
     /// The public post id, once PUBLISH_COMPLETE and PUBLIC_TO_EVERYONE.
     pub post_id: Option<i64>,
@@ -364,6 +463,8 @@ struct Shared {
     settings: FakeSettings,
     base_url: String,
     state: Mutex<State>,
+    /// Downloads PULL_FROM_URL media: no redirects, the trusted CAs and host overrides.
+    puller: reqwest::Client,
 }
 
 impl Shared {
@@ -405,10 +506,20 @@ impl FakeTikTok {
         }
         let mut state = State::default();
         state.webhook_url = settings.webhook_url.clone();
+        for domain in &settings.verified_domains {
+            state.verify_domain(domain).map_err(std::io::Error::other)?;
+        }
+        for prefix in &settings.verified_url_prefixes {
+            state
+                .verify_url_prefix(prefix)
+                .map_err(std::io::Error::other)?;
+        }
+        let puller = pull::client(&settings).map_err(std::io::Error::other)?;
         let shared = Arc::new(Shared {
             base_url: format!("http://{local}"),
             state: Mutex::new(state),
             settings,
+            puller,
         });
         let router = api::router(shared.clone());
         let server = Arc::new(conn::ServerGuard::spawn(listener, router));
@@ -497,6 +608,26 @@ impl FakeTikTok {
     /// Sends webhook events to `url` from now on (`None`: stops sending).
     pub fn set_webhook_url(&self, url: Option<String>) {
         self.shared.lock().webhook_url = url;
+    }
+
+    /// The app verifies `domain` in TikTok's portal: PULL_FROM_URL URLs on it or on its
+    /// subdomains count as owned from now on. Refused when it is not a domain name.
+    pub fn verify_domain(&self, domain: &str) -> Result<(), String> {
+        self.shared.lock().verify_domain(domain)
+    }
+
+    /// The app verifies the URL prefix `prefix` (`https://` + host + path + `/`): URLs
+    /// starting with it count as owned from now on. Refused when it is not of that form.
+    pub fn verify_url_prefix(&self, prefix: &str) -> Result<(), String> {
+        self.shared.lock().verify_url_prefix(prefix)
+    }
+
+    /// The files the fake downloaded whole for a PULL_FROM_URL post, in order, with their
+    /// sizes and SHA-256 (empty for an unknown publish or a FILE_UPLOAD).
+    pub fn pulled(&self, publish_id: &str) -> Vec<PulledMedia> {
+        self.publish(publish_id)
+            .map(|p| p.pulled)
+            .unwrap_or_default()
     }
 
     /// Every webhook delivery attempted so far, oldest first.
