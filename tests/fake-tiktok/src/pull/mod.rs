@@ -101,6 +101,11 @@ async fn run(shared: Arc<Shared>, publish_id: String, media_type: MediaType, url
     }
 }
 
+/// `url` without its query: a signed URL's signature stays out of the log.
+fn without_query(url: &str) -> &str {
+    url.split_once('?').map_or(url, |(base, _)| base)
+}
+
 /// Why a pull failed: the reason TikTok gives, and what happened (for the log).
 struct Failure {
     end: PullEnd,
@@ -122,7 +127,7 @@ async fn fetch_all(
         if media_type == MediaType::Photo {
             media::check_photo(&bytes).map_err(|(end, detail)| Failure {
                 end,
-                detail: format!("{url}: {detail}"),
+                detail: format!("{}: {detail}", without_query(url)),
             })?;
         }
         shared.lock().pull_file_done(publish_id, file);
@@ -141,7 +146,7 @@ async fn fetch(
 ) -> Result<(PulledMedia, Vec<u8>), Failure> {
     let failed = |detail: String| Failure {
         end: PullEnd::DownloadFailed(media_type),
-        detail: format!("{url}: {detail}"),
+        detail: format!("{}: {detail}", without_query(url)),
     };
     let mut response = shared
         .puller

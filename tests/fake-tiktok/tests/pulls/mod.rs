@@ -132,3 +132,90 @@ async fn the_control_api_verifies_urls_and_shows_what_was_pulled() {
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
     assert_eq!(h.fake.violations(), vec![]);
 }
+
+/// A pull to an origin that is not there fails like any other download failure.
+#[tokio::test]
+async fn an_origin_that_refuses_the_connection_fails_the_pull() {
+    let origin = Origin::start().await;
+    let h = Harness::start(origin.settings(settings())).await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = closed.local_addr().expect("address").port();
+    drop(closed);
+    let tokens = h.tokens();
+    let body = json!({"source_info": {"source": "PULL_FROM_URL",
+                                      "video_url": format!("https://{}:{port}/a.mp4", crate::origin::MEDIA_HOST)}});
+    let (status, init) = h
+        .post(
+            "/v2/post/publish/inbox/video/init/",
+            &tokens.access_token,
+            body,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{init}");
+    let done = h.wait_final(&tokens.access_token, &publish_id(&init)).await;
+    assert_eq!(done["fail_reason"], "video_pull_failed", "{done}");
+}
+
+/// A pulled video goes through the same processing as an uploaded one: a `FailPost` fault
+/// fails it after processing, and its webhook events are an upload's.
+#[tokio::test]
+async fn a_pulled_video_is_processed_as_an_uploaded_one() {
+    let origin = Origin::start().await;
+    let h = Harness::start(origin.settings(FakeSettings {
+        webhook_url: Some("http://127.0.0.1:9/webhooks".into()),
+        ..settings()
+    }))
+    .await;
+    origin.serve("/ok.mp4", Served::Bytes(payload(2_000, 14)));
+    let tokens = h.tokens();
+    let token = tokens.access_token.as_str();
+    let init = |privacy: &'static str| {
+        let body = json!({
+            "post_info": {"title": "t", "privacy_level": privacy},
+            "source_info": {"source": "PULL_FROM_URL", "video_url": origin.url("/ok.mp4")},
+        });
+        h.post("/v2/post/publish/video/init/", token, body)
+    };
+
+    let (status, answer) = init("PUBLIC_TO_EVERYONE").await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let public = publish_id(&answer);
+    let done = h.wait_final(token, &public).await;
+    assert_eq!(done["status"], "PUBLISH_COMPLETE", "{done}");
+    assert_eq!(
+        done["publicaly_available_post_id"].as_array().map(Vec::len),
+        Some(1)
+    );
+
+    h.fake.inject(Fault::FailPost {
+        open_id: tokens.open_id.clone(),
+        fail_reason: "frame_rate_check_failed".into(),
+    });
+    let (_, answer) = init("SELF_ONLY").await;
+    let failed = publish_id(&answer);
+    let done = h.wait_final(token, &failed).await;
+    assert_eq!(done["fail_reason"], "frame_rate_check_failed", "{done}");
+
+    let mut events = Vec::new();
+    for _ in 0..50 {
+        events = h
+            .fake
+            .webhook_deliveries()
+            .into_iter()
+            .map(|d| (d.event, d.publish_id.unwrap_or_default()))
+            .collect();
+        if events.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    events.sort();
+    let mut expected = vec![
+        ("post.publish.complete".to_owned(), public.clone()),
+        ("post.publish.publicly_available".to_owned(), public),
+        ("post.publish.failed".to_owned(), failed),
+    ];
+    expected.sort();
+    assert_eq!(events, expected);
+    assert_eq!(h.fake.violations(), vec![]);
+}
