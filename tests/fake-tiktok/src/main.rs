@@ -72,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
     let (port, settings) = parse_args()?;
     let fake = FakeTikTok::start_on(SocketAddr::from(([127, 0, 0, 1], port)), settings)
         .await
-        .context("binding the fake's port")?;
+        .context("starting the fake (its port, verified URLs, trusted CAs)")?;
     let mut stdout = std::io::stdout();
     writeln!(stdout, "fake-tiktok listening on {}", fake.base_url())?;
     stdout.flush()?;

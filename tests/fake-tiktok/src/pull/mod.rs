@@ -32,9 +32,12 @@ pub(crate) fn client(settings: &FakeSettings) -> Result<reqwest::Client, String>
         .https_only(true);
     let mut certs = Vec::new();
     for pem in &settings.trusted_ca_pems {
-        let cert = reqwest::Certificate::from_pem(pem.as_bytes())
+        let found = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
             .map_err(|e| format!("a trusted CA is not a PEM certificate: {e}"))?;
-        certs.push(cert);
+        if found.is_empty() {
+            return Err("a trusted CA holds no PEM certificate".to_owned());
+        }
+        certs.extend(found);
     }
     if !certs.is_empty() {
         builder = builder.tls_certs_merge(certs);

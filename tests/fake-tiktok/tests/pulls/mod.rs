@@ -29,7 +29,7 @@ async fn the_origin_certificate_must_name_the_host() {
 }
 
 #[tokio::test]
-async fn only_domains_and_tiktok_style_url_prefixes_can_be_verified() {
+async fn only_domains_tiktok_style_url_prefixes_and_certificates_are_taken() {
     let h = Harness::start(settings()).await;
     assert!(h.fake.verify_domain("media.example.test").is_ok());
     assert!(h.fake.verify_domain("10.0.0.1").is_err());
@@ -52,6 +52,11 @@ async fn only_domains_and_tiktok_style_url_prefixes_can_be_verified() {
         ..settings()
     };
     assert!(FakeTikTok::start(bad_settings).await.is_err());
+    let no_certificate = FakeSettings {
+        trusted_ca_pems: vec!["not a certificate".into()],
+        ..settings()
+    };
+    assert!(FakeTikTok::start(no_certificate).await.is_err());
 }
 
 /// `POST /__fake/verified` and `GET /__fake/publishes/{id}/pulled`, for the local stack.
