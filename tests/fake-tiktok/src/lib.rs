@@ -36,6 +36,43 @@
 //! - `ResetMidBody`/`StallBody` apply to the next PUT that passes the header checks. If
 //!   `after_bytes` is at least the chunk's length, the chunk is taken and only the answer is
 //!   lost (the "retry after a lost answer" case). Such calls are recorded with status 0.
+//!
+//! PULL_FROM_URL (video inits with `video_url`, photo posts):
+//! - A media URL must be https, on a domain name, and under a domain or URL prefix the app
+//!   verified ([`FakeSettings::verified_domains`], [`FakeSettings::verified_url_prefixes`],
+//!   [`FakeTikTok::verify_domain`], `POST /__fake/verified`); else init answers 403
+//!   `url_ownership_unverified`. A URL that is not https, on an IP address, or no URL at all
+//!   is also a `BadMediaUrl` violation; a well-formed URL that is merely unverified is not
+//!   (the portal's verification is configuration the client cannot see). The checks run after
+//!   the body's, the URL last.
+//! - A pull's answer is `{"publish_id"}` alone (`v_pub_url~`, `v_inbox_url~`, `p_pub_url~`).
+//!   The download starts once init has answered, with its own client: no redirects (a 3xx
+//!   fails the pull), https only, [`FakeSettings::trusted_ca_pems`] trusted on top of the
+//!   system's roots, [`FakeSettings::resolve`] for made-up hosts (the certificate must still
+//!   name the host). Photos are pulled one after another, in order.
+//! - Status: `PROCESSING_DOWNLOAD` with `downloaded_bytes` (over every file) while it
+//!   downloads and, all bytes in, until processing ends (FILE_UPLOAD's mirror); then the
+//!   outcome an upload gets (`PUBLISH_COMPLETE`, `SEND_TO_USER_INBOX`, a [`Fault::FailPost`]
+//!   reason). Never `uploaded_bytes`.
+//! - A failed pull ends `FAILED` at once, without processing: `video_pull_failed` /
+//!   `photo_pull_failed` for a connection or TLS error, any status but 200, a video over
+//!   `max_video_size`, a photo over [`FakeSettings::max_photo_size`] (TikTok names no reason
+//!   for that), or [`FakeSettings::pull_timeout`] (one hour) passing; a photo that is not
+//!   JPEG or WebP by its content is `file_format_check_failed`, one over 1080p (our reading:
+//!   1080 px short side, 1920 px long side) `picture_size_check_failed`. The
+//!   `post.publish.failed` webhook goes at once.
+//! - What was pulled (URL, size, SHA-256) is [`FakeTikTok::pulled`] and
+//!   `GET /__fake/publishes/{id}/pulled`; a pulled video's hash is also `video_sha256`.
+//! - Photo posts: `DIRECT_POST` needs `video.publish`, `MEDIA_UPLOAD` `video.upload` (401
+//!   `scope_not_authorized` otherwise); `privacy_level` and the creator's comment switch are
+//!   checked for `DIRECT_POST` only (an upload ignores the switches, as TikTok says). Photo
+//!   init has its own rate bucket (six a minute). `is_aigc` is taken at the top level of the
+//!   body. Refusals say `invalid_params`, as the video inits do (TikTok's Photo page spells
+//!   it `invalid_param`: clients match both).
+//! - Cancel succeeds only while a pull is downloading (any pull not yet whole: the fake is
+//!   never "nearing completion"); the post ends `FAILED` `publish_cancelled` with its webhook.
+//!   A pull in processing or final, a FILE_UPLOAD, a second cancel: 400
+//!   `publish_not_cancellable`. Its success answer has no `data`; it is not rate limited.
 
 mod api;
 mod conn;
