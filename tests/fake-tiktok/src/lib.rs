@@ -80,6 +80,7 @@ mod control;
 mod fault;
 mod photo;
 mod plan;
+mod posting;
 mod pull;
 mod state;
 mod upload;

@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use crate::api::{
+use crate::posting::{
     JsonRoute, Object, bad, check_branded, check_fields, check_media_url, check_privacy,
     check_switches, json_call, parse_object,
 };
