@@ -665,7 +665,8 @@ async fn a_pull_still_downloading_can_be_cancelled_once() {
 async fn only_a_download_in_progress_is_cancellable() {
     let origin = Origin::start().await;
     let h = Harness::start(origin.settings(FakeSettings {
-        processing_time: Duration::from_millis(600),
+        // Long enough to cancel in, short enough for `wait_final`.
+        processing_time: Duration::from_millis(1_000),
         ..settings()
     }))
     .await;
