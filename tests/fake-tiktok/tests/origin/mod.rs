@@ -1,5 +1,6 @@
-//! A small https media origin for the PULL_FROM_URL tests: axum behind rustls
-//! (`axum-server`), with a test CA and a leaf for [`MEDIA_HOST`] made at start (`rcgen`).
+//! A small https media origin for the PULL_FROM_URL tests: an axum router served over HTTP/1
+//! behind rustls (`tokio-rustls`, `hyper`), with a test CA and a leaf for [`MEDIA_HOST`] made
+//! at start (`rcgen`).
 //! The fake reaches it through `FakeSettings::trusted_ca_pems` and `resolve`, as the local
 //! stack's fake does with `--trust-ca` and `--resolve`.
 
@@ -13,14 +14,19 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum_server::Handle;
-use axum_server::tls_rustls::RustlsConfig;
 use bytes::Bytes;
 use fake_tiktok::FakeSettings;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose,
 };
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
+use tokio_rustls::rustls::crypto::aws_lc_rs;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 /// The host the origin's certificate is for.
 pub const MEDIA_HOST: &str = "media.example.test";
@@ -61,36 +67,51 @@ pub struct Origin {
     pub port: u16,
     pub ca_pem: String,
     routes: Arc<Mutex<Routes>>,
-    handle: Handle,
+    server: JoinHandle<()>,
 }
 
 impl Drop for Origin {
     fn drop(&mut self) {
-        self.handle.shutdown();
+        self.server.abort();
     }
 }
 
 impl Origin {
     pub async fn start() -> Origin {
-        let (ca_pem, leaf_pem, key_pem) = certificates();
-        let config = RustlsConfig::from_pem(leaf_pem.into_bytes(), key_pem.into_bytes())
-            .await
+        let (ca_pem, leaf, key) = certificates();
+        let config = ServerConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf], key)
             .expect("TLS config");
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        listener.set_nonblocking(true).expect("non-blocking");
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let port = listener.local_addr().expect("address").port();
         let routes = Arc::new(Mutex::new(Routes::default()));
         let app = Router::new().fallback(serve).with_state(routes.clone());
-        let handle = Handle::new();
-        let server = axum_server::from_tcp_rustls(listener, config).handle(handle.clone());
-        tokio::spawn(async move {
-            let _ = server.serve(app.into_make_service()).await;
+        let server = tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (acceptor, app) = (acceptor.clone(), app.clone());
+                tokio::spawn(async move {
+                    // A client that refuses the certificate ends here.
+                    let Ok(tls) = acceptor.accept(tcp).await else {
+                        return;
+                    };
+                    let service = TowerToHyperService::new(app);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(tls), service)
+                        .await;
+                });
+            }
         });
         Origin {
             port,
             ca_pem,
             routes,
-            handle,
+            server,
         }
     }
 
@@ -174,8 +195,8 @@ async fn serve(State(routes): State<Arc<Mutex<Routes>>>, uri: Uri) -> Response {
     }
 }
 
-/// A test CA, and a leaf for `MEDIA_HOST` signed by it with its key: all PEM.
-fn certificates() -> (String, String, String) {
+/// A test CA (PEM), and a leaf for `MEDIA_HOST` signed by it, with its key.
+fn certificates() -> (String, CertificateDer<'static>, PrivateKeyDer<'static>) {
     let ca_key = KeyPair::generate().expect("CA key");
     let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -190,7 +211,8 @@ fn certificates() -> (String, String, String) {
     let leaf_cert = leaf
         .signed_by(&leaf_key, &issuer)
         .expect("leaf certificate");
-    (ca_cert.pem(), leaf_cert.pem(), leaf_key.serialize_pem())
+    let key = PrivatePkcs8KeyDer::from(leaf_key.serialize_der());
+    (ca_cert.pem(), leaf_cert.der().clone(), key.into())
 }
 
 /// A JPEG of this size (noise, so that its length grows with its area).
