@@ -1,5 +1,6 @@
-//! The TikTok-facing routes: OAuth (authorize, token, revoke) and the Content Posting JSON
-//! calls. Uploads live in `upload.rs`, the test control API in `control.rs`.
+//! The TikTok-facing routes and their answers, and OAuth (authorize, token, revoke). The
+//! Content Posting JSON calls live in `posting.rs` (photos and cancel in `photo.rs`), uploads
+//! in `upload.rs`, the test control API in `control.rs`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,28 +13,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use serde_json::{Value, json};
 
-use crate::state::{RateBucket, Reject, State, log_id};
-use crate::{
-    ChunkPlan, Endpoint, FakeSettings, PRIVACY_LEVELS, PublishKind, Shared, ViolationKind,
-};
+use crate::state::{Reject, State, log_id};
+use crate::{Endpoint, FakeSettings, Shared, ViolationKind};
 
 const JSON_CONTENT_TYPE: &str = "application/json; charset=UTF-8";
-const MAX_JSON_BODY: usize = 1024 * 1024;
-const MAX_TITLE_UTF16: usize = 2200;
+pub(crate) const MAX_JSON_BODY: usize = 1024 * 1024;
 const LOGIN_COOKIE: &str = "fake_tiktok_login";
-
-const POST_INFO_FIELDS: &[&str] = &[
-    "title",
-    "privacy_level",
-    "disable_duet",
-    "disable_comment",
-    "disable_stitch",
-    "video_cover_timestamp_ms",
-    "brand_content_toggle",
-    "brand_organic_toggle",
-    "is_aigc",
-];
-const SOURCE_INFO_FIELDS: &[&str] = &["source", "video_size", "chunk_size", "total_chunk_count"];
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -41,10 +26,27 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v2/auth/authorize/decision", get(decision))
         .route("/v2/oauth/token/", post(token))
         .route("/v2/oauth/revoke/", post(revoke))
-        .route("/v2/post/publish/creator_info/query/", post(creator_info))
-        .route("/v2/post/publish/video/init/", post(direct_init))
-        .route("/v2/post/publish/inbox/video/init/", post(inbox_init))
-        .route("/v2/post/publish/status/fetch/", post(status_fetch))
+        .route(
+            "/v2/post/publish/creator_info/query/",
+            post(crate::posting::creator_info),
+        )
+        .route(
+            "/v2/post/publish/video/init/",
+            post(crate::posting::direct_init),
+        )
+        .route(
+            "/v2/post/publish/inbox/video/init/",
+            post(crate::posting::inbox_init),
+        )
+        .route(
+            "/v2/post/publish/status/fetch/",
+            post(crate::posting::status_fetch),
+        )
+        .route(
+            "/v2/post/publish/content/init/",
+            post(crate::photo::content_init),
+        )
+        .route("/v2/post/publish/cancel/", post(crate::photo::cancel))
         .route("/upload/", put(crate::upload::put_chunk))
         .route("/v2/user/info/", get(crate::user::user_info))
         .merge(crate::control::router())
@@ -68,10 +70,14 @@ fn with_json(status: u16, body: &Value, log_id: &str) -> Response {
     response
 }
 
-/// Success in the Content Posting envelope.
+/// Success in the Content Posting envelope; `Value::Null` leaves `data` out (cancel's
+/// answer is the `error` object alone).
 pub(crate) fn envelope_ok(data: Value) -> Response {
     let log_id = log_id();
-    let body = json!({"data": data, "error": {"code": "ok", "message": "", "log_id": log_id}});
+    let mut body = json!({"error": {"code": "ok", "message": "", "log_id": log_id}});
+    if !data.is_null() {
+        body["data"] = data;
+    }
     with_json(200, &body, &log_id)
 }
 
@@ -129,11 +135,11 @@ fn form_params(raw: &[u8]) -> HashMap<String, String> {
     params
 }
 
-fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+pub(crate) fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-fn media_type_is(value: Option<&str>, wanted: &str) -> bool {
+pub(crate) fn media_type_is(value: Option<&str>, wanted: &str) -> bool {
     let Some(value) = value else { return false };
     let mut parts = value.split(';');
     let essence = parts.next().unwrap_or_default().trim();
@@ -147,13 +153,13 @@ fn media_type_is(value: Option<&str>, wanted: &str) -> bool {
     })
 }
 
-fn bearer(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     header_str(headers, header::AUTHORIZATION)?
         .strip_prefix("Bearer ")
         .map(|t| t.trim().to_string())
 }
 
-async fn read_body(body: Body, limit: usize) -> Option<bytes::Bytes> {
+pub(crate) async fn read_body(body: Body, limit: usize) -> Option<bytes::Bytes> {
     axum::body::to_bytes(body, limit).await.ok()
 }
 
@@ -561,376 +567,4 @@ async fn revoke(AxState(shared): AxState<Arc<Shared>>, headers: HeaderMap, body:
         ),
         Err(reject) => finish(&shared, Endpoint::Revoke, None, oauth_err(&reject)),
     }
-}
-
-// ---- Content Posting JSON calls ----
-
-struct JsonRoute {
-    endpoint: Endpoint,
-    scopes: &'static [&'static str],
-    bucket: RateBucket,
-}
-
-type JsonHandler = fn(&mut State, &Shared, &str, &[u8]) -> Result<Value, Reject>;
-
-/// The checks every Content Posting call goes through, in TikTok's order: token, headers,
-/// scope, rate limit; then the endpoint's own handler, all under one lock.
-async fn json_call(
-    shared: Arc<Shared>,
-    route: JsonRoute,
-    headers: HeaderMap,
-    body: Body,
-    handler: JsonHandler,
-) -> Response {
-    let raw = read_body(body, MAX_JSON_BODY).await;
-    let token = bearer(&headers);
-    let mut state = shared.lock();
-    // Even a refused call is logged against the token's owner when the token is known.
-    let owner = token.as_deref().and_then(|t| state.token_owner(t));
-    let result = checked_call(
-        &mut state,
-        &shared,
-        &route,
-        token.as_deref(),
-        &headers,
-        raw.as_deref(),
-    )
-    .and_then(|open_id| {
-        handler(
-            &mut state,
-            &shared,
-            &open_id,
-            raw.as_deref().unwrap_or_default(),
-        )
-    });
-    let response = match result {
-        Ok(data) => envelope_ok(data),
-        Err(reject) => envelope_err(&reject),
-    };
-    state.record_call(route.endpoint, owner, response.status().as_u16());
-    response
-}
-
-/// Returns the caller's open_id once the request may reach the endpoint's handler.
-fn checked_call(
-    state: &mut State,
-    shared: &Shared,
-    route: &JsonRoute,
-    token: Option<&str>,
-    headers: &HeaderMap,
-    raw: Option<&[u8]>,
-) -> Result<String, Reject> {
-    let endpoint = route.endpoint;
-    let caller = token.and_then(|t| state.token_owner(t));
-    if let Some(reject) = state.take_http_fault(endpoint, caller.as_deref()) {
-        return Err(reject);
-    }
-    state.expire_token_on_call(endpoint, token);
-    let open_id = state.authenticate(token)?;
-    let content_type = header_str(headers, header::CONTENT_TYPE);
-    if !media_type_is(content_type, "application/json") {
-        state.violate(
-            ViolationKind::BadContentType,
-            format!("{endpoint:?} with Content-Type {content_type:?}"),
-        );
-        return Err(Reject::invalid_params(
-            "Content-Type must be application/json; charset=UTF-8.",
-        ));
-    }
-    state.check_scope(token, route.scopes)?;
-    let limits = &shared.settings.rate_limits;
-    let limit = match route.bucket {
-        RateBucket::Init => limits.init_per_minute,
-        RateBucket::Status => limits.status_per_minute,
-        RateBucket::CreatorInfo => limits.creator_info_per_minute,
-    };
-    state.rate_check(&open_id, route.bucket, limit)?;
-    if raw.is_none() {
-        state.violate(
-            ViolationKind::BadRequest,
-            format!("{endpoint:?}: body too large or unreadable"),
-        );
-        return Err(Reject::invalid_params("The request body is invalid."));
-    }
-    Ok(open_id)
-}
-
-async fn creator_info(
-    AxState(shared): AxState<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let route = JsonRoute {
-        endpoint: Endpoint::CreatorInfo,
-        scopes: &["video.publish"],
-        bucket: RateBucket::CreatorInfo,
-    };
-    json_call(shared, route, headers, body, |state, _, open_id, raw| {
-        if !raw.iter().all(u8::is_ascii_whitespace) {
-            let body = parse_object(state, raw)?;
-            check_fields(state, &body, &[], "creator_info body")?;
-        }
-        // A creator who cannot post now is told so with HTTP 200 and a non-`ok` code.
-        if let Some(refusal) = state.cannot_post(open_id, 200) {
-            return Err(refusal);
-        }
-        state
-            .creator_info(open_id)
-            .ok_or_else(Reject::token_invalid)
-    })
-    .await
-}
-
-async fn direct_init(
-    AxState(shared): AxState<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let route = JsonRoute {
-        endpoint: Endpoint::DirectInit,
-        scopes: &["video.publish"],
-        bucket: RateBucket::Init,
-    };
-    json_call(
-        shared,
-        route,
-        headers,
-        body,
-        |state, shared, open_id, raw| {
-            let body = parse_object(state, raw)?;
-            check_fields(state, &body, &["post_info", "source_info"], "body")?;
-            if let Some(refusal) = state.cannot_post(open_id, 403) {
-                return Err(refusal);
-            }
-            let Some(post_info) = body.get("post_info").and_then(Value::as_object) else {
-                return Err(bad(state, "Direct Post init without a post_info object"));
-            };
-            check_fields(state, post_info, POST_INFO_FIELDS, "post_info")?;
-            let plan = source_info(state, &shared.settings, &body)?;
-            check_post_info(state, open_id, post_info)?;
-            let post_info = Value::Object(post_info.clone());
-            let (publish_id, upload_url) = state.create_publish(
-                &shared.base_url,
-                open_id,
-                PublishKind::Direct,
-                Some(post_info),
-                plan,
-            );
-            Ok(json!({"publish_id": publish_id, "upload_url": upload_url}))
-        },
-    )
-    .await
-}
-
-async fn inbox_init(
-    AxState(shared): AxState<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let route = JsonRoute {
-        endpoint: Endpoint::InboxInit,
-        scopes: &["video.upload"],
-        bucket: RateBucket::Init,
-    };
-    json_call(
-        shared,
-        route,
-        headers,
-        body,
-        |state, shared, open_id, raw| {
-            let body = parse_object(state, raw)?;
-            check_fields(state, &body, &["source_info"], "body")?;
-            if let Some(refusal) = state.cannot_post(open_id, 403) {
-                return Err(refusal);
-            }
-            let plan = source_info(state, &shared.settings, &body)?;
-            let (publish_id, upload_url) =
-                state.create_publish(&shared.base_url, open_id, PublishKind::Inbox, None, plan);
-            Ok(json!({"publish_id": publish_id, "upload_url": upload_url}))
-        },
-    )
-    .await
-}
-
-async fn status_fetch(
-    AxState(shared): AxState<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
-    let route = JsonRoute {
-        endpoint: Endpoint::StatusFetch,
-        scopes: &["video.publish", "video.upload"],
-        bucket: RateBucket::Status,
-    };
-    json_call(
-        shared,
-        route,
-        headers,
-        body,
-        |state, shared, open_id, raw| {
-            let body = parse_object(state, raw)?;
-            check_fields(state, &body, &["publish_id"], "body")?;
-            let Some(publish_id) = body.get("publish_id").and_then(Value::as_str) else {
-                return Err(bad(state, "status fetch without a publish_id string"));
-            };
-            state.status_data(&shared.settings, open_id, publish_id)
-        },
-    )
-    .await
-}
-
-// ---- body validation ----
-
-type Object = serde_json::Map<String, Value>;
-
-fn bad(state: &mut State, detail: impl Into<String>) -> Reject {
-    let detail = detail.into();
-    state.violate(ViolationKind::BadRequest, detail.clone());
-    Reject::invalid_params(detail)
-}
-
-fn parse_object(state: &mut State, raw: &[u8]) -> Result<Object, Reject> {
-    match serde_json::from_slice::<Value>(raw) {
-        Ok(Value::Object(object)) => Ok(object),
-        _ => Err(bad(state, "the body is not a JSON object")),
-    }
-}
-
-/// TikTok refuses parameters it does not know.
-fn check_fields(
-    state: &mut State,
-    object: &Object,
-    known: &[&str],
-    place: &str,
-) -> Result<(), Reject> {
-    match object.keys().find(|k| !known.contains(&k.as_str())) {
-        None => Ok(()),
-        Some(unknown) => {
-            state.violate(
-                ViolationKind::UnknownField,
-                format!("unknown field {unknown:?} in {place}"),
-            );
-            Err(Reject::invalid_params(format!(
-                "Invalid parameter: {unknown}"
-            )))
-        }
-    }
-}
-
-fn source_info(
-    state: &mut State,
-    settings: &FakeSettings,
-    body: &Object,
-) -> Result<ChunkPlan, Reject> {
-    let Some(source) = body.get("source_info").and_then(Value::as_object) else {
-        return Err(bad(state, "init without a source_info object"));
-    };
-    if source.get("source").and_then(Value::as_str) != Some("FILE_UPLOAD") {
-        return Err(bad(state, "source_info.source is not FILE_UPLOAD"));
-    }
-    check_fields(state, source, SOURCE_INFO_FIELDS, "source_info")?;
-    let number = |name: &str| source.get(name).and_then(Value::as_u64);
-    let (Some(video_size), Some(chunk_size), Some(total_chunk_count)) = (
-        number("video_size"),
-        number("chunk_size"),
-        number("total_chunk_count"),
-    ) else {
-        return Err(bad(
-            state,
-            "source_info needs non-negative integers video_size, chunk_size, total_chunk_count",
-        ));
-    };
-    let plan = ChunkPlan {
-        video_size,
-        chunk_size,
-        total_chunk_count,
-    };
-    if let Err(why) = plan.validate(settings.max_video_size, settings.max_last_chunk_size) {
-        state.violate(ViolationKind::WrongChunkPlan, why);
-        return Err(Reject::invalid_params("The chunk size is invalid"));
-    }
-    Ok(plan)
-}
-
-fn check_post_info(state: &mut State, open_id: &str, post: &Object) -> Result<(), Reject> {
-    for name in [
-        "disable_duet",
-        "disable_comment",
-        "disable_stitch",
-        "brand_content_toggle",
-        "brand_organic_toggle",
-        "is_aigc",
-    ] {
-        if post.get(name).is_some_and(|v| !v.is_boolean()) {
-            return Err(bad(state, format!("post_info.{name} is not a boolean")));
-        }
-    }
-    if post
-        .get("video_cover_timestamp_ms")
-        .is_some_and(|v| v.as_u64().is_none())
-    {
-        return Err(bad(
-            state,
-            "post_info.video_cover_timestamp_ms is not a non-negative integer",
-        ));
-    }
-    let title = match post.get("title") {
-        None => "",
-        Some(Value::String(title)) => title.as_str(),
-        Some(_) => return Err(bad(state, "post_info.title is not a string")),
-    };
-    let units = title.encode_utf16().count();
-    if units > MAX_TITLE_UTF16 {
-        state.violate(
-            ViolationKind::TitleTooLong,
-            format!("title of {units} UTF-16 code units, over {MAX_TITLE_UTF16}"),
-        );
-        return Err(Reject::invalid_params("The title is too long."));
-    }
-    let Some(privacy) = post.get("privacy_level").and_then(Value::as_str) else {
-        return Err(bad(
-            state,
-            "post_info.privacy_level is missing or not a string",
-        ));
-    };
-    if !PRIVACY_LEVELS.contains(&privacy) {
-        return Err(bad(
-            state,
-            format!("privacy_level {privacy:?} does not exist"),
-        ));
-    }
-    let Some(seed) = state.account_seed(open_id).cloned() else {
-        return Err(Reject::token_invalid());
-    };
-    if !seed.privacy_level_options.iter().any(|o| o == privacy) {
-        state.violate(
-            ViolationKind::PrivacyLevelNotOffered,
-            format!("privacy_level {privacy} is not in the creator's privacy_level_options"),
-        );
-        return Err(Reject::new(
-            400,
-            "privacy_level_option_mismatch",
-            "privacy_level is not one of the creator's privacy_level_options.",
-        ));
-    }
-    let flag = |name: &str| post.get(name).and_then(Value::as_bool).unwrap_or(false);
-    for (disabled, field) in [
-        (seed.comment_disabled, "disable_comment"),
-        (seed.duet_disabled, "disable_duet"),
-        (seed.stitch_disabled, "disable_stitch"),
-    ] {
-        if disabled && !flag(field) {
-            state.violate(
-                ViolationKind::CreatorSwitchOverridden,
-                format!("the creator turned this off but the post does not set {field}=true"),
-            );
-            return Err(Reject::invalid_params(format!(
-                "{field} must be true: the creator has disabled it."
-            )));
-        }
-    }
-    if flag("brand_content_toggle") && privacy == "SELF_ONLY" {
-        return Err(bad(state, "branded content cannot be SELF_ONLY"));
-    }
-    Ok(())
 }

@@ -27,6 +27,61 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/__fake/webhook", post(set_webhook_url))
         .route("/__fake/webhooks", get(webhook_deliveries))
         .route("/__fake/secrets", get(secrets))
+        .route("/__fake/verified", get(verified).post(verify))
+        .route("/__fake/publishes/{publish_id}/pulled", get(pulled))
+}
+
+#[derive(Deserialize, serde::Serialize)]
+struct Verified {
+    #[serde(default)]
+    domains: Vec<String>,
+    #[serde(default)]
+    url_prefixes: Vec<String>,
+}
+
+/// The domains and URL prefixes the app has verified (PULL_FROM_URL).
+async fn verified(AxState(shared): AxState<Arc<Shared>>) -> Response {
+    let (domains, url_prefixes) = shared.lock().verified();
+    Json(Verified {
+        domains,
+        url_prefixes,
+    })
+    .into_response()
+}
+
+/// `{"domains": [...], "url_prefixes": [...]}`: verified from now on, added to the rest.
+/// 400 (and nothing added) when one is not a domain or not TikTok's prefix form.
+async fn verify(AxState(shared): AxState<Arc<Shared>>, Json(request): Json<Verified>) -> Response {
+    let mut state = shared.lock();
+    let (domains, prefixes) = state.verified();
+    let added = request
+        .domains
+        .iter()
+        .try_for_each(|d| state.verify_domain(d))
+        .and_then(|()| {
+            request
+                .url_prefixes
+                .iter()
+                .try_for_each(|p| state.verify_url_prefix(p))
+        });
+    match added {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(why) => {
+            state.set_verified(domains, prefixes);
+            (StatusCode::BAD_REQUEST, why).into_response()
+        }
+    }
+}
+
+/// What the fake downloaded for a PULL_FROM_URL post (`FakeTikTok::pulled`).
+async fn pulled(AxState(shared): AxState<Arc<Shared>>, Path(publish_id): Path<String>) -> Response {
+    match shared
+        .lock()
+        .publish_snapshot(&shared.settings, &publish_id)
+    {
+        Some(snapshot) => Json(snapshot.pulled).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// Every secret the fake issued (codes, tokens, upload URLs and tokens, the client secret),

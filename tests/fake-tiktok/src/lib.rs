@@ -36,12 +36,53 @@
 //! - `ResetMidBody`/`StallBody` apply to the next PUT that passes the header checks. If
 //!   `after_bytes` is at least the chunk's length, the chunk is taken and only the answer is
 //!   lost (the "retry after a lost answer" case). Such calls are recorded with status 0.
+//!
+//! PULL_FROM_URL (video inits with `video_url`, photo posts):
+//! - A media URL must be https, on a domain name, and under a domain or URL prefix the app
+//!   verified ([`FakeSettings::verified_domains`], [`FakeSettings::verified_url_prefixes`],
+//!   [`FakeTikTok::verify_domain`], `POST /__fake/verified`); else init answers 403
+//!   `url_ownership_unverified`. A URL that is not https, on an IP address, or no URL at all
+//!   is also a `BadMediaUrl` violation; a well-formed URL that is merely unverified is not
+//!   (the portal's verification is configuration the client cannot see). The checks run after
+//!   the body's, the URL last.
+//! - A pull's answer is `{"publish_id"}` alone (`v_pub_url~`, `v_inbox_url~`, `p_pub_url~`).
+//!   The download starts once init has answered, with its own client: no redirects (a 3xx
+//!   fails the pull), https only, [`FakeSettings::trusted_ca_pems`] trusted on top of the
+//!   system's roots, [`FakeSettings::resolve`] for made-up hosts (the certificate must still
+//!   name the host). Photos are pulled one after another, in order.
+//! - Status: `PROCESSING_DOWNLOAD` with `downloaded_bytes` (over every file) while it
+//!   downloads and, all bytes in, until processing ends (FILE_UPLOAD's mirror); then the
+//!   outcome an upload gets (`PUBLISH_COMPLETE`, `SEND_TO_USER_INBOX`, a [`Fault::FailPost`]
+//!   reason). Never `uploaded_bytes`.
+//! - A failed pull ends `FAILED` at once, without processing: `video_pull_failed` /
+//!   `photo_pull_failed` for a connection or TLS error, any status but 200, a video over
+//!   `max_video_size`, a photo over [`FakeSettings::max_photo_size`] (TikTok names no reason
+//!   for that), or [`FakeSettings::pull_timeout`] (one hour) passing; a photo that is not
+//!   JPEG or WebP by its content is `file_format_check_failed`, one over 1080p (our reading:
+//!   1080 px short side, 1920 px long side) `picture_size_check_failed`. The
+//!   `post.publish.failed` webhook goes at once.
+//! - What was pulled (URL, size, SHA-256) is [`FakeTikTok::pulled`] and
+//!   `GET /__fake/publishes/{id}/pulled`; a pulled video's hash is also `video_sha256`.
+//! - Photo posts: `DIRECT_POST` needs `video.publish`, `MEDIA_UPLOAD` `video.upload` (401
+//!   `scope_not_authorized` otherwise); `privacy_level` and the creator's comment switch are
+//!   checked for `DIRECT_POST` only (an upload ignores the switches, as TikTok says). Photo
+//!   init has its own rate bucket (six a minute). `is_aigc` is taken at the top level of the
+//!   body. Refusals say `invalid_params`, as the video inits do (TikTok's Photo page spells
+//!   it `invalid_param`: clients match both).
+//! - Cancel succeeds only while a pull is downloading (any pull not yet whole: the fake is
+//!   never "nearing completion"); the post ends `FAILED` `publish_cancelled` with its webhook.
+//!   A pull in processing or final, a FILE_UPLOAD, a second cancel: 400
+//!   `publish_not_cancellable`. Its success answer has no `data`; it is not rate limited.
 
 mod api;
 mod conn;
 mod control;
 mod fault;
+mod photo;
 mod plan;
+mod posting;
+mod publish;
+mod pull;
 mod state;
 mod upload;
 mod user;
@@ -50,7 +91,7 @@ mod webhook;
 pub use upload::parse_content_range;
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -58,6 +99,9 @@ use serde::{Deserialize, Serialize};
 
 pub use fault::Fault;
 pub use plan::{ChunkPlan, MAX_CHUNK_COUNT, MAX_CHUNK_SIZE, MAX_LAST_CHUNK_SIZE, MIN_CHUNK_SIZE};
+pub use publish::{
+    MediaSource, MediaType, PublishKind, PublishSnapshot, PublishStatus, PulledMedia,
+};
 pub use webhook::{WebhookDelivery, signature as webhook_signature};
 
 use state::State;
@@ -69,6 +113,8 @@ pub struct RateLimits {
     pub init_per_minute: u32,
     pub status_per_minute: u32,
     pub creator_info_per_minute: u32,
+    /// Photo init (`/v2/post/publish/content/init/`), counted apart from the video inits.
+    pub content_init_per_minute: u32,
 }
 
 impl Default for RateLimits {
@@ -77,6 +123,7 @@ impl Default for RateLimits {
             init_per_minute: 6,
             status_per_minute: 30,
             creator_info_per_minute: 20,
+            content_init_per_minute: 6,
         }
     }
 }
@@ -104,6 +151,26 @@ pub struct FakeSettings {
     /// Cap on the last chunk (chunk_size + remainder). Lower it to 64,000,000 to mimic
     /// TikTok refusing plans that lean on the "last chunk may be larger" clause.
     pub max_last_chunk_size: u64,
+    /// PULL_FROM_URL: domains the app has verified in TikTok's portal. A URL on the domain or
+    /// on any of its subdomains counts as owned. More at run time:
+    /// [`FakeTikTok::verify_domain`], `POST /__fake/verified`, `--verify-domain`.
+    pub verified_domains: Vec<String>,
+    /// PULL_FROM_URL: URL prefixes the app has verified (`https://` + host + path + `/`).
+    /// A URL that starts with one counts as owned. More at run time:
+    /// [`FakeTikTok::verify_url_prefix`], `POST /__fake/verified`, `--verify-url-prefix`.
+    pub verified_url_prefixes: Vec<String>,
+    /// PEM text of CA certificates the fake trusts, on top of the system's, when it pulls
+    /// media (a local https origin with a test CA). `--trust-ca FILE` reads one from a file.
+    pub trusted_ca_pems: Vec<String>,
+    /// Host names the fake resolves to these addresses when it pulls media, instead of asking
+    /// DNS (`--resolve HOST=IP`). The URL's port is used; the certificate is still checked
+    /// against the host name.
+    pub resolve: Vec<(String, IpAddr)>,
+    /// A pull not finished this long after init fails (`video_pull_failed`,
+    /// `photo_pull_failed`). TikTok: one hour.
+    pub pull_timeout: Duration,
+    /// Largest photo the fake pulls (TikTok: "Maximum of 20MB for each image").
+    pub max_photo_size: u64,
 }
 
 impl Default for FakeSettings {
@@ -122,6 +189,12 @@ impl Default for FakeSettings {
             webhook_url: None,
             app_name: "Fake TikTok App".into(),
             max_last_chunk_size: MAX_LAST_CHUNK_SIZE,
+            verified_domains: Vec::new(),
+            verified_url_prefixes: Vec::new(),
+            trusted_ca_pems: Vec::new(),
+            resolve: Vec::new(),
+            pull_timeout: Duration::from_secs(3_600),
+            max_photo_size: MAX_PHOTO_SIZE,
         }
     }
 }
@@ -142,9 +215,25 @@ impl fmt::Debug for FakeSettings {
             .field("webhook_url", &self.webhook_url)
             .field("app_name", &self.app_name)
             .field("max_last_chunk_size", &self.max_last_chunk_size)
+            .field("verified_domains", &self.verified_domains)
+            .field("verified_url_prefixes", &self.verified_url_prefixes)
+            .field("trusted_ca_pems", &self.trusted_ca_pems.len())
+            .field("resolve", &self.resolve)
+            .field("pull_timeout", &self.pull_timeout)
+            .field("max_photo_size", &self.max_photo_size)
             .finish()
     }
 }
+
+/// TikTok's "Maximum of 20MB for each image", read as 20,000,000 bytes (the smaller of the
+/// two readings of "MB": the fake refuses nothing TikTok could take under either).
+pub const MAX_PHOTO_SIZE: u64 = 20_000_000;
+/// "Maximum 1080p", read as at most 1080 px on the short side and 1920 px on the long side
+/// (our reading: TikTok gives no pixel counts).
+pub const MAX_PHOTO_SHORT_SIDE: u32 = 1080;
+pub const MAX_PHOTO_LONG_SIDE: u32 = 1920;
+/// TikTok's "up to 35 photo content URLs".
+pub const MAX_PHOTO_IMAGES: usize = 35;
 
 pub const PRIVACY_LEVELS: [&str; 4] = [
     "PUBLIC_TO_EVERYONE",
@@ -268,6 +357,10 @@ pub enum Endpoint {
     UploadChunk,
     StatusFetch,
     UserInfo,
+    /// `POST /v2/post/publish/content/init/` (photos).
+    ContentInit,
+    /// `POST /v2/post/publish/cancel/`.
+    Cancel,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -282,6 +375,13 @@ pub enum ViolationKind {
     RateLimitExceeded,
     PrivacyLevelNotOffered,
     TitleTooLong,
+    /// A photo post's description over 4000 UTF-16 code units.
+    DescriptionTooLong,
+    /// A PULL_FROM_URL media URL that TikTok could never take: not a URL, not https, or on
+    /// an IP address rather than a domain name. (A well-formed URL that is merely not
+    /// verified is refused with `url_ownership_unverified` but is no violation: the
+    /// portal's verification is configuration the client cannot see.)
+    BadMediaUrl,
     UnknownField,
     CreatorSwitchOverridden,
     /// Anything else malformed: missing or mistyped params, wrong client credentials,
@@ -307,63 +407,12 @@ pub struct RecordedCall {
     pub at: SystemTime,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PublishKind {
-    Direct,
-    Inbox,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum PublishStatus {
-    /// FILE_UPLOAD: while chunks arrive, and after the last one until processing ends.
-    ProcessingUpload,
-    /// PULL_FROM_URL only, while TikTok downloads. The fake serves FILE_UPLOAD, so it never
-    /// answers this; the value exists because TikTok's status list has it.
-    ProcessingDownload,
-    SendToUserInbox,
-    PublishComplete,
-    Failed,
-}
-
-impl PublishStatus {
-    /// The value of `data.status` in a status fetch answer.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ProcessingUpload => "PROCESSING_UPLOAD",
-            Self::ProcessingDownload => "PROCESSING_DOWNLOAD",
-            Self::SendToUserInbox => "SEND_TO_USER_INBOX",
-            Self::PublishComplete => "PUBLISH_COMPLETE",
-            Self::Failed => "FAILED",
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PublishSnapshot {
-    pub publish_id: String,
-    pub open_id: String,
-    pub kind: PublishKind,
-    /// The `post_info` object as sent (Direct Post only).
-    pub post_info: Option<serde_json::Value>,
-    pub plan: ChunkPlan,
-    /// Bytes of complete chunks taken.
-    pub uploaded_bytes: u64,
-    pub chunks_taken: u64,
-    /// Every chunk arrived (the 201 was sent).
-    pub complete: bool,
-    pub status: PublishStatus,
-    pub fail_reason: Option<String>,
-    /// Hex SHA-256 of the whole video, once complete.
-    pub video_sha256: Option<String>,
-    /// The public post id, once PUBLISH_COMPLETE and PUBLIC_TO_EVERYONE.
-    pub post_id: Option<i64>,
-}
-
 struct Shared {
     settings: FakeSettings,
     base_url: String,
     state: Mutex<State>,
+    /// Downloads PULL_FROM_URL media: no redirects, the trusted CAs and host overrides.
+    puller: reqwest::Client,
 }
 
 impl Shared {
@@ -405,10 +454,20 @@ impl FakeTikTok {
         }
         let mut state = State::default();
         state.webhook_url = settings.webhook_url.clone();
+        for domain in &settings.verified_domains {
+            state.verify_domain(domain).map_err(std::io::Error::other)?;
+        }
+        for prefix in &settings.verified_url_prefixes {
+            state
+                .verify_url_prefix(prefix)
+                .map_err(std::io::Error::other)?;
+        }
+        let puller = pull::client(&settings).map_err(std::io::Error::other)?;
         let shared = Arc::new(Shared {
             base_url: format!("http://{local}"),
             state: Mutex::new(state),
             settings,
+            puller,
         });
         let router = api::router(shared.clone());
         let server = Arc::new(conn::ServerGuard::spawn(listener, router));
@@ -497,6 +556,26 @@ impl FakeTikTok {
     /// Sends webhook events to `url` from now on (`None`: stops sending).
     pub fn set_webhook_url(&self, url: Option<String>) {
         self.shared.lock().webhook_url = url;
+    }
+
+    /// The app verifies `domain` in TikTok's portal: PULL_FROM_URL URLs on it or on its
+    /// subdomains count as owned from now on. Refused when it is not a domain name.
+    pub fn verify_domain(&self, domain: &str) -> Result<(), String> {
+        self.shared.lock().verify_domain(domain)
+    }
+
+    /// The app verifies the URL prefix `prefix` (`https://` + host + path + `/`): URLs
+    /// starting with it count as owned from now on. Refused when it is not of that form.
+    pub fn verify_url_prefix(&self, prefix: &str) -> Result<(), String> {
+        self.shared.lock().verify_url_prefix(prefix)
+    }
+
+    /// The files the fake downloaded whole for a PULL_FROM_URL post, in order, with their
+    /// sizes and SHA-256 (empty for an unknown publish or a FILE_UPLOAD).
+    pub fn pulled(&self, publish_id: &str) -> Vec<PulledMedia> {
+        self.publish(publish_id)
+            .map(|p| p.pulled)
+            .unwrap_or_default()
     }
 
     /// Every webhook delivery attempted so far, oldest first.

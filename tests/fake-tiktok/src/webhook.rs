@@ -3,7 +3,8 @@
 //! events there, signed as TikTok signs them: `TikTok-Signature: t={unix},s={hex}` with `s`
 //! the HMAC-SHA256 of `{t}.{body}` keyed with the client secret.
 //!
-//! - an upload's outcome, once its processing time has passed after the last chunk:
+//! - a post's outcome, once its processing time has passed after the last chunk (or the
+//!   last byte pulled), at once for a pull that failed or was cancelled:
 //!   `post.publish.complete` (and `post.publish.publicly_available` with the post id for a
 //!   public Direct Post), `post.publish.inbox_delivered` for drafts, `post.publish.failed`
 //!   with the reason;
@@ -81,14 +82,26 @@ struct Event {
     content: serde_json::Value,
 }
 
-/// Schedules the outcome events of an upload whose last chunk just arrived.
+/// Schedules the outcome events of a post whose last byte just arrived (uploaded or
+/// pulled): they go once processing is over.
 pub(crate) fn upload_completed(shared: &Arc<Shared>, publish_id: String) {
+    let after = shared.settings.processing_time + AFTER_PROCESSING;
+    outcome_after(shared, publish_id, after);
+}
+
+/// Sends the outcome events of a post that just ended without processing (a pull that
+/// failed, a cancel: `post.publish.failed` with the reason).
+pub(crate) fn publish_ended(shared: &Arc<Shared>, publish_id: String) {
+    outcome_after(shared, publish_id, Duration::ZERO);
+}
+
+fn outcome_after(shared: &Arc<Shared>, publish_id: String, after: Duration) {
     if shared.lock().webhook_url.is_none() {
         return;
     }
     let shared = shared.clone();
     tokio::spawn(async move {
-        tokio::time::sleep(shared.settings.processing_time + AFTER_PROCESSING).await;
+        tokio::time::sleep(after).await;
         let Some(snapshot) = shared
             .lock()
             .publish_snapshot(&shared.settings, &publish_id)

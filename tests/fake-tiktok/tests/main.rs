@@ -1984,3 +1984,5 @@ mod webhooks {
 }
 
 mod documented;
+mod origin;
+mod pulls;

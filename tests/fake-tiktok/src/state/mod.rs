@@ -13,10 +13,12 @@ use crate::{
 
 mod faults;
 mod publishes;
+mod pulls;
 
 pub(crate) use faults::BodyFault;
 use faults::CountedFault;
 pub(crate) use publishes::Publish;
+pub(crate) use pulls::{PullEnd, https_on_domain};
 
 const RATE_WINDOW: Duration = Duration::from_secs(60);
 
@@ -95,6 +97,7 @@ pub(crate) enum RateBucket {
     Init,
     Status,
     CreatorInfo,
+    ContentInit,
 }
 
 #[derive(Default)]
@@ -129,6 +132,15 @@ pub(crate) struct State {
     /// Publishes whose last chunk arrived since the upload route last looked (it schedules
     /// their webhook events).
     pub completed_uploads: Vec<String>,
+    /// PULL_FROM_URL posts created since the init route last looked (it starts their
+    /// downloads once the lock is released).
+    pub pending_pulls: Vec<String>,
+    /// Posts that ended FAILED at once under the lock (a cancel): their webhook event is
+    /// sent once the lock is released.
+    pub ended_now: Vec<String>,
+    /// Domains the app verified (lower case), and URL prefixes.
+    verified_domains: Vec<String>,
+    verified_prefixes: Vec<String>,
 }
 
 pub(crate) fn random_string(len: usize) -> String {
@@ -497,6 +509,14 @@ impl State {
             "stitch_disabled": seed.stitch_disabled,
             "max_video_post_duration_sec": seed.max_video_post_duration_sec,
         }))
+    }
+
+    /// Whether the account's latest grant holds `scope` (one live token pair per account:
+    /// the caller's token has the same scopes).
+    pub(crate) fn has_scope(&self, open_id: &str, scope: &str) -> bool {
+        self.accounts
+            .get(open_id)
+            .is_some_and(|a| a.scopes.iter().any(|s| s == scope))
     }
 
     pub(crate) fn account_seed(&self, open_id: &str) -> Option<&AccountSeed> {

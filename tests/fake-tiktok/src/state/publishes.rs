@@ -6,8 +6,11 @@ use std::time::Instant;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
+use super::pulls::Pull;
 use super::{Reject, State, random_string};
-use crate::{ChunkPlan, FakeSettings, PublishKind, PublishSnapshot, PublishStatus};
+use crate::{
+    ChunkPlan, FakeSettings, MediaSource, MediaType, PublishKind, PublishSnapshot, PublishStatus,
+};
 
 pub(crate) struct Publish {
     pub publish_id: String,
@@ -35,9 +38,48 @@ pub(crate) struct Publish {
     /// The creator made a post of this draft in the app: TikTok's status then reads
     /// `PUBLISH_COMPLETE` ("SEND_TO_USER_INBOX ... is not the end").
     posted_from_inbox: bool,
+    /// `Some` for a PULL_FROM_URL post: what is downloaded, and how the pull ended.
+    pub(crate) pull: Option<Pull>,
 }
 
 impl Publish {
+    pub(super) fn new(
+        publish_id: String,
+        open_id: &str,
+        kind: PublishKind,
+        post_info: Option<serde_json::Value>,
+        plan: ChunkPlan,
+        upload_token: String,
+    ) -> Self {
+        let privacy_level = post_info
+            .as_ref()
+            .and_then(|p| p.get("privacy_level"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        Publish {
+            publish_id,
+            open_id: open_id.to_string(),
+            kind,
+            post_info,
+            privacy_level,
+            plan,
+            upload_token,
+            issued_at: Instant::now(),
+            url_force_expired: false,
+            hasher: Sha256::new(),
+            chunk_digests: Vec::new(),
+            chunks_taken: 0,
+            chunks_acknowledged: 0,
+            uploaded_bytes: 0,
+            completed_at: None,
+            video_sha256: None,
+            fail_reason: None,
+            post_id: None,
+            posted_from_inbox: false,
+            pull: None,
+        }
+    }
+
     pub(crate) fn complete(&self) -> bool {
         self.completed_at.is_some()
     }
@@ -47,13 +89,19 @@ impl Publish {
     }
 
     fn status(&self, settings: &FakeSettings) -> PublishStatus {
+        // A FILE_UPLOAD never shows PROCESSING_DOWNLOAD (that is PULL_FROM_URL's): it stays
+        // in PROCESSING_UPLOAD, every byte counted, until processing ends. A pull is the
+        // mirror image: PROCESSING_DOWNLOAD, then the same until processing ends.
+        let in_progress = match &self.pull {
+            None => PublishStatus::ProcessingUpload,
+            Some(pull) if pull.ended.is_some() => return PublishStatus::Failed,
+            Some(_) => PublishStatus::ProcessingDownload,
+        };
         let Some(done) = self.completed_at else {
-            return PublishStatus::ProcessingUpload;
+            return in_progress;
         };
         if done.elapsed() < settings.processing_time {
-            // A FILE_UPLOAD never shows PROCESSING_DOWNLOAD (that is PULL_FROM_URL's): it
-            // stays in PROCESSING_UPLOAD, every byte counted, until processing ends.
-            return PublishStatus::ProcessingUpload;
+            return in_progress;
         }
         match (&self.fail_reason, self.kind) {
             (Some(_), _) => PublishStatus::Failed,
@@ -79,20 +127,37 @@ impl Publish {
         }
     }
 
+    /// Why the post failed, if it did: how a pull ended, else the processing outcome.
+    fn failure(&self) -> Option<String> {
+        let ended = self.pull.as_ref().and_then(|p| p.ended);
+        ended
+            .map(|reason| reason.as_str().to_owned())
+            .or_else(|| self.fail_reason.clone())
+    }
+
     fn snapshot(&self, settings: &FakeSettings) -> PublishSnapshot {
         let status = self.status(settings);
+        let pull = self.pull.as_ref();
         PublishSnapshot {
             publish_id: self.publish_id.clone(),
             open_id: self.open_id.clone(),
             kind: self.kind,
             post_info: self.post_info.clone(),
+            source: match pull {
+                Some(_) => MediaSource::PullFromUrl,
+                None => MediaSource::FileUpload,
+            },
+            media_type: pull.map_or(MediaType::Video, |p| p.media_type),
+            media_urls: pull.map(|p| p.urls.clone()).unwrap_or_default(),
+            downloaded_bytes: pull.map_or(0, |p| p.downloaded_bytes),
+            pulled: pull.map(|p| p.pulled.clone()).unwrap_or_default(),
             plan: self.plan,
             uploaded_bytes: self.uploaded_bytes,
             chunks_taken: self.chunks_taken,
             complete: self.complete(),
             status,
             fail_reason: (status == PublishStatus::Failed)
-                .then(|| self.fail_reason.clone())
+                .then(|| self.failure())
                 .flatten(),
             video_sha256: self.video_sha256.clone(),
             post_id: (status == PublishStatus::PublishComplete)
@@ -123,37 +188,21 @@ impl State {
             format!("{base_url}/upload/?upload_id={upload_id}&upload_token={upload_token}");
         self.secret(&upload_url);
         self.secret(&upload_token);
-        let privacy_level = post_info
-            .as_ref()
-            .and_then(|p| p.get("privacy_level"))
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
         self.uploads.insert(upload_id, publish_id.clone());
-        self.publishes.insert(
+        let publish = Publish::new(
             publish_id.clone(),
-            Publish {
-                publish_id: publish_id.clone(),
-                open_id: open_id.to_string(),
-                kind,
-                post_info,
-                privacy_level,
-                plan,
-                upload_token,
-                issued_at: Instant::now(),
-                url_force_expired: false,
-                hasher: Sha256::new(),
-                chunk_digests: Vec::new(),
-                chunks_taken: 0,
-                chunks_acknowledged: 0,
-                uploaded_bytes: 0,
-                completed_at: None,
-                video_sha256: None,
-                fail_reason: None,
-                post_id: None,
-                posted_from_inbox: false,
-            },
+            open_id,
+            kind,
+            post_info,
+            plan,
+            upload_token,
         );
+        self.publishes.insert(publish_id.clone(), publish);
         (publish_id, upload_url)
+    }
+
+    pub(super) fn insert_publish(&mut self, publish: Publish) {
+        self.publishes.insert(publish.publish_id.clone(), publish);
     }
 
     pub(crate) fn publish_by_upload_id(&mut self, upload_id: &str) -> Option<&mut Publish> {
@@ -190,9 +239,19 @@ impl State {
             }
             return;
         }
-        publish.completed_at = Some(Instant::now());
         self.completed_uploads.push(publish_id.to_owned());
-        publish.video_sha256 = Some(hex::encode(publish.hasher.clone().finalize()));
+        let sha256 = hex::encode(publish.hasher.clone().finalize());
+        self.transfer_complete(publish_id, Some(sha256));
+    }
+
+    /// Every byte arrived (the last chunk, or the last file pulled): processing starts, and
+    /// its outcome is drawn now (a post id if public, a failure if a fault asks for one).
+    pub(super) fn transfer_complete(&mut self, publish_id: &str, video_sha256: Option<String>) {
+        let Some(publish) = self.publishes.get_mut(publish_id) else {
+            return;
+        };
+        publish.completed_at = Some(Instant::now());
+        publish.video_sha256 = video_sha256;
         let public = publish.privacy_level.as_deref() == Some("PUBLIC_TO_EVERYONE");
         if publish.kind == PublishKind::Direct && public {
             publish.post_id = Some(rand::rng().random_range(7_000_000_000_000_000_000..i64::MAX));
@@ -229,13 +288,18 @@ impl State {
             ));
         }
         let snap = publish.snapshot(settings);
-        // No `downloaded_bytes`: it belongs to PULL_FROM_URL, and the fake serves FILE_UPLOAD.
         let mut data = serde_json::json!({
             "status": snap.status.as_str(),
             "publicaly_available_post_id": snap.post_id.into_iter().collect::<Vec<i64>>(),
         });
-        if !self.omits_uploaded_bytes(open_id) {
-            data["uploaded_bytes"] = snap.uploaded_bytes.into();
+        // "uploaded_bytes ... for FILE_UPLOAD", "downloaded_bytes ... for PULL_FROM_URL":
+        // never both.
+        match snap.source {
+            MediaSource::PullFromUrl => data["downloaded_bytes"] = snap.downloaded_bytes.into(),
+            MediaSource::FileUpload if !self.omits_uploaded_bytes(open_id) => {
+                data["uploaded_bytes"] = snap.uploaded_bytes.into();
+            }
+            MediaSource::FileUpload => {}
         }
         if let Some(reason) = snap.fail_reason {
             data["fail_reason"] = reason.into();

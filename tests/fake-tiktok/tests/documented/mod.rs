@@ -10,6 +10,8 @@
 
 use super::*;
 
+mod pull;
+
 /// A PUT of `first..=last` of `video`, answered whole (status, headers, body).
 async fn put_answer(h: &Harness, url: &str, video: &Bytes, first: u64, last: u64) -> Answer {
     let response = h
