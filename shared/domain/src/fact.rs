@@ -24,6 +24,12 @@ pub enum Fact {
     /// TikTok was asked to pull the video from the front door (a new publish id, no upload
     /// session); the URL it got stays valid until `url_expires_at`.
     PullRequested { url_expires_at: UnixTime },
+    /// TikTok refused to pull the video from the front door (its error `code`, e.g.
+    /// `url_ownership_unverified`): the post is uploaded instead.
+    PullRefused { code: String },
+    /// TikTok refused an init of several chunks (`invalid_params`, as it has done for
+    /// multi-chunk plans since 2026-08): the post is pulled from the front door instead.
+    ChunkedInitRefused,
     /// The session in progress goes on (its URL still fresh, bytes still missing).
     UploadResumed,
     /// TikTok had the whole video already when the post was initialised again.
@@ -86,6 +92,16 @@ impl fmt::Display for Fact {
             Fact::Initialised => "upload initialised",
             Fact::UploadResumed => "upload resumed",
             Fact::PullRequested { .. } => "asked TikTok to pull the video from the front door",
+            Fact::PullRefused { code } => {
+                return write!(
+                    f,
+                    "TikTok refused to pull the video from the front door ({code}): uploading \
+                     it instead"
+                );
+            }
+            Fact::ChunkedInitRefused => {
+                "TikTok refused the upload in several chunks: pulling it from the front door instead"
+            }
             Fact::AlreadyAtTikTok => "TikTok already has the whole video",
             Fact::WholeVideoAtTikTok => "TikTok has the whole video",
             Fact::ChunksSending => "sending chunks",
@@ -140,6 +156,17 @@ pub(crate) mod tests {
             (Fact::OptionsArrived, "options arrived"),
             (Fact::Initialised, "upload initialised"),
             (Fact::UploadResumed, "upload resumed"),
+            (
+                Fact::PullRefused {
+                    code: "url_ownership_unverified".into(),
+                },
+                "TikTok refused to pull the video from the front door (url_ownership_unverified): \
+                 uploading it instead",
+            ),
+            (
+                Fact::ChunkedInitRefused,
+                "TikTok refused the upload in several chunks: pulling it from the front door instead",
+            ),
             (
                 Fact::PullRequested {
                     url_expires_at: 1_800_000_000,

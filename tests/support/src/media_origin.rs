@@ -52,6 +52,8 @@ impl MediaOrigin {
             ])
             .arg("--signing-key-file")
             .arg(&key_file)
+            // The SDK warns on every start that it will need Node 22 from 2027.
+            .env("AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED", "true")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if let Some((name, text)) = verification {

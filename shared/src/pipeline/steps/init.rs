@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use super::common::*;
-use super::pull::{Route, media_url_expiry, pulled};
+use super::pull::{
+    INVALID_PARAMS, Route, URL_OWNERSHIP_UNVERIFIED, media_url_expiry, pulled, refusal_code,
+};
 use crate::errors::ErrorKind;
 use crate::media::check::{duration_fits_limit, fits_tiktok};
 use crate::media::probe::{ProbeError, ProbeLimits, probe};
@@ -11,6 +13,7 @@ use crate::pipeline::{InitOutput, Pipeline, StepError};
 use crate::store::{
     Cause, Fact, PostRecord, PostSource, PostState, PostUpdate, TikTokCall, unix_now,
 };
+use crate::tiktok::error::advice;
 use crate::tiktok::{
     ChunkPlan, CreatorInfo, DIRECT_POST_SCOPE, MAX_TITLE_UTF16, PostInfo, PostMode, PublishStatus,
     TikTokError, utf16_len,
@@ -102,7 +105,7 @@ impl Pipeline {
         }
 
         // Refused before any call when the options ask for a pull the stack cannot serve.
-        let route = match self.route_for(&options) {
+        let route = match self.route_for(&post, &options) {
             Ok(route) => route,
             Err(cause) => return Err(self.fail(&post, cause, None).await),
         };
@@ -187,11 +190,29 @@ impl Pipeline {
         if let Route::Pull(door) = route {
             let expires_at = media_url_expiry();
             match self.media_url(&post, &object, door, expires_at) {
-                Ok(Some(url)) => {
-                    return self
-                        .init_pull(&post, &object, post_info, url, expires_at)
-                        .await;
-                }
+                Ok(Some(url)) => match self.ask_pull(&post, post_info.clone(), url).await {
+                    Ok(init) => return self.record_pulled(&post, &object, &init, expires_at).await,
+                    // Not verified with TikTok: uploaded instead, unless the options insist on
+                    // a pull (the refusal then says how to verify the domain).
+                    Err(err)
+                        if refusal_code(&err) == Some(URL_OWNERSHIP_UNVERIFIED)
+                            && options.source.is_none() =>
+                    {
+                        let fact = Fact::PullRefused {
+                            code: URL_OWNERSHIP_UNVERIFIED.to_owned(),
+                        };
+                        self.move_post(&post, &INITIALISABLE, post.state, fact)
+                            .await?;
+                        tracing::warn!("TikTok has not verified the front door; uploading instead");
+                        if let Some(wait_for) = self.spend(&post.open_id, TikTokCall::Init).await? {
+                            return Ok(wait(&post.id, wait_for));
+                        }
+                    }
+                    Err(err) => {
+                        let advice = refusal_code(&err).and_then(advice).map(str::to_owned);
+                        return Err(self.settle(&post, err, advice).await);
+                    }
+                },
                 Ok(None) => {}
                 Err(cause) => return Err(self.fail(&post, cause, None).await),
             }
@@ -209,6 +230,22 @@ impl Pipeline {
             .await;
         let init = match answer {
             Ok(init) => init,
+            // TikTok has refused inits of several chunks since 2026-08; with a front door,
+            // the post is pulled instead (once: the fact turns the route for the next init).
+            Err(err)
+                if refusal_code(&err) == Some(INVALID_PARAMS)
+                    && plan.total_chunk_count() > 1
+                    && self.settings.front_door.is_some()
+                    && options.source.is_none() =>
+            {
+                self.move_post(&post, &INITIALISABLE, post.state, Fact::ChunkedInitRefused)
+                    .await?;
+                tracing::warn!(
+                    chunks = plan.total_chunk_count(),
+                    "TikTok refused a chunked init; pulling instead"
+                );
+                return Ok(wait(&post.id, std::time::Duration::from_secs(1)));
+            }
             Err(err) => return Err(self.settle(&post, err, None).await),
         };
         let issued_at = unix_now();

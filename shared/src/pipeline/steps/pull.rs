@@ -9,7 +9,7 @@ use crate::pipeline::{FrontDoor, InitOutput, Pipeline, StepError};
 use crate::store::{
     Cause, Fact, PostOptions, PostRecord, PostSource, PostState, PostUpdate, unix_now,
 };
-use crate::tiktok::{MediaUrl, PostInfo, PullSourceInfo, VideoSource};
+use crate::tiktok::{MediaUrl, PostInfo, PullInitResponse, PullSourceInfo, VideoSource};
 use tiktok_publish_domain::media_url::MEDIA_URL_LIFETIME_SECS;
 
 /// Seconds from a pull's init to its first status poll.
@@ -25,12 +25,35 @@ pub(super) enum Route<'a> {
 impl Pipeline {
     /// The route the post's options (or the stack's default) choose. A pull asked for
     /// without a front door is refused: the stack cannot serve the URL TikTok would need.
-    pub(super) fn route_for(&self, options: &PostOptions) -> Result<Route<'_>, Cause> {
+    /// Where the options leave it open, what TikTok refused since the last retry turns the
+    /// route: a refused pull goes by upload, a refused chunked upload by pull.
+    pub(super) fn route_for(
+        &self,
+        post: &PostRecord,
+        options: &PostOptions,
+    ) -> Result<Route<'_>, Cause> {
         let front_door = self.settings.front_door.as_ref();
-        let wanted = options
-            .source
-            .or(front_door.map(|door| door.default_source))
-            .unwrap_or(VideoSource::FileUpload);
+        let refused = |wanted: &Fact| {
+            post.history
+                .iter()
+                .rev()
+                .filter_map(|h| h.fact.as_ref())
+                .take_while(|fact| !fact.is_retry())
+                .any(|fact| std::mem::discriminant(fact) == std::mem::discriminant(wanted))
+        };
+        let wanted = match options.source {
+            Some(source) => source,
+            None if refused(&Fact::PullRefused {
+                code: String::new(),
+            }) =>
+            {
+                VideoSource::FileUpload
+            }
+            None if front_door.is_some() && refused(&Fact::ChunkedInitRefused) => {
+                VideoSource::PullFromUrl
+            }
+            None => front_door.map_or(VideoSource::FileUpload, |door| door.default_source),
+        };
         match (wanted, front_door) {
             (VideoSource::FileUpload, _) => Ok(Route::Upload),
             (VideoSource::PullFromUrl, Some(door)) => Ok(Route::Pull(door)),
@@ -67,34 +90,37 @@ impl Pipeline {
         }
     }
 
-    /// Asks TikTok to pull the video (a direct post with `post_info`, else a draft), saves
-    /// the publish id at once, and moves the post to `PROCESSING`.
-    pub(super) async fn init_pull(
+    /// Asks TikTok to pull the video (a direct post with `post_info`, else a draft). The
+    /// error is the caller's to settle or to fall back from.
+    pub(super) async fn ask_pull(
+        &self,
+        post: &PostRecord,
+        post_info: Option<PostInfo>,
+        video_url: MediaUrl,
+    ) -> Result<PullInitResponse, StepError> {
+        let tiktok = &self.tiktok;
+        let source = PullSourceInfo { video_url };
+        self.with_token(&post.open_id, |token| {
+            let post_info = post_info.clone();
+            let source = source.clone();
+            async move {
+                match post_info {
+                    Some(info) => tiktok.init_direct_post_pull(&token, &info, &source).await,
+                    None => tiktok.init_inbox_pull(&token, &source).await,
+                }
+            }
+        })
+        .await
+    }
+
+    /// Saves a pull's publish id at once and moves the post to `PROCESSING`.
+    pub(super) async fn record_pulled(
         &self,
         post: &PostRecord,
         object: &VideoObject,
-        post_info: Option<PostInfo>,
-        video_url: MediaUrl,
+        init: &PullInitResponse,
         url_expires_at: i64,
     ) -> Result<InitOutput, StepError> {
-        let tiktok = &self.tiktok;
-        let source = PullSourceInfo { video_url };
-        let answer = self
-            .with_token(&post.open_id, |token| {
-                let post_info = post_info.clone();
-                let source = source.clone();
-                async move {
-                    match post_info {
-                        Some(info) => tiktok.init_direct_post_pull(&token, &info, &source).await,
-                        None => tiktok.init_inbox_pull(&token, &source).await,
-                    }
-                }
-            })
-            .await;
-        let init = match answer {
-            Ok(init) => init,
-            Err(err) => return Err(self.settle(post, err, None).await),
-        };
         let now = unix_now();
         self.posts
             .record_pull(&post.id, &init.publish_id, now)
@@ -121,6 +147,19 @@ impl Pipeline {
         })
     }
 }
+
+/// TikTok's error code on a refused init, when the refusal carried one.
+pub(super) fn refusal_code(error: &StepError) -> Option<&str> {
+    match error.cause.as_ref() {
+        Cause::TikTokRefused { code, .. } => Some(code),
+        _ => None,
+    }
+}
+
+/// TikTok's code for a pull from a URL whose domain or prefix the app has not verified.
+pub(super) const URL_OWNERSHIP_UNVERIFIED: &str = "url_ownership_unverified";
+/// TikTok's code for request parameters it refuses (a multi-chunk plan, since 2026-08).
+pub(super) const INVALID_PARAMS: &str = "invalid_params";
 
 /// Whether the post's current publish (since its last retry) is a pull: its latest init
 /// fact says so.
