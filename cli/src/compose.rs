@@ -134,6 +134,9 @@ pub fn decide(
     if let Some(at) = &flags.at {
         options.insert("publish_at".into(), json!(at));
     }
+    if let Some(source) = &flags.source {
+        options.insert("source".into(), json!(source));
+    }
 
     if flags.draft {
         say(
@@ -667,5 +670,21 @@ mod tests {
         let options = decide(&flags, &creator(&ALL), None, Some(&mut p)).unwrap();
         assert_eq!(options, json!({"mode": "draft"}));
         assert!(p.shown[0].contains("inbox as a draft"));
+    }
+
+    #[test]
+    fn the_source_flag_goes_into_the_options_of_a_post_and_a_draft() {
+        for draft in [false, true] {
+            let flags = PostFlags {
+                draft,
+                source: Some("PULL_FROM_URL".into()),
+                // A draft takes no privacy level.
+                privacy: (!draft).then(|| "SELF_ONLY".into()),
+                ..PostFlags::default()
+            };
+            let options = decide(&flags, &creator(&ALL), None, None).unwrap();
+            assert_eq!(options["source"], json!("PULL_FROM_URL"), "{options}");
+            assert_eq!(flags.to_json()["source"], json!("PULL_FROM_URL"));
+        }
     }
 }

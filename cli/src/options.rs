@@ -51,6 +51,10 @@ pub struct PostFlags {
     /// The video is AI-generated content.
     #[arg(long)]
     pub aigc: bool,
+    /// How TikTok gets the video: FILE_UPLOAD (the stack sends it) or PULL_FROM_URL (TikTok
+    /// downloads it from the stack's front door). Default: the stack's.
+    #[arg(long, value_name = "SOURCE", value_parser = ["FILE_UPLOAD", "PULL_FROM_URL"])]
+    pub source: Option<String>,
 }
 
 impl PostFlags {
@@ -86,6 +90,9 @@ impl PostFlags {
         }
         if let Some(ms) = self.cover_ms {
             set("video_cover_timestamp_ms", json!(ms));
+        }
+        if let Some(source) = &self.source {
+            set("source", json!(source));
         }
         Value::Object(map)
     }
