@@ -237,6 +237,16 @@ async fn a_pull_the_options_insist_on_fails_with_tiktoks_code_and_advice() {
 
 #[tokio::test]
 async fn a_refused_chunked_init_is_pulled_instead_once() {
+    refused_chunked_init_is_pulled("invalid_params").await;
+}
+
+/// TikTok's pages spell the code both ways.
+#[tokio::test]
+async fn a_chunked_init_refused_as_invalid_param_is_pulled_too() {
+    refused_chunked_init_is_pulled("invalid_param").await;
+}
+
+async fn refused_chunked_init_is_pulled(code: &str) {
     let settings = PipelineSettings {
         chunk_policy: ChunkPolicy::new(MIN_CHUNK_SIZE, DEFAULT_MAX_VIDEO_SIZE).unwrap(),
         ..PipelineSettings::default()
@@ -255,7 +265,7 @@ async fn a_refused_chunked_init_is_pulled_instead_once() {
     rig.stack.fake.inject(Fault::HttpError {
         endpoint: Endpoint::DirectInit,
         status: 400,
-        code: "invalid_params".into(),
+        code: code.into(),
         times: 1,
     });
 

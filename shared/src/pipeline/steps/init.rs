@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::common::*;
 use super::pull::{
-    INVALID_PARAMS, Route, URL_OWNERSHIP_UNVERIFIED, media_url_expiry, pulled, refusal_code,
+    Route, URL_OWNERSHIP_UNVERIFIED, is_invalid_params, media_url_expiry, pulled, refusal_code,
 };
 use crate::errors::ErrorKind;
 use crate::media::check::{duration_fits_limit, fits_tiktok};
@@ -233,7 +233,7 @@ impl Pipeline {
             // TikTok has refused inits of several chunks since 2026-08; with a front door,
             // the post is pulled instead (once: the fact turns the route for the next init).
             Err(err)
-                if refusal_code(&err) == Some(INVALID_PARAMS)
+                if is_invalid_params(refusal_code(&err))
                     && plan.total_chunk_count() > 1
                     && self.settings.front_door.is_some()
                     && options.source.is_none() =>

@@ -158,8 +158,11 @@ pub(super) fn refusal_code(error: &StepError) -> Option<&str> {
 
 /// TikTok's code for a pull from a URL whose domain or prefix the app has not verified.
 pub(super) const URL_OWNERSHIP_UNVERIFIED: &str = "url_ownership_unverified";
-/// TikTok's code for request parameters it refuses (a multi-chunk plan, since 2026-08).
-pub(super) const INVALID_PARAMS: &str = "invalid_params";
+/// Whether `code` is TikTok's refusal of request parameters (a multi-chunk plan, since
+/// 2026-08). Its pages spell it both `invalid_params` and `invalid_param`.
+pub(super) fn is_invalid_params(code: Option<&str>) -> bool {
+    matches!(code, Some("invalid_params" | "invalid_param"))
+}
 
 /// Whether the post's current publish (since its last retry) is a pull: its latest init
 /// fact says so.
