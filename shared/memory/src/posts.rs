@@ -129,14 +129,7 @@ impl PostStore for MemoryPostStore {
         now: UnixTime,
     ) -> Result<PostRecord, StoreError> {
         let mut posts = lock(&self.posts);
-        let post = posts.get_mut(id).ok_or_else(|| not_found(id))?;
-        if post.state.is_final() {
-            return Err(StoreError::StateConflict {
-                id: id.to_string(),
-                expected: non_final(),
-                found: post.state,
-            });
-        }
+        let post = open_post(&mut posts, id)?;
         post.publish_id = Some(publish_id.to_owned());
         post.upload = Some(UploadSession {
             upload_url: Some(StoredUploadUrl::new(upload_url.expose().to_owned())),
@@ -156,14 +149,7 @@ impl PostStore for MemoryPostStore {
         now: UnixTime,
     ) -> Result<PostRecord, StoreError> {
         let mut posts = lock(&self.posts);
-        let post = posts.get_mut(id).ok_or_else(|| not_found(id))?;
-        if post.state.is_final() {
-            return Err(StoreError::StateConflict {
-                id: id.to_string(),
-                expected: non_final(),
-                found: post.state,
-            });
-        }
+        let post = open_post(&mut posts, id)?;
         post.publish_id = Some(publish_id.to_owned());
         post.upload = None;
         post.updated_at = now;
@@ -296,4 +282,20 @@ impl PostStore for MemoryPostStore {
         posts.truncate(limit);
         Ok(PostPage { posts, next })
     }
+}
+
+/// The post `id` while it is not final: what a new init (upload or pull) may write to.
+fn open_post<'a>(
+    posts: &'a mut HashMap<PostId, PostRecord>,
+    id: &PostId,
+) -> Result<&'a mut PostRecord, StoreError> {
+    let post = posts.get_mut(id).ok_or_else(|| not_found(id))?;
+    if post.state.is_final() {
+        return Err(StoreError::StateConflict {
+            id: id.to_string(),
+            expected: non_final(),
+            found: post.state,
+        });
+    }
+    Ok(post)
 }
