@@ -194,6 +194,53 @@ pub struct PullInitResponse {
     pub publish_id: String,
 }
 
+/// `post_mode` of a photo post: live on the account, or to the creator's inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum PhotoPostMode {
+    DirectPost,
+    MediaUpload,
+}
+
+/// The most UTF-16 units of a photo post's title (TikTok's Photo Post page).
+pub const MAX_PHOTO_TITLE_UTF16: usize = 90;
+/// The most UTF-16 units of a photo post's description.
+pub const MAX_PHOTO_DESCRIPTION_UTF16: usize = 4000;
+
+/// `post_info` of a photo post. Comment is its only interaction switch, and a
+/// `MEDIA_UPLOAD` takes none of the settings (the creator chooses them in the app).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PhotoPostInfo {
+    pub title: String,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub privacy_level: Option<PrivacyLevel>,
+    pub disable_comment: bool,
+    pub auto_add_music: bool,
+    pub brand_content_toggle: bool,
+    pub brand_organic_toggle: bool,
+}
+
+/// `source_info` of a photo post: TikTok pulls every image (1 to 35) from the front door;
+/// `photo_cover_index` counts from 0.
+#[derive(Debug, Clone)]
+pub struct PhotoSourceInfo {
+    pub photo_images: Vec<MediaUrl>,
+    pub photo_cover_index: usize,
+}
+
+impl Serialize for PhotoSourceInfo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let images: Vec<&str> = self.photo_images.iter().map(MediaUrl::expose).collect();
+        let mut info = serializer.serialize_struct("PhotoSourceInfo", 3)?;
+        info.serialize_field("source", VideoSource::PullFromUrl.as_str())?;
+        info.serialize_field("photo_images", &images)?;
+        info.serialize_field("photo_cover_index", &self.photo_cover_index)?;
+        info.end()
+    }
+}
+
 /// Where the post goes: live on the account, or to the creator's inbox as a draft.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

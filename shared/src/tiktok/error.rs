@@ -13,6 +13,8 @@ pub enum Endpoint {
     UploadChunk,
     StatusFetch,
     UserInfo,
+    PhotoInit,
+    Cancel,
 }
 
 impl Endpoint {
@@ -26,6 +28,8 @@ impl Endpoint {
             Endpoint::UploadChunk => "upload chunk",
             Endpoint::StatusFetch => "status/fetch",
             Endpoint::UserInfo => "user/info",
+            Endpoint::PhotoInit => "content/init",
+            Endpoint::Cancel => "publish/cancel",
         }
     }
 }

@@ -10,7 +10,8 @@ use secrecy::SecretString;
 use super::chunk_plan::{ChunkPlan, ChunkRange};
 use super::error::TikTokError;
 use super::types::{
-    CreatorInfo, InitResponse, PostInfo, PublishStatus, PullInitResponse, PullSourceInfo, UploadUrl,
+    CreatorInfo, InitResponse, PhotoPostInfo, PhotoPostMode, PhotoSourceInfo, PostInfo,
+    PublishStatus, PullInitResponse, PullSourceInfo, UploadUrl,
 };
 use crate::media::ByteStream;
 use tiktok_publish_domain::account::AccountProfile;
@@ -92,6 +93,23 @@ pub trait TikTokPosting: TikTokCreators + TikTokUpload {
         access_token: &SecretString,
         source: &PullSourceInfo,
     ) -> Result<PullInitResponse, TikTokError>;
+
+    /// A photo post (`media_type: PHOTO`): TikTok pulls the images from the front door.
+    async fn init_photo_post(
+        &self,
+        access_token: &SecretString,
+        mode: PhotoPostMode,
+        post_info: &PhotoPostInfo,
+        source: &PhotoSourceInfo,
+    ) -> Result<PullInitResponse, TikTokError>;
+
+    /// Cancels a pull still downloading (best-effort: TikTok answers
+    /// `publish_not_cancellable` once it has the media).
+    async fn cancel_publish(
+        &self,
+        access_token: &SecretString,
+        publish_id: &str,
+    ) -> Result<(), TikTokError>;
 
     /// Where a post stands.
     async fn fetch_status(

@@ -6,12 +6,18 @@
 use std::net::{IpAddr, Ipv4Addr};
 
 use secrecy::SecretString;
+use sha2::Digest;
 use test_support::{MEDIA_HOST, MediaOrigin, unique_name};
+use tiktok_publish_core::errors::Classify;
+use tiktok_publish_core::media::photo::prepare_photo;
 use tiktok_publish_core::pipeline::FrontDoor;
 use tiktok_publish_core::store::{Cause, Fact};
-use tiktok_publish_core::tiktok::VideoSource;
 use tiktok_publish_core::tiktok::chunk_plan::{
     ChunkPolicy, DEFAULT_MAX_VIDEO_SIZE, MIN_CHUNK_SIZE,
+};
+use tiktok_publish_core::tiktok::{
+    MediaUrl, PhotoPostInfo, PhotoPostMode, PhotoSourceInfo, PrivacyLevel, PublishStatusKind,
+    TikTokPosting, VideoSource,
 };
 use tiktok_publish_domain::media_url::MediaUrlSigner;
 use tiktok_publish_testkit::StackSettings;
@@ -283,5 +289,127 @@ async fn refused_chunked_init_is_pulled(code: &str) {
     assert_eq!(pulled.len(), 1);
     assert_eq!(pulled[0].sha256, video.sha256);
     assert_eq!(rig.stack.fake.call_count(Endpoint::UploadChunk), 0);
+    assert_eq!(rig.stack.fake.violations(), vec![]);
+}
+
+/// An image of `width` x `height` in `format`, with a gradient to encode.
+fn image_file(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+    let pixels = image::RgbImage::from_fn(width, height, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x * y) % 256) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(pixels)
+        .write_to(&mut out, format)
+        .expect("encodes");
+    out.into_inner()
+}
+
+/// Puts `bytes` under `key`; the signed media URL of that version.
+async fn put_photo(rig: &Rig, signer: &MediaUrlSigner, key: &str, bytes: Vec<u8>) -> MediaUrl {
+    let put = rig
+        .stack
+        .s3
+        .put_object()
+        .bucket(&rig.stack.bucket)
+        .key(key)
+        .body(bytes.into())
+        .send()
+        .await
+        .expect("PutObject");
+    let version = put.version_id().expect("a versioned bucket");
+    MediaUrl::new(
+        signer
+            .sign(key, version, unix_now() + 600)
+            .expect("a served key"),
+    )
+}
+
+#[tokio::test]
+async fn a_carousel_with_a_converted_png_is_pulled_and_a_finished_pull_is_not_cancellable() {
+    let (rig, origin) = front_door_rig(true).await;
+    let signer = MediaUrlSigner::new(&origin.host(), SecretString::from(SIGNING_KEY)).unwrap();
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
+    // TikTok takes no PNG: the stack writes it again as JPEG first.
+    let png = image_file(800, 600, image::ImageFormat::Png);
+    let converted = prepare_photo(&png).expect("a PNG converts");
+    let photos = [
+        (
+            "uploads/carousel/1.jpg",
+            image_file(1080, 1350, image::ImageFormat::Jpeg),
+        ),
+        (
+            "uploads/carousel/2.webp",
+            image_file(1080, 1080, image::ImageFormat::WebP),
+        ),
+        ("uploads/carousel/3.jpg", converted.bytes),
+    ];
+    let mut urls = Vec::new();
+    let mut hashes = Vec::new();
+    for (key, bytes) in photos {
+        hashes.push(hex::encode(sha2::Sha256::digest(&bytes)));
+        urls.push(put_photo(&rig, &signer, key, bytes).await);
+    }
+    let token = rig
+        .stack
+        .tokens()
+        .fresh_access_token(&open_id)
+        .await
+        .expect("a token");
+    let token = token.secret();
+    let tiktok = &rig.stack.tiktok;
+    let info = PhotoPostInfo {
+        title: "three photos".into(),
+        description: "a carousel from the stack".into(),
+        privacy_level: Some(PrivacyLevel::SelfOnly),
+        disable_comment: true,
+        auto_add_music: true,
+        brand_content_toggle: false,
+        brand_organic_toggle: false,
+    };
+    let source = PhotoSourceInfo {
+        photo_images: urls,
+        photo_cover_index: 1,
+    };
+    let init = tiktok
+        .init_photo_post(token, PhotoPostMode::DirectPost, &info, &source)
+        .await
+        .expect("TikTok takes the carousel");
+    let mut status = None;
+    for _ in 0..100 {
+        let now = tiktok
+            .fetch_status(token, &init.publish_id)
+            .await
+            .expect("status");
+        if now.status.is_final() {
+            status = Some(now);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let status = status.expect("the carousel reaches a final status");
+    assert_eq!(
+        status.status,
+        PublishStatusKind::PublishComplete,
+        "{status:?}"
+    );
+    let pulled: Vec<String> = rig
+        .stack
+        .fake
+        .pulled(&init.publish_id)
+        .into_iter()
+        .map(|p| p.sha256)
+        .collect();
+    assert_eq!(
+        pulled, hashes,
+        "TikTok pulled each photo, byte-exact, in order"
+    );
+
+    // Cancel is only for a pull still downloading: TikTok's code says so, and it is a refusal.
+    let refused = tiktok
+        .cancel_publish(token, &init.publish_id)
+        .await
+        .expect_err("a finished pull cannot be cancelled");
+    assert_eq!(refused.code(), Some("publish_not_cancellable"));
+    assert_eq!(refused.kind(), ErrorKind::TikTokRejected, "{refused:?}");
     assert_eq!(rig.stack.fake.violations(), vec![]);
 }

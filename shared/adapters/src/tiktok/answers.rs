@@ -37,6 +37,22 @@ pub(super) async fn read_envelope<T: DeserializeOwned>(
     endpoint: Endpoint,
     response: Response,
 ) -> Result<T, TikTokError> {
+    let status = response.status().as_u16();
+    read_answer(endpoint, response)
+        .await?
+        .ok_or_else(|| TikTokError::Protocol {
+            endpoint,
+            status,
+            detail: "the answer has no data".into(),
+        })
+}
+
+/// TikTok's envelope whose `error.code` is `ok`, with its `data` when it has one (a cancel
+/// answers without).
+pub(super) async fn read_answer<T: DeserializeOwned>(
+    endpoint: Endpoint,
+    response: Response,
+) -> Result<Option<T>, TikTokError> {
     let status = response.status();
     let body = response.bytes().await.map_err(|e| transport(endpoint, e))?;
     if status.is_success() {
@@ -48,11 +64,7 @@ pub(super) async fn read_envelope<T: DeserializeOwned>(
             })?;
         let error = envelope.error.unwrap_or_default();
         if error.code.is_empty() || error.code == "ok" {
-            return envelope.data.ok_or_else(|| TikTokError::Protocol {
-                endpoint,
-                status: status.as_u16(),
-                detail: "the answer has no data".into(),
-            });
+            return Ok(envelope.data);
         }
         return Err(classify(endpoint, status, error));
     }

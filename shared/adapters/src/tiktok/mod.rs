@@ -14,9 +14,10 @@ use serde::de::DeserializeOwned;
 use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::media::ByteStream;
 use tiktok_publish_core::tiktok::{
-    ChunkAccepted, ChunkPlan, ChunkRange, CreatorInfo, Endpoint, InitResponse, PostInfo,
-    PublishStatus, PullInitResponse, PullSourceInfo, SourceInfo, TikTokAuthorize, TikTokCreators,
-    TikTokError, TikTokPosting, TikTokRevoke, TikTokUpload, TokenGrant, UploadUrl,
+    ChunkAccepted, ChunkPlan, ChunkRange, CreatorInfo, Endpoint, InitResponse, PhotoPostInfo,
+    PhotoPostMode, PhotoSourceInfo, PostInfo, PublishStatus, PullInitResponse, PullSourceInfo,
+    SourceInfo, TikTokAuthorize, TikTokCreators, TikTokError, TikTokPosting, TikTokRevoke,
+    TikTokUpload, TokenGrant, UploadUrl,
 };
 use tiktok_publish_core::tokens::TokenRefresher;
 
@@ -25,7 +26,7 @@ mod answers;
 mod tests;
 mod user_info;
 
-use answers::{oauth_failure, read_envelope, transport, upload_failure};
+use answers::{oauth_failure, read_answer, read_envelope, transport, upload_failure};
 
 /// TikTok's v2 API over HTTP: every TikTok port of the core.
 #[derive(Clone)]
@@ -103,8 +104,18 @@ impl TikTokClient {
         access_token: &SecretString,
         body: &serde_json::Value,
     ) -> Result<T, TikTokError> {
-        let response = self
-            .http
+        let response = self.send_json(endpoint, path, access_token, body).await?;
+        read_envelope(endpoint, response).await
+    }
+
+    async fn send_json(
+        &self,
+        endpoint: Endpoint,
+        path: &str,
+        access_token: &SecretString,
+        body: &serde_json::Value,
+    ) -> Result<reqwest::Response, TikTokError> {
+        self.http
             .post(self.api_url(path))
             .timeout(self.config.request_timeout)
             .bearer_auth(access_token.expose_secret())
@@ -112,8 +123,7 @@ impl TikTokClient {
             .body(body.to_string())
             .send()
             .await
-            .map_err(|e| transport(endpoint, e))?;
-        read_envelope(endpoint, response).await
+            .map_err(|e| transport(endpoint, e))
     }
 }
 
@@ -311,6 +321,42 @@ impl TikTokPosting for TikTokClient {
             &body,
         )
         .await
+    }
+
+    async fn init_photo_post(
+        &self,
+        access_token: &SecretString,
+        mode: PhotoPostMode,
+        post_info: &PhotoPostInfo,
+        source: &PhotoSourceInfo,
+    ) -> Result<PullInitResponse, TikTokError> {
+        let body = serde_json::json!({
+            "media_type": "PHOTO",
+            "post_mode": mode,
+            "post_info": post_info,
+            "source_info": source,
+        });
+        self.post_json(
+            Endpoint::PhotoInit,
+            "/v2/post/publish/content/init/",
+            access_token,
+            &body,
+        )
+        .await
+    }
+
+    async fn cancel_publish(
+        &self,
+        access_token: &SecretString,
+        publish_id: &str,
+    ) -> Result<(), TikTokError> {
+        let body = serde_json::json!({ "publish_id": publish_id });
+        let endpoint = Endpoint::Cancel;
+        let response = self
+            .send_json(endpoint, "/v2/post/publish/cancel/", access_token, &body)
+            .await?;
+        read_answer::<serde::de::IgnoredAny>(endpoint, response).await?;
+        Ok(())
     }
 
     /// Where a post stands.
