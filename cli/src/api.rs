@@ -61,6 +61,11 @@ pub struct PostView {
     pub is_final: bool,
     pub publish_at: Option<String>,
     pub progress: Option<ProgressView>,
+    /// How much of a pull TikTok has downloaded (absent from older stacks).
+    #[serde(default)]
+    pub size: Option<u64>,
+    #[serde(default)]
+    pub downloaded_bytes: Option<u64>,
     pub publish_id: Option<String>,
     #[serde(default)]
     pub public_post_ids: Vec<String>,

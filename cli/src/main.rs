@@ -280,6 +280,12 @@ fn post_report(post: &PostView) -> String {
             p.chunks_done, p.chunks_total, p.bytes_done, p.bytes_total
         ));
     }
+    if let Some(downloaded) = post.downloaded_bytes {
+        out.push_str(&format!(
+            "pull     {}\n",
+            post::downloaded_line(post, downloaded)
+        ));
+    }
     if let Some(id) = &post.publish_id {
         out.push_str(&format!("publish id  {id}\n"));
     }
@@ -340,6 +346,25 @@ mod tests {
         assert!(
             report.contains("video too short") && report.contains("what to do"),
             "{report}"
+        );
+    }
+
+    #[test]
+    fn status_of_a_pull_says_how_much_tiktok_downloaded() {
+        let post: PostView = api::decode(
+            200,
+            br#"{"id":"p1","account":"u1","key":"k","state":"PROCESSING","final":false,
+                "size":3000000,"downloaded_bytes":1200000,"publish_id":"v_pub"}"#,
+        )
+        .unwrap();
+        let report = post_report(&post);
+        assert!(
+            report.contains("TikTok downloaded 1200000 of 3000000 bytes"),
+            "{report}"
+        );
+        assert_eq!(
+            post::progress_line(&post),
+            "PROCESSING: TikTok downloaded 1200000 of 3000000 bytes"
         );
     }
 

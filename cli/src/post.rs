@@ -155,12 +155,23 @@ pub async fn upload(stack: &Stack, file: &Path, key: &str) -> Result<(), PostErr
 
 /// One line describing where the post is.
 pub fn progress_line(post: &PostView) -> String {
-    match &post.progress {
-        Some(p) => format!(
+    match (&post.progress, post.downloaded_bytes) {
+        (Some(p), _) => format!(
             "{}: chunk {} of {}, {} of {} bytes",
             post.state, p.chunks_done, p.chunks_total, p.bytes_done, p.bytes_total
         ),
-        None => post.state.clone(),
+        (None, Some(downloaded)) => {
+            format!("{}: {}", post.state, downloaded_line(post, downloaded))
+        }
+        (None, None) => post.state.clone(),
+    }
+}
+
+/// "TikTok downloaded N of M bytes" for a pull (M when the size is known).
+pub fn downloaded_line(post: &PostView, downloaded: u64) -> String {
+    match post.size {
+        Some(size) => format!("TikTok downloaded {downloaded} of {size} bytes"),
+        None => format!("TikTok downloaded {downloaded} bytes"),
     }
 }
 

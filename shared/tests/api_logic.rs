@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use secrecy::SecretString;
 use serde_json::json;
 
+use tiktok_publish_core::api::PullCancel;
 use tiktok_publish_core::api::idempotency::{Reservation, body_fingerprint};
 use tiktok_publish_core::api::{
     CreatorInfoError, CreatorInfoSource, IdempotencyKey, PostsApi, RevokeError, Revoker,
@@ -16,10 +17,14 @@ use tiktok_publish_core::intake::{Executions, Intake, IntakeError};
 use tiktok_publish_core::media::{
     ByteStream, SourceError, VideoLocation, VideoObject, VideoSource,
 };
-use tiktok_publish_core::store::{AccountTokens, PostId, SealedSecret, unix_now};
+use tiktok_publish_core::store::{
+    AccountTokens, Fact, PostId, PostRecord, PostSource, PostState, PostUpdate, SealedSecret,
+    unix_now,
+};
 use tiktok_publish_core::tiktok::CreatorInfo;
 use tiktok_publish_memory::{
-    MemoryIdempotencyStore, MemoryOAuthStateStore, MemoryPostStore, MemoryTokenStore,
+    MemoryIdempotencyStore, MemoryOAuthStateStore, MemoryPostStore, MemoryPullCanceller,
+    MemoryTokenStore,
 };
 
 struct OneVideo;
@@ -133,6 +138,7 @@ fn api(start_failures: u32) -> PostsApi {
         idempotency: Arc::new(MemoryIdempotencyStore::new()),
         revoker: Arc::new(NoRevoke),
         creator_info: Arc::new(PrivateCreator::default()),
+        pull_canceller: Arc::new(MemoryPullCanceller::default()),
         oauth: Arc::new(MemoryOAuthStateStore::new()),
         connect: None,
         bucket: "b".into(),
@@ -229,4 +235,86 @@ async fn creator_info_is_asked_only_for_accounts_that_can_direct_post() {
     let answer = api.creator_info("o").await;
     assert_eq!(answer.status, 409, "{}", answer.body);
     assert_eq!(answer.body["error"]["code"], "account_needs_reconnect");
+}
+
+/// A post of account `o` in `PROCESSING` at TikTok's publish `p-1`: pulled by TikTok when
+/// `pulled`, uploaded in chunks otherwise.
+async fn processing_post(api: &PostsApi, pulled: bool) -> PostId {
+    let now = unix_now();
+    let location = VideoLocation {
+        bucket: "b".into(),
+        key: "uploads/o/v.mp4".into(),
+        version_id: None,
+    };
+    let record = PostRecord::new("o", PostSource::at(location), None, PostState::Queued, now);
+    let posts = api.intake.posts.as_ref();
+    posts.create(&record).await.unwrap();
+    let fact = if pulled {
+        Fact::PullRequested {
+            url_expires_at: now + 3600,
+        }
+    } else {
+        Fact::Initialised
+    };
+    let _started = posts
+        .transition(
+            &record.id,
+            &[PostState::Queued],
+            PostState::Processing,
+            PostUpdate::fact(fact),
+            now,
+        )
+        .await
+        .unwrap();
+    posts.record_pull(&record.id, "p-1", now).await.unwrap();
+    record.id
+}
+
+#[tokio::test]
+async fn a_pull_tiktok_has_already_downloaded_is_left_to_finish() {
+    let canceller = Arc::new(MemoryPullCanceller::default());
+    let api = PostsApi {
+        pull_canceller: canceller.clone(),
+        ..api(0)
+    };
+    let id = processing_post(&api, true).await;
+
+    let answer = api.cancel_post(id.as_str()).await;
+    assert_eq!(answer.status, 409, "{}", answer.body);
+    assert_eq!(answer.body["error"]["code"], "post_not_cancellable");
+    assert_eq!(answer.body["error"]["state"], "PROCESSING");
+    let message = answer.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("will finish"), "{message}");
+    assert_eq!(canceller.asked(), vec![("o".to_owned(), "p-1".to_owned())]);
+    let post = api.intake.posts.get(&id).await.unwrap().unwrap();
+    assert_eq!(post.state, PostState::Processing, "it goes on");
+
+    // Once TikTok cancels, the post is cancelled, with the fact that says how.
+    canceller.set_answer(PullCancel::Cancelled);
+    let answer = api.cancel_post(id.as_str()).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let post = api.intake.posts.get(&id).await.unwrap().unwrap();
+    assert_eq!(post.state, PostState::Cancelled);
+    assert_eq!(
+        post.history.last().and_then(|h| h.fact.clone()),
+        Some(Fact::PullCancelled)
+    );
+}
+
+#[tokio::test]
+async fn an_upload_in_processing_is_not_cancellable_and_tiktok_is_not_asked() {
+    let canceller = Arc::new(MemoryPullCanceller::answering(PullCancel::Cancelled));
+    let api = PostsApi {
+        pull_canceller: canceller.clone(),
+        ..api(0)
+    };
+    let id = processing_post(&api, false).await;
+
+    let answer = api.cancel_post(id.as_str()).await;
+    assert_eq!(answer.status, 409, "{}", answer.body);
+    assert_eq!(answer.body["error"]["code"], "post_not_cancellable");
+    assert!(
+        canceller.asked().is_empty(),
+        "an upload has no cancel at TikTok"
+    );
 }

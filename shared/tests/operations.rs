@@ -9,12 +9,9 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use fake_tiktok::AccountSeed;
 use serde_json::Value;
 use test_support::{moto, unique_name};
-use tiktok_publish_adapters::{
-    DynamoAllowanceStore, DynamoIdempotencyStore, DynamoOAuthStateStore, EventBridgeEvents,
-    S3UploadListing,
-};
+use tiktok_publish_adapters::{EventBridgeEvents, S3UploadListing};
+use tiktok_publish_core::api::PostsApi;
 use tiktok_publish_core::api::view::rfc3339;
-use tiktok_publish_core::api::{PostsApi, TikTokCreatorInfo, TikTokRevoker};
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
 use tiktok_publish_core::events::{DetailType, EVENT_SOURCE, OutcomeEvent, OutcomeEvents};
@@ -22,8 +19,7 @@ use tiktok_publish_core::intake::manifest_key;
 use tiktok_publish_core::pipeline::PipelineSettings;
 use tiktok_publish_core::reconnect::ReconnectCheck;
 use tiktok_publish_core::store::{
-    AllowanceLimits, Cause, PostFailure, PostId, PostRecord, PostState, PostStore, PostUpdate,
-    TokenStore, unix_now,
+    Cause, PostFailure, PostId, PostRecord, PostState, PostStore, PostUpdate, TokenStore, unix_now,
 };
 use tiktok_publish_core::sweep::{STUCK_REASON_PREFIX, Sweep, SweepSettings};
 use tiktok_publish_core::trigger::TriggerOutcome;
@@ -376,33 +372,7 @@ async fn an_account_whose_refresh_token_nears_expiry_is_warned() {
 
 /// The posts API over this stack, retries started on `machine`.
 async fn api(stack: &TestStack, machine: &PassMachine) -> PostsApi {
-    PostsApi {
-        intake: stack.intake(machine).await,
-        accounts: stack.accounts.clone(),
-        idempotency: Arc::new(DynamoIdempotencyStore::new(
-            stack.dynamodb.clone(),
-            stack.tables.oauth.clone(),
-        )),
-        revoker: Arc::new(TikTokRevoker {
-            tokens: stack.tokens(),
-            tiktok: Arc::new(stack.tiktok.clone()),
-        }),
-        creator_info: Arc::new(TikTokCreatorInfo {
-            tokens: stack.tokens(),
-            tiktok: Arc::new(stack.tiktok.clone()),
-            allowances: Arc::new(DynamoAllowanceStore::new(
-                stack.dynamodb.clone(),
-                &stack.tables.allowances,
-                AllowanceLimits::default(),
-            )),
-        }),
-        oauth: Arc::new(DynamoOAuthStateStore::new(
-            stack.dynamodb.clone(),
-            stack.tables.oauth.clone(),
-        )),
-        connect: None,
-        bucket: stack.bucket.clone(),
-    }
+    stack.posts_api(stack.intake(machine).await)
 }
 
 async fn fail(stack: &TestStack, id: &PostId, cause: Cause) {

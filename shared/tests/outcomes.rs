@@ -6,11 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fake_tiktok::{AccountSeed, Endpoint as FakeEndpoint, FakeSettings, Fault};
-use tiktok_publish_adapters::{
-    DynamoAllowanceStore, DynamoIdempotencyStore, DynamoOAuthStateStore,
-};
+use tiktok_publish_core::api::PostsApi;
 use tiktok_publish_core::api::retry::retry_verdict;
-use tiktok_publish_core::api::{PostsApi, TikTokCreatorInfo, TikTokRevoker};
 use tiktok_publish_core::connect::ConnectSettings;
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::errors::ErrorKind;
@@ -20,9 +17,7 @@ use tiktok_publish_core::pipeline::options::{OptionsError, parse_options_json};
 use tiktok_publish_core::pipeline::{
     FailureInput, Pipeline, PipelineSettings, StateMachineError, StepError,
 };
-use tiktok_publish_core::store::{
-    AllowanceLimits, PostId, PostRecord, PostSource, PostState, PostStore, unix_now,
-};
+use tiktok_publish_core::store::{PostId, PostRecord, PostSource, PostState, PostStore, unix_now};
 use tiktok_publish_core::tokens::{TokenService, TokenSettings};
 use tiktok_publish_core::trigger::{DEFAULT_UPLOAD_PREFIX, handle_object_created};
 use tiktok_publish_memory::MemoryEvents;
@@ -349,31 +344,8 @@ async fn a_cancel_and_a_disconnect_send_one_post_cancelled_per_post() {
     let mut intake = stack.intake(&machine).await;
     intake.ends = rig.pipeline.ends.clone();
     let api = PostsApi {
-        intake,
-        accounts: stack.accounts.clone(),
-        idempotency: Arc::new(DynamoIdempotencyStore::new(
-            stack.dynamodb.clone(),
-            stack.tables.oauth.clone(),
-        )),
-        revoker: Arc::new(TikTokRevoker {
-            tokens: stack.tokens(),
-            tiktok: Arc::new(stack.tiktok.clone()),
-        }),
-        creator_info: Arc::new(TikTokCreatorInfo {
-            tokens: stack.tokens(),
-            tiktok: Arc::new(stack.tiktok.clone()),
-            allowances: Arc::new(DynamoAllowanceStore::new(
-                stack.dynamodb.clone(),
-                &stack.tables.allowances,
-                AllowanceLimits::default(),
-            )),
-        }),
-        oauth: Arc::new(DynamoOAuthStateStore::new(
-            stack.dynamodb.clone(),
-            stack.tables.oauth.clone(),
-        )),
         connect: Some(ConnectSettings::new("https://api.example.com").unwrap()),
-        bucket: stack.bucket.clone(),
+        ..stack.posts_api(intake)
     };
     let open_id = stack.connect_account(AccountSeed::default()).await;
     let cancelled = rig

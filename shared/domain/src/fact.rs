@@ -69,6 +69,9 @@ pub enum Fact {
     },
     /// Cancelled by `DELETE /posts/{id}`.
     CancelledByRequest,
+    /// Cancelled while TikTok was still downloading it (`DELETE /posts/{id}` on a pull, or
+    /// TikTok's `publish_cancelled` after such a request): TikTok stopped the download.
+    PullCancelled,
     /// Cancelled because its account was disconnected.
     AccountDisconnected,
     /// The post failed or was refused: its note is the reason.
@@ -130,6 +133,9 @@ impl fmt::Display for Fact {
                 "no longer publicly viewable on TikTok (TikTok webhook)"
             }
             Fact::CancelledByRequest => "cancelled by request",
+            Fact::PullCancelled => {
+                "cancelled by request while TikTok was downloading it: TikTok stopped the download"
+            }
             Fact::AccountDisconnected => "account disconnected",
             Fact::WebhookEvent { event } => return write!(f, "TikTok webhook: {event}"),
             Fact::Retried { attempt, after } => {
@@ -234,6 +240,10 @@ pub(crate) mod tests {
                 "retry 1 after an unrecorded failure",
             ),
             (Fact::CancelledByRequest, "cancelled by request"),
+            (
+                Fact::PullCancelled,
+                "cancelled by request while TikTok was downloading it: TikTok stopped the download",
+            ),
             (Fact::AccountDisconnected, "account disconnected"),
             (
                 Fact::Failed {

@@ -272,6 +272,9 @@ pub struct PostRecord {
     pub history: Vec<HistoryEntry>,
     /// The final event TikTok's webhook reported for the current upload, if one arrived.
     pub webhook: Option<WebhookFinal>,
+    /// How much of the current pull TikTok had downloaded at its last status
+    /// (`PROCESSING_DOWNLOAD`'s `downloaded_bytes`); `None` for an upload, or before then.
+    pub downloaded_bytes: Option<u64>,
 }
 
 impl PostRecord {
@@ -298,7 +301,20 @@ impl PostRecord {
             updated_at: now,
             history: vec![HistoryEntry::new(state, now, None)],
             webhook: None,
+            downloaded_bytes: None,
         }
+    }
+
+    /// Whether the post's current publish (since its last retry) is a pull: its latest init
+    /// fact says so.
+    pub fn is_pull(&self) -> bool {
+        self.history
+            .iter()
+            .rev()
+            .filter_map(|h| h.fact.as_ref())
+            .take_while(|fact| !fact.is_retry())
+            .find(|fact| matches!(fact, Fact::Initialised | Fact::PullRequested { .. }))
+            .is_some_and(|fact| matches!(fact, Fact::PullRequested { .. }))
     }
 
     /// The webhook's final event when it is about the post's current upload (an event of

@@ -311,6 +311,13 @@ impl PublishStatusKind {
     }
 }
 
+/// The `fail_reason` (status) and webhook reason TikTok gives a publish it cancelled at our
+/// request (`POST /v2/post/publish/cancel/`).
+pub const PUBLISH_CANCELLED: &str = "publish_cancelled";
+/// The error code of a cancel TikTok cannot honour: it has the media already, or the publish
+/// is final.
+pub const PUBLISH_NOT_CANCELLABLE: &str = "publish_not_cancellable";
+
 /// What a status fetch answers.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct PublishStatus {

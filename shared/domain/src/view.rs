@@ -34,6 +34,9 @@ pub struct PostView {
     pub options: Option<PostOptions>,
     pub publish_at: Option<String>,
     pub progress: Option<ProgressView>,
+    /// How much of a pull TikTok had downloaded at the last status (`PROCESSING_DOWNLOAD`);
+    /// `None` for an upload.
+    pub downloaded_bytes: Option<u64>,
     /// TikTok's id of the upload (not a secret: it only works with the account's token).
     pub publish_id: Option<String>,
     pub public_post_ids: Vec<String>,
@@ -89,6 +92,7 @@ impl From<&PostRecord> for PostView {
                 bytes_done: u.bytes_done,
                 bytes_total: u.plan.video_size,
             }),
+            downloaded_bytes: post.downloaded_bytes,
             publish_id: post.publish_id.clone(),
             public_post_ids: post
                 .outcome

@@ -15,10 +15,12 @@
 //! - [`MemoryIdempotencyStore`]: the posts API's `IdempotencyStore`.
 //! - [`MemoryEvents`]: `OutcomeEvents`, every event sent kept in order.
 //! - [`MemoryLines`]: `MetricLines`, every metric line written kept in order.
+//! - [`MemoryPullCanceller`]: the posts API's `PullCanceller`, answering as the test says.
 
 use std::sync::{Mutex, MutexGuard};
 
 mod allowance;
+mod cancels;
 mod events;
 mod idempotency;
 mod metrics;
@@ -27,6 +29,7 @@ mod posts;
 mod tokens;
 
 pub use allowance::MemoryAllowanceStore;
+pub use cancels::MemoryPullCanceller;
 pub use events::MemoryEvents;
 pub use idempotency::MemoryIdempotencyStore;
 pub use metrics::MemoryLines;

@@ -138,6 +138,7 @@ impl PostStore for MemoryPostStore {
             chunks_done: 0,
             bytes_done: 0,
         });
+        post.downloaded_bytes = None;
         post.updated_at = now;
         Ok(post.clone())
     }
@@ -152,8 +153,31 @@ impl PostStore for MemoryPostStore {
         let post = open_post(&mut posts, id)?;
         post.publish_id = Some(publish_id.to_owned());
         post.upload = None;
+        post.downloaded_bytes = None;
         post.updated_at = now;
         Ok(post.clone())
+    }
+
+    async fn record_download(
+        &self,
+        id: &PostId,
+        publish_id: &str,
+        downloaded_bytes: u64,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let mut posts = lock(&self.posts);
+        let post = posts.get_mut(id).ok_or_else(|| not_found(id))?;
+        if post.state != PostState::Processing || post.publish_id.as_deref() != Some(publish_id) {
+            return Err(StoreError::Conflict {
+                entity: "post",
+                id: id.to_string(),
+                detail: "download progress refused: the post is no longer processing that pull"
+                    .into(),
+            });
+        }
+        post.downloaded_bytes = Some(downloaded_bytes);
+        post.updated_at = now;
+        Ok(())
     }
 
     async fn record_chunk_done(

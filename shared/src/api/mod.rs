@@ -6,7 +6,8 @@
 //!   reaches TikTok once however it arrives. Honours `Idempotency-Key` ([`idempotency`]).
 //! - `GET /posts/{id}` ([`PostsApi::get_post`]): the post's [`PostView`].
 //! - `DELETE /posts/{id}` ([`PostsApi::cancel_post`]): cancels a post that has not started
-//!   uploading (conditional transition to `CANCELLED`, then `StopExecution`).
+//!   uploading (conditional transition to `CANCELLED`, then `StopExecution`), or a pull
+//!   TikTok is still downloading ([`cancel_pull`]: TikTok's cancel first).
 //! - `POST /posts/{id}/retry` ([`PostsApi::retry_post`], [`retry`]): starts a failed post
 //!   again when a retry can get past its failure, refusing (409) and saying why otherwise.
 //! - `GET /accounts/{open_id}/creator-info` ([`PostsApi::creator_info`]): the creator's
@@ -32,7 +33,8 @@
 //!   options), account_needs_reconnect, idempotency_key_reused, idempotency_key_in_progress
 //!   503 + Retry-After
 //! GET /posts/{id}        200 PostView · 400 id · 404 post_not_found
-//! DELETE /posts/{id}     200 PostView (CANCELLED) · 409 post_not_cancellable + state · 404
+//! DELETE /posts/{id}     200 PostView (CANCELLED) · 409 post_not_cancellable + state
+//!                        (a pull TikTok has the media of: it finishes) · 404 · 503
 //! POST /posts/{id}/retry 202 PostView (QUEUED again) · 200 (queued by a retry already)
 //!                        · 409 post_not_retryable, post_refused, video_changed,
 //!                        tiktok_refused_the_video/_post, retry_limit_reached,
@@ -53,6 +55,7 @@ use crate::intake::Intake;
 use crate::store::{OAuthStateStore, PostRecord, PostStore, TokenStore};
 
 mod accounts;
+pub mod cancel_pull;
 pub mod creator;
 pub mod error;
 pub mod idempotency;
@@ -61,6 +64,7 @@ pub mod retry;
 pub use tiktok_publish_domain::view;
 
 pub use accounts::{RevokeError, Revoker, TikTokRevoker};
+pub use cancel_pull::{CancelPullError, PullCancel, PullCanceller, TikTokPullCanceller};
 pub use creator::{CreatorInfoError, CreatorInfoSource, CreatorInfoView, TikTokCreatorInfo};
 pub use error::{ApiAnswer, ApiError};
 pub use idempotency::{IdempotencyKey, IdempotencyStore};
@@ -77,6 +81,8 @@ pub struct PostsApi {
     pub revoker: Arc<dyn Revoker>,
     /// Fresh creator info (`GET /accounts/{open_id}/creator-info`).
     pub creator_info: Arc<dyn CreatorInfoSource>,
+    /// TikTok's cancel, for a pull still downloading (`DELETE /posts/{id}`).
+    pub pull_canceller: Arc<dyn PullCanceller>,
     /// Where connect links are stored (the oauth table).
     pub oauth: Arc<dyn OAuthStateStore>,
     /// `None` when `PUBLIC_BASE_URL` is not set: connect links then answer 500 saying so,

@@ -1,6 +1,7 @@
 //! `POST /posts`, `GET /posts/{id}` and `DELETE /posts/{id}`: a post made from a video in
 //! the bucket (one post per video however often it is asked, with or without an
-//! `Idempotency-Key`), read, or cancelled before it has started uploading.
+//! `Idempotency-Key`), read, or cancelled before it has started uploading (or, for a pull,
+//! while TikTok is still downloading it: [`super::cancel_pull`]).
 
 use serde::Deserialize;
 
@@ -245,7 +246,8 @@ impl PostsApi {
                 "post_not_cancellable",
                 format!(
                     "post {} is {state}: only a post that has not started uploading \
-                     (RECEIVED, AWAITING_OPTIONS or QUEUED) can be cancelled",
+                     (RECEIVED, AWAITING_OPTIONS or QUEUED), or one TikTok is still pulling \
+                     from the front door, can be cancelled",
                     post.id
                 ),
             )
@@ -253,6 +255,10 @@ impl PostsApi {
         };
         let cancelled = match post.state {
             PostState::Cancelled => post.clone(),
+            // TikTok is still downloading a pull, or has it: TikTok decides.
+            PostState::Processing if post.is_pull() && why == Fact::CancelledByRequest => {
+                return self.cancel_pull(post).await;
+            }
             state if !CANCELLABLE.contains(&state) => return Err(refused(state)),
             _ => match self
                 .posts()

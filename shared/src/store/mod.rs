@@ -286,6 +286,17 @@ pub trait PostStore: Send + Sync {
         now: UnixTime,
     ) -> Result<(), StoreError>;
 
+    /// Records how much of the pull `publish_id` TikTok has downloaded (its status's
+    /// `downloaded_bytes`), while the post is `PROCESSING` at that publish; otherwise
+    /// [`StoreError::Conflict`] (the progress of a pull that is over says nothing).
+    async fn record_download(
+        &self,
+        id: &PostId,
+        publish_id: &str,
+        downloaded_bytes: u64,
+        now: UnixTime,
+    ) -> Result<(), StoreError>;
+
     /// Records TikTok's outcome (public post ids may arrive after the post is final).
     async fn record_outcome(
         &self,

@@ -24,9 +24,11 @@ use secrecy::SecretString;
 use test_support::{moto, unique_name};
 
 use tiktok_publish_adapters::{
-    DynamoAllowanceStore, DynamoPostStore, DynamoTokenStore, S3VideoSource, SfnExecutions,
-    TableNames, TikTokClient, create_tables, s3_client,
+    DynamoAllowanceStore, DynamoIdempotencyStore, DynamoOAuthStateStore, DynamoPostStore,
+    DynamoTokenStore, S3VideoSource, SfnExecutions, TableNames, TikTokClient, create_tables,
+    s3_client,
 };
+use tiktok_publish_core::api::{PostsApi, TikTokCreatorInfo, TikTokPullCanceller, TikTokRevoker};
 use tiktok_publish_core::config::TikTokConfig;
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::intake::Intake;
@@ -115,6 +117,43 @@ impl TestStack {
             Arc::new(self.tiktok.clone()),
             TokenSettings::default(),
         )
+    }
+
+    /// The posts API over this stack and `intake`, its TikTok calls to the fake, its
+    /// budgets the defaults, without connect links.
+    pub fn posts_api(&self, intake: Intake) -> PostsApi {
+        let tiktok = Arc::new(self.tiktok.clone());
+        PostsApi {
+            intake,
+            accounts: self.accounts.clone(),
+            idempotency: Arc::new(DynamoIdempotencyStore::new(
+                self.dynamodb.clone(),
+                self.tables.oauth.clone(),
+            )),
+            revoker: Arc::new(TikTokRevoker {
+                tokens: self.tokens(),
+                tiktok: tiktok.clone(),
+            }),
+            creator_info: Arc::new(TikTokCreatorInfo {
+                tokens: self.tokens(),
+                tiktok: tiktok.clone(),
+                allowances: Arc::new(DynamoAllowanceStore::new(
+                    self.dynamodb.clone(),
+                    &self.tables.allowances,
+                    AllowanceLimits::default(),
+                )),
+            }),
+            pull_canceller: Arc::new(TikTokPullCanceller {
+                tokens: self.tokens(),
+                tiktok,
+            }),
+            oauth: Arc::new(DynamoOAuthStateStore::new(
+                self.dynamodb.clone(),
+                self.tables.oauth.clone(),
+            )),
+            connect: None,
+            bucket: self.bucket.clone(),
+        }
     }
 
     /// A creator connected the way the OAuth callback does it (one code exchange with the

@@ -24,6 +24,7 @@ mod crashes;
 mod faults;
 mod published;
 mod pull;
+mod pull_cancel;
 mod pull_front_door;
 mod refusals;
 mod scopes;

@@ -7,12 +7,8 @@ use aws_sdk_sfn::types::ExecutionStatus;
 use fake_tiktok::{AccountSeed, Endpoint as FakeEndpoint, Fault};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tiktok_publish_adapters::{
-    DynamoAllowanceStore, DynamoIdempotencyStore, DynamoOAuthStateStore,
-};
-use tiktok_publish_core::api::{
-    ApiAnswer, IdempotencyKey, PostsApi, TikTokCreatorInfo, TikTokRevoker,
-};
+use tiktok_publish_adapters::DynamoAllowanceStore;
+use tiktok_publish_core::api::{ApiAnswer, IdempotencyKey, PostsApi, TikTokCreatorInfo};
 use tiktok_publish_core::connect::ConnectSettings;
 use tiktok_publish_core::ends::PostEnds;
 use tiktok_publish_core::store::{
@@ -40,23 +36,8 @@ async fn rig() -> Rig {
     let stack = TestStack::start_with("api", settings).await;
     let machine = PassMachine::create().await;
     let api = PostsApi {
-        intake: stack.intake(&machine).await,
-        accounts: stack.accounts.clone(),
-        idempotency: Arc::new(DynamoIdempotencyStore::new(
-            stack.dynamodb.clone(),
-            stack.tables.oauth.clone(),
-        )),
-        revoker: Arc::new(TikTokRevoker {
-            tokens: stack.tokens(),
-            tiktok: Arc::new(stack.tiktok.clone()),
-        }),
-        creator_info: Arc::new(creator_info(&stack, AllowanceLimits::default())),
-        oauth: Arc::new(DynamoOAuthStateStore::new(
-            stack.dynamodb.clone(),
-            stack.tables.oauth.clone(),
-        )),
         connect: Some(ConnectSettings::new("https://api.example.com").unwrap()),
-        bucket: stack.bucket.clone(),
+        ..stack.posts_api(stack.intake(&machine).await)
     };
     Rig {
         api,

@@ -315,6 +315,49 @@ async fn upload_progress_belongs_to_one_init_and_only_moves_forward() {
 }
 
 #[tokio::test]
+async fn a_pulls_download_progress_is_kept_while_it_processes_and_dropped_by_a_new_init() {
+    let (client, names) = tables().await;
+    let store = DynamoPostStore::new(client, &names.posts);
+    let post = new_post("open-1", "pulled.mp4", NOW);
+    store.create(&post).await.unwrap();
+    store
+        .record_pull(&post.id, "pub-pull", NOW + 1)
+        .await
+        .unwrap();
+    let early = store
+        .record_download(&post.id, "pub-pull", 10, NOW + 2)
+        .await
+        .unwrap_err();
+    assert_eq!(early.kind(), ErrorKind::PostConflict, "not processing yet");
+    let _processing = store
+        .transition(
+            &post.id,
+            &[PostState::Received],
+            PostState::Processing,
+            PostUpdate::default(),
+            NOW + 3,
+        )
+        .await
+        .unwrap();
+    store
+        .record_download(&post.id, "pub-pull", 1_000, NOW + 4)
+        .await
+        .unwrap();
+    let other = store
+        .record_download(&post.id, "pub-old", 2_000, NOW + 5)
+        .await
+        .unwrap_err();
+    assert_eq!(other.kind(), ErrorKind::PostConflict, "another publish");
+    let read = store.get(&post.id).await.unwrap().unwrap();
+    assert_eq!(read.downloaded_bytes, Some(1_000));
+    let pulled_again = store.record_pull(&post.id, "pub-2", NOW + 6).await.unwrap();
+    assert_eq!(
+        pulled_again.downloaded_bytes, None,
+        "a new pull starts from nothing"
+    );
+}
+
+#[tokio::test]
 async fn failures_and_outcomes_are_recorded() {
     let (client, names) = tables().await;
     let store = DynamoPostStore::new(client, &names.posts);

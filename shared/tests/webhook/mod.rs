@@ -17,8 +17,8 @@ use tiktok_publish_core::events::{DetailType, OutcomeEvent};
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::pipeline::{Pipeline, PipelineSettings};
 use tiktok_publish_core::store::{
-    Fact, PostId, PostRecord, PostSource, PostState, PostStore, StoreError, TokenStore, UnixTime,
-    WebhookFinal, WebhookFinalKind, unix_now,
+    Fact, PostId, PostRecord, PostSource, PostState, PostStore, PostUpdate, StoreError, TokenStore,
+    UnixTime, WebhookFinal, WebhookFinalKind, unix_now,
 };
 use tiktok_publish_core::tiktok::{ChunkPlan, ChunkPolicy, UploadUrl};
 use tiktok_publish_core::webhook::{

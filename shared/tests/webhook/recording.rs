@@ -472,3 +472,44 @@ async fn every_post_made_from_one_draft_adds_its_public_id_once() {
     assert_eq!(post.state, PostState::Published);
     assert_eq!(post.outcome.unwrap().public_post_ids, ["7001", "7002"]);
 }
+
+#[tokio::test]
+async fn tiktoks_cancelled_event_leaves_a_cancelled_post_cancelled() {
+    let posts = MemoryPostStore::new();
+    let tokens = MemoryTokenStore::new();
+    let id = processing_post(&posts, "uploads/cancelled.mp4", NOW - 60).await;
+    // `DELETE /posts/{id}` had TikTok cancel the pull, then cancelled the post.
+    PostEnds::silent()
+        .settle(
+            posts
+                .transition(
+                    &id,
+                    &[PostState::Processing],
+                    PostState::Cancelled,
+                    PostUpdate::fact(Fact::PullCancelled),
+                    NOW - 30,
+                )
+                .await
+                .unwrap(),
+        )
+        .await;
+    let cancelled = event_body(
+        "our-key",
+        "post.publish.failed",
+        serde_json::json!({"publish_id": PUBLISH_ID, "reason": "publish_cancelled"}),
+    );
+    receive(
+        &settings(),
+        &posts,
+        &PostEnds::silent(),
+        &tokens,
+        our_signature(NOW, &cancelled).as_deref(),
+        &cancelled,
+        NOW,
+    )
+    .await
+    .unwrap();
+    let post = posts.get(&id).await.unwrap().unwrap();
+    assert_eq!(post.state, PostState::Cancelled);
+    assert!(post.failure.is_none(), "{:?}", post.failure);
+}

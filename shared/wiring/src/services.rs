@@ -10,8 +10,8 @@ use tiktok_publish_adapters::{
     DynamoIdempotencyStore, S3UploadListing, S3VideoSource, SfnExecutions,
 };
 use tiktok_publish_core::api::{
-    CreatorInfoError, CreatorInfoSource, PostsApi, RevokeError, Revoker, TikTokCreatorInfo,
-    TikTokRevoker,
+    CancelPullError, CreatorInfoError, CreatorInfoSource, PostsApi, PullCancel, PullCanceller,
+    RevokeError, Revoker, TikTokCreatorInfo, TikTokPullCanceller, TikTokRevoker,
 };
 use tiktok_publish_core::config::ConfigError;
 use tiktok_publish_core::intake::Intake;
@@ -22,11 +22,19 @@ use tiktok_publish_core::tiktok::CreatorInfo;
 
 use crate::Parts;
 
-/// TikTok's side of the API ([`Revoker`], [`CreatorInfoSource`]) built on first use: the
-/// client secret is fetched only when a route needs TikTok, not on every cold start.
+/// TikTok's side of the API ([`Revoker`], [`CreatorInfoSource`], [`PullCanceller`]) built on
+/// first use: the client secret is fetched only when a route needs TikTok, not on every cold
+/// start.
 pub struct LazyTikTok {
     parts: Parts,
-    inner: OnceCell<(TikTokRevoker, TikTokCreatorInfo)>,
+    inner: OnceCell<ApiTikTok>,
+}
+
+/// The API's TikTok parts, once built.
+struct ApiTikTok {
+    revoker: TikTokRevoker,
+    creator: TikTokCreatorInfo,
+    canceller: TikTokPullCanceller,
 }
 
 impl LazyTikTok {
@@ -37,7 +45,7 @@ impl LazyTikTok {
         }
     }
 
-    async fn get(&self) -> Result<&(TikTokRevoker, TikTokCreatorInfo), WiringError> {
+    async fn get(&self) -> Result<&ApiTikTok, WiringError> {
         self.inner
             .get_or_try_init(|| async {
                 let tiktok = Arc::new(self.parts.tiktok().await?);
@@ -47,7 +55,15 @@ impl LazyTikTok {
                     tiktok: tiktok.clone(),
                     allowances: self.parts.allowances.clone(),
                 };
-                Ok::<_, WiringError>((TikTokRevoker { tokens, tiktok }, creator))
+                let canceller = TikTokPullCanceller {
+                    tokens: tokens.clone(),
+                    tiktok: tiktok.clone(),
+                };
+                Ok::<_, WiringError>(ApiTikTok {
+                    revoker: TikTokRevoker { tokens, tiktok },
+                    creator,
+                    canceller,
+                })
             })
             .await
     }
@@ -56,14 +72,29 @@ impl LazyTikTok {
 #[async_trait]
 impl Revoker for LazyTikTok {
     async fn revoke(&self, open_id: &str) -> Result<(), RevokeError> {
-        self.get().await?.0.revoke(open_id).await
+        self.get().await?.revoker.revoke(open_id).await
     }
 }
 
 #[async_trait]
 impl CreatorInfoSource for LazyTikTok {
     async fn creator_info(&self, open_id: &str) -> Result<CreatorInfo, CreatorInfoError> {
-        self.get().await?.1.creator_info(open_id).await
+        self.get().await?.creator.creator_info(open_id).await
+    }
+}
+
+#[async_trait]
+impl PullCanceller for LazyTikTok {
+    async fn cancel_pull(
+        &self,
+        open_id: &str,
+        publish_id: &str,
+    ) -> Result<PullCancel, CancelPullError> {
+        self.get()
+            .await?
+            .canceller
+            .cancel_pull(open_id, publish_id)
+            .await
     }
 }
 
@@ -87,7 +118,8 @@ impl Parts {
                 self.tables.oauth.clone(),
             )),
             revoker: tiktok.clone(),
-            creator_info: tiktok,
+            creator_info: tiktok.clone(),
+            pull_canceller: tiktok,
             oauth: self.oauth.clone(),
             connect: match self.settings.connect() {
                 Ok(settings) => Some(settings),

@@ -23,7 +23,8 @@ use tiktok_publish_core::store::{
 };
 use tiktok_publish_core::tiktok::{CreatorInfo, Endpoint, TikTokError};
 use tiktok_publish_memory::{
-    MemoryIdempotencyStore, MemoryOAuthStateStore, MemoryPostStore, MemoryTokenStore,
+    MemoryIdempotencyStore, MemoryOAuthStateStore, MemoryPostStore, MemoryPullCanceller,
+    MemoryTokenStore,
 };
 use tower::ServiceExt;
 
@@ -179,6 +180,7 @@ fn api_with_creators() -> (PostsApi, Arc<Runs>, Arc<Creators>) {
         idempotency: Arc::new(MemoryIdempotencyStore::new()),
         revoker: Arc::new(AlwaysRevokes),
         creator_info: creators.clone(),
+        pull_canceller: Arc::new(MemoryPullCanceller::default()),
         oauth: Arc::new(MemoryOAuthStateStore::new()),
         connect: Some(ConnectSettings::new("https://api.example.com").unwrap()),
         bucket: "videos".into(),

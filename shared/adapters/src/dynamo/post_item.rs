@@ -123,6 +123,7 @@ pub(super) fn record_of(item: &Item) -> Result<PostRecord, StoreError> {
         created_at: r.n("created_at")?,
         updated_at: r.n("updated_at")?,
         history,
+        downloaded_bytes: r.opt_n("downloaded_bytes")?,
     })
 }
 
@@ -167,6 +168,9 @@ pub(super) fn item_of(record: &PostRecord) -> Result<Item, StoreError> {
     }
     if let Some(v) = &record.publish_id {
         put("publish_id", s(v.as_str()));
+    }
+    if let Some(v) = record.downloaded_bytes {
+        put("downloaded_bytes", n(v));
     }
     if let Some(outcome) = &record.outcome {
         put("public_post_ids", string_list(&outcome.public_post_ids));

@@ -298,7 +298,8 @@ impl PostStore for DynamoPostStore {
             .set("chunk_count", n(plan.total_chunk_count))
             .set("chunks_done", n(0))
             .set("bytes_done", n(0))
-            .set("updated_at", n(now));
+            .set("updated_at", n(now))
+            .remove("downloaded_bytes");
         let exists = exists(&mut expr);
         expr.condition(exists);
         let open = not_final(&mut expr);
@@ -321,7 +322,8 @@ impl PostStore for DynamoPostStore {
             .remove("chunk_size")
             .remove("chunk_count")
             .remove("chunks_done")
-            .remove("bytes_done");
+            .remove("bytes_done")
+            .remove("downloaded_bytes");
         let exists = exists(&mut expr);
         expr.condition(exists);
         let open = not_final(&mut expr);
@@ -394,6 +396,37 @@ impl PostStore for DynamoPostStore {
                     ),
                 })
             }
+            Err(e) => Err(sdk_error("UpdateItem", e)),
+        }
+    }
+
+    async fn record_download(
+        &self,
+        id: &PostId,
+        publish_id: &str,
+        downloaded_bytes: u64,
+        now: UnixTime,
+    ) -> Result<(), StoreError> {
+        let mut expr = Expr::new();
+        expr.set("downloaded_bytes", n(downloaded_bytes))
+            .set("updated_at", n(now));
+        let pid_name = expr.name("publish_id");
+        let pid = expr.value(s(publish_id));
+        expr.condition(format!("{pid_name} = {pid}"));
+        let processing = state_in(&mut expr, &[PostState::Processing]);
+        expr.condition(processing);
+        match expr
+            .update_item(&self.client, &self.table, Self::key(id))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failed(&e) => Err(StoreError::Conflict {
+                entity: ENTITY,
+                id: id.to_string(),
+                detail: "download progress refused: the post is no longer processing that pull"
+                    .into(),
+            }),
             Err(e) => Err(sdk_error("UpdateItem", e)),
         }
     }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::common::*;
 use super::pull::{
-    Route, URL_OWNERSHIP_UNVERIFIED, is_invalid_params, media_url_expiry, pulled, refusal_code,
+    Route, URL_OWNERSHIP_UNVERIFIED, is_invalid_params, media_url_expiry, refusal_code,
 };
 use crate::errors::ErrorKind;
 use crate::media::check::{duration_fits_limit, fits_tiktok};
@@ -368,7 +368,7 @@ pub(super) const UNKNOWN_PUBLISH_ID: &str = "invalid_publish_id";
 /// Whether every byte reached TikTok (recorded chunk by chunk, or pulled by TikTok itself)
 /// or TikTok was processing it.
 pub(super) fn whole_video_sent(post: &PostRecord) -> bool {
-    if pulled(post) {
+    if post.is_pull() {
         // TikTok fetches a pulled video whole: once asked, it may have all of it.
         return true;
     }

@@ -164,18 +164,6 @@ pub(super) fn is_invalid_params(code: Option<&str>) -> bool {
     matches!(code, Some("invalid_params" | "invalid_param"))
 }
 
-/// Whether the post's current publish (since its last retry) is a pull: its latest init
-/// fact says so.
-pub(super) fn pulled(post: &PostRecord) -> bool {
-    post.history
-        .iter()
-        .rev()
-        .filter_map(|h| h.fact.as_ref())
-        .take_while(|fact| !fact.is_retry())
-        .find(|fact| matches!(fact, Fact::Initialised | Fact::PullRequested { .. }))
-        .is_some_and(|fact| matches!(fact, Fact::PullRequested { .. }))
-}
-
 /// The media URL's expiry for a pull asked for now.
 pub(super) fn media_url_expiry() -> i64 {
     unix_now() + MEDIA_URL_LIFETIME_SECS

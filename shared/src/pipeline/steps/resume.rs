@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use super::common::*;
 use super::init::{INITIALISABLE, PublishAnswer, whole_video_sent};
-use super::pull::pulled;
 use crate::pipeline::{InitOutput, Pipeline, StepError};
 use crate::store::{Cause, Fact, PostRecord, PostState, UnixTime, UploadSession};
 use crate::tiktok::{PublishStatus, PublishStatusKind};
@@ -93,7 +92,7 @@ impl Pipeline {
             PublishAnswer::Wait => return Ok(Some(wait(&post.id, Duration::from_secs(5)))),
             PublishAnswer::Unknown(_) => return self.publish_forgotten(post).await,
         };
-        let pull = pulled(post);
+        let pull = post.is_pull();
         let ready = || InitOutput {
             post_id: post.id.to_string(),
             ready: true,

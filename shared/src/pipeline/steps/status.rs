@@ -11,7 +11,7 @@ use crate::store::{
     Cause, Fact, PostOutcome, PostRecord, PostState, PostUpdate, StoreError, WebhookFinalKind,
     unix_now,
 };
-use crate::tiktok::{PrivacyLevel, PublishStatusKind};
+use crate::tiktok::{PUBLISH_CANCELLED, PrivacyLevel, PublishStatus, PublishStatusKind};
 
 impl Pipeline {
     /// `publish-status`: fetches TikTok's status and, when final, records the outcome.
@@ -89,6 +89,12 @@ impl Pipeline {
             return Ok(answer(true, 0));
         }
         match status.status {
+            PublishStatusKind::Failed
+                if status.fail_reason.as_deref() == Some(PUBLISH_CANCELLED) =>
+            {
+                self.cancelled_at_tiktok(&post).await?;
+                Ok(answer(true, 0))
+            }
             PublishStatusKind::Failed => {
                 let fail_reason = status
                     .fail_reason
@@ -105,10 +111,63 @@ impl Pipeline {
                 };
                 Err(self.fail(&post, cause, None).await)
             }
-            _ => Ok(answer(
-                false,
-                secs(status_poll_interval(processing_for, size)),
-            )),
+            _ => {
+                self.record_download(&post, &status).await;
+                Ok(answer(
+                    false,
+                    secs(status_poll_interval(processing_for, size)),
+                ))
+            }
+        }
+    }
+
+    /// Keeps a pull's `downloaded_bytes` on the post, for `status` to show. Progress is
+    /// only shown, never decided on, so a refused write (the post moved on) is let go.
+    async fn record_download(&self, post: &PostRecord, status: &PublishStatus) {
+        let (Some(downloaded), Some(publish_id)) =
+            (status.downloaded_bytes, post.publish_id.as_deref())
+        else {
+            return;
+        };
+        if status.status != PublishStatusKind::ProcessingDownload
+            || post.downloaded_bytes == Some(downloaded)
+        {
+            return;
+        }
+        if let Err(err) = self
+            .posts
+            .record_download(&post.id, publish_id, downloaded, unix_now())
+            .await
+        {
+            tracing::info!(error = %err, "download progress not recorded");
+        }
+    }
+
+    /// TikTok cancelled the pull at our request (`publish_cancelled`): the post is
+    /// `CANCELLED`, as `DELETE /posts/{id}` would have left it had its own write not failed.
+    async fn cancelled_at_tiktok(&self, post: &PostRecord) -> Result<(), StepError> {
+        match self
+            .posts
+            .transition(
+                &post.id,
+                &[PostState::Processing],
+                PostState::Cancelled,
+                PostUpdate::fact(Fact::PullCancelled),
+                unix_now(),
+            )
+            .await
+        {
+            Ok(moved) => {
+                self.ends.settle(moved).await;
+                tracing::info!("TikTok cancelled the pull: post cancelled");
+                Ok(())
+            }
+            // The API moved it first.
+            Err(StoreError::StateConflict {
+                found: PostState::Cancelled,
+                ..
+            }) => Ok(()),
+            Err(other) => Err(StepError::from_error(other)),
         }
     }
 
@@ -122,6 +181,9 @@ impl Pipeline {
     ) -> Option<Result<(), StepError>> {
         let event = post.webhook_for_current_upload()?;
         let (to, fact) = match event.kind {
+            WebhookFinalKind::Failed if event.reason.as_deref() == Some(PUBLISH_CANCELLED) => {
+                return Some(self.cancelled_at_tiktok(post).await);
+            }
             WebhookFinalKind::Failed => {
                 let fail_reason = event.reason.clone().unwrap_or_else(|| "unknown".into());
                 let advice = fail_reason_advice(&fail_reason);
