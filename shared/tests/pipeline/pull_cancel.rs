@@ -9,7 +9,7 @@ use fake_tiktok::PublishStatus;
 use secrecy::SecretString;
 use test_support::{MEDIA_HOST, unique_name};
 use tiktok_publish_core::pipeline::FrontDoor;
-use tiktok_publish_core::store::Fact;
+use tiktok_publish_core::store::{Fact, WebhookFinal, WebhookFinalKind};
 use tiktok_publish_core::tiktok::VideoSource;
 use tiktok_publish_domain::media_url::MediaUrlSigner;
 use tiktok_publish_testkit::PassMachine;
@@ -152,4 +152,38 @@ async fn tiktoks_publish_cancelled_status_ends_the_post_cancelled() {
     assert_eq!(post.state, PostState::Cancelled, "{:?}", post.history);
     assert!(post.failure.is_none(), "a cancel is not a failure");
     assert_eq!(rig.stack.fake.violations(), vec![]);
+}
+
+#[tokio::test]
+async fn tiktoks_publish_cancelled_webhook_ends_the_post_cancelled_without_a_fetch() {
+    let (rig, _silent) = silent_front_door_rig().await;
+    let id = downloading_post(&rig).await;
+    let post = rig.record(&id).await;
+    let event = WebhookFinal {
+        publish_id: post.publish_id.clone().expect("a publish id"),
+        kind: WebhookFinalKind::Failed,
+        reason: Some("publish_cancelled".into()),
+        public_post_id: None,
+        event_time: unix_now(),
+    };
+    let fact = Fact::WebhookEvent {
+        event: "post.publish.failed".into(),
+    };
+    rig.stack
+        .posts
+        .record_webhook_event(&id, PostState::Processing, None, &event, &fact, unix_now())
+        .await
+        .unwrap();
+    let fetches = rig.stack.fake.call_count(Endpoint::StatusFetch);
+
+    let status = rig
+        .pipeline
+        .check_status(id.as_str())
+        .await
+        .expect("status");
+    assert!(status.is_final);
+    assert_eq!(rig.stack.fake.call_count(Endpoint::StatusFetch), fetches);
+    let post = rig.record(&id).await;
+    assert_eq!(post.state, PostState::Cancelled, "{:?}", post.history);
+    assert!(post.failure.is_none(), "a cancel is not a failure");
 }
