@@ -189,7 +189,10 @@ async fn check_single_pull(
         "{publish}"
     );
     let chunks = stack.statuses_of(open_id, "UploadChunk").await?;
-    ensure!(chunks.is_empty(), "a pulled video was uploaded too: {chunks:?}");
+    ensure!(
+        chunks.is_empty(),
+        "a pulled video was uploaded too: {chunks:?}"
+    );
     Ok(publish)
 }
 
@@ -222,8 +225,7 @@ mod videos {
     /// TikTok refuses inits of several chunks (`invalid_params`, since 2026-08): with a front
     /// door and options that leave the source open, the post is pulled instead, once.
     #[tokio::test]
-    async fn a_refused_chunked_upload_is_pulled_instead_once_and_published() -> anyhow::Result<()>
-    {
+    async fn a_refused_chunked_upload_is_pulled_instead_once_and_published() -> anyhow::Result<()> {
         let case = Case::start("front_door_chunked_init_refused").await?;
         let stack = &case.stack;
         let door = FrontDoor::of(stack)?;
@@ -370,11 +372,10 @@ mod videos {
             stack.env("LOCAL_STACK_DIR").context("LOCAL_STACK_DIR")?
         ))
         .context("reading the media origin's log")?;
+        let account_media = format!("/media/{}{open_id}/", stack.upload_prefix);
+        let refused = |line: &&str| line.contains(&account_media) && line.ends_with("-> 403");
         ensure!(
-            origin_log
-                .lines()
-                .any(|l| l.contains(&format!("/media/{}{open_id}/", stack.upload_prefix))
-                    && l.ends_with("-> 403")),
+            origin_log.lines().any(|line| refused(&line)),
             "the media origin did not refuse the expired URL"
         );
         // Given time to go wrong: the failed pull is neither asked again nor uploaded.
@@ -390,10 +391,7 @@ mod videos {
             "the pull was asked for again"
         );
         ensure!(
-            stack
-                .statuses_of(&open_id, "UploadChunk")
-                .await?
-                .is_empty(),
+            stack.statuses_of(&open_id, "UploadChunk").await?.is_empty(),
             "the video was uploaded after the failed pull"
         );
         case.finish().await
