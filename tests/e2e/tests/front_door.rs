@@ -19,7 +19,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
-use e2e::{Case, PutVideo, Stack, only};
+use e2e::{Case, FAKE_LOGIN_COOKIE, PutVideo, Stack, only};
 use serde_json::{Value, json};
 
 /// How long a post may take to become final (two chunks of 35 MB pulled or uploaded).
@@ -51,6 +51,8 @@ struct FrontDoor {
     url: String,
     /// The media origin's test-only control (its function's clock).
     control: String,
+    /// The test certificate authority the origin's certificate chains to (PEM file).
+    ca: String,
 }
 
 impl FrontDoor {
@@ -70,7 +72,35 @@ impl FrontDoor {
         Ok(FrontDoor {
             url: value("FRONT_DOOR_URL")?,
             control: value("MEDIA_ORIGIN_CONTROL_URL")?,
+            ca: value("FRONT_DOOR_CA")?,
         })
+    }
+
+    /// A client that reaches the front door as TikTok's stand-ins do: the test authority
+    /// trusted, the name resolved to 127.0.0.1; no redirects followed.
+    fn client(&self) -> anyhow::Result<reqwest::Client> {
+        let pem = std::fs::read(&self.ca).with_context(|| format!("reading {}", self.ca))?;
+        let ca = reqwest::Certificate::from_pem(&pem).context("the front door's CA")?;
+        let host = reqwest::Url::parse(&self.url)?
+            .host_str()
+            .context("the front door's URL has no host")?
+            .to_owned();
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .tls_certs_merge([ca])
+            // Port 0: each URL's own port.
+            .resolve(&host, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+            .timeout(Duration::from_secs(60))
+            .build()
+            .context("building the front door's client")
+    }
+
+    /// `url` on the local API, moved to the front door (same path and query).
+    fn moved(&self, stack: &Stack, url: &str) -> anyhow::Result<String> {
+        let rest = url
+            .strip_prefix(&stack.api)
+            .with_context(|| format!("{url} is not on the local API {}", stack.api))?;
+        Ok(format!("{}{rest}", self.url))
     }
 
     /// The URL prefix the local stack verifies at the fake (the `MediaUrlPrefix` output).
@@ -394,6 +424,111 @@ mod videos {
             stack.statuses_of(&open_id, "UploadChunk").await?.is_empty(),
             "the video was uploaded after the failed pull"
         );
+        case.finish().await
+    }
+}
+
+/// The distribution's other behaviours: the API's public routes through the front door.
+mod public_routes {
+    use super::*;
+
+    fn location(answer: &reqwest::Response) -> anyhow::Result<String> {
+        answer
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .with_context(|| format!("a {} without Location", answer.status()))
+    }
+
+    /// The whole OAuth connect with its two hops on our side (oauth-start, oauth-callback)
+    /// taken through the front door: query strings and cookies pass both ways.
+    #[tokio::test]
+    async fn an_account_connects_through_the_front_door() -> anyhow::Result<()> {
+        let case = Case::start("front_door_oauth").await?;
+        let stack = &case.stack;
+        let door = FrontDoor::of(stack)?;
+        let client = door.client()?;
+        let open_id = stack.seed_creator(&creator()).await?;
+        let link = stack
+            .http
+            .post(format!("{}/accounts/connect-link", stack.api))
+            .json(&json!({}))
+            .send()
+            .await?
+            .json::<Value>()
+            .await?;
+        let link = link["url"].as_str().context("no connect link")?;
+        let start = client.get(door.moved(stack, link)?).send().await?;
+        ensure!(
+            start.status().is_redirection(),
+            "oauth-start: {}",
+            start.status()
+        );
+        let authorize = location(&start)?;
+        ensure!(authorize.starts_with(&stack.fake), "{authorize}");
+        let binding: Vec<String> = start
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+            .collect();
+        ensure!(!binding.is_empty(), "oauth-start set no binding cookie");
+        let consent = stack
+            .http
+            .get(&authorize)
+            .header(
+                reqwest::header::COOKIE,
+                format!("{FAKE_LOGIN_COOKIE}={open_id}"),
+            )
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await?;
+        let callback = door.moved(stack, &location(&consent)?)?;
+        let done = client
+            .get(&callback)
+            .header(reqwest::header::COOKIE, binding.join("; "))
+            .send()
+            .await?;
+        ensure!(
+            done.status().as_u16() == 200,
+            "oauth-callback: {}",
+            done.status()
+        );
+        ensure!(
+            stack.account_item(&open_id).await?.is_some(),
+            "the callback through the front door stored no account"
+        );
+        // The /oauth/* behaviour takes GET and HEAD only: CloudFront refuses the rest.
+        let posted = client.post(&callback).send().await?;
+        ensure!(posted.status().as_u16() == 403, "{}", posted.status());
+        case.finish().await
+    }
+
+    /// A webhook event reaches tiktok-webhook through the front door with its body and
+    /// signature header: an unsigned one is refused there exactly as on the API.
+    #[tokio::test]
+    async fn a_webhook_reaches_the_function_through_the_front_door() -> anyhow::Result<()> {
+        let case = Case::start("front_door_webhook").await?;
+        let stack = &case.stack;
+        let door = FrontDoor::of(stack)?;
+        let send = |client: &reqwest::Client, base: &str| {
+            client
+                .post(format!("{base}/webhooks/tiktok"))
+                .header("TikTok-Signature", "t=1,s=00")
+                .body(r#"{"event":"post.publish.complete","content":"{}"}"#)
+                .send()
+        };
+        let direct = send(&stack.http, &stack.api).await?;
+        let through = send(&door.client()?, &door.url).await?;
+        ensure!(
+            direct.status().as_u16() == 401 && through.status() == direct.status(),
+            "the API answered {}, the front door {}",
+            direct.status(),
+            through.status()
+        );
+        let (direct, through) = (direct.text().await?, through.text().await?);
+        ensure!(through == direct, "{through} != {direct}");
         case.finish().await
     }
 }
