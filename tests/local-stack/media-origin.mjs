@@ -2,14 +2,24 @@
 // with a certificate from a test certificate authority made at start. It runs the same
 // CloudFront Function (infra/cloudfront/media-url.js) in front of the bucket (moto's S3),
 // and never redirects. TikTok's stand-ins trust the authority and resolve the hostname to
-// 127.0.0.1, so they reach it as TikTok would reach the user's domain.
+// 127.0.0.1, so they reach it as TikTok would reach the user's domain. With --api, /oauth/*
+// and /webhooks/* go on to the HTTP API, as the distribution's cache behaviours send them.
 //
 // Usage: node tests/local-stack/media-origin.mjs --dir DIR --host NAME --s3 URL --bucket NAME
-//          --signing-key-file FILE [--verification-file NAME --verification-text TEXT] [--port N]
-// It prints one JSON line, {"url", "port", "ca"}, once it listens. The authority's
-// certificate (ca.pem) and the host's key and certificate go in DIR.
+//          (--signing-key-file FILE [--verification-file NAME --verification-text TEXT]
+//           | --settings FILE) [--port N] [--api URL] [--control-port N]
+// --settings is the JSON setup.py writes from the template (media-origin.json: signing_key,
+// verification_file, verification_text).
+// It prints one JSON line, {"url", "port", "ca", "control"}, once it listens. The authority's
+// certificate (ca.pem) and the host's key and certificate go in DIR. `--certificates-only`
+// makes them and exits (the fake TikTok must trust the authority before the origin starts).
+//
+// The control port (plain http, loopback, tests only; CloudFront has no such thing) moves the
+// function's clock: `PUT /clock {"offset_seconds": N}` makes it judge media URLs N seconds
+// later than now, as a pull that starts after the URL expired would be judged.
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import https from "node:https";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -75,8 +85,56 @@ async function serveObject(s3Client, bucket, forwarded, req, res) {
   return status;
 }
 
+// CloudFront's cache behaviours for the API's public paths, and the methods each allows
+// (infra/template.yaml, FrontDoor): anything else is answered 403 at the edge.
+const API_BEHAVIOURS = [
+  { prefix: "/oauth/", methods: ["GET", "HEAD"] },
+  { prefix: "/webhooks/", methods: ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"] },
+];
+
+/// Passes a request on to the HTTP API as the distribution does (AllViewerExceptHostHeader:
+/// every header but Host, the query string and the body), and its answer back unchanged.
+function forwardToApi(api, req, res, done) {
+  const target = new URL(req.url, api);
+  const headers = { ...req.headers };
+  delete headers.host;
+  const upstream = http.request(target, { method: req.method, headers }, (answer) => {
+    res.writeHead(answer.statusCode, answer.rawHeaders);
+    answer.pipe(res);
+    answer.on("end", () => done(answer.statusCode));
+  });
+  upstream.on("error", () => {
+    res.writeHead(502).end();
+    done(502);
+  });
+  req.pipe(upstream);
+}
+
+/// The test-only control server (see the header): the function's clock offset.
+function startControl(clock, port) {
+  const server = http.createServer((req, res) => {
+    if (req.method !== "PUT" || req.url !== "/clock") return res.writeHead(404).end();
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      let offset;
+      try {
+        offset = JSON.parse(Buffer.concat(chunks).toString()).offset_seconds;
+      } catch {
+        offset = undefined;
+      }
+      if (!Number.isInteger(offset)) {
+        return res.writeHead(400).end("offset_seconds: a whole number of seconds is required");
+      }
+      clock.offsetMs = offset * 1000;
+      res.writeHead(204).end();
+    });
+  });
+  return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
+}
+
 /// Serves the media path: the function decides, and what it forwards is read from S3.
-export function startMediaOrigin({ dir, host, s3, bucket, signingKey, verificationFile = "", verificationText = "", port = 0, log = () => {} }) {
+export async function startMediaOrigin({ dir, host, s3, bucket, signingKey, verificationFile = "", verificationText = "", port = 0, api = "", controlPort = null, log = () => {} }) {
   const certificates = makeCertificates(dir, host);
   const s3Client = new S3Client({
     endpoint: s3,
@@ -87,16 +145,26 @@ export function startMediaOrigin({ dir, host, s3, bucket, signingKey, verificati
       secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY || "test",
     },
   });
+  const clock = { offsetMs: 0 };
   const handler = loadFunction({
     SigningKey: signingKey,
     VerificationFileName: verificationFile,
     VerificationFileContent: verificationText,
-  });
+  }, () => Date.now() + clock.offsetMs);
+  const control = controlPort === null ? null : await startControl(clock, controlPort);
   const server = https.createServer(
     { key: readFileSync(certificates.key), cert: readFileSync(certificates.cert) },
     (req, res) => {
       const path = req.url.split("?")[0];
       const done = (status) => log(`${req.method} ${path} -> ${status}`);
+      const behaviour = api && API_BEHAVIOURS.find((b) => path.startsWith(b.prefix));
+      if (behaviour) {
+        if (!behaviour.methods.includes(req.method)) {
+          res.writeHead(403).end();
+          return done(403);
+        }
+        return forwardToApi(api, req, res, done);
+      }
       // CloudFront's media behaviour allows GET and HEAD only, and answers 403 to the rest.
       if (req.method !== "GET" && req.method !== "HEAD") {
         res.writeHead(403).end();
@@ -117,7 +185,11 @@ export function startMediaOrigin({ dir, host, s3, bucket, signingKey, verificati
   return new Promise((resolve) => {
     server.listen(port, "127.0.0.1", () => {
       const actual = server.address().port;
-      resolve({ server, port: actual, url: `https://${host}:${actual}`, ca: certificates.ca });
+      resolve({
+        server, port: actual, url: `https://${host}:${actual}`, ca: certificates.ca,
+        control: control && `http://127.0.0.1:${control.address().port}`,
+        close: () => { server.close(); control?.close(); },
+      });
     });
   });
 }
@@ -128,20 +200,38 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       dir: { type: "string" }, host: { type: "string" }, s3: { type: "string" }, bucket: { type: "string" },
       "signing-key-file": { type: "string" }, "verification-file": { type: "string", default: "" },
       "verification-text": { type: "string", default: "" }, port: { type: "string", default: "0" },
+      api: { type: "string", default: "" }, "control-port": { type: "string" },
+      "certificates-only": { type: "boolean", default: false }, settings: { type: "string" },
     },
   });
-  for (const name of ["dir", "host", "s3", "bucket", "signing-key-file"]) {
+  if (values["certificates-only"]) {
+    if (!values.dir || !values.host) {
+      console.error("media-origin: --certificates-only needs --dir and --host");
+      process.exit(2);
+    }
+    console.log(JSON.stringify({ ca: makeCertificates(values.dir, values.host).ca }));
+    process.exit(0);
+  }
+  for (const name of ["dir", "host", "s3", "bucket", values.settings ? "settings" : "signing-key-file"]) {
     if (!values[name]) {
       console.error(`media-origin: --${name} is required`);
       process.exit(2);
     }
   }
+  const settings = values.settings
+    ? JSON.parse(readFileSync(values.settings, "utf8"))
+    : {
+      signing_key: readFileSync(values["signing-key-file"], "utf8").trim(),
+      verification_file: values["verification-file"],
+      verification_text: values["verification-text"],
+    };
   const origin = await startMediaOrigin({
     dir: values.dir, host: values.host, s3: values.s3, bucket: values.bucket,
-    signingKey: readFileSync(values["signing-key-file"], "utf8").trim(),
-    verificationFile: values["verification-file"], verificationText: values["verification-text"],
-    port: Number(values.port),
+    signingKey: settings.signing_key,
+    verificationFile: settings.verification_file, verificationText: settings.verification_text,
+    port: Number(values.port), api: values.api,
+    controlPort: values["control-port"] === undefined ? null : Number(values["control-port"]),
     log: (line) => console.error(`[media-origin] ${line}`),
   });
-  console.log(JSON.stringify({ url: origin.url, port: origin.port, ca: origin.ca }));
+  console.log(JSON.stringify({ url: origin.url, port: origin.port, ca: origin.ca, control: origin.control }));
 }

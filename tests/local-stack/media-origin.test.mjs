@@ -1,6 +1,7 @@
 // The local media origin (media-origin.mjs): https on a hostname that only its own authority
 // vouches for, the CloudFront Function in front, and the signed version's bytes out of S3.
-// S3 here is a small stand-in that keeps two versions of one object.
+// S3 here is a small stand-in that keeps two versions of one object; the HTTP API another,
+// which echoes what reached it.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
@@ -15,7 +16,7 @@ const HOST = "media.tiktok-publish.test";
 const KEY = "local-media-key-0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ";
 const VERSIONS = { "v-old": Buffer.from("old bytes"), "v-new": Buffer.alloc(70_000, 7) };
 const OBJECT = "/bucket/uploads/open-1/my clip.mp4";
-let s3, origin, dir;
+let s3, api, origin, dir;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "media-origin-"));
@@ -27,15 +28,30 @@ before(async () => {
     res.end(req.method === "HEAD" ? undefined : body);
   });
   await new Promise((resolve) => s3.listen(0, "127.0.0.1", resolve));
+  api = http.createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      res.writeHead(req.url.startsWith("/oauth/start") ? 302 : 200, [
+        "content-type", "application/json", "location", "https://tiktok.test/authorize",
+        "set-cookie", "a=1; Secure", "set-cookie", "b=2; Secure",
+      ]);
+      res.end(JSON.stringify({ method: req.method, url: req.url, host: req.headers.host,
+        signature: req.headers["tiktok-signature"], body: Buffer.concat(chunks).toString() }));
+    });
+  });
+  await new Promise((resolve) => api.listen(0, "127.0.0.1", resolve));
   origin = await startMediaOrigin({
     dir, host: HOST, s3: `http://127.0.0.1:${s3.address().port}`, bucket: "bucket", signingKey: KEY,
     verificationFile: "tiktokAbC.txt", verificationText: "tiktok-developers-site-verification=AbC",
+    api: `http://127.0.0.1:${api.address().port}`, controlPort: 0,
   });
 });
 
 after(() => {
-  origin.server.close();
+  origin.close();
   s3.close();
+  api.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -46,11 +62,11 @@ function signed(path, version, expires = Math.floor(Date.now() / 1000) + 600) {
 
 // A client that knows the name only through the authority the origin made, as TikTok's
 // stand-ins do: the name resolves to 127.0.0.1, and the certificate must match it.
-function get(path, { trustTheAuthority = true, method = "GET" } = {}) {
+function get(path, { trustTheAuthority = true, method = "GET", body, headers = {} } = {}) {
   const ca = trustTheAuthority ? readFileSync(origin.ca) : undefined;
   return new Promise((resolve, reject) => {
     const req = https.request({
-      host: HOST, port: origin.port, path, method, ca, agent: false,
+      host: HOST, port: origin.port, path, method, ca, agent: false, headers,
       lookup: (_name, options, callback) => (options.all ? callback(null, [{ address: "127.0.0.1", family: 4 }]) : callback(null, "127.0.0.1", 4)),
     }, (res) => {
       const chunks = [];
@@ -58,7 +74,7 @@ function get(path, { trustTheAuthority = true, method = "GET" } = {}) {
       res.on("end", () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
     });
     req.on("error", reject);
-    req.end();
+    req.end(body);
   });
 }
 
@@ -79,7 +95,40 @@ test("unsigned, expired and missing objects are refused; other methods too", asy
   assert.equal((await get(expired)).status, 403);
   assert.equal((await get(signed("/media/uploads/open-1/gone.mp4", "v-new"))).status, 403);
   assert.equal((await get(signed("/media/uploads/open-1/my%20clip.mp4", "v-new"), { method: "DELETE" })).status, 403);
-  assert.equal((await get("/oauth/start")).status, 404);
+  assert.equal((await get("/other/path")).status, 404);
+});
+
+test("/oauth/* and /webhooks/* go on to the HTTP API, answered as the API answered", async () => {
+  const start = await get("/oauth/start?t=abc");
+  assert.equal(start.status, 302);
+  assert.equal(start.headers.location, "https://tiktok.test/authorize");
+  assert.deepEqual(start.headers["set-cookie"], ["a=1; Secure", "b=2; Secure"]);
+  const seen = JSON.parse(start.body);
+  assert.equal(seen.url, "/oauth/start?t=abc");
+  assert.notEqual(seen.host, `${HOST}:${origin.port}`, "the API gets its own Host");
+  const hook = await get("/webhooks/tiktok", {
+    method: "POST", body: '{"event":"post.publish.complete"}', headers: { "tiktok-signature": "t=1,s=x" },
+  });
+  assert.equal(hook.status, 200);
+  assert.deepEqual(JSON.parse(hook.body), {
+    method: "POST", url: "/webhooks/tiktok", host: JSON.parse(hook.body).host,
+    signature: "t=1,s=x", body: '{"event":"post.publish.complete"}',
+  });
+  // The /oauth/* behaviour allows GET and HEAD only.
+  assert.equal((await get("/oauth/callback", { method: "POST", body: "x" })).status, 403);
+});
+
+test("the control port moves the clock: a URL still valid now is judged expired later", async () => {
+  const url = signed("/media/uploads/open-1/my%20clip.mp4", "v-new", Math.floor(Date.now() / 1000) + 600);
+  const setClock = (body) => fetch(`${origin.control}/clock`, { method: "PUT", body });
+  assert.equal((await setClock(JSON.stringify({ offset_seconds: 601 }))).status, 204);
+  try {
+    assert.equal((await get(url)).status, 403);
+  } finally {
+    assert.equal((await setClock(JSON.stringify({ offset_seconds: 0 }))).status, 204);
+  }
+  assert.equal((await get(url)).status, 200);
+  assert.equal((await setClock('{"offset_seconds": "soon"}')).status, 400);
 });
 
 test("TikTok's verification file is served at the media prefix", async () => {

@@ -27,7 +27,10 @@ pub(crate) fn router() -> Router<Arc<Shared>> {
         .route("/__fake/webhook", post(set_webhook_url))
         .route("/__fake/webhooks", get(webhook_deliveries))
         .route("/__fake/secrets", get(secrets))
-        .route("/__fake/verified", get(verified).post(verify))
+        .route(
+            "/__fake/verified",
+            get(verified).post(verify).put(replace_verified),
+        )
         .route("/__fake/publishes/{publish_id}/pulled", get(pulled))
 }
 
@@ -65,6 +68,35 @@ async fn verify(AxState(shared): AxState<Arc<Shared>>, Json(request): Json<Verif
                 .try_for_each(|p| state.verify_url_prefix(p))
         });
     match added {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(why) => {
+            state.set_verified(domains, prefixes);
+            (StatusCode::BAD_REQUEST, why).into_response()
+        }
+    }
+}
+
+/// `{"domains": [...], "url_prefixes": [...]}`: exactly these are verified from now on (an
+/// empty list un-verifies everything, as removing them in TikTok's portal would). 400 (and
+/// nothing changed) when one is not a domain or not TikTok's prefix form.
+async fn replace_verified(
+    AxState(shared): AxState<Arc<Shared>>,
+    Json(request): Json<Verified>,
+) -> Response {
+    let mut state = shared.lock();
+    let (domains, prefixes) = state.verified();
+    state.set_verified(Vec::new(), Vec::new());
+    let replaced = request
+        .domains
+        .iter()
+        .try_for_each(|d| state.verify_domain(d))
+        .and_then(|()| {
+            request
+                .url_prefixes
+                .iter()
+                .try_for_each(|p| state.verify_url_prefix(p))
+        });
+    match replaced {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(why) => {
             state.set_verified(domains, prefixes);

@@ -59,7 +59,7 @@ async fn only_domains_tiktok_style_url_prefixes_and_certificates_are_taken() {
     assert!(FakeTikTok::start(no_certificate).await.is_err());
 }
 
-/// `POST /__fake/verified` and `GET /__fake/publishes/{id}/pulled`, for the local stack.
+/// `POST` and `PUT /__fake/verified` and `GET /__fake/publishes/{id}/pulled`, for the local stack.
 #[tokio::test]
 async fn the_control_api_verifies_urls_and_shows_what_was_pulled() {
     let origin = Origin::start().await;
@@ -135,6 +135,18 @@ async fn the_control_api_verifies_urls_and_shows_what_was_pulled() {
         .await
         .expect("control call");
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+
+    // PUT replaces what is verified: a bad entry changes nothing, an empty list un-verifies.
+    let replace = |body: Value| h.http.put(h.url("/__fake/verified")).json(&body).send();
+    let bad = replace(json!({"domains": ["not a domain"]})).await;
+    assert_eq!(bad.expect("control call").status(), StatusCode::BAD_REQUEST);
+    let (status, _) = init(url.clone()).await;
+    assert_eq!(status, StatusCode::OK, "a refused PUT keeps the prefix");
+    let emptied = replace(json!({})).await.expect("control call");
+    assert_eq!(emptied.status(), StatusCode::NO_CONTENT);
+    let (status, answer) = init(url.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(answer["error"]["code"], "url_ownership_unverified");
     assert_eq!(h.fake.violations(), vec![]);
 }
 
