@@ -14,9 +14,12 @@
 // certificate (ca.pem) and the host's key and certificate go in DIR. `--certificates-only`
 // makes them and exits (the fake TikTok must trust the authority before the origin starts).
 //
-// The control port (plain http, loopback, tests only; CloudFront has no such thing) moves the
-// function's clock: `PUT /clock {"offset_seconds": N}` makes it judge media URLs N seconds
-// later than now, as a pull that starts after the URL expired would be judged.
+// The control port (plain http, loopback, tests only; CloudFront has no such thing):
+// - `PUT /clock {"offset_seconds": N}` makes the function judge media URLs N seconds later than
+//   now, as a pull that starts after the URL expired would be judged;
+// - `PUT /hold {"hold": true}` keeps every media request the function lets through waiting
+//   before its first byte, as a slow origin would, until `{"hold": false}`: TikTok's download
+//   then stays in progress for as long as a test needs (a cancel while it downloads).
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -110,27 +113,54 @@ function forwardToApi(api, req, res, done) {
   req.pipe(upstream);
 }
 
-/// The test-only control server (see the header): the function's clock offset.
-function startControl(clock, port) {
+/// The test-only control server (see the header): the function's clock offset, and the hold.
+function startControl(clock, gate, port) {
+  const routes = {
+    "/clock": (body) => {
+      if (!Number.isInteger(body?.offset_seconds)) return "offset_seconds: a whole number of seconds is required";
+      clock.offsetMs = body.offset_seconds * 1000;
+    },
+    "/hold": (body) => {
+      if (typeof body?.hold !== "boolean") return "hold: true or false is required";
+      gate.set(body.hold);
+    },
+  };
   const server = http.createServer((req, res) => {
-    if (req.method !== "PUT" || req.url !== "/clock") return res.writeHead(404).end();
+    const route = req.method === "PUT" && routes[req.url];
+    if (!route) return res.writeHead(404).end();
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
-      let offset;
+      let body;
       try {
-        offset = JSON.parse(Buffer.concat(chunks).toString()).offset_seconds;
+        body = JSON.parse(Buffer.concat(chunks).toString());
       } catch {
-        offset = undefined;
+        body = undefined;
       }
-      if (!Number.isInteger(offset)) {
-        return res.writeHead(400).end("offset_seconds: a whole number of seconds is required");
-      }
-      clock.offsetMs = offset * 1000;
+      const refusal = route(body);
+      if (refusal) return res.writeHead(400).end(refusal);
       res.writeHead(204).end();
     });
   });
   return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));
+}
+
+/// Media requests wait here while the origin is held (see the header).
+function makeGate() {
+  let held = false;
+  let waiters = [];
+  return {
+    set(hold) {
+      held = hold;
+      if (!hold) {
+        waiters.forEach((release) => release());
+        waiters = [];
+      }
+    },
+    passed() {
+      return held ? new Promise((release) => waiters.push(release)) : Promise.resolve();
+    },
+  };
 }
 
 /// Serves the media path: the function decides, and what it forwards is read from S3.
@@ -151,7 +181,8 @@ export async function startMediaOrigin({ dir, host, s3, bucket, signingKey, veri
     VerificationFileName: verificationFile,
     VerificationFileContent: verificationText,
   }, () => Date.now() + clock.offsetMs);
-  const control = controlPort === null ? null : await startControl(clock, controlPort);
+  const gate = makeGate();
+  const control = controlPort === null ? null : await startControl(clock, gate, controlPort);
   const server = https.createServer(
     { key: readFileSync(certificates.key), cert: readFileSync(certificates.cert) },
     (req, res) => {
@@ -176,7 +207,7 @@ export async function startMediaOrigin({ dir, host, s3, bucket, signingKey, veri
         res.writeHead(result.statusCode, headers).end(req.method === "HEAD" ? undefined : result.body);
         return done(result.statusCode);
       }
-      serveObject(s3Client, bucket, result, req, res).then(done, () => {
+      gate.passed().then(() => serveObject(s3Client, bucket, result, req, res)).then(done, () => {
         res.writeHead(502).end();
         done(502);
       });

@@ -131,6 +131,26 @@ test("the control port moves the clock: a URL still valid now is judged expired 
   assert.equal((await setClock('{"offset_seconds": "soon"}')).status, 400);
 });
 
+test("the control port holds media requests until released, and only signed ones", async () => {
+  const url = signed("/media/uploads/open-1/my%20clip.mp4", "v-new");
+  const setHold = (body) => fetch(`${origin.control}/hold`, { method: "PUT", body });
+  assert.equal((await setHold(JSON.stringify({ hold: true }))).status, 204);
+  let answered = false;
+  const pending = get(url).then((answer) => { answered = true; return answer; });
+  try {
+    // The function still refuses at once what it would refuse.
+    assert.equal((await get("/media/uploads/open-1/my%20clip.mp4")).status, 403);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(answered, false, "a held request has no answer yet");
+  } finally {
+    assert.equal((await setHold(JSON.stringify({ hold: false }))).status, 204);
+  }
+  const answer = await pending;
+  assert.equal(answer.status, 200);
+  assert.equal(answer.body.length, VERSIONS["v-new"].length);
+  assert.equal((await setHold('{"hold": "yes"}')).status, 400);
+});
+
 test("TikTok's verification file is served at the media prefix", async () => {
   const answer = await get("/media/tiktokAbC.txt");
   assert.equal(answer.status, 200);

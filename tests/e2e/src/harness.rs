@@ -480,17 +480,29 @@ impl Stack {
 
     /// `POST /posts/{id}/retry`; returns the status and the JSON answer.
     pub async fn retry_post(&self, id: &str) -> anyhow::Result<(u16, Value)> {
-        let answer = self
-            .http
-            .post(format!("{}/posts/{id}/retry", self.api))
-            .send()
-            .await
-            .with_context(|| format!("POST /posts/{id}/retry"))?;
+        let request = self.http.post(format!("{}/posts/{id}/retry", self.api));
+        Self::status_and_json(request, &format!("POST /posts/{id}/retry")).await
+    }
+
+    /// `DELETE /posts/{id}`; returns the status and the JSON answer.
+    pub async fn cancel_post(&self, id: &str) -> anyhow::Result<(u16, Value)> {
+        let request = self.http.delete(format!("{}/posts/{id}", self.api));
+        Self::status_and_json(request, &format!("DELETE /posts/{id}")).await
+    }
+
+    /// Sends `request` (`what`, for errors); its status and JSON answer, whatever the status.
+    async fn status_and_json(
+        request: reqwest::RequestBuilder,
+        what: &str,
+    ) -> anyhow::Result<(u16, Value)> {
+        let answer = request.send().await.with_context(|| what.to_owned())?;
         let status = answer.status().as_u16();
-        let text = answer.text().await.context("reading the retry's answer")?;
-        let json = serde_json::from_str(&text).with_context(|| {
-            format!("POST /posts/{id}/retry answered {status} non-JSON: {text}")
-        })?;
+        let text = answer
+            .text()
+            .await
+            .with_context(|| format!("reading the answer to {what}"))?;
+        let json = serde_json::from_str(&text)
+            .with_context(|| format!("{what} answered {status} non-JSON: {text}"))?;
         Ok((status, json))
     }
 

@@ -12,9 +12,9 @@
 //! upload. Every case checks what TikTok received (the bytes it pulled, each publish) and that
 //! the fake saw no breach of TikTok's contract.
 //!
-//! Cases that change the whole front door (what the fake has verified, the origin's clock) run
-//! alone and put it back whatever their outcome. Photo carousels and cancelling a pull belong
-//! in this suite too, as modules of their own next to `videos`, over the helpers below.
+//! Cases that change the whole front door (what the fake has verified, the origin's clock, a
+//! hold on its answers) run alone and put it back whatever their outcome. Modules: `videos`,
+//! `cancel` (a pull cancelled while TikTok downloads), `public_routes`.
 
 use std::time::Duration;
 
@@ -110,16 +110,28 @@ impl FrontDoor {
 
     /// Makes the origin judge media URLs `seconds` from now (0: the real clock).
     async fn set_clock_offset(&self, stack: &Stack, seconds: i64) -> anyhow::Result<()> {
+        self.control_put(stack, "/clock", json!({ "offset_seconds": seconds }))
+            .await
+    }
+
+    /// Holds every media request the origin lets through before its first byte (`true`),
+    /// or lets them all go on (`false`).
+    async fn set_hold(&self, stack: &Stack, hold: bool) -> anyhow::Result<()> {
+        self.control_put(stack, "/hold", json!({ "hold": hold }))
+            .await
+    }
+
+    async fn control_put(&self, stack: &Stack, path: &str, body: Value) -> anyhow::Result<()> {
         let answer = stack
             .http
-            .put(format!("{}/clock", self.control))
-            .json(&json!({ "offset_seconds": seconds }))
+            .put(format!("{}{path}", self.control))
+            .json(&body)
             .send()
             .await
-            .context("PUT the media origin's clock")?;
+            .with_context(|| format!("PUT the media origin's {path}"))?;
         ensure!(
             answer.status().as_u16() == 204,
-            "the media origin's clock answered {}",
+            "the media origin's {path} answered {}",
             answer.status()
         );
         Ok(())
@@ -424,6 +436,89 @@ mod videos {
             stack.statuses_of(&open_id, "UploadChunk").await?.is_empty(),
             "the video was uploaded after the failed pull"
         );
+        case.finish().await
+    }
+}
+
+/// `DELETE /posts/{id}` on a pull TikTok is still downloading: the origin holds its answer,
+/// so the download stays in progress until the cancel is done.
+mod cancel {
+    use super::*;
+
+    /// Polls the post until TikTok has it (`PROCESSING` with a publish id).
+    async fn wait_processing(stack: &Stack, id: &str) -> anyhow::Result<Value> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let post = stack.get_post(id).await?;
+            if post["state"] == "PROCESSING" && post["publish_id"].is_string() {
+                return Ok(post);
+            }
+            ensure!(
+                tokio::time::Instant::now() < deadline && post["final"] != true,
+                "the post never reached PROCESSING: {post}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn a_pull_cancelled_while_tiktok_downloads_ends_cancelled_at_both_ends()
+    -> anyhow::Result<()> {
+        let case = Case::start_alone("front_door_cancel").await?;
+        let stack = &case.stack;
+        let door = FrontDoor::of(stack)?;
+        let open_id = stack.connect_creator(creator()).await?;
+        door.set_hold(stack, true).await?;
+        let outcome = async {
+            let options = options("Cancelled while pulled", Some("PULL_FROM_URL"));
+            let (_, id) = drop_video(stack, &open_id, "cancelled.mp4", SMALL, &options).await?;
+            wait_processing(stack, &id).await?;
+            // The first status poll (5 s after init) sees the download going on.
+            tokio::time::sleep(Duration::from_secs(7)).await;
+            let downloading = stack.get_post(&id).await?;
+            ensure!(
+                downloading["state"] == "PROCESSING" && downloading["downloaded_bytes"] == 0,
+                "TikTok's progress is not shown: {downloading}"
+            );
+            let (status, answer) = stack.cancel_post(&id).await?;
+            ensure!(
+                status == 200 && answer["state"] == "CANCELLED",
+                "DELETE answered {status}: {answer}"
+            );
+            Ok::<_, anyhow::Error>(id)
+        }
+        .await;
+        door.set_hold(stack, false).await?;
+        let id = outcome?;
+        ensure!(
+            stack.statuses_of(&open_id, "Cancel").await? == [200],
+            "TikTok's cancel was called once"
+        );
+        // Given time to go wrong: the run is stopped, nothing moves the post again.
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let post = stack.get_post(&id).await?;
+        ensure!(post["state"] == "CANCELLED", "{post}");
+        ensure!(
+            post["failure"].is_null(),
+            "a cancel is not a failure: {post}"
+        );
+        let publishes = stack.publishes_of(&open_id).await?;
+        let publish = only(&publishes, "publish at the fake")?;
+        ensure!(
+            publish["status"] == "FAILED" && publish["fail_reason"] == "publish_cancelled",
+            "{publish}"
+        );
+        ensure!(
+            stack.statuses_of(&open_id, "DirectInit").await? == [200],
+            "the post was asked for again"
+        );
+        // Asked again, the cancelled post is answered as it is, without TikTok.
+        let (status, again) = stack.cancel_post(&id).await?;
+        ensure!(
+            status == 200 && again["state"] == "CANCELLED",
+            "{status}: {again}"
+        );
+        ensure!(stack.statuses_of(&open_id, "Cancel").await? == [200]);
         case.finish().await
     }
 }
