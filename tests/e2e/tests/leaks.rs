@@ -73,6 +73,10 @@ mod scanner {
         ConnectLink,
         OAuthState,
         BindingNonce,
+        /// The front door's media signing key, and the signature of a media URL TikTok was
+        /// given (the rest of the URL, a bucket key, is no secret).
+        MediaSigningKey,
+        MediaUrlSignature,
         /// Listed by the fake's `/__fake/secrets` without a kind.
         IssuedByFake,
     }
@@ -736,6 +740,12 @@ async fn happy_paths(stack: &Stack, seen: &Shared) -> anyhow::Result<()> {
     let private = json!({"title": "leaks via the API", "privacy_level": "SELF_ONLY"});
     let post = post_via_api(stack, seen, &open_id, "api.mp4", &private, 12).await?;
     ensure!(post["state"] == "PUBLISHED", "the API post: {post}");
+    if stack
+        .env("FRONT_DOOR_URL")
+        .is_some_and(|url| !url.is_empty())
+    {
+        pulled_by_tiktok(stack, seen, &open_id).await?;
+    }
 
     let (status, _, body) = call_api(
         seen,
@@ -772,6 +782,44 @@ async fn happy_paths(stack: &Stack, seen: &Shared) -> anyhow::Result<()> {
         status >= 400,
         "a replayed callback was accepted ({status}): {page}"
     );
+    Ok(())
+}
+
+/// A post TikTok pulls from the front door: the signing key (from what the local origin was
+/// given) and the signed media URL TikTok received are secrets too.
+async fn pulled_by_tiktok(stack: &Stack, seen: &Shared, open_id: &str) -> anyhow::Result<()> {
+    let run_dir = stack
+        .env("LOCAL_STACK_DIR")
+        .context("no LOCAL_STACK_DIR in the env file")?;
+    let settings: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{run_dir}/media-origin.json"))
+            .context("reading the media origin's settings")?,
+    )
+    .context("the media origin's settings are not JSON")?;
+    let key = settings["signing_key"]
+        .as_str()
+        .context("no signing_key in media-origin.json")?;
+    seen.lock()
+        .await
+        .secrets
+        .push(Secret::new(Kind::MediaSigningKey, key));
+    let options = json!({"title": "leaks pulled", "privacy_level": "SELF_ONLY",
+                         "source": "PULL_FROM_URL"});
+    let post = post_via_s3(stack, seen, open_id, "pulled.mp4", &options, 14).await?;
+    ensure!(post["state"] == "PUBLISHED", "the pulled post: {post}");
+    let publishes = stack.publishes_of(open_id).await?;
+    let publish = publishes
+        .iter()
+        .find(|p| p["publish_id"] == post["publish_id"])
+        .with_context(|| format!("the fake has no publish {}", post["publish_id"]))?;
+    let url = publish["media_urls"][0]
+        .as_str()
+        .with_context(|| format!("the pull has no media URL: {publish}"))?;
+    let signature = query_param(url, "sig")?.context("no sig in the media URL")?;
+    seen.lock()
+        .await
+        .secrets
+        .push(Secret::new(Kind::MediaUrlSignature, signature));
     Ok(())
 }
 
@@ -1159,11 +1207,12 @@ async fn no_secret_the_fake_issued_appears_in_logs_executions_answers_or_tables(
         entry.1 += bytes;
     };
 
-    // 1. Every file of the run, but the fake's own log (TikTok's side).
+    // 1. Every file of the run, but the fake's own log (TikTok's side) and the media origin's
+    // settings (the CloudFront Function's code, which holds the signing key in AWS too).
     let mut files = Vec::new();
     files_under(
         &run_dir,
-        &["fake-tiktok.log", "leaks-report.txt"],
+        &["fake-tiktok.log", "leaks-report.txt", "media-origin.json"],
         &mut files,
     )?;
     let mut trace_lines = 0;
