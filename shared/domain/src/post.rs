@@ -9,6 +9,7 @@ use crate::cause::Cause;
 use crate::chunk_plan::ChunkPlan;
 use crate::errors::ErrorKind;
 use crate::fact::Fact;
+pub use crate::photo_post::PhotoSet;
 pub use crate::state::PostState;
 use crate::tiktok::{PostMode, PrivacyLevel};
 use crate::time::UnixTime;
@@ -22,6 +23,25 @@ pub use crate::webhook::{WebhookFinal, WebhookFinalKind};
 #[serde(transparent)]
 pub struct PostId(String);
 
+/// The first field hashed into a photo post's id (a video's first field is an open id,
+/// which never contains ':').
+const PHOTO_ID_TAG: &str = "photos:v1";
+
+/// Length-prefixed fields: ("a", "bc") and ("ab", "c") must not hash alike, nor a missing
+/// value like an empty one.
+fn hash_fields<'a>(hasher: &mut Sha256, fields: impl IntoIterator<Item = Option<&'a str>>) {
+    for field in fields {
+        match field {
+            Some(value) => {
+                hasher.update([1u8]);
+                hasher.update((value.len() as u64).to_be_bytes());
+                hasher.update(value.as_bytes());
+            }
+            None => hasher.update([0u8]),
+        }
+    }
+}
+
 /// Why a string is not a post id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a post id is 1 to 80 characters of 0-9, a-z, A-Z, '_' and '-'")]
@@ -33,22 +53,35 @@ impl PostId {
     /// The id of `location` posted to `open_id`.
     pub fn derive(open_id: &str, location: &VideoLocation) -> PostId {
         let mut hasher = Sha256::new();
-        // Length-prefixed fields: ("a", "bc") and ("ab", "c") must not hash alike, nor a
-        // missing version like an empty one.
-        for field in [
-            Some(open_id),
-            Some(location.bucket.as_str()),
-            Some(location.key.as_str()),
-            location.version_id.as_deref(),
-        ] {
-            match field {
-                Some(value) => {
-                    hasher.update([1u8]);
-                    hasher.update((value.len() as u64).to_be_bytes());
-                    hasher.update(value.as_bytes());
-                }
-                None => hasher.update([0u8]),
-            }
+        hash_fields(
+            &mut hasher,
+            [
+                Some(open_id),
+                Some(location.bucket.as_str()),
+                Some(location.key.as_str()),
+                location.version_id.as_deref(),
+            ],
+        );
+        PostId(hex::encode(hasher.finalize()))
+    }
+
+    /// The id of the photo post of `photos` (in their order, each version pinned at intake)
+    /// to `open_id`. Derived from the images rather than from a manifest object, so the same
+    /// images make the same post whichever entry point (a manifest, the API, the CLI) asks,
+    /// and however often; a new version of any image, or another order, is another post. A
+    /// leading tag keeps it apart from every video's id.
+    pub fn derive_photos(open_id: &str, photos: &PhotoSet) -> PostId {
+        let mut hasher = Sha256::new();
+        hash_fields(&mut hasher, [Some(PHOTO_ID_TAG), Some(open_id)]);
+        for image in photos.images() {
+            hash_fields(
+                &mut hasher,
+                [
+                    Some(image.bucket.as_str()),
+                    Some(image.key.as_str()),
+                    image.version_id.as_deref(),
+                ],
+            );
         }
         PostId(hex::encode(hasher.finalize()))
     }
@@ -116,6 +149,15 @@ pub struct PostOptions {
     /// How TikTok gets the video; `None`: the stack's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<crate::tiktok::VideoSource>,
+    /// A photo post's text under the photos (empty for videos).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// A photo post: TikTok adds music.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_add_music: bool,
+    /// A photo post's cover (from 0); the first image when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_cover_index: Option<usize>,
 }
 
 /// The video: its location, and what HeadObject said once it was looked at.
@@ -272,6 +314,8 @@ pub struct PostRecord {
     pub history: Vec<HistoryEntry>,
     /// The final event TikTok's webhook reported for the current upload, if one arrived.
     pub webhook: Option<WebhookFinal>,
+    /// `Some` for a photo post: its images, in order (`source` is then the first of them).
+    pub photos: Option<PhotoSet>,
 }
 
 impl PostRecord {
@@ -298,7 +342,34 @@ impl PostRecord {
             updated_at: now,
             history: vec![HistoryEntry::new(state, now, None)],
             webhook: None,
+            photos: None,
         }
+    }
+
+    /// A new photo post in `state`, its id derived from the account and the images.
+    pub fn new_photos(
+        open_id: impl Into<String>,
+        photos: PhotoSet,
+        options: Option<PostOptions>,
+        state: PostState,
+        now: UnixTime,
+    ) -> PostRecord {
+        let open_id = open_id.into();
+        let mut record = PostRecord::new(
+            open_id.clone(),
+            PostSource::at(photos.first().clone()),
+            options,
+            state,
+            now,
+        );
+        record.id = PostId::derive_photos(&open_id, &photos);
+        record.photos = Some(photos);
+        record
+    }
+
+    /// Whether this is a photo post (a carousel) rather than a video.
+    pub fn is_photo_post(&self) -> bool {
+        self.photos.is_some()
     }
 
     /// The webhook's final event when it is about the post's current upload (an event of
