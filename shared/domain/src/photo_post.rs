@@ -83,22 +83,24 @@ impl PhotoSet {
     }
 }
 
-/// A photo post's manifest, parsed: the image entries as written, and the options.
+/// A photo post's manifest, parsed: the image entries as written, and the options or why
+/// they are refused (the images alone still make the post, recorded as refused).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhotoManifest {
     pub images: Vec<String>,
-    pub options: PostOptions,
+    pub options: Result<PostOptions, OptionsError>,
 }
 
 /// Parses a photo manifest: a JSON object with `images` (1 to 35 keys) and the post's
-/// options beside it, as in a video's manifest.
+/// options beside it, as in a video's manifest. `Err`: no post can be made of it (not a
+/// JSON object, or no usable `images`).
 pub fn parse_photo_manifest(json: &[u8], now: UnixTime) -> Result<PhotoManifest, OptionsError> {
     let mut document: Map<String, Value> = from_json(json)?;
     let images = image_entries(document.remove("images"), "")?;
-    let rest = serde_json::to_vec(&Value::Object(document))
-        .map_err(|e| OptionsError::new("body", e.to_string()))?;
-    let input: OptionsInput = from_json(&rest)?;
-    let options = validate_photo_options(input, "", now, images.len())?;
+    let options = serde_json::to_vec(&Value::Object(document))
+        .map_err(|e| OptionsError::new("body", e.to_string()))
+        .and_then(|rest| from_json::<OptionsInput>(&rest))
+        .and_then(|input| validate_photo_options(input, "", now, images.len()));
     Ok(PhotoManifest { images, options })
 }
 

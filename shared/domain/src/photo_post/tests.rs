@@ -3,8 +3,10 @@ use crate::tiktok::{PostMode, PrivacyLevel};
 
 const NOW: UnixTime = 1_790_000_000;
 
-fn manifest(json: &str) -> Result<PhotoManifest, OptionsError> {
-    parse_photo_manifest(json.as_bytes(), NOW)
+/// The images and options, or the first refusal.
+fn manifest(json: &str) -> Result<(Vec<String>, PostOptions), OptionsError> {
+    let parsed = parse_photo_manifest(json.as_bytes(), NOW)?;
+    Ok((parsed.images, parsed.options?))
 }
 
 #[test]
@@ -15,8 +17,8 @@ fn a_manifest_names_its_images_beside_a_video_manifests_options() {
             "auto_add_music":true,"photo_cover_index":2,"brand_organic_toggle":true}"#,
     )
     .unwrap();
-    assert_eq!(parsed.images, ["1.jpg", "2.png", "uploads/abc/x/3.webp"]);
-    let options = parsed.options;
+    let (images, options) = parsed;
+    assert_eq!(images, ["1.jpg", "2.png", "uploads/abc/x/3.webp"]);
     assert_eq!(options.mode, PostMode::DirectPost);
     assert_eq!(options.privacy_level, Some(PrivacyLevel::SelfOnly));
     assert_eq!(options.title, "trip");
@@ -28,13 +30,17 @@ fn a_manifest_names_its_images_beside_a_video_manifests_options() {
 
 #[test]
 fn a_photo_draft_keeps_its_title_and_description() {
-    let parsed =
+    let (_, options) =
         manifest(r#"{"images":["a.jpg"],"mode":"draft","title":"t","description":"d"}"#).unwrap();
-    assert_eq!(parsed.options.mode, PostMode::Draft);
+    assert_eq!(options.mode, PostMode::Draft);
     assert_eq!(
-        (parsed.options.title.as_str(), parsed.options.description.as_str()),
+        (options.title.as_str(), options.description.as_str()),
         ("t", "d")
     );
+    // Bad options still leave the images to record the refused post with.
+    let parsed = parse_photo_manifest(br#"{"images":["a.jpg"],"mode":"x"}"#, NOW).unwrap();
+    assert_eq!(parsed.images, ["a.jpg"]);
+    assert_eq!(parsed.options.unwrap_err().field, "mode");
 }
 
 #[test]
