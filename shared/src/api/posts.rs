@@ -8,7 +8,8 @@ use serde::Deserialize;
 use super::accounts::check_open_id;
 use super::idempotency::{Reservation, StoredAnswer, body_fingerprint};
 use super::{ApiAnswer, ApiError, IdempotencyKey, PostsApi, answer_of, view_json};
-use crate::media::VideoLocation;
+use crate::intake::IntakeError;
+use crate::media::{SourceError, VideoLocation};
 use crate::store::{
     Fact, PostId, PostRecord, PostState, PostUpdate, StoreError, UnixTime, unix_now,
 };
@@ -208,10 +209,25 @@ impl PostsApi {
                 version_id: None,
             })
             .collect();
-        let claim = self
+        let claim = match self
             .intake
             .claim_photos(&account, &locations, Ok(options.clone()))
-            .await?;
+            .await
+        {
+            Ok(claim) => claim,
+            Err(IntakeError::Source(SourceError::NotFound { bucket, key })) => {
+                let at = locations.iter().position(|l| l.key == key).unwrap_or(0);
+                return Err(ApiError::not_found(
+                    "image_not_found",
+                    format!(
+                        "s3://{bucket}/{key} does not exist: upload the images first, then \
+                         make the post"
+                    ),
+                )
+                .with_field(&format!("images[{at}]")));
+            }
+            Err(err) => return Err(err.into()),
+        };
         if !claim.created && claim.post.options.as_ref() != Some(&options) {
             return Err(ApiError::conflict(
                 "post_exists",
