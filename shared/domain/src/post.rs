@@ -478,6 +478,33 @@ mod tests {
     }
 
     #[test]
+    fn a_photo_posts_id_is_its_images_in_order_and_never_a_videos() {
+        let at = |key: &str, version: &str| VideoLocation {
+            bucket: "videos".into(),
+            key: key.into(),
+            version_id: Some(version.into()),
+        };
+        let photos = |images: Vec<VideoLocation>| PhotoSet::new(images).unwrap();
+        let ab = photos(vec![at("a.jpg", "1"), at("b.jpg", "1")]);
+        let id = PostId::derive_photos("open-1", &ab);
+        assert_eq!(id, PostId::derive_photos("open-1", &ab.clone()));
+        assert_eq!(PostId::parse(id.as_str()), Ok(id.clone()));
+        for other in [
+            PostId::derive_photos("open-2", &ab),
+            PostId::derive_photos("open-1", &photos(vec![at("b.jpg", "1"), at("a.jpg", "1")])),
+            PostId::derive_photos("open-1", &photos(vec![at("a.jpg", "2"), at("b.jpg", "1")])),
+            PostId::derive_photos("open-1", &photos(vec![at("a.jpg", "1")])),
+            PostId::derive("open-1", &at("a.jpg", "1")),
+        ] {
+            assert_ne!(id, other);
+        }
+        let record = PostRecord::new_photos("open-1", ab.clone(), None, PostState::Queued, 1);
+        assert_eq!(record.id, id);
+        assert!(record.is_photo_post());
+        assert_eq!(record.source.location, at("a.jpg", "1"));
+    }
+
+    #[test]
     fn fields_cannot_slide_into_each_other() {
         let a = VideoLocation {
             bucket: "ab".into(),
