@@ -298,7 +298,10 @@ mod tests {
             ..duet
         };
         assert_eq!(
-            allow_stitch.validate_photos(NOW, true, 1).unwrap_err().field,
+            allow_stitch
+                .validate_photos(NOW, true, 1)
+                .unwrap_err()
+                .field,
             "--allow-stitch"
         );
     }

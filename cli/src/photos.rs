@@ -84,8 +84,7 @@ pub async fn post(
         .collect::<Result<Vec<_>, _>>()?;
     let creator = client.creator_info(&account).await?;
     let mut terminal = compose::TerminalPrompter;
-    let prompter: Option<&mut dyn compose::Prompter> =
-        if ask { Some(&mut terminal) } else { None };
+    let prompter: Option<&mut dyn compose::Prompter> = if ask { Some(&mut terminal) } else { None };
     let media = Media::Photos { count: files.len() };
     let options = compose::decide_for(flags, &creator, media, prompter)?;
     check_photo_options(&options, now, files.len())?;

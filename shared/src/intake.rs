@@ -217,7 +217,10 @@ pub(crate) async fn read_all(
     let mut bytes = Vec::with_capacity(usize::try_from(object.size).unwrap_or(0));
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| SourceError::Unavailable {
-            detail: format!("reading s3://{}/{} failed: {e}", object.location.bucket, object.location.key),
+            detail: format!(
+                "reading s3://{}/{} failed: {e}",
+                object.location.bucket, object.location.key
+            ),
             source: Some(Box::new(e)),
         })?;
         bytes.extend_from_slice(&chunk);

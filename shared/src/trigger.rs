@@ -20,8 +20,8 @@ use serde::Serialize;
 use crate::errors::{Classify, ErrorKind};
 use crate::intake::{Intake, IntakeError};
 use crate::media::{SourceError, VideoLocation};
-use crate::store::{Cause, PostFailure, PostRecord, PostState, PostUpdate, StoreError, unix_now};
 use crate::photo_intake::PhotoManifestRead;
+use crate::store::{Cause, PostFailure, PostRecord, PostState, PostUpdate, StoreError, unix_now};
 use tiktok_publish_domain::options::OptionsError;
 use tiktok_publish_domain::photo_post::{is_image_key, resolve_image_key};
 use tiktok_publish_domain::upload::{UploadKey, manifest_key, parse_upload_key};
@@ -372,7 +372,10 @@ async fn photo_manifest_arrived(
         }
         PhotoManifestRead::Refused(err) => {
             tracing::warn!(field = %err.field, rule = %err.rule, "photo manifest refused");
-            return Ok(ignored(key, format!("no photo post can be made of it: {err}")));
+            return Ok(ignored(
+                key,
+                format!("no photo post can be made of it: {err}"),
+            ));
         }
         PhotoManifestRead::Parsed(parsed) => parsed,
     };
@@ -386,7 +389,10 @@ async fn photo_manifest_arrived(
             }),
             Err(err) => {
                 tracing::warn!(field = %err.field, rule = %err.rule, "photo manifest refused");
-                return Ok(ignored(key, format!("no photo post can be made of it: {err}")));
+                return Ok(ignored(
+                    key,
+                    format!("no photo post can be made of it: {err}"),
+                ));
             }
         }
     }
@@ -394,7 +400,10 @@ async fn photo_manifest_arrived(
         Ok(claim) => Ok(TriggerOutcome::claimed(&claim.post, claim.created)),
         // Only the images' HeadObjects say NotFound, before anything is written.
         Err(IntakeError::Source(SourceError::NotFound { key: image_key, .. })) => {
-            tracing::warn!(image_key, "a photo manifest names an image not in the bucket");
+            tracing::warn!(
+                image_key,
+                "a photo manifest names an image not in the bucket"
+            );
             Ok(TriggerOutcome::ImageMissing {
                 key: key.to_owned(),
                 image_key,

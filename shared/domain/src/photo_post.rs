@@ -238,7 +238,10 @@ pub fn resolve_image_key(
              the account's upload folder",
         ));
     }
-    if entry.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
+    if entry
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
         return Err(refuse(
             "has an empty, '.' or '..' part; keys are not paths to walk",
         ));

@@ -9,12 +9,24 @@ pub const DEFAULT_UPLOAD_PREFIX: &str = "uploads/";
 /// is the options manifest of the video named without it (`clip.mp4.json` → `clip.mp4`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UploadKey {
-    Video { open_id: String, key: String },
-    Manifest { open_id: String, video_key: String },
+    Video {
+        open_id: String,
+        key: String,
+    },
+    Manifest {
+        open_id: String,
+        video_key: String,
+    },
     /// A photo post's manifest (`NAME.photos.json`, see [`crate::photo_post`]).
-    PhotoManifest { open_id: String, key: String },
+    PhotoManifest {
+        open_id: String,
+        key: String,
+    },
     /// An image file (by its suffix): a part of a photo post, never a post of its own.
-    Image { open_id: String, key: String },
+    Image {
+        open_id: String,
+        key: String,
+    },
 }
 
 /// Reads an S3 key under `prefix` (for example `uploads/`); `None` for keys elsewhere or

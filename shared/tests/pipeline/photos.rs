@@ -166,7 +166,11 @@ async fn a_carousel_draft_goes_to_the_creators_inbox() {
         3,
         "TikTok pulled every photo"
     );
-    assert_eq!(fake.call_count(Endpoint::CreatorInfo), 0, "a draft needs none");
+    assert_eq!(
+        fake.call_count(Endpoint::CreatorInfo),
+        0,
+        "a draft needs none"
+    );
     assert_eq!(fake.violations(), vec![]);
 }
 
@@ -194,7 +198,10 @@ async fn the_same_images_asked_for_twice_make_one_post() {
     let first = event(&intake, &rig, &manifest).await;
     let repeated = event(&intake, &rig, &manifest).await;
     let by_full_keys = event(&intake, &rig, &other).await;
-    assert!(matches!(first, TriggerOutcome::Claimed { created: true, .. }));
+    assert!(matches!(
+        first,
+        TriggerOutcome::Claimed { created: true, .. }
+    ));
     for again in [&repeated, &by_full_keys] {
         assert!(
             matches!(again, TriggerOutcome::Claimed { created: false, .. }),
@@ -206,13 +213,13 @@ async fn the_same_images_asked_for_twice_make_one_post() {
 
     // A new version of one image is another post.
     rig.stack
-        .put(
-            &photos[0].0,
-            image_file(640, 640, image::ImageFormat::Jpeg),
-        )
+        .put(&photos[0].0, image_file(640, 640, image::ImageFormat::Jpeg))
         .await;
     let replaced = event(&intake, &rig, &manifest).await;
-    assert!(matches!(replaced, TriggerOutcome::Claimed { created: true, .. }));
+    assert!(matches!(
+        replaced,
+        TriggerOutcome::Claimed { created: true, .. }
+    ));
     assert_ne!(claimed(&replaced), claimed(&first));
 }
 
@@ -280,7 +287,12 @@ async fn an_image_tiktok_cannot_take_fails_the_post_naming_it() {
     );
     let fake = &rig.stack.fake;
     assert_eq!(fake.call_count(Endpoint::ContentInit), 0);
-    assert!(!post.history.iter().any(|h| matches!(h.fact, Some(Fact::PullRequested { .. }))));
+    assert!(
+        !post
+            .history
+            .iter()
+            .any(|h| matches!(h.fact, Some(Fact::PullRequested { .. })))
+    );
 }
 
 #[tokio::test]
@@ -304,7 +316,10 @@ async fn a_manifest_naming_a_missing_image_writes_nothing_and_says_which() {
     // Bad entries are named with the rule.
     let bad = format!("uploads/{open_id}/bad.photos.json");
     rig.stack
-        .put(&bad, r#"{"images":["ok.jpg","../x.jpg"],"privacy_level":"SELF_ONLY"}"#)
+        .put(
+            &bad,
+            r#"{"images":["ok.jpg","../x.jpg"],"privacy_level":"SELF_ONLY"}"#,
+        )
         .await;
     match event(&intake, &rig, &bad).await {
         TriggerOutcome::Ignored { reason, .. } => {

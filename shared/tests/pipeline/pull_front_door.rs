@@ -24,7 +24,8 @@ use tiktok_publish_testkit::StackSettings;
 
 use super::*;
 
-pub(super) const SIGNING_KEY: &str = "pipeline-pull-signing-key-0123456789abcdefghijklmnopqrstuvwxyzAB";
+pub(super) const SIGNING_KEY: &str =
+    "pipeline-pull-signing-key-0123456789abcdefghijklmnopqrstuvwxyzAB";
 
 /// A rig whose stack has a front door, and that front door. `verified`: whether the app has
 /// verified the front door's media prefix with TikTok.

@@ -33,20 +33,32 @@ async fn the_same_images_twice_make_one_photo_post_shown_as_one() {
     let open_id = r.connect().await;
     let images = upload_images(&r, &open_id, 3).await;
 
-    let first = r.create(&photo_body(&open_id, &images, "three"), None).await;
+    let first = r
+        .create(&photo_body(&open_id, &images, "three"), None)
+        .await;
     assert_eq!(first.status, 201, "{}", first.body);
     assert_eq!(first.body["media"], "photos");
     assert_eq!(first.body["state"], "QUEUED");
     assert_eq!(first.body["key"], images[0].as_str());
-    let shown = first.body["images"].as_array().expect("the images are shown");
+    let shown = first.body["images"]
+        .as_array()
+        .expect("the images are shown");
     assert_eq!(
-        shown.iter().map(|i| i["key"].as_str().unwrap()).collect::<Vec<_>>(),
+        shown
+            .iter()
+            .map(|i| i["key"].as_str().unwrap())
+            .collect::<Vec<_>>(),
         images.iter().map(String::as_str).collect::<Vec<_>>()
     );
-    assert!(shown.iter().all(|i| i["version_id"].is_string()), "{shown:?}");
+    assert!(
+        shown.iter().all(|i| i["version_id"].is_string()),
+        "{shown:?}"
+    );
     assert_eq!(first.body["options"]["description"], "under the photos");
 
-    let again = r.create(&photo_body(&open_id, &images, "three"), None).await;
+    let again = r
+        .create(&photo_body(&open_id, &images, "three"), None)
+        .await;
     assert_eq!(again.status, 200, "{}", again.body);
     assert_eq!(again.body["id"], first.body["id"]);
     let id = first.body["id"].as_str().unwrap();
@@ -54,12 +66,16 @@ async fn the_same_images_twice_make_one_photo_post_shown_as_one() {
     assert_eq!(got.body["media"], "photos");
     assert_eq!(r.executions().await.len(), 1);
 
-    let other = r.create(&photo_body(&open_id, &images, "other"), None).await;
+    let other = r
+        .create(&photo_body(&open_id, &images, "other"), None)
+        .await;
     assert_eq!(error_of(&other), (409, "post_exists", None));
 
     // Another order is another carousel.
     let reversed: Vec<String> = images.iter().rev().cloned().collect();
-    let second = r.create(&photo_body(&open_id, &reversed, "three"), None).await;
+    let second = r
+        .create(&photo_body(&open_id, &reversed, "three"), None)
+        .await;
     assert_eq!(second.status, 201, "{}", second.body);
     assert_ne!(second.body["id"], first.body["id"]);
 
@@ -104,10 +120,15 @@ async fn bad_photo_bodies_are_refused_naming_the_field_and_start_nothing() {
         }
         body
     };
-    let thirty_six: Vec<String> = (0..36).map(|i| format!("uploads/{open_id}/{i}.jpg")).collect();
+    let thirty_six: Vec<String> = (0..36)
+        .map(|i| format!("uploads/{open_id}/{i}.jpg"))
+        .collect();
     let cases = [
         (with(json!({"images": images, "key": images[0]})), "images"),
-        (with(json!({"images": images, "version_id": "v1"})), "version_id"),
+        (
+            with(json!({"images": images, "version_id": "v1"})),
+            "version_id",
+        ),
         (with(json!({})), "key"),
         (with(json!({"images": []})), "images"),
         (with(json!({"images": thirty_six})), "images"),
@@ -116,7 +137,10 @@ async fn bad_photo_bodies_are_refused_naming_the_field_and_start_nothing() {
         (with(json!({"images": [images[0], ""]})), "images[1]"),
         (with(json!({"images": ["/abs.jpg"]})), "images[0]"),
         (with(json!({"images": ["s3://b/a.jpg"]})), "images[0]"),
-        (with(json!({"images": [images[0], "uploads/x/"]})), "images[1]"),
+        (
+            with(json!({"images": [images[0], "uploads/x/"]})),
+            "images[1]",
+        ),
         (
             json!({"account": open_id, "images": images,
                    "options": {"privacy_level": "SELF_ONLY", "allow_duet": true}}),

@@ -48,11 +48,27 @@ fn each_bad_photo_field_is_named_with_its_rule() {
     let thirty_six = serde_json::to_string(&vec!["a.jpg"; 36]).unwrap();
     let long_title = "é".repeat(91);
     let cases = [
-        (r#"{"privacy_level":"SELF_ONLY"}"#.to_owned(), "images", "is required"),
-        (r#"{"images":[],"privacy_level":"SELF_ONLY"}"#.to_owned(), "images", "0 entries"),
-        (format!(r#"{{"images":{thirty_six},"privacy_level":"SELF_ONLY"}}"#), "images", "36 entries"),
+        (
+            r#"{"privacy_level":"SELF_ONLY"}"#.to_owned(),
+            "images",
+            "is required",
+        ),
+        (
+            r#"{"images":[],"privacy_level":"SELF_ONLY"}"#.to_owned(),
+            "images",
+            "0 entries",
+        ),
+        (
+            format!(r#"{{"images":{thirty_six},"privacy_level":"SELF_ONLY"}}"#),
+            "images",
+            "36 entries",
+        ),
         (r#"{"images":"a.jpg"}"#.to_owned(), "images", "array"),
-        (r#"{"images":["a.jpg",3]}"#.to_owned(), "images[1]", "must be a string"),
+        (
+            r#"{"images":["a.jpg",3]}"#.to_owned(),
+            "images[1]",
+            "must be a string",
+        ),
         (
             r#"{"images":["a.jpg"],"privacy_level":"SELF_ONLY","allow_duet":true}"#.to_owned(),
             "allow_duet",
@@ -74,7 +90,11 @@ fn each_bad_photo_field_is_named_with_its_rule() {
             "photo_cover_index",
             "past the last of 2",
         ),
-        (r#"{"images":["a.jpg"]}"#.to_owned(), "privacy_level", "is required"),
+        (
+            r#"{"images":["a.jpg"]}"#.to_owned(),
+            "privacy_level",
+            "is required",
+        ),
         (
             r#"{"images":["a.jpg"],"mode":"draft","auto_add_music":true}"#.to_owned(),
             "auto_add_music",
@@ -96,9 +116,11 @@ fn each_bad_photo_field_is_named_with_its_rule() {
 
 #[test]
 fn a_video_refuses_the_photo_fields() {
-    let err =
-        crate::options::parse_options_json(br#"{"privacy_level":"SELF_ONLY","description":"x"}"#, NOW)
-            .unwrap_err();
+    let err = crate::options::parse_options_json(
+        br#"{"privacy_level":"SELF_ONLY","description":"x"}"#,
+        NOW,
+    )
+    .unwrap_err();
     assert_eq!(err.field, "description");
     assert!(err.rule.contains("photo posts only"), "{err}");
 }
@@ -106,11 +128,20 @@ fn a_video_refuses_the_photo_fields() {
 #[test]
 fn image_keys_are_relative_to_the_manifest_or_full_under_the_account() {
     let resolve = |entry: &str| {
-        resolve_image_key("uploads/", "abc", "uploads/abc/trip/day.photos.json", entry, "images[0]")
+        resolve_image_key(
+            "uploads/",
+            "abc",
+            "uploads/abc/trip/day.photos.json",
+            entry,
+            "images[0]",
+        )
     };
     assert_eq!(resolve("1.jpg").unwrap(), "uploads/abc/trip/1.jpg");
     assert_eq!(resolve("raw/2.png").unwrap(), "uploads/abc/trip/raw/2.png");
-    assert_eq!(resolve("uploads/abc/other/3.webp").unwrap(), "uploads/abc/other/3.webp");
+    assert_eq!(
+        resolve("uploads/abc/other/3.webp").unwrap(),
+        "uploads/abc/other/3.webp"
+    );
     for bad in [
         "",
         "/abs.jpg",

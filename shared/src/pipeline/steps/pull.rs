@@ -114,7 +114,7 @@ impl Pipeline {
     }
 
     /// Saves a pull's publish id at once and moves the post to `PROCESSING` (`source`: the
-/// video as it was pulled; `None` for a photo post, whose images stay as recorded).
+    /// video as it was pulled; `None` for a photo post, whose images stay as recorded).
     pub(super) async fn record_pulled(
         &self,
         post: &PostRecord,
