@@ -282,3 +282,65 @@ fn the_source_flag_goes_into_the_options_of_a_post_and_a_draft() {
         assert_eq!(flags.to_json()["source"], json!("PULL_FROM_URL"));
     }
 }
+
+#[test]
+fn a_photo_post_asks_for_a_title_a_description_and_comments_only() {
+    let mut p = Scripted::new(
+        // disclosure no; comments yes; post yes
+        &[false, true, true],
+        &[3],
+        &["trip", "three days by the #sea"],
+    );
+    let flags = PostFlags {
+        cover_index: Some(1),
+        auto_add_music: true,
+        ..PostFlags::default()
+    };
+    let options = decide_for(
+        &flags,
+        &creator(&ALL),
+        Media::Photos { count: 3 },
+        Some(&mut p),
+    )
+    .unwrap();
+    assert!(p.all_answered());
+    assert_eq!(
+        options,
+        json!({"title": "trip", "description": "three days by the #sea",
+               "privacy_level": "SELF_ONLY", "disable_comment": false,
+               "auto_add_music": true, "photo_cover_index": 1})
+    );
+    assert!(
+        p.shown
+            .contains(&"? Title (at most 90 characters; empty for none)".to_owned())
+    );
+    assert!(
+        !p.shown
+            .iter()
+            .any(|l| l.contains("duet") || l.contains("stitch"))
+    );
+    assert!(
+        p.shown.contains(&"  comments on".to_owned()),
+        "{:?}",
+        p.shown
+    );
+    assert_eq!(
+        p.shown.last().unwrap(),
+        "? Post these 3 photos to Ann (@ann)?"
+    );
+}
+
+#[test]
+fn a_photo_draft_keeps_its_title_and_description() {
+    let flags = PostFlags {
+        draft: true,
+        caption: Some("later".into()),
+        description: Some("under it".into()),
+        ..PostFlags::default()
+    };
+    let options = decide_for(&flags, &creator(&ALL), Media::Photos { count: 1 }, None).unwrap();
+    assert_eq!(
+        options,
+        json!({"mode": "draft", "title": "later", "description": "under it"})
+    );
+}

@@ -224,7 +224,7 @@ impl PostsApi {
                          make the post"
                     ),
                 )
-                .with_field(&format!("images[{at}]")));
+                .with_field(format!("images[{at}]")));
             }
             Err(err) => return Err(err.into()),
         };
