@@ -328,3 +328,39 @@ async fn a_manifest_naming_a_missing_image_writes_nothing_and_says_which() {
         other => panic!("expected the manifest ignored, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_front_door_tiktok_has_not_verified_fails_the_photo_post_with_tiktoks_code_and_advice() {
+    let (rig, _origin) = front_door_rig(false).await;
+    let open_id = rig.stack.connect_account(AccountSeed::default()).await;
+    let machine = PassMachine::create().await;
+    let intake = rig.stack.intake(&machine).await;
+    put_carousel(&rig, &open_id).await;
+    let manifest = put_manifest(&rig, &open_id, "day.photos.json", DIRECT).await;
+    let id = claimed(&event(&intake, &rig, &manifest).await);
+
+    let run = rig.drive(&id, vec![]).await;
+    assert_eq!(
+        run.error().kind,
+        ErrorKind::TikTokRejected,
+        "{:?}",
+        run.trace
+    );
+
+    let post = rig.record(&id).await;
+    assert_eq!(post.state, PostState::Failed);
+    let failure = post.failure.expect("the failure is recorded");
+    assert!(
+        matches!(&failure.cause, Cause::TikTokRefused { code, .. } if code == "url_ownership_unverified"),
+        "{:?}",
+        failure.cause
+    );
+    let advice = failure.advice.unwrap_or_default();
+    assert!(
+        advice.contains("MediaUrlPrefix") && !advice.contains("FILE_UPLOAD"),
+        "photos cannot be uploaded instead: {advice}"
+    );
+    // No fallback: a photo post has no other way to TikTok.
+    assert_eq!(rig.stack.fake.call_count(Endpoint::ContentInit), 1);
+    assert_eq!(rig.stack.fake.violations(), vec![]);
+}
