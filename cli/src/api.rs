@@ -70,6 +70,15 @@ pub struct PostView {
     #[serde(default)]
     pub public_post_ids: Vec<String>,
     pub failure: Option<FailureView>,
+    /// A photo post's images, in order (absent for a video, and from older stacks).
+    #[serde(default)]
+    pub images: Option<Vec<ImageView>>,
+}
+
+/// One image of a photo post.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ImageView {
+    pub key: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -251,6 +260,18 @@ impl Client {
     ) -> Result<PostView, ApiError> {
         let url = format!("{}/posts", self.base);
         let body = serde_json::json!({ "account": account, "key": key, "options": options });
+        self.send(self.http.post(&url).json(&body), &url).await
+    }
+
+    /// `POST /posts` with `images`: a photo post of the images at `keys`, in order.
+    pub async fn create_photo_post(
+        &self,
+        account: &str,
+        keys: &[String],
+        options: &serde_json::Value,
+    ) -> Result<PostView, ApiError> {
+        let url = format!("{}/posts", self.base);
+        let body = serde_json::json!({ "account": account, "images": keys, "options": options });
         self.send(self.http.post(&url).json(&body), &url).await
     }
 

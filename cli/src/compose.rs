@@ -1,4 +1,5 @@
-//! The post's settings, decided the way TikTok's Direct Post rules want a posting screen to
+//! The post's settings (a video's or a photo post's), decided the way TikTok's Direct Post
+//! rules want a posting screen to
 //! (reference section 6): the account's nickname from a fresh creator_info, only the privacy
 //! levels it offers and none preselected, the creator's disabled switches greyed out and
 //! refused, comment/duet/stitch off unless turned on, the commercial content disclosure
@@ -121,15 +122,49 @@ struct Switch {
     disable: bool,
 }
 
+/// What is posted: it decides the questions. TikTok's Photo Post page gives a photo post
+/// a title (at most 90 UTF-16 units) and a description, and comments as its only
+/// interaction switch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Media {
+    /// A video, and its length when it could be read.
+    Video { secs: Option<f64> },
+    /// A photo post of `count` photos.
+    Photos { count: usize },
+}
+
+impl Media {
+    /// The last question, the explicit yes.
+    fn post_question(self, name: &str) -> String {
+        match self {
+            Media::Video { .. } => format!("Post this video to {name}?"),
+            Media::Photos { count: 1 } => format!("Post this photo to {name}?"),
+            Media::Photos { count } => format!("Post these {count} photos to {name}?"),
+        }
+    }
+}
+
 /// The `options` of `POST /posts`, decided from the flags, the creator's settings and (with a
 /// `prompter`) the person's answers. `video_secs` is the video's length when it could be read.
 pub fn decide(
     flags: &PostFlags,
     creator: &CreatorInfoView,
     video_secs: Option<f64>,
+    prompter: Option<&mut dyn Prompter>,
+) -> Result<Value, ComposeError> {
+    decide_for(flags, creator, Media::Video { secs: video_secs }, prompter)
+}
+
+/// As [`decide`], for a video or a photo post.
+pub fn decide_for(
+    flags: &PostFlags,
+    creator: &CreatorInfoView,
+    media: Media,
     mut prompter: Option<&mut dyn Prompter>,
 ) -> Result<Value, ComposeError> {
     let name = creator.display_name();
+    let photos = matches!(media, Media::Photos { .. });
+
     let mut options = Map::new();
     if let Some(at) = &flags.at {
         options.insert("publish_at".into(), json!(at));
@@ -151,23 +186,50 @@ pub fn decide(
             return Err(ComposeError::Declined);
         }
         options.insert("mode".into(), json!("draft"));
+        // A photo draft keeps its title and description (TikTok takes them with
+        // MEDIA_UPLOAD); a video draft takes none.
+        if photos {
+            if let Some(caption) = &flags.caption {
+                options.insert("title".into(), json!(caption));
+            }
+            if let Some(description) = &flags.description {
+                options.insert("description".into(), json!(description));
+            }
+            if let Some(index) = flags.cover_index {
+                options.insert("photo_cover_index".into(), json!(index));
+            }
+        }
         return Ok(Value::Object(options));
     }
 
     say(&mut prompter, &format!("Posting to {name}"));
     let max = creator.max_video_post_duration_sec;
-    if let Some(secs) = video_secs
+    if let Media::Video { secs: Some(secs) } = media
         && max > 0
         && secs > f64::from(max)
     {
         return Err(ComposeError::TooLong { name, secs, max });
     }
 
-    // Caption: the flag, else asked (it may stay empty).
+    // Caption: the flag, else asked (it may stay empty). A photo post's title is short, and
+    // its description carries the text.
+    let caption_question = if photos {
+        "Title (at most 90 characters; empty for none)"
+    } else {
+        "Caption (#hashtags and @mentions welcome; empty for none)"
+    };
     let caption = match (&flags.caption, prompter.as_deref_mut()) {
         (Some(caption), _) => caption.clone(),
-        (None, Some(p)) => p.input("Caption (#hashtags and @mentions welcome; empty for none)")?,
+        (None, Some(p)) => p.input(caption_question)?,
         (None, None) => String::new(),
+    };
+    let description = match (&flags.description, prompter.as_deref_mut()) {
+        _ if !photos => None,
+        (Some(description), _) => Some(description.clone()),
+        (None, Some(p)) => {
+            Some(p.input("Description (#hashtags and @mentions welcome; empty for none)")?)
+        }
+        (None, None) => None,
     };
 
     // Commercial content disclosure: off unless turned on; at least one kind once on.
@@ -176,9 +238,10 @@ pub fn decide(
         && !brand_content
         && let Some(p) = prompter.as_deref_mut()
     {
-        while p.confirm(
-            "Disclose commercial content? (this video promotes a brand, a product or a service)",
-        )? {
+        while p.confirm(&format!(
+            "Disclose commercial content? (this {} promotes a brand, a product or a service)",
+            if photos { "post" } else { "video" }
+        ))? {
             brand_organic =
                 p.confirm("  Your brand: you are promoting yourself or your own business?")?;
             brand_content =
@@ -192,12 +255,18 @@ pub fn decide(
     if brand_content {
         say(
             &mut prompter,
-            "Your video will be labeled \"Paid partnership\".",
+            &format!(
+                "Your {} will be labeled \"Paid partnership\".",
+                if photos { "post" } else { "video" }
+            ),
         );
     } else if brand_organic {
         say(
             &mut prompter,
-            "Your video will be labeled \"Promotional content\".",
+            &format!(
+                "Your {} will be labeled \"Promotional content\".",
+                if photos { "post" } else { "video" }
+            ),
         );
     }
 
@@ -245,7 +314,12 @@ pub fn decide(
                 p.say("  (SELF_ONLY is unavailable: branded content cannot be private)");
             }
             let items: Vec<String> = allowed.iter().map(|l| privacy_label(*l)).collect();
-            allowed[p.select("Who can watch this video?", &items)?]
+            let question = if photos {
+                "Who can see this post?"
+            } else {
+                "Who can watch this video?"
+            };
+            allowed[p.select(question, &items)?]
         }
     };
     if brand_content && privacy == PrivacyLevel::SelfOnly {
@@ -282,8 +356,14 @@ pub fn decide(
             disable: flags.disable_stitch,
         },
     ];
+    // A photo post has comments only.
+    let switches = if photos {
+        &switches[..1]
+    } else {
+        &switches[..]
+    };
     let mut disabled = Vec::new();
-    for switch in &switches {
+    for switch in switches {
         let disable = if switch.creator_disabled {
             if switch.allow {
                 return Err(ComposeError::SwitchDisabled {
@@ -325,6 +405,15 @@ pub fn decide(
     if flags.aigc {
         options.insert("is_aigc".into(), json!(true));
     }
+    if let Some(description) = &description {
+        options.insert("description".into(), json!(description));
+    }
+    if flags.auto_add_music {
+        options.insert("auto_add_music".into(), json!(true));
+    }
+    if let Some(index) = flags.cover_index {
+        options.insert("photo_cover_index".into(), json!(index));
+    }
     if let Some(ms) = flags.cover_ms {
         options.insert("video_cover_timestamp_ms".into(), json!(ms));
     }
@@ -342,13 +431,22 @@ pub fn decide(
             }
         ),
         format!("  privacy   {}", privacy_label(privacy)),
-        format!(
-            "  comments {} · duets {} · stitches {}",
-            on_off(disabled[0].1),
-            on_off(disabled[1].1),
-            on_off(disabled[2].1)
-        ),
+        match disabled.as_slice() {
+            [(_, comments), (_, duets), (_, stitches)] => format!(
+                "  comments {} · duets {} · stitches {}",
+                on_off(*comments),
+                on_off(*duets),
+                on_off(*stitches)
+            ),
+            _ => format!(
+                "  comments {}",
+                on_off(disabled.first().is_none_or(|(_, d)| *d))
+            ),
+        },
     ];
+    if let Some(description) = description.as_deref().filter(|d| !d.is_empty()) {
+        preview.push(format!("  description {description}"));
+    }
     if brand_organic || brand_content {
         let mut kinds = Vec::new();
         if brand_organic {
@@ -367,7 +465,7 @@ pub fn decide(
     }
     say(&mut prompter, declaration(brand_content));
     if let Some(p) = prompter
-        && !p.confirm(&format!("Post this video to {name}?"))?
+        && !p.confirm(&media.post_question(&name))?
     {
         return Err(ComposeError::Declined);
     }
@@ -402,289 +500,4 @@ pub fn privacy_label(level: PrivacyLevel) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use std::collections::VecDeque;
-
-    use super::*;
-
-    /// Answers from a script, recording every question and line shown.
-    #[derive(Default)]
-    struct Scripted {
-        confirms: VecDeque<bool>,
-        selects: VecDeque<usize>,
-        inputs: VecDeque<String>,
-        shown: Vec<String>,
-        menus: Vec<Vec<String>>,
-    }
-
-    impl Scripted {
-        fn new(confirms: &[bool], selects: &[usize], inputs: &[&str]) -> Scripted {
-            Scripted {
-                confirms: confirms.iter().copied().collect(),
-                selects: selects.iter().copied().collect(),
-                inputs: inputs.iter().map(|s| s.to_string()).collect(),
-                ..Scripted::default()
-            }
-        }
-
-        fn all_answered(&self) -> bool {
-            self.confirms.is_empty() && self.selects.is_empty() && self.inputs.is_empty()
-        }
-    }
-
-    impl Prompter for Scripted {
-        fn say(&mut self, text: &str) {
-            self.shown.push(text.to_owned());
-        }
-        fn input(&mut self, prompt: &str) -> io::Result<String> {
-            self.shown.push(format!("? {prompt}"));
-            self.inputs
-                .pop_front()
-                .ok_or_else(|| io::Error::other(format!("unscripted input: {prompt}")))
-        }
-        fn select(&mut self, prompt: &str, items: &[String]) -> io::Result<usize> {
-            self.shown.push(format!("? {prompt}"));
-            self.menus.push(items.to_vec());
-            self.selects
-                .pop_front()
-                .ok_or_else(|| io::Error::other(format!("unscripted select: {prompt}")))
-        }
-        fn confirm(&mut self, prompt: &str) -> io::Result<bool> {
-            self.shown.push(format!("? {prompt}"));
-            self.confirms
-                .pop_front()
-                .ok_or_else(|| io::Error::other(format!("unscripted confirm: {prompt}")))
-        }
-    }
-
-    fn creator(levels: &[&str]) -> CreatorInfoView {
-        CreatorInfoView {
-            open_id: "o".into(),
-            nickname: "Ann".into(),
-            username: "ann".into(),
-            avatar_url: String::new(),
-            privacy_level_options: levels.iter().map(|s| s.to_string()).collect(),
-            comment_disabled: false,
-            duet_disabled: false,
-            stitch_disabled: false,
-            max_video_post_duration_sec: 600,
-        }
-    }
-
-    const ALL: [&str; 4] = [
-        "PUBLIC_TO_EVERYONE",
-        "MUTUAL_FOLLOW_FRIENDS",
-        "FOLLOWER_OF_CREATOR",
-        "SELF_ONLY",
-    ];
-
-    #[test]
-    fn at_a_terminal_every_open_question_is_asked_and_answered() {
-        let mut p = Scripted::new(
-            // disclosure no; comments yes, duets no, stitches yes; post yes
-            &[false, true, false, true, true],
-            &[2],
-            &["my clip #cats"],
-        );
-        let options = decide(
-            &PostFlags::default(),
-            &creator(&ALL),
-            Some(30.0),
-            Some(&mut p),
-        )
-        .unwrap();
-        assert!(p.all_answered());
-        assert_eq!(
-            options,
-            json!({"title": "my clip #cats", "privacy_level": "FOLLOWER_OF_CREATOR",
-                   "disable_comment": false, "disable_duet": true, "disable_stitch": false})
-        );
-        assert_eq!(p.shown[0], "Posting to Ann (@ann)");
-        // Every offered level, in TikTok's order; none preselected (the script picked).
-        assert_eq!(p.menus[0].len(), 4);
-        assert!(
-            p.shown
-                .iter()
-                .any(|l| l.contains("Music Usage Confirmation"))
-        );
-        assert!(!p.shown.iter().any(|l| l.contains("Branded Content Policy")));
-        assert_eq!(p.shown.last().unwrap(), "? Post this video to Ann (@ann)?");
-    }
-
-    #[test]
-    fn only_the_offered_levels_are_listed_and_a_flag_must_be_one_of_them() {
-        let private = creator(&["FOLLOWER_OF_CREATOR", "SELF_ONLY"]);
-        let mut p = Scripted::new(&[false, false, false, false, true], &[1], &[""]);
-        let options = decide(&PostFlags::default(), &private, None, Some(&mut p)).unwrap();
-        assert_eq!(options["privacy_level"], "SELF_ONLY");
-        assert_eq!(
-            p.menus[0],
-            vec![
-                "Followers (FOLLOWER_OF_CREATOR)".to_owned(),
-                "Only me (SELF_ONLY)".to_owned()
-            ]
-        );
-
-        let flags = PostFlags {
-            privacy: Some("PUBLIC_TO_EVERYONE".into()),
-            ..PostFlags::default()
-        };
-        let err = decide(&flags, &private, None, None).unwrap_err();
-        let text = err.to_string();
-        assert!(
-            text.contains("--privacy PUBLIC_TO_EVERYONE is not offered to Ann")
-                && text.contains("FOLLOWER_OF_CREATOR, SELF_ONLY"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn switches_the_creator_turned_off_are_unavailable_and_refused_by_flag() {
-        let mut quiet = creator(&ALL);
-        quiet.comment_disabled = true;
-        quiet.stitch_disabled = true;
-        // Only duets are asked about.
-        let flags = PostFlags {
-            privacy: Some("SELF_ONLY".into()),
-            caption: Some("hi".into()),
-            ..PostFlags::default()
-        };
-        let mut p = Scripted::new(&[false, true, true], &[], &[]);
-        let options = decide(&flags, &quiet, None, Some(&mut p)).unwrap();
-        assert!(p.all_answered());
-        assert_eq!(options["disable_comment"], true);
-        assert_eq!(options["disable_duet"], false);
-        assert_eq!(options["disable_stitch"], true);
-        assert!(!p.shown.iter().any(|l| l == "? Allow comments?"));
-        assert!(
-            p.shown
-                .iter()
-                .any(|l| l.contains("Comments: unavailable (Ann (@ann) turned them off"))
-        );
-
-        let asking = PostFlags {
-            allow_comment: true,
-            ..flags
-        };
-        let err = decide(&asking, &quiet, None, None).unwrap_err();
-        assert!(err.to_string().contains("drop --allow-comment"), "{err}");
-    }
-
-    #[test]
-    fn without_a_terminal_the_flags_answer_and_switches_stay_off_unless_allowed() {
-        let flags = PostFlags {
-            privacy: Some("PUBLIC_TO_EVERYONE".into()),
-            allow_duet: true,
-            disable_stitch: true,
-            brand_organic: true,
-            aigc: true,
-            cover_ms: Some(500),
-            at: Some("2026-12-01T18:00:00Z".into()),
-            ..PostFlags::default()
-        };
-        let options = decide(&flags, &creator(&ALL), None, None).unwrap();
-        assert_eq!(
-            options,
-            json!({"title": "", "privacy_level": "PUBLIC_TO_EVERYONE", "disable_comment": true,
-                   "disable_duet": false, "disable_stitch": true, "brand_organic_toggle": true,
-                   "is_aigc": true, "video_cover_timestamp_ms": 500,
-                   "publish_at": "2026-12-01T18:00:00Z"})
-        );
-    }
-
-    #[test]
-    fn branded_content_hides_self_only_and_names_its_policy() {
-        // disclosure yes, your brand no, branded yes; switches no x3; post yes
-        let mut p = Scripted::new(
-            &[true, false, true, false, false, false, true],
-            &[0],
-            &["ad"],
-        );
-        let options = decide(&PostFlags::default(), &creator(&ALL), None, Some(&mut p)).unwrap();
-        assert_eq!(options["brand_content_toggle"], true);
-        assert!(!p.menus[0].iter().any(|l| l.contains("SELF_ONLY")));
-        assert!(p.shown.iter().any(|l| l.contains("Paid partnership")));
-        assert!(p.shown.iter().any(|l| l.contains("Branded Content Policy")));
-
-        let mut p = Scripted::new(&[true, false, true], &[], &[""]);
-        let err = decide(
-            &PostFlags::default(),
-            &creator(&["SELF_ONLY"]),
-            None,
-            Some(&mut p),
-        )
-        .unwrap_err();
-        assert!(
-            matches!(err, ComposeError::BrandedNeedsAudience { .. }),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn a_disclosure_needs_one_kind_or_a_no() {
-        // yes, neither kind; asked again: no. Then switches and post.
-        let mut p = Scripted::new(
-            &[true, false, false, false, false, false, false, true],
-            &[0],
-            &[""],
-        );
-        let options = decide(&PostFlags::default(), &creator(&ALL), None, Some(&mut p)).unwrap();
-        assert!(p.all_answered());
-        assert!(options.get("brand_organic_toggle").is_none());
-        assert!(p.shown.iter().any(|l| l.contains("Choose at least one")));
-    }
-
-    #[test]
-    fn declining_posts_nothing_and_long_videos_are_refused() {
-        let flags = PostFlags {
-            privacy: Some("SELF_ONLY".into()),
-            caption: Some(String::new()),
-            brand_organic: true,
-            allow_comment: true,
-            allow_duet: true,
-            allow_stitch: true,
-            ..PostFlags::default()
-        };
-        let mut p = Scripted::new(&[false], &[], &[]);
-        let err = decide(&flags, &creator(&ALL), None, Some(&mut p)).unwrap_err();
-        assert!(matches!(err, ComposeError::Declined));
-
-        let err = decide(&flags, &creator(&ALL), Some(601.2), None).unwrap_err();
-        assert!(err.to_string().contains("at most 600 s"), "{err}");
-    }
-
-    #[test]
-    fn creators_with_no_usable_level_cannot_post() {
-        let mut p = Scripted::new(&[false], &[], &[""]);
-        let err = decide(&PostFlags::default(), &creator(&[]), None, Some(&mut p)).unwrap_err();
-        assert!(matches!(err, ComposeError::NothingOffered { .. }), "{err}");
-    }
-
-    #[test]
-    fn drafts_only_confirm_and_send_no_post_settings() {
-        let flags = PostFlags {
-            draft: true,
-            ..PostFlags::default()
-        };
-        let mut p = Scripted::new(&[true], &[], &[]);
-        let options = decide(&flags, &creator(&ALL), None, Some(&mut p)).unwrap();
-        assert_eq!(options, json!({"mode": "draft"}));
-        assert!(p.shown[0].contains("inbox as a draft"));
-    }
-
-    #[test]
-    fn the_source_flag_goes_into_the_options_of_a_post_and_a_draft() {
-        for draft in [false, true] {
-            let flags = PostFlags {
-                draft,
-                source: Some("PULL_FROM_URL".into()),
-                // A draft takes no privacy level.
-                privacy: (!draft).then(|| "SELF_ONLY".into()),
-                ..PostFlags::default()
-            };
-            let options = decide(&flags, &creator(&ALL), None, None).unwrap();
-            assert_eq!(options["source"], json!("PULL_FROM_URL"), "{options}");
-            assert_eq!(flags.to_json()["source"], json!("PULL_FROM_URL"));
-        }
-    }
-}
+mod tests;

@@ -5,6 +5,7 @@ mod api;
 mod compose;
 mod front_door;
 mod options;
+mod photos;
 mod post;
 mod signer;
 mod stack;
@@ -44,13 +45,15 @@ enum Command {
         /// The post id (`POST /posts` and `tiktok-publish post` print it).
         id: String,
     },
-    /// Uploads a video with its options, then follows the post until TikTok has it. At a
-    /// terminal it shows the account and asks what the flags left open (privacy, comments,
-    /// duets, stitches, commercial content disclosure) and for your agreement; otherwise the
-    /// flags must answer everything, with --yes.
+    /// Uploads a video (or the photos of a photo post) with its options, then follows the
+    /// post until TikTok has it. At a terminal it shows the account and asks what the flags
+    /// left open (privacy, comments, duets, stitches, commercial content disclosure) and for
+    /// your agreement; otherwise the flags must answer everything, with --yes.
     Post {
-        /// The video file (MP4, MOV or WebM).
-        file: PathBuf,
+        /// The video file (MP4, MOV or WebM); or the photos of a photo post, in order (1 to
+        /// 35 JPEG, PNG or WebP files; TikTok pulls them from the stack's front door).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
         /// The connected account to post to: its open_id, nickname or @username
         /// (`tiktok-publish accounts` lists them). May be left out when only one account is
         /// connected.
@@ -111,6 +114,8 @@ enum CliError {
     Account(#[from] accounts::AccountChoiceError),
     #[error(transparent)]
     CheckDomain(#[from] front_door::CheckDomainError),
+    #[error(transparent)]
+    PhotoFiles(#[from] photos::PhotoFilesError),
     #[error("{0}: correct the flag and try again (`tiktok-publish post --help`)")]
     Options(#[from] tiktok_publish_core::pipeline::options::OptionsError),
 }
@@ -152,13 +157,38 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
             })
         }
         Command::Post {
-            file,
+            files,
             account,
             flags,
             yes,
         } => {
             let now = unix_now();
             let ask = post::can_ask(yes);
+            if photos::is_photo_post(&files) {
+                if !ask && !yes {
+                    return Err(post::PostError::NeedsYes.into());
+                }
+                let done = photos::post(
+                    &client,
+                    &stack,
+                    &files,
+                    account.as_deref(),
+                    &flags,
+                    ask,
+                    now,
+                )
+                .await?;
+                print!("{}", post_report(&done));
+                return Ok(if done.failure.is_some() {
+                    ExitCode::FAILURE
+                } else {
+                    ExitCode::SUCCESS
+                });
+            }
+            // One file that is not an image: a video.
+            let Some(file) = files.into_iter().next() else {
+                return Err(photos::PhotoFilesError::Count { count: 0 }.into());
+            };
             // Everything that needs no TikTok call is checked first, then the creator's
             // settings: nothing is uploaded until every answer is known.
             flags.validate(now, ask)?;
@@ -265,10 +295,16 @@ async fn run(cli: Cli) -> Result<ExitCode, CliError> {
 }
 
 fn post_report(post: &PostView) -> String {
-    let mut out = format!(
-        "post     {}\naccount  {}\nvideo    {}\n",
-        post.id, post.account, post.key
-    );
+    let mut out = format!("post     {}\naccount  {}\n", post.id, post.account);
+    match post.images.as_deref() {
+        Some(images) => {
+            out.push_str(&format!("photos   {}\n", images.len()));
+            for image in images {
+                out.push_str(&format!("         {}\n", image.key));
+            }
+        }
+        None => out.push_str(&format!("video    {}\n", post.key)),
+    }
     let finality = if post.is_final { " (final)" } else { "" };
     out.push_str(&format!("state    {}{finality}\n", post.state));
     if let Some(at) = &post.publish_at {
@@ -385,6 +421,49 @@ mod tests {
             ])
             .is_err()
         );
+    }
+
+    #[test]
+    fn several_files_parse_as_one_photo_post_with_its_flags() {
+        let cli = Cli::try_parse_from([
+            "tiktok-publish",
+            "post",
+            "a.jpg",
+            "b.webp",
+            "c.png",
+            "--caption",
+            "trip",
+            "--description",
+            "three days",
+            "--cover-index",
+            "2",
+            "--auto-add-music",
+            "--yes",
+        ])
+        .unwrap();
+        let Command::Post { files, flags, .. } = cli.command else {
+            panic!("expected post");
+        };
+        assert_eq!(files.len(), 3);
+        assert!(photos::is_photo_post(&files));
+        assert_eq!(flags.description.as_deref(), Some("three days"));
+        assert_eq!(flags.cover_index, Some(2));
+        assert!(flags.auto_add_music);
+        assert!(Cli::try_parse_from(["tiktok-publish", "post"]).is_err());
+    }
+
+    #[test]
+    fn a_photo_posts_report_lists_its_photos() {
+        let post: PostView = serde_json::from_value(serde_json::json!({
+            "id": "p1", "account": "o", "key": "uploads/o/a.jpg", "state": "PUBLISHED",
+            "final": true, "media": "photos",
+            "images": [{"key": "uploads/o/a.jpg", "version_id": "v1"}, {"key": "uploads/o/b.webp"}]
+        }))
+        .unwrap();
+        let report = post_report(&post);
+        assert!(report.contains("photos   2\n"), "{report}");
+        assert!(report.contains("uploads/o/b.webp"), "{report}");
+        assert!(!report.contains("video"), "{report}");
     }
 
     #[test]

@@ -4,13 +4,24 @@
 use clap::Args;
 use serde_json::{Map, Value, json};
 use tiktok_publish_core::pipeline::options::{OptionsError, OptionsInput, from_json};
+use tiktok_publish_domain::photo_post::validate_photo_options;
 
 /// The options flags of `post`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct PostFlags {
-    /// The caption (TikTok's title: at most 2200 UTF-16 units, hashtags and @mentions included).
+    /// The caption (TikTok's title: at most 2200 UTF-16 units, hashtags and @mentions included;
+    /// a photo post's title: at most 90).
     #[arg(long)]
     pub caption: Option<String>,
+    /// Photo posts: the text under the photos (at most 4000 UTF-16 units).
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Photo posts: let TikTok add music.
+    #[arg(long)]
+    pub auto_add_music: bool,
+    /// Photo posts: which photo is the cover, counting from 0 (default: the first).
+    #[arg(long, value_name = "N")]
+    pub cover_index: Option<usize>,
     /// Who sees it: PUBLIC_TO_EVERYONE, MUTUAL_FOLLOW_FRIENDS, FOLLOWER_OF_CREATOR or SELF_ONLY
     /// (only the levels the account offers; there is no default).
     #[arg(long, value_name = "LEVEL")]
@@ -94,6 +105,15 @@ impl PostFlags {
         if let Some(source) = &self.source {
             set("source", json!(source));
         }
+        if let Some(description) = &self.description {
+            set("description", json!(description));
+        }
+        if self.auto_add_music {
+            set("auto_add_music", json!(true));
+        }
+        if let Some(index) = self.cover_index {
+            set("photo_cover_index", json!(index));
+        }
         Value::Object(map)
     }
 
@@ -101,6 +121,38 @@ impl PostFlags {
     /// uploaded; the error names the field (`options.privacy_level: ...`). At a terminal
     /// the privacy level may still be asked for, so `privacy_asked` lets it be missing.
     pub fn validate(&self, now: i64, privacy_asked: bool) -> Result<Value, OptionsError> {
+        let value = self.checkable(privacy_asked);
+        check_options(&value, now)?;
+        Ok(value)
+    }
+
+    /// As [`PostFlags::validate`], for a photo post of `count` photos.
+    pub fn validate_photos(
+        &self,
+        now: i64,
+        privacy_asked: bool,
+        count: usize,
+    ) -> Result<Value, OptionsError> {
+        // The allow flags are decided later, with the creator's settings: a photo post has
+        // no duets or stitches to allow.
+        for (set, flag) in [
+            (self.allow_duet, "--allow-duet"),
+            (self.allow_stitch, "--allow-stitch"),
+        ] {
+            if set {
+                return Err(OptionsError::new(
+                    flag,
+                    "is for videos; a photo post's only interaction switch is comments",
+                ));
+            }
+        }
+        let value = self.checkable(privacy_asked);
+        check_photo_options(&value, now, count)?;
+        Ok(value)
+    }
+
+    /// The options to check: with a privacy level standing in for the one still to be asked.
+    fn checkable(&self, privacy_asked: bool) -> Value {
         let mut value = self.to_json();
         if privacy_asked
             && !self.draft
@@ -110,8 +162,7 @@ impl PostFlags {
             // Any offered level will do for checking the other flags.
             map.insert("privacy_level".into(), json!("PUBLIC_TO_EVERYONE"));
         }
-        check_options(&value, now)?;
-        Ok(value)
+        value
     }
 }
 
@@ -119,6 +170,13 @@ impl PostFlags {
 pub fn check_options(options: &Value, now: i64) -> Result<(), OptionsError> {
     let input: OptionsInput = from_json(options.to_string().as_bytes())?;
     input.validate("options.", now)?;
+    Ok(())
+}
+
+/// Checks a photo post's `options` of `count` photos with the core's parser.
+pub fn check_photo_options(options: &Value, now: i64, count: usize) -> Result<(), OptionsError> {
+    let input: OptionsInput = from_json(options.to_string().as_bytes())?;
+    validate_photo_options(input, "options.", now, count)?;
     Ok(())
 }
 
@@ -190,6 +248,61 @@ mod tests {
         assert_eq!(
             flags.validate(NOW, false).unwrap_err().field,
             "options.publish_at"
+        );
+    }
+
+    #[test]
+    fn photo_flags_are_checked_with_the_photo_rules() {
+        let flags = PostFlags {
+            privacy: Some("SELF_ONLY".into()),
+            caption: Some("x".repeat(91)),
+            ..PostFlags::default()
+        };
+        // 91 units: fine for a video caption, too long for a photo post's title.
+        assert!(flags.validate(NOW, false).is_ok());
+        let err = flags.validate_photos(NOW, false, 2).unwrap_err();
+        assert_eq!(err.field, "options.title");
+
+        let photo = PostFlags {
+            privacy: Some("SELF_ONLY".into()),
+            description: Some("under the photos".into()),
+            auto_add_music: true,
+            cover_index: Some(1),
+            ..PostFlags::default()
+        };
+        assert_eq!(
+            photo.validate_photos(NOW, false, 2).unwrap(),
+            json!({"privacy_level": "SELF_ONLY", "description": "under the photos",
+                   "auto_add_music": true, "photo_cover_index": 1})
+        );
+        assert_eq!(
+            photo.validate_photos(NOW, false, 1).unwrap_err().field,
+            "options.photo_cover_index"
+        );
+        assert_eq!(
+            photo.validate(NOW, false).unwrap_err().field,
+            "options.description",
+            "a video takes no photo fields"
+        );
+        let duet = PostFlags {
+            privacy: Some("SELF_ONLY".into()),
+            disable_duet: true,
+            ..PostFlags::default()
+        };
+        assert_eq!(
+            duet.validate_photos(NOW, false, 1).unwrap_err().field,
+            "options.disable_duet"
+        );
+        let allow_stitch = PostFlags {
+            allow_stitch: true,
+            ..duet
+        };
+        assert_eq!(
+            allow_stitch
+                .validate_photos(NOW, true, 1)
+                .unwrap_err()
+                .field,
+            "--allow-stitch"
         );
     }
 }

@@ -5,8 +5,8 @@
 //! the key under the documented prefix `uploads/`.
 //!
 //! Beyond "no panic": a key is only ever read as an upload under the prefix, the account is
-//! the first folder (non-empty, no `/`), a video's key is the key itself, and a manifest
-//! names the video whose `manifest_key` it is.
+//! the first folder (non-empty, no `/`), a video's (an image's, a photo manifest's) key is
+//! the key itself, and a manifest names the video whose `manifest_key` it is.
 #![no_main]
 
 use fuzz_support::split_parts;
@@ -44,10 +44,18 @@ fuzz_target!(|data: &[u8]| {
         UploadKey::Video {
             open_id,
             key: video,
+        }
+        | UploadKey::Image {
+            open_id,
+            key: video,
+        }
+        | UploadKey::PhotoManifest {
+            open_id,
+            key: video,
         } => {
             assert_eq!(open_id, folder);
             assert!(!open_id.is_empty() && !open_id.contains('/'));
-            assert_eq!(video, key, "a video's key must be the event's key");
+            assert_eq!(video, key, "an object's key must be the event's key");
         }
         UploadKey::Manifest { open_id, video_key } => {
             assert_eq!(open_id, folder);
@@ -60,7 +68,9 @@ fuzz_target!(|data: &[u8]| {
             // The video the manifest describes belongs to the same account.
             match parse_upload_key(&prefix, &video_key) {
                 Some(UploadKey::Video { open_id: owner, .. })
-                | Some(UploadKey::Manifest { open_id: owner, .. }) => {
+                | Some(UploadKey::Manifest { open_id: owner, .. })
+                | Some(UploadKey::Image { open_id: owner, .. })
+                | Some(UploadKey::PhotoManifest { open_id: owner, .. }) => {
                     assert_eq!(owner, open_id, "{video_key:?} moved to another account")
                 }
                 None => panic!("manifest {key:?} describes {video_key:?}, which is no upload"),

@@ -30,6 +30,10 @@ pub enum IntakeError {
     Store(#[from] StoreError),
     #[error("cannot start the post's execution: {detail}")]
     Executions { detail: String, retryable: bool },
+    /// A photo post of no image, or of more than TikTok takes (the entry points check it
+    /// first; this keeps the rule where the post is made).
+    #[error("{0}")]
+    PhotoCount(tiktok_publish_domain::photo_rules::PhotoRefusal),
 }
 
 impl Classify for IntakeError {
@@ -42,6 +46,7 @@ impl Classify for IntakeError {
                 retryable: true, ..
             } => ErrorKind::AwsUnavailable,
             IntakeError::Executions { .. } => ErrorKind::Internal,
+            IntakeError::PhotoCount(_) => ErrorKind::PostRefused,
         }
     }
 }
@@ -200,7 +205,11 @@ impl Intake {
     }
 }
 
-async fn read_all(source: &dyn VideoSource, object: &VideoObject) -> Result<Vec<u8>, IntakeError> {
+/// The whole of a small object (a manifest, a photo), read into memory.
+pub(crate) async fn read_all(
+    source: &dyn VideoSource,
+    object: &VideoObject,
+) -> Result<Vec<u8>, SourceError> {
     if object.size == 0 {
         return Ok(Vec::new());
     }
@@ -208,7 +217,10 @@ async fn read_all(source: &dyn VideoSource, object: &VideoObject) -> Result<Vec<
     let mut bytes = Vec::with_capacity(usize::try_from(object.size).unwrap_or(0));
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| SourceError::Unavailable {
-            detail: format!("reading the manifest failed: {e}"),
+            detail: format!(
+                "reading s3://{}/{} failed: {e}",
+                object.location.bucket, object.location.key
+            ),
             source: Some(Box::new(e)),
         })?;
         bytes.extend_from_slice(&chunk);

@@ -8,7 +8,8 @@
 //! - [`media`]: the video source port (ranged, version-pinned reads) and the container probe.
 //! - [`tokens`]: `fresh_access_token`, the refresh guarded by a lease.
 //! - [`transfer`]: chunks streamed from the video source into TikTok's upload URL.
-//! - [`intake`]: a video becomes a post (one conditional write, one named execution).
+//! - [`intake`]: a video becomes a post (one conditional write, one named execution);
+//!   [`photo_intake`]: a set of images becomes a photo post the same way.
 //! - [`pipeline`]: the state machine's steps (init, chunk upload, status, record failure)
 //!   and the parsing of post options.
 //! - [`webhook`]: TikTok's signed webhook events, verified and recorded on posts/accounts.
@@ -27,6 +28,7 @@ pub mod events;
 pub mod intake;
 pub mod media;
 pub mod metrics;
+pub mod photo_intake;
 pub mod pipeline;
 pub mod reconnect;
 pub mod retention;

@@ -4,7 +4,8 @@
 //! arrival triggers. Whichever comes second completes the post: a video reads its manifest
 //! (absent: the post waits for it, see `upload-init`); a manifest looks for its video
 //! (absent: nothing yet, the video's own event will read the manifest). Every path ends in
-//! [`Intake::claim`], whose conditional write and execution name make repeated and crossing
+//! [`Intake::claim`] (a photo manifest, `NAME.photos.json`, in [`Intake::claim_photos`];
+//! images on their own set nothing off), whose conditional write and execution name make repeated and crossing
 //! events harmless.
 //!
 //! [`Trigger`] is the service the `s3-trigger` Lambda runs: the event's object (its key
@@ -19,8 +20,10 @@ use serde::Serialize;
 use crate::errors::{Classify, ErrorKind};
 use crate::intake::{Intake, IntakeError};
 use crate::media::{SourceError, VideoLocation};
+use crate::photo_intake::PhotoManifestRead;
 use crate::store::{Cause, PostFailure, PostRecord, PostState, PostUpdate, StoreError, unix_now};
 use tiktok_publish_domain::options::OptionsError;
+use tiktok_publish_domain::photo_post::{is_image_key, resolve_image_key};
 use tiktok_publish_domain::upload::{UploadKey, manifest_key, parse_upload_key};
 
 /// The documented upload prefix (`UPLOAD_PREFIX`): `uploads/{open_id}/...`.
@@ -193,6 +196,9 @@ pub enum TriggerOutcome {
     AwaitingVideo { video_key: String },
     /// The video was deleted since the event was sent.
     VideoMissing { key: String },
+    /// A photo manifest names an image that is not in the bucket (yet): nothing was
+    /// written. Upload the images first and the manifest last.
+    ImageMissing { key: String, image_key: String },
     /// The video's post, as this event left it.
     Claimed {
         post_id: String,
@@ -234,6 +240,15 @@ pub async fn handle_object_created(
         }
         Some(UploadKey::Manifest { open_id, video_key }) => {
             manifest_arrived(intake, &open_id, bucket, key, video_key).await?
+        }
+        // Images wait for the photo manifest that names them; the pipeline's converted
+        // photos land here too, and must set nothing off.
+        Some(UploadKey::Image { .. }) => ignored(
+            key,
+            "an image: a part of the photo post whose manifest (NAME.photos.json) names it",
+        ),
+        Some(UploadKey::PhotoManifest { open_id, key }) => {
+            photo_manifest_arrived(intake, prefix, &open_id, bucket, &key).await?
         }
     };
     if let TriggerOutcome::Claimed { post_id, .. } = &outcome {
@@ -295,6 +310,13 @@ async fn manifest_arrived(
             "a manifest of a .json object, which is never a video",
         ));
     }
+    if is_image_key(&video_key) {
+        return Ok(ignored(
+            key,
+            "a manifest of an image, which is never a video (a photo post's manifest is \
+             NAME.photos.json)",
+        ));
+    }
     let manifest = VideoLocation {
         bucket: bucket.to_owned(),
         key: key.to_owned(),
@@ -327,6 +349,68 @@ async fn manifest_arrived(
         _ => claim.post,
     };
     Ok(TriggerOutcome::claimed(&post, claim.created))
+}
+
+/// A photo manifest arrived: its images (pinned now) make the post. A manifest no post can
+/// be made of (no usable `images`) is ignored with the field and the rule, since no post id
+/// can be derived without its images.
+async fn photo_manifest_arrived(
+    intake: &Intake,
+    prefix: &str,
+    open_id: &str,
+    bucket: &str,
+    key: &str,
+) -> Result<TriggerOutcome, IntakeError> {
+    let manifest = VideoLocation {
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        version_id: None,
+    };
+    let parsed = match intake.read_photo_manifest(&manifest).await? {
+        PhotoManifestRead::Missing => {
+            return Ok(ignored(key, "the manifest was deleted before it was read"));
+        }
+        PhotoManifestRead::Refused(err) => {
+            tracing::warn!(field = %err.field, rule = %err.rule, "photo manifest refused");
+            return Ok(ignored(
+                key,
+                format!("no photo post can be made of it: {err}"),
+            ));
+        }
+        PhotoManifestRead::Parsed(parsed) => parsed,
+    };
+    let mut images = Vec::with_capacity(parsed.images.len());
+    for (at, entry) in parsed.images.iter().enumerate() {
+        match resolve_image_key(prefix, open_id, key, entry, &format!("images[{at}]")) {
+            Ok(image_key) => images.push(VideoLocation {
+                bucket: bucket.to_owned(),
+                key: image_key,
+                version_id: None,
+            }),
+            Err(err) => {
+                tracing::warn!(field = %err.field, rule = %err.rule, "photo manifest refused");
+                return Ok(ignored(
+                    key,
+                    format!("no photo post can be made of it: {err}"),
+                ));
+            }
+        }
+    }
+    match intake.claim_photos(open_id, &images, parsed.options).await {
+        Ok(claim) => Ok(TriggerOutcome::claimed(&claim.post, claim.created)),
+        // Only the images' HeadObjects say NotFound, before anything is written.
+        Err(IntakeError::Source(SourceError::NotFound { key: image_key, .. })) => {
+            tracing::warn!(
+                image_key,
+                "a photo manifest names an image not in the bucket"
+            );
+            Ok(TriggerOutcome::ImageMissing {
+                key: key.to_owned(),
+                image_key,
+            })
+        }
+        Err(err) => Err(err),
+    }
 }
 
 /// Refuses a post still waiting for its options because its manifest is malformed. A post

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::errors::{Classify, ErrorKind};
 use crate::media_rules::{DurationLimit, MediaRefusal};
+use crate::photo_rules::PhotoRefusal;
 use crate::state::PostState;
 use crate::tiktok::{DIRECT_POST_SCOPE, MAX_TITLE_UTF16, PrivacyLevel};
 
@@ -114,9 +115,16 @@ pub enum Cause {
     /// The account did not grant the scope the post's mode needs (an account connected
     /// with `video.upload` only posts drafts).
     ScopeNotGranted { scope: String },
-    /// The post asks TikTok to pull the video (`source: PULL_FROM_URL`), and the stack has
-    /// no front door to pull it from.
+    /// The post asks TikTok to pull its media (a photo post always does, a video with
+    /// `source: PULL_FROM_URL`), and the stack has no front door to pull it from.
     FrontDoorMissing,
+    /// One image of a photo post cannot be posted, even converted (`image`: from 1, as
+    /// people count; `key`: where it is).
+    PhotoRefused {
+        image: usize,
+        key: String,
+        refusal: PhotoRefusal,
+    },
     /// After a crash, the last chunk may have been sent, TikTok's status does not say how
     /// much it has, and its upload URL is dead: a new upload could be a second post.
     UploadOutcomeUnknown {
@@ -156,6 +164,7 @@ impl Cause {
             | Cause::CoverPastEnd { .. }
             | Cause::ScopeNotGranted { .. }
             | Cause::FrontDoorMissing
+            | Cause::PhotoRefused { .. }
             | Cause::VideoRefused { .. } => ErrorKind::PostRefused,
             Cause::VideoChanged { .. } => ErrorKind::VideoChanged,
             Cause::FreshTokenRefused | Cause::AuthorizationRemoved => {
@@ -256,6 +265,11 @@ impl fmt::Display for Cause {
                 write!(f, "not a video TikTok accepts: {refusal}")
             }
             Cause::VideoRefused { refusal } => write!(f, "{refusal}"),
+            Cause::PhotoRefused {
+                image,
+                key,
+                refusal,
+            } => write!(f, "photo {image} ({key}) cannot be posted: {refusal}"),
             Cause::VideoChanged {
                 bucket,
                 key,
@@ -288,9 +302,10 @@ impl fmt::Display for Cause {
                  execution ended or stalled without settling it)"
             ),
             Cause::FrontDoorMissing => f.write_str(
-                "the post asks TikTok to pull the video (source PULL_FROM_URL), and the stack \
-                 has no front door to pull it from: deploy it with DomainName and \
-                 CertificateArn (docs/front-door.md), or post with source FILE_UPLOAD",
+                "the post asks TikTok to pull its media (a photo post, or a video with source \
+                 PULL_FROM_URL), and the stack has no front door to pull it from: deploy it \
+                 with DomainName and CertificateArn (docs/front-door.md); a video can go with \
+                 source FILE_UPLOAD instead",
             ),
             Cause::ScopeNotGranted { scope } => write!(
                 f,
@@ -480,10 +495,22 @@ pub(crate) mod tests {
                  \"draft\")",
             ),
             (
+                Cause::PhotoRefused {
+                    image: 2,
+                    key: "uploads/a/b.gif".into(),
+                    refusal: PhotoRefusal::Format {
+                        found: "GIF".into(),
+                    },
+                },
+                "photo 2 (uploads/a/b.gif) cannot be posted: GIF: TikTok takes JPEG and WebP \
+                 photos (a PNG is converted); save it as JPEG and post again",
+            ),
+            (
                 Cause::FrontDoorMissing,
-                "the post asks TikTok to pull the video (source PULL_FROM_URL), and the stack \
-                 has no front door to pull it from: deploy it with DomainName and \
-                 CertificateArn (docs/front-door.md), or post with source FILE_UPLOAD",
+                "the post asks TikTok to pull its media (a photo post, or a video with source \
+                 PULL_FROM_URL), and the stack has no front door to pull it from: deploy it \
+                 with DomainName and CertificateArn (docs/front-door.md); a video can go with \
+                 source FILE_UPLOAD instead",
             ),
             (
                 Cause::UploadOutcomeUnknown {
@@ -550,6 +577,7 @@ pub(crate) mod tests {
                 Internal,
                 Internal,
                 Internal,
+                PostRefused,
                 PostRefused,
                 PostRefused,
                 TikTokPostFailed,

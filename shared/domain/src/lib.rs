@@ -13,7 +13,8 @@
 //! - [`chunk_plan`]: how a video is cut into the chunks TikTok accepts.
 //! - [`media_rules`]: what TikTok takes of a video (codec, frame rate, size, duration), and
 //!   why a video breaks a rule.
-//! - [`photo_rules`]: what TikTok takes of a photo, and why an image is refused.
+//! - [`photo_rules`]: what TikTok takes of a photo, and why an image is refused;
+//!   [`photo_post`]: a photo post's images, options and manifest.
 //! - [`media_url`]: the front door's signed media URLs, which TikTok pulls.
 //! - [`allowance`]: per-account budgets of TikTok calls over a sliding window.
 //! - [`view`]: what the API and the CLI show of posts and accounts.
@@ -31,6 +32,7 @@ pub mod media_rules;
 pub mod media_url;
 pub mod one_time;
 pub mod options;
+pub mod photo_post;
 pub mod photo_rules;
 pub mod post;
 pub mod retry;

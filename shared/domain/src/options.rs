@@ -64,6 +64,13 @@ pub struct OptionsInput {
     /// `FILE_UPLOAD` or `PULL_FROM_URL` (TikTok downloads it from the front door). Left out:
     /// the stack's default, which is `PULL_FROM_URL` once a front door is configured.
     pub source: Option<String>,
+    /// Photo posts only (see [`crate::photo_post`]): the text under the photos (TikTok's
+    /// `description`, at most 4000 UTF-16 units).
+    pub description: Option<String>,
+    /// Photo posts only: TikTok adds music to the carousel.
+    pub auto_add_music: Option<bool>,
+    /// Photo posts only: which image (from 0) is the cover; the first when left out.
+    pub photo_cover_index: Option<usize>,
 }
 
 /// Parses a JSON document of options (a manifest).
@@ -107,6 +114,19 @@ impl OptionsInput {
     /// errors (`"options."` for the API body).
     pub fn validate(self, prefix: &str, now: UnixTime) -> Result<PostOptions, OptionsError> {
         let field = |name: &str| format!("{prefix}{name}");
+        // A video has none of a photo post's fields: posting it without them silently would
+        // surprise whoever set them.
+        let photo_fields = [
+            ("description", self.description.is_some()),
+            ("auto_add_music", self.auto_add_music.is_some()),
+            ("photo_cover_index", self.photo_cover_index.is_some()),
+        ];
+        if let Some((name, _)) = photo_fields.iter().find(|(_, set)| *set) {
+            return Err(OptionsError::new(
+                field(name),
+                "is for photo posts only; a video post does not take it",
+            ));
+        }
         let mode = match self.mode.as_deref() {
             None | Some("direct_post") => PostMode::DirectPost,
             Some("draft") => PostMode::Draft,
@@ -235,6 +255,9 @@ impl OptionsInput {
             mode,
             publish_at,
             source,
+            description: String::new(),
+            auto_add_music: false,
+            photo_cover_index: None,
         })
     }
 }

@@ -9,6 +9,7 @@ use crate::cause::Cause;
 use crate::chunk_plan::ChunkPlan;
 use crate::errors::ErrorKind;
 use crate::fact::Fact;
+pub use crate::photo_post::PhotoSet;
 pub use crate::state::PostState;
 use crate::tiktok::{PostMode, PrivacyLevel};
 use crate::time::UnixTime;
@@ -22,6 +23,25 @@ pub use crate::webhook::{WebhookFinal, WebhookFinalKind};
 #[serde(transparent)]
 pub struct PostId(String);
 
+/// The first field hashed into a photo post's id (a video's first field is an open id,
+/// which never contains ':').
+const PHOTO_ID_TAG: &str = "photos:v1";
+
+/// Length-prefixed fields: ("a", "bc") and ("ab", "c") must not hash alike, nor a missing
+/// value like an empty one.
+fn hash_fields<'a>(hasher: &mut Sha256, fields: impl IntoIterator<Item = Option<&'a str>>) {
+    for field in fields {
+        match field {
+            Some(value) => {
+                hasher.update([1u8]);
+                hasher.update((value.len() as u64).to_be_bytes());
+                hasher.update(value.as_bytes());
+            }
+            None => hasher.update([0u8]),
+        }
+    }
+}
+
 /// Why a string is not a post id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("a post id is 1 to 80 characters of 0-9, a-z, A-Z, '_' and '-'")]
@@ -33,22 +53,35 @@ impl PostId {
     /// The id of `location` posted to `open_id`.
     pub fn derive(open_id: &str, location: &VideoLocation) -> PostId {
         let mut hasher = Sha256::new();
-        // Length-prefixed fields: ("a", "bc") and ("ab", "c") must not hash alike, nor a
-        // missing version like an empty one.
-        for field in [
-            Some(open_id),
-            Some(location.bucket.as_str()),
-            Some(location.key.as_str()),
-            location.version_id.as_deref(),
-        ] {
-            match field {
-                Some(value) => {
-                    hasher.update([1u8]);
-                    hasher.update((value.len() as u64).to_be_bytes());
-                    hasher.update(value.as_bytes());
-                }
-                None => hasher.update([0u8]),
-            }
+        hash_fields(
+            &mut hasher,
+            [
+                Some(open_id),
+                Some(location.bucket.as_str()),
+                Some(location.key.as_str()),
+                location.version_id.as_deref(),
+            ],
+        );
+        PostId(hex::encode(hasher.finalize()))
+    }
+
+    /// The id of the photo post of `photos` (in their order, each version pinned at intake)
+    /// to `open_id`. Derived from the images rather than from a manifest object, so the same
+    /// images make the same post whichever entry point (a manifest, the API, the CLI) asks,
+    /// and however often; a new version of any image, or another order, is another post. A
+    /// leading tag keeps it apart from every video's id.
+    pub fn derive_photos(open_id: &str, photos: &PhotoSet) -> PostId {
+        let mut hasher = Sha256::new();
+        hash_fields(&mut hasher, [Some(PHOTO_ID_TAG), Some(open_id)]);
+        for image in photos.images() {
+            hash_fields(
+                &mut hasher,
+                [
+                    Some(image.bucket.as_str()),
+                    Some(image.key.as_str()),
+                    image.version_id.as_deref(),
+                ],
+            );
         }
         PostId(hex::encode(hasher.finalize()))
     }
@@ -116,6 +149,15 @@ pub struct PostOptions {
     /// How TikTok gets the video; `None`: the stack's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<crate::tiktok::VideoSource>,
+    /// A photo post's text under the photos (empty for videos).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub description: String,
+    /// A photo post: TikTok adds music.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub auto_add_music: bool,
+    /// A photo post's cover (from 0); the first image when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo_cover_index: Option<usize>,
 }
 
 /// The video: its location, and what HeadObject said once it was looked at.
@@ -275,6 +317,8 @@ pub struct PostRecord {
     /// How much of the current pull TikTok had downloaded at its last status
     /// (`PROCESSING_DOWNLOAD`'s `downloaded_bytes`); `None` for an upload, or before then.
     pub downloaded_bytes: Option<u64>,
+    /// `Some` for a photo post: its images, in order (`source` is then the first of them).
+    pub photos: Option<PhotoSet>,
 }
 
 impl PostRecord {
@@ -302,6 +346,7 @@ impl PostRecord {
             history: vec![HistoryEntry::new(state, now, None)],
             webhook: None,
             downloaded_bytes: None,
+            photos: None,
         }
     }
 
@@ -315,6 +360,32 @@ impl PostRecord {
             .take_while(|fact| !fact.is_retry())
             .find(|fact| matches!(fact, Fact::Initialised | Fact::PullRequested { .. }))
             .is_some_and(|fact| matches!(fact, Fact::PullRequested { .. }))
+    }
+
+    /// A new photo post in `state`, its id derived from the account and the images.
+    pub fn new_photos(
+        open_id: impl Into<String>,
+        photos: PhotoSet,
+        options: Option<PostOptions>,
+        state: PostState,
+        now: UnixTime,
+    ) -> PostRecord {
+        let open_id = open_id.into();
+        let mut record = PostRecord::new(
+            open_id.clone(),
+            PostSource::at(photos.first().clone()),
+            options,
+            state,
+            now,
+        );
+        record.id = PostId::derive_photos(&open_id, &photos);
+        record.photos = Some(photos);
+        record
+    }
+
+    /// Whether this is a photo post (a carousel) rather than a video.
+    pub fn is_photo_post(&self) -> bool {
+        self.photos.is_some()
     }
 
     /// The webhook's final event when it is about the post's current upload (an event of
@@ -397,74 +468,4 @@ pub struct PostPage {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn location(version: Option<&str>) -> VideoLocation {
-        VideoLocation {
-            bucket: "videos".into(),
-            key: "a/b.mp4".into(),
-            version_id: version.map(str::to_owned),
-        }
-    }
-
-    #[test]
-    fn post_ids_are_stable_valid_execution_names() {
-        let id = PostId::derive("open-1", &location(Some("v1")));
-        assert_eq!(id, PostId::derive("open-1", &location(Some("v1"))));
-        assert_eq!(id.as_str().len(), 64);
-        assert_eq!(PostId::parse(id.as_str()), Ok(id.clone()));
-        assert_ne!(id, PostId::derive("open-2", &location(Some("v1"))));
-        assert_ne!(id, PostId::derive("open-1", &location(Some("v2"))));
-        assert_ne!(
-            PostId::derive("open-1", &location(None)),
-            PostId::derive("open-1", &location(Some("")))
-        );
-    }
-
-    #[test]
-    fn fields_cannot_slide_into_each_other() {
-        let a = VideoLocation {
-            bucket: "ab".into(),
-            key: "c".into(),
-            version_id: None,
-        };
-        let b = VideoLocation {
-            bucket: "a".into(),
-            key: "bc".into(),
-            version_id: None,
-        };
-        assert_ne!(PostId::derive("o", &a), PostId::derive("o", &b));
-    }
-
-    #[test]
-    fn post_id_parse_refuses_what_step_functions_would() {
-        for bad in ["", "a b", "a/b", "é", &"a".repeat(81)] {
-            assert_eq!(PostId::parse(bad), Err(PostIdError), "{bad:?}");
-        }
-        assert!(PostId::parse(&"a".repeat(80)).is_ok());
-        assert!(serde_json::from_str::<PostId>("\"a/b\"").is_err());
-    }
-
-    #[test]
-    fn states_round_trip_and_final_ones_are_known() {
-        for state in PostState::ALL {
-            assert_eq!(PostState::parse(state.as_str()), Some(state));
-            assert_eq!(
-                serde_json::to_value(state).unwrap(),
-                serde_json::Value::String(state.as_str().into())
-            );
-            assert_eq!(state.is_final(), PostState::FINAL.contains(&state));
-        }
-    }
-
-    #[test]
-    fn cursor_round_trips() {
-        let cursor = PostCursor {
-            created_at: 1_700_000_000,
-            id: PostId::derive("o", &location(None)),
-        };
-        assert_eq!(PostCursor::parse(&cursor.to_token()), Some(cursor));
-        assert_eq!(PostCursor::parse("x.y"), None);
-    }
-}
+mod tests;

@@ -192,6 +192,7 @@ pub fn retry_verdict(post: &PostRecord) -> Result<(), NotRetryable> {
         | Cause::CoverPastEnd { .. }
         | Cause::ScopeNotGranted { .. }
         | Cause::FrontDoorMissing
+        | Cause::PhotoRefused { .. }
         | Cause::VideoRefused { .. } => verdict_of_kind(failure, ErrorKind::PostRefused),
         Cause::Error { kind, .. } => verdict_of_kind(failure, *kind),
     }

@@ -1,5 +1,7 @@
 //! Where uploads land in the bucket: `{prefix}{open_id}/{name}`, and a video's manifest.
 
+use crate::photo_post::{PHOTO_MANIFEST_SUFFIX, is_image_key};
+
 /// The prefix the S3 trigger watches, unless `UPLOAD_PREFIX` says otherwise.
 pub const DEFAULT_UPLOAD_PREFIX: &str = "uploads/";
 
@@ -7,8 +9,24 @@ pub const DEFAULT_UPLOAD_PREFIX: &str = "uploads/";
 /// is the options manifest of the video named without it (`clip.mp4.json` → `clip.mp4`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UploadKey {
-    Video { open_id: String, key: String },
-    Manifest { open_id: String, video_key: String },
+    Video {
+        open_id: String,
+        key: String,
+    },
+    Manifest {
+        open_id: String,
+        video_key: String,
+    },
+    /// A photo post's manifest (`NAME.photos.json`, see [`crate::photo_post`]).
+    PhotoManifest {
+        open_id: String,
+        key: String,
+    },
+    /// An image file (by its suffix): a part of a photo post, never a post of its own.
+    Image {
+        open_id: String,
+        key: String,
+    },
 }
 
 /// Reads an S3 key under `prefix` (for example `uploads/`); `None` for keys elsewhere or
@@ -20,6 +38,18 @@ pub fn parse_upload_key(prefix: &str, key: &str) -> Option<UploadKey> {
         return None;
     }
     let open_id = open_id.to_owned();
+    if name.ends_with(PHOTO_MANIFEST_SUFFIX) {
+        return Some(UploadKey::PhotoManifest {
+            open_id,
+            key: key.to_owned(),
+        });
+    }
+    if is_image_key(name) {
+        return Some(UploadKey::Image {
+            open_id,
+            key: key.to_owned(),
+        });
+    }
     Some(match key.strip_suffix(".json") {
         Some(video_key) if !video_key.ends_with('/') => UploadKey::Manifest {
             open_id,
@@ -67,5 +97,30 @@ mod tests {
             assert_eq!(parse_upload_key("uploads/", outside), None, "{outside}");
         }
         assert_eq!(manifest_key("uploads/a/b.mp4"), "uploads/a/b.mp4.json");
+    }
+
+    #[test]
+    fn photo_manifests_and_images_are_told_apart_from_videos() {
+        assert_eq!(
+            parse_upload_key("uploads/", "uploads/abc/trip.photos.json"),
+            Some(UploadKey::PhotoManifest {
+                open_id: "abc".into(),
+                key: "uploads/abc/trip.photos.json".into()
+            })
+        );
+        for image in [
+            "uploads/abc/1.JPG",
+            "uploads/abc/d/2.webp",
+            "uploads/abc/.tiktok-prepared/p/0.jpg",
+        ] {
+            assert_eq!(
+                parse_upload_key("uploads/", image),
+                Some(UploadKey::Image {
+                    open_id: "abc".into(),
+                    key: image.into()
+                }),
+                "{image}"
+            );
+        }
     }
 }

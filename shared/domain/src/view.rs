@@ -44,6 +44,27 @@ pub struct PostView {
     pub history: Vec<HistoryView>,
     pub created_at: String,
     pub updated_at: String,
+    /// `video`, or `photos` for a photo post (a carousel).
+    pub media: MediaKind,
+    /// A photo post's images in order (`bucket`/`key` above name the first); absent for a
+    /// video.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<Vec<ImageView>>,
+}
+
+/// What a post publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaKind {
+    Video,
+    Photos,
+}
+
+/// One image of a photo post, pinned to the version the post was made of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ImageView {
+    pub key: String,
+    pub version_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -115,6 +136,21 @@ impl From<&PostRecord> for PostView {
                 .collect(),
             created_at: rfc3339(post.created_at),
             updated_at: rfc3339(post.updated_at),
+            media: if post.is_photo_post() {
+                MediaKind::Photos
+            } else {
+                MediaKind::Video
+            },
+            images: post.photos.as_ref().map(|photos| {
+                photos
+                    .images()
+                    .iter()
+                    .map(|image| ImageView {
+                        key: image.key.clone(),
+                        version_id: image.version_id.clone(),
+                    })
+                    .collect()
+            }),
         }
     }
 }

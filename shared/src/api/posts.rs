@@ -1,16 +1,21 @@
 //! `POST /posts`, `GET /posts/{id}` and `DELETE /posts/{id}`: a post made from a video in
-//! the bucket (one post per video however often it is asked, with or without an
-//! `Idempotency-Key`), read, or cancelled before it has started uploading (or, for a pull,
-//! while TikTok is still downloading it: [`super::cancel_pull`]).
+//! the bucket, or from images (`images`: a photo post), one post per video or set of images
+//! however often it is asked, with or without an `Idempotency-Key`; read, or cancelled
+//! before it has started uploading (or, for a pull, while TikTok is still downloading it:
+//! [`super::cancel_pull`]).
 
 use serde::Deserialize;
 
 use super::accounts::check_open_id;
 use super::idempotency::{Reservation, StoredAnswer, body_fingerprint};
 use super::{ApiAnswer, ApiError, IdempotencyKey, PostsApi, answer_of, view_json};
-use crate::media::VideoLocation;
-use crate::store::{Fact, PostId, PostRecord, PostState, PostUpdate, StoreError, unix_now};
+use crate::intake::IntakeError;
+use crate::media::{SourceError, VideoLocation};
+use crate::store::{
+    Fact, PostId, PostRecord, PostState, PostUpdate, StoreError, UnixTime, unix_now,
+};
 use tiktok_publish_domain::options::{OptionsInput, from_json};
+use tiktok_publish_domain::photo_post::{image_entries, validate_photo_options};
 
 /// States a post can be cancelled from: nothing has reached TikTok yet.
 pub const CANCELLABLE: [PostState; 3] = [
@@ -30,6 +35,9 @@ pub struct CreatePostRequest {
     pub account: Option<String>,
     /// The object key in the video bucket.
     pub key: Option<String>,
+    /// A photo post instead of a video: the keys of its images (1 to 35), in order. Read
+    /// as JSON first, so a bad entry is named (`images[2]`).
+    pub images: Option<serde_json::Value>,
     /// A specific object version; the current one when absent.
     pub version_id: Option<String>,
     pub options: Option<OptionsInput>,
@@ -112,12 +120,30 @@ impl PostsApi {
             "the open_id of a connected TikTok account",
         )?;
         check_open_id(&account, "account")?;
+        if let Some(images) = request.images {
+            if request.key.is_some() {
+                return Err(ApiError::invalid(
+                    "images",
+                    "give either key (a video) or images (a photo post), not both",
+                ));
+            }
+            if request.version_id.is_some() {
+                return Err(ApiError::invalid(
+                    "version_id",
+                    "is for a video's key; a photo post pins each image's current version",
+                ));
+            }
+            return self
+                .create_photo_post(account, images, request.options, now)
+                .await;
+        }
         let key = required_field(
             request.key,
             "key",
-            "the key of the video in the video bucket, such as uploads/OPEN_ID/clip.mp4",
+            "the key of the video in the video bucket, such as uploads/OPEN_ID/clip.mp4 \
+             (or images, the keys of a photo post's images)",
         )?;
-        self.check_key(&key)?;
+        self.check_key(&key, "key")?;
         if let Some(version) = &request.version_id
             && (version.is_empty() || version.len() > MAX_VERSION_LEN || has_control(version))
         {
@@ -160,10 +186,70 @@ impl PostsApi {
             .with_header("location", format!("/posts/{}", claim.post.id)))
     }
 
-    fn check_key(&self, key: &str) -> Result<(), ApiError> {
+    /// A photo post of the images at `images` (a JSON array of keys), with `options`.
+    async fn create_photo_post(
+        &self,
+        account: String,
+        images: serde_json::Value,
+        options: Option<OptionsInput>,
+        now: UnixTime,
+    ) -> Result<ApiAnswer, ApiError> {
+        let keys = image_entries(Some(images), "")?;
+        for (at, key) in keys.iter().enumerate() {
+            self.check_key(key, &format!("images[{at}]"))?;
+        }
+        let options = required_field(options, "options", "the post's options")?;
+        let options = validate_photo_options(options, "options.", now, keys.len())?;
+        self.check_account_can_post(&account, options.mode, now)
+            .await?;
+        let locations: Vec<VideoLocation> = keys
+            .into_iter()
+            .map(|key| VideoLocation {
+                bucket: self.bucket.clone(),
+                key,
+                version_id: None,
+            })
+            .collect();
+        let claim = match self
+            .intake
+            .claim_photos(&account, &locations, Ok(options.clone()))
+            .await
+        {
+            Ok(claim) => claim,
+            Err(IntakeError::Source(SourceError::NotFound { bucket, key })) => {
+                let at = locations.iter().position(|l| l.key == key).unwrap_or(0);
+                return Err(ApiError::not_found(
+                    "image_not_found",
+                    format!(
+                        "s3://{bucket}/{key} does not exist: upload the images first, then \
+                         make the post"
+                    ),
+                )
+                .with_field(format!("images[{at}]")));
+            }
+            Err(err) => return Err(err.into()),
+        };
+        if !claim.created && claim.post.options.as_ref() != Some(&options) {
+            return Err(ApiError::conflict(
+                "post_exists",
+                format!(
+                    "these images (these object versions, in this order) were already posted \
+                     to this account as post {} with other options, and it is {}; to post them \
+                     again, upload them again (new object versions)",
+                    claim.post.id, claim.post.state
+                ),
+            )
+            .with_state(claim.post.state));
+        }
+        let status = if claim.created { 201 } else { 200 };
+        Ok(ApiAnswer::json(status, view_json(&claim.post)?)
+            .with_header("location", format!("/posts/{}", claim.post.id)))
+    }
+
+    fn check_key(&self, key: &str, field: &str) -> Result<(), ApiError> {
         let rule = |why: &str| {
             ApiError::invalid(
-                "key",
+                field,
                 format!(
                     "{why}; give the key of an object in the video bucket {}, such as \
                      uploads/OPEN_ID/clip.mp4",

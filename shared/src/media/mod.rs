@@ -61,3 +61,18 @@ pub trait VideoSource: Send + Sync {
         last: u64,
     ) -> Result<ByteStream, SourceError>;
 }
+
+/// Where the pipeline writes the photos it converted for TikTok (a PNG, or an image over
+/// TikTok's caps, written again as JPEG), for the front door to serve.
+#[async_trait::async_trait]
+pub trait PreparedPhotos: Send + Sync {
+    /// Writes `bytes` at `bucket`/`key`; the location written, with its version id when the
+    /// bucket is versioned.
+    async fn put_photo(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<VideoLocation, SourceError>;
+}

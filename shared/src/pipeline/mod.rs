@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::ends::PostEnds;
 use crate::errors::{Classify, ErrorKind};
 use crate::media::probe::ProbeError;
-use crate::media::{SourceError, VideoSource};
+use crate::media::{PreparedPhotos, SourceError, VideoSource};
 use crate::store::{AllowanceStore, Cause, PostStore};
 use crate::tiktok::{ChunkPolicy, TikTokError, TikTokPosting, VideoSource as VideoSourceKind};
 use crate::tokens::TokenService;
@@ -85,6 +85,8 @@ pub struct Pipeline {
     pub tokens: TokenService,
     pub tiktok: Arc<dyn TikTokPosting>,
     pub source: Arc<dyn VideoSource>,
+    /// Where converted photos are written (the bucket the front door serves).
+    pub photos: Arc<dyn PreparedPhotos>,
     pub allowances: Arc<dyn AllowanceStore>,
     pub settings: PipelineSettings,
 }

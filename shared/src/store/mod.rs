@@ -33,8 +33,8 @@ pub use codec::{OpenedCache, PlainCodec, SealedSecret, SecretCodec};
 pub use ended::{EndedPost, Transitioned};
 pub use one_time::{ConsumeOutcome, OneTimeKind, OneTimeRecord, OneTimeToken};
 pub use post::{
-    CreateOutcome, HistoryEntry, PlanFields, PostCursor, PostFailure, PostId, PostIdError,
-    PostOptions, PostOutcome, PostPage, PostRecord, PostSource, PostState, PostUpdate,
+    CreateOutcome, HistoryEntry, PhotoSet, PlanFields, PostCursor, PostFailure, PostId,
+    PostIdError, PostOptions, PostOutcome, PostPage, PostRecord, PostSource, PostState, PostUpdate,
     StoredUploadUrl, UploadSession, WebhookFinal, WebhookFinalKind,
 };
 

@@ -222,6 +222,7 @@ impl TestStack {
             tokens: self.tokens(),
             tiktok: Arc::new(self.tiktok.clone()),
             source: Arc::new(S3VideoSource::new(self.s3.clone())),
+            photos: Arc::new(S3VideoSource::new(self.s3.clone())),
             allowances: Arc::new(DynamoAllowanceStore::new(
                 self.dynamodb.clone(),
                 &self.tables.allowances,

@@ -22,6 +22,7 @@ use tiktok_publish_testkit::{StackSettings, TestStack};
 
 mod crashes;
 mod faults;
+mod photos;
 mod published;
 mod pull;
 mod pull_cancel;

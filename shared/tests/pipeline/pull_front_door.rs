@@ -24,11 +24,12 @@ use tiktok_publish_testkit::StackSettings;
 
 use super::*;
 
-const SIGNING_KEY: &str = "pipeline-pull-signing-key-0123456789abcdefghijklmnopqrstuvwxyzAB";
+pub(super) const SIGNING_KEY: &str =
+    "pipeline-pull-signing-key-0123456789abcdefghijklmnopqrstuvwxyzAB";
 
 /// A rig whose stack has a front door, and that front door. `verified`: whether the app has
 /// verified the front door's media prefix with TikTok.
-async fn front_door_rig(verified: bool) -> (Rig, MediaOrigin) {
+pub(super) async fn front_door_rig(verified: bool) -> (Rig, MediaOrigin) {
     front_door_rig_with(
         verified,
         PipelineSettings::default(),
@@ -293,7 +294,7 @@ async fn refused_chunked_init_is_pulled(code: &str) {
 }
 
 /// An image of `width` x `height` in `format`, with a gradient to encode.
-fn image_file(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
+pub(super) fn image_file(width: u32, height: u32, format: image::ImageFormat) -> Vec<u8> {
     let pixels = image::RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x * y) % 256) as u8])
     });

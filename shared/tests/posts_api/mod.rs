@@ -20,6 +20,7 @@ use tiktok_publish_core::tiktok::{
 use tiktok_publish_testkit::{PassMachine, StackSettings, TestStack};
 
 mod accounts;
+mod photos;
 mod posts;
 
 struct Rig {

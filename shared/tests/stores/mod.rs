@@ -64,6 +64,9 @@ fn options() -> PostOptions {
         mode: PostMode::DirectPost,
         publish_at: Some(NOW + 60),
         source: Some(tiktok_publish_core::tiktok::VideoSource::PullFromUrl),
+        description: String::new(),
+        auto_add_music: false,
+        photo_cover_index: None,
     }
 }
 

@@ -297,6 +297,7 @@ impl Parts {
             tokens: self.token_service(&tiktok)?,
             tiktok: Arc::new(tiktok),
             source: Arc::new(S3VideoSource::new(self.s3.clone())),
+            photos: Arc::new(S3VideoSource::new(self.s3.clone())),
             allowances: self.allowances.clone(),
             settings,
         })

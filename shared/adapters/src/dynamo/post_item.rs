@@ -15,7 +15,7 @@ use super::{Expr, Item, Reader, n, s, string_list};
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::store::StoreError;
 use tiktok_publish_core::store::post::{
-    HistoryEntry, PlanFields, PostFailure, PostId, PostOptions, PostOutcome, PostRecord,
+    HistoryEntry, PhotoSet, PlanFields, PostFailure, PostId, PostOptions, PostOutcome, PostRecord,
     PostSource, PostState, StoredUploadUrl, UploadSession, WebhookFinal, WebhookFinalKind,
 };
 use tiktok_publish_core::store::{Cause, Fact, UnixTime};
@@ -100,7 +100,16 @@ pub(super) fn record_of(item: &Item) -> Result<PostRecord, StoreError> {
         }),
     };
     let history = read_history(&r, failure.as_ref())?;
+    // A photo post's images, JSON text as the options are (absent on videos).
+    let photos = match r.opt_s("photos")? {
+        None => None,
+        Some(json) => Some(
+            serde_json::from_str::<PhotoSet>(&json)
+                .map_err(|e| r.corrupt(format!("photos: {e}")))?,
+        ),
+    };
     Ok(PostRecord {
+        photos,
         webhook,
         id,
         open_id: r.s("open_id")?,
@@ -165,6 +174,11 @@ pub(super) fn item_of(record: &PostRecord) -> Result<Item, StoreError> {
     }
     if let Some(options) = &record.options {
         put("options", s(options_json(id, options)?));
+    }
+    if let Some(photos) = &record.photos {
+        let json = serde_json::to_string(photos)
+            .map_err(|e| corrupt(id, format!("photos do not serialize: {e}")))?;
+        put("photos", s(json));
     }
     if let Some(v) = &record.publish_id {
         put("publish_id", s(v.as_str()));

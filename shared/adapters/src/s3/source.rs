@@ -18,7 +18,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use bytes::Bytes;
 
 use tiktok_publish_core::media::{
-    ByteStream, SourceError, VideoLocation, VideoObject, VideoSource,
+    ByteStream, PreparedPhotos, SourceError, VideoLocation, VideoObject, VideoSource,
 };
 
 /// An S3 client for `sdk_config`, with path-style addressing whenever the endpoint is
@@ -50,6 +50,33 @@ fn real_version(version: Option<&str>) -> Option<String> {
     version
         .filter(|v| !v.is_empty() && *v != "null")
         .map(str::to_owned)
+}
+
+#[async_trait::async_trait]
+impl PreparedPhotos for S3VideoSource {
+    async fn put_photo(
+        &self,
+        bucket: &str,
+        key: &str,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> Result<VideoLocation, SourceError> {
+        let written = self
+            .client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(bytes.into())
+            .send()
+            .await
+            .map_err(|e| map_sdk_error("PutObject", bucket, key, false, e))?;
+        Ok(VideoLocation {
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            version_id: real_version(written.version_id()),
+        })
+    }
 }
 
 /// What an S3 failure means for a read of `bucket/key`.

@@ -104,6 +104,10 @@ impl Pipeline {
             return Err(self.fail(&post, cause, None).await);
         }
 
+        if let Some(photos) = &post.photos {
+            return self.init_photos(&post, photos, &options).await;
+        }
+
         // Refused before any call when the options ask for a pull the stack cannot serve.
         let route = match self.route_for(&post, &options) {
             Ok(route) => route,
@@ -191,7 +195,10 @@ impl Pipeline {
             let expires_at = media_url_expiry();
             match self.media_url(&post, &object, door, expires_at) {
                 Ok(Some(url)) => match self.ask_pull(&post, post_info.clone(), url).await {
-                    Ok(init) => return self.record_pulled(&post, &object, &init, expires_at).await,
+                    Ok(init) => {
+                        let source = Some(PostSource::from(&object));
+                        return self.record_pulled(&post, source, &init, expires_at).await;
+                    }
                     // Not verified with TikTok: uploaded instead, unless the options insist on
                     // a pull (the refusal then says how to verify the domain).
                     Err(err)

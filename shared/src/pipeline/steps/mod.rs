@@ -4,6 +4,7 @@
 mod common;
 mod failure;
 mod init;
+mod photos;
 mod pull;
 mod resume;
 mod status;

@@ -113,11 +113,12 @@ impl Pipeline {
         .await
     }
 
-    /// Saves a pull's publish id at once and moves the post to `PROCESSING`.
+    /// Saves a pull's publish id at once and moves the post to `PROCESSING` (`source`: the
+    /// video as it was pulled; `None` for a photo post, whose images stay as recorded).
     pub(super) async fn record_pulled(
         &self,
         post: &PostRecord,
-        object: &VideoObject,
+        source: Option<PostSource>,
         init: &PullInitResponse,
         url_expires_at: i64,
     ) -> Result<InitOutput, StepError> {
@@ -128,7 +129,7 @@ impl Pipeline {
             .map_err(StepError::from_error)?;
         let update = PostUpdate {
             fact: Some(Fact::PullRequested { url_expires_at }),
-            source: Some(PostSource::from(object)),
+            source,
             ..PostUpdate::default()
         };
         let moved = self
@@ -137,7 +138,7 @@ impl Pipeline {
             .await
             .map_err(StepError::from_error)?;
         self.ends.settle(moved).await;
-        tracing::info!(publish_id = %init.publish_id, "TikTok asked to pull the video");
+        tracing::info!(publish_id = %init.publish_id, "TikTok asked to pull the media");
         Ok(InitOutput {
             post_id: post.id.to_string(),
             ready: true,
