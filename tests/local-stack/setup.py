@@ -821,10 +821,12 @@ def main():
             # What Lambda would give each function (the runtime's environment).
             "function_settings": {
                 binary: {
-                    "memory": resources[logical]["Properties"].get(
-                        "MemorySize", globals_fn.get("MemorySize", 128)),
-                    "timeout": resources[logical]["Properties"].get(
-                        "Timeout", globals_fn.get("Timeout", 3)),
+                    # Resolved: a setting may depend on a condition (UploadInit's memory
+                    # grows with a front door, for photo decoding).
+                    "memory": r.resolve(resources[logical]["Properties"].get(
+                        "MemorySize", globals_fn.get("MemorySize", 128))),
+                    "timeout": r.resolve(resources[logical]["Properties"].get(
+                        "Timeout", globals_fn.get("Timeout", 3))),
                 }
                 for logical, binary in functions.items()
             },
