@@ -1,8 +1,9 @@
 //! One post through the three task Lambdas, each a real release binary started cold: Init
 //! (upload-init), Upload (chunk-upload), then Status (publish-status) until TikTok's status is
-//! final, the order the state machine runs them in. AWS calls go through a
-//! [`CountingProxy`] to moto; TikTok is the strict fake of `stack`; the client secret is read
-//! from Secrets Manager (moto) as in AWS.
+//! final, the order the state machine runs them in. A post TikTok pulls from the front door
+//! (upload-init answers `pulled: true`) skips Upload, as the state machine's InitReady does.
+//! AWS calls go through a [`CountingProxy`] to moto; TikTok is the strict fake of `stack`;
+//! the client secret is read from Secrets Manager (moto) as in AWS.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -136,7 +137,8 @@ pub async fn queue_sealed_post(
 }
 
 /// Runs Init, Upload and Status on `post_id`, each function started cold; Status is
-/// invoked again in the same (warm) process until TikTok's status is final.
+/// invoked again in the same (warm) process until TikTok's status is final. Upload is not
+/// run when Init answered that TikTok pulls the video.
 pub async fn run_post(
     stack: &TestStack,
     proxy: &CountingProxy,
@@ -168,12 +170,16 @@ pub async fn run_post(
     };
     let task_event = json!({"post_id": post_id});
     let status_event = json!({"post_id": post_id, "action": "status"});
+    let mut pulled = false;
 
     for (function, event) in [
         ("upload-init", &task_event),
         ("chunk-upload", &task_event),
         ("publish-status", &status_event),
     ] {
+        if function == "chunk-upload" && pulled {
+            continue;
+        }
         let mut running = Running::start(function, &env_for(function)).await?;
         let before_start = proxy.take_counts();
         if !before_start.is_empty() {
@@ -203,6 +209,9 @@ pub async fn run_post(
                 bail!("{function} failed: {body}");
             }
             cold = false;
+            if function == "upload-init" {
+                pulled = body["pulled"] == json!(true);
+            }
             let again = match function {
                 "upload-init" if body["ready"] != json!(true) => {
                     bail!("upload-init did not initialise the post: {body}")
@@ -215,8 +224,11 @@ pub async fn run_post(
                 break;
             }
             if function == "publish-status" {
-                // The fake finishes processing on its own clock; poll it gently.
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                // The fake finishes processing on its own clock; poll it gently. A pull
+                // polls through TikTok's download too, which can outlast its limit of 30
+                // status fetches a minute at the upload's pace.
+                let pause = if pulled { 2500 } else { 500 };
+                tokio::time::sleep(Duration::from_millis(pause)).await;
             }
             if steps.len() > 200 {
                 bail!("the post did not finish in 200 invocations: {body}");

@@ -6,7 +6,10 @@
 //! not the stand-ins around it.
 
 pub mod chain;
+pub mod cost;
+pub mod front_door;
 pub mod lambda;
+pub mod measure;
 pub mod runtime_api;
 pub mod servers;
 
