@@ -28,7 +28,8 @@ use tiktok_publish_core::intake::Intake;
 use tiktok_publish_core::store::{AccountTokens, SealedSecret, unix_now};
 use tiktok_publish_core::tiktok::CreatorInfo;
 use tiktok_publish_memory::{
-    MemoryIdempotencyStore, MemoryOAuthStateStore, MemoryPostStore, MemoryTokenStore,
+    MemoryIdempotencyStore, MemoryOAuthStateStore, MemoryPostStore, MemoryPullCanceller,
+    MemoryTokenStore,
 };
 
 /// Never asked on this route.
@@ -101,6 +102,7 @@ fn api() -> (PostsApi, Arc<CountingExecutions>) {
         idempotency: Arc::new(MemoryIdempotencyStore::new()),
         revoker: Arc::new(Unused),
         creator_info: Arc::new(Unused),
+        pull_canceller: Arc::new(MemoryPullCanceller::default()),
         oauth: Arc::new(MemoryOAuthStateStore::new()),
         connect: None,
         bucket: BUCKET.to_owned(),

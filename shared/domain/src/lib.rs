@@ -34,6 +34,7 @@ pub mod one_time;
 pub mod options;
 pub mod photo_post;
 pub mod photo_rules;
+pub mod photo_set;
 pub mod post;
 pub mod retry;
 pub mod setting;

@@ -7,15 +7,13 @@
 //! units, a `description` (4000), `auto_add_music`, `photo_cover_index`, and Comment as the
 //! only interaction switch.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::options::{OptionsError, OptionsInput, from_json};
-use crate::photo_rules::{MAX_PHOTOS, PhotoRefusal};
+use crate::photo_rules::MAX_PHOTOS;
 use crate::post::PostOptions;
 use crate::tiktok::{MAX_PHOTO_DESCRIPTION_UTF16, MAX_PHOTO_TITLE_UTF16, utf16_len};
 use crate::time::UnixTime;
-use crate::video::VideoLocation;
 
 /// The suffix of a photo post's manifest: `NAME.photos.json`.
 pub const PHOTO_MANIFEST_SUFFIX: &str = ".photos.json";
@@ -33,54 +31,6 @@ pub const PREPARED_FOLDER: &str = ".tiktok-prepared";
 pub fn is_image_key(key: &str) -> bool {
     let lower = key.to_ascii_lowercase();
     IMAGE_SUFFIXES.iter().any(|suffix| lower.ends_with(suffix))
-}
-
-/// A photo post's images in order: 1 to 35 locations, each pinned to the version seen at
-/// intake when the bucket is versioned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "PhotoSetRepr", into = "PhotoSetRepr")]
-pub struct PhotoSet {
-    images: Vec<VideoLocation>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct PhotoSetRepr {
-    images: Vec<VideoLocation>,
-}
-
-impl TryFrom<PhotoSetRepr> for PhotoSet {
-    type Error = PhotoRefusal;
-    fn try_from(repr: PhotoSetRepr) -> Result<Self, Self::Error> {
-        PhotoSet::new(repr.images)
-    }
-}
-
-impl From<PhotoSet> for PhotoSetRepr {
-    fn from(set: PhotoSet) -> Self {
-        PhotoSetRepr { images: set.images }
-    }
-}
-
-impl PhotoSet {
-    /// The set of `images`, or the count refused (TikTok takes 1 to 35).
-    pub fn new(images: Vec<VideoLocation>) -> Result<PhotoSet, PhotoRefusal> {
-        if images.is_empty() || images.len() > MAX_PHOTOS {
-            return Err(PhotoRefusal::Count {
-                count: images.len(),
-            });
-        }
-        Ok(PhotoSet { images })
-    }
-
-    pub fn images(&self) -> &[VideoLocation] {
-        &self.images
-    }
-
-    /// The first image (a set is never empty).
-    pub fn first(&self) -> &VideoLocation {
-        // `new` and deserialization refuse an empty set.
-        &self.images[0]
-    }
 }
 
 /// A photo post's manifest, parsed: the image entries as written, and the options or why

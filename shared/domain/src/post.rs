@@ -9,7 +9,7 @@ use crate::cause::Cause;
 use crate::chunk_plan::ChunkPlan;
 use crate::errors::ErrorKind;
 use crate::fact::Fact;
-pub use crate::photo_post::PhotoSet;
+pub use crate::photo_set::PhotoSet;
 pub use crate::state::PostState;
 use crate::tiktok::{PostMode, PrivacyLevel};
 use crate::time::UnixTime;

@@ -1,5 +1,8 @@
 use super::*;
+use crate::photo_rules::PhotoRefusal;
+use crate::photo_set::PhotoSet;
 use crate::tiktok::{PostMode, PrivacyLevel};
+use crate::video::VideoLocation;
 
 const NOW: UnixTime = 1_790_000_000;
 
