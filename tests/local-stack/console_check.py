@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from joserfc import jwt
 from joserfc.jwk import KeySet
@@ -47,8 +48,12 @@ def expect(condition, what):
 
 def http(method, url, headers):
     """One unsigned request, as a browser sends it. Returns (status, headers)."""
-    request = urllib.request.Request(url, method=method, headers=headers,
-                                     data=b"part bytes" if method == "PUT" else None)
+    data = None
+    if method == "PUT":
+        # A part carries the file's type (urllib's default, a form type, would make moto read
+        # the body as form fields and lose the query's partNumber).
+        data, headers = b"part bytes", {**headers, "Content-Type": "video/mp4"}
+    request = urllib.request.Request(url, method=method, headers=headers, data=data)
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return answer.status, answer.headers
@@ -155,7 +160,9 @@ def main(env=os.environ):
     start = time.monotonic()
     session = boto3.session.Session(region_name=env["AWS_REGION"])
     cognito = session.client("cognito-idp")
-    s3 = session.client("s3")
+    # SigV4 query signatures (X-Amz-Signature), as the console's Rust SDK presigns; boto3's
+    # default for presigned S3 URLs is the older form.
+    s3 = session.client("s3", config=Config(signature_version="s3v4"))
     try:
         tokens = sign_in(cognito, env)
         say(f"{env['LOCAL_CONSOLE_ADMIN_EMAIL']} signed in and set a new password")

@@ -250,7 +250,8 @@ def create_bucket(aws, r, logical, props):
          logical)
     s3 = aws["s3"]
     name = f"{STACK}-{logical.lower()}"
-    props = r.resolve(props)
+    # AWS::NoValue drops a property (CorsConfiguration without a console).
+    props = drop_no_value(r.resolve(props))
     s3.create_bucket(Bucket=name)
     if "VersioningConfiguration" in props:
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
