@@ -43,11 +43,16 @@ Local stand-ins:
 - Notifications and alarms (the SNS topic, its rules on the outcome bus, CloudWatch alarms and
   the dashboard) are not created: the outcome bus's tap queue shows every event. The bucket's
   lifecycle rules are created (tag filters included) but moto never applies them.
+- The console's sign-in (--console-admin-email, the template's ConsoleAdminEmail): its user
+  pool, app client and first user in moto's cognito-idp (console_setup.py says how they
+  differ from AWS: a generated temporary password, moto's JWKS URL), and the bucket's CORS
+  rule for the console's origin (the local API's URL, or the front door's).
 
 Writes DIR/stack.json (what the driver reads; also each function's access keys),
 DIR/iam-policies.json (each function's policy statements as moto enforces them), DIR/functions.env (the union of the functions'
 environment variables, shell-quoted, for `cargo lambda watch`) and DIR/outputs.env (the
-template's Outputs as STACK_<NAME>=value).
+template's Outputs as STACK_<NAME>=value); DIR/local.env has what exists only locally (the
+outcome bus's tap queue; the console's JWKS URL at moto and its admin's temporary password).
 """
 
 import argparse
@@ -61,6 +66,8 @@ import urllib.request
 
 import boto3
 import yaml
+
+import console_setup
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -238,11 +245,13 @@ def create_table(aws, r, logical, props):
 
 def create_bucket(aws, r, logical, props):
     take(props, {"VersioningConfiguration", "BucketEncryption", "PublicAccessBlockConfiguration",
-                 "OwnershipControls", "NotificationConfiguration", "LifecycleConfiguration"},
+                 "OwnershipControls", "NotificationConfiguration", "LifecycleConfiguration",
+                 "CorsConfiguration"},
          logical)
     s3 = aws["s3"]
     name = f"{STACK}-{logical.lower()}"
-    props = r.resolve(props)
+    # AWS::NoValue drops a property (CorsConfiguration without a console).
+    props = drop_no_value(r.resolve(props))
     s3.create_bucket(Bucket=name)
     if "VersioningConfiguration" in props:
         s3.put_bucket_versioning(Bucket=name, VersioningConfiguration=props["VersioningConfiguration"])
@@ -280,6 +289,24 @@ def create_bucket(aws, r, logical, props):
         # moto keeps the rules (GetBucketLifecycleConfiguration shows them) but never runs them.
         log(f"bucket {name} lifecycle rules: {', '.join(rule['ID'] for rule in rules)} "
             "(not applied locally)")
+    if "CorsConfiguration" in props:
+        # CloudFormation's names differ from the API's (CorsRules, ExposedHeaders, MaxAge).
+        rules = []
+        for rule in props["CorsConfiguration"]["CorsRules"]:
+            take(rule, {"Id", "AllowedOrigins", "AllowedMethods", "AllowedHeaders",
+                        "ExposedHeaders", "MaxAge"}, f"{logical} CORS rule")
+            api_rule = {"AllowedOrigins": rule["AllowedOrigins"],
+                        "AllowedMethods": rule["AllowedMethods"]}
+            for cfn_name, api_name in (("Id", "ID"), ("AllowedHeaders", "AllowedHeaders"),
+                                       ("ExposedHeaders", "ExposeHeaders"),
+                                       ("MaxAge", "MaxAgeSeconds")):
+                if cfn_name in rule:
+                    api_rule[api_name] = rule[cfn_name]
+            rules.append(api_rule)
+        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
+        log(f"bucket {name} CORS: " + "; ".join(
+            f"{', '.join(rule['AllowedMethods'])} from {', '.join(rule['AllowedOrigins'])}"
+            for rule in rules))
     notifications = props.get("NotificationConfiguration")
     if notifications:
         take(notifications, {"EventBridgeConfiguration"}, f"{logical} notifications")
@@ -647,6 +674,8 @@ def main():
                         help="the local media origin's HOST:PORT; empty: no front door (no DomainName)")
     parser.add_argument("--video-source-default", default="",
                         help="the functions' VIDEO_SOURCE_DEFAULT (the template leaves it unset)")
+    parser.add_argument("--console-admin-email", default="",
+                        help="the template's ConsoleAdminEmail; empty: no console sign-in")
     args = parser.parse_args()
 
     template = load_template(args.template)
@@ -664,6 +693,7 @@ def main():
         # Never read locally (no CloudFront): only the template's rule needs one with a domain.
         "CertificateArn": (f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/local-front-door"
                            if args.front_door else ""),
+        "ConsoleAdminEmail": args.console_admin_email,
     }
     parameters = {}
     for name, spec in template.get("Parameters", {}).items():
@@ -681,7 +711,7 @@ def main():
                                     region_name=REGION)
     aws = {name: session.client(name, endpoint_url=args.endpoint)
            for name in ("dynamodb", "s3", "secretsmanager", "sqs", "events", "stepfunctions", "kms",
-                        "iam")}
+                        "iam", "cognito-idp")}
 
     # A resource whose Condition is false does not exist, as in CloudFormation (the front
     # door without DomainName).
@@ -732,7 +762,8 @@ def main():
     unknown = sorted(set(by_type) - handled - set(skipped) - {
         "AWS::KMS::Key", "AWS::KMS::Alias", "AWS::Events::EventBus",
         "AWS::DynamoDB::Table", "AWS::S3::Bucket", "AWS::SecretsManager::Secret",
-        "AWS::SQS::Queue", "AWS::Serverless::StateMachine", "AWS::Events::Rule"})
+        "AWS::SQS::Queue", "AWS::Serverless::StateMachine", "AWS::Events::Rule",
+        *console_setup.TYPES})
     if unknown:
         raise SystemExit(f"setup: resource types not emulated locally: {', '.join(unknown)}: teach setup.py")
 
@@ -756,6 +787,7 @@ def main():
         create_table(aws, r, logical, resources[logical]["Properties"])
     for logical in by_type.get("AWS::S3::Bucket", []):
         create_bucket(aws, r, logical, resources[logical]["Properties"])
+    console_env = console_setup.create_console(aws, r, by_type, resources, args.endpoint, take, log)
     for logical in by_type.get("AWS::SecretsManager::Secret", []):
         create_secret(aws, r, logical, resources[logical]["Properties"],
                       os.environ["TIKTOK_CLIENT_SECRET"])
@@ -810,6 +842,8 @@ def main():
     with open(os.path.join(args.out, "local.env"), "w") as f:
         for bus in event_buses:
             f.write(f"LOCAL_OUTCOME_TAP_QUEUE_URL={shlex.quote(bus['tap_queue_url'])}\n")
+        for key, value in console_env.items():
+            f.write(f"{key}={shlex.quote(value)}\n")
     with open(os.path.join(args.out, "stack.json"), "w") as f:
         json.dump({
             "stack_name": STACK,

@@ -3,6 +3,9 @@
 Usage: scripts/local-stack smoke      (= scripts/local-stack run -- <moto venv python> smoke.py)
 
 Steps, each timed:
+0. with the console's sign-in (LOCAL_STACK_CONSOLE not 0), console_check.py: the local admin
+   signs in through moto's Cognito, signs out, and the browser's upload requests pass
+   (a second or so).
 1. connect an account: a creator seeded at the fake (/__fake/accounts), then the real flow
    through the local API: POST /accounts/connect-link (posts-api), GET the link
    (oauth-start: 302 to the authorize page + binding cookie), the creator's consent stood in
@@ -16,7 +19,8 @@ Steps, each timed:
 3. wait until the post record (the posts table, index by_account) is final, printing each
    state it goes through; then ask the fake what it received and whether any rule of the
    API was broken (/__fake/violations).
-Exit status 0 only when the post is PUBLISHED and the fake saw no violation.
+Exit status 0 only when the console checks passed, the post is PUBLISHED and the fake saw no
+violation.
 """
 
 import http.client
@@ -30,6 +34,8 @@ import time
 from urllib.parse import parse_qs, urlencode, urlparse
 
 import boto3
+
+import console_check
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FINAL = {"PUBLISHED", "SENT_TO_INBOX", "REFUSED", "FAILED", "CANCELLED"}
@@ -169,6 +175,10 @@ def main():
         say("needs the fake TikTok's control API: run it without TIKTOK_API_BASE_URL/TIKTOK_AUTH_BASE_URL")
         return 2
     run = env.get("LOCAL_STACK_RUN", str(int(time.time())))
+
+    with Step("console sign-in and browser upload path"):
+        if console_check.main(env) != 0:
+            return 1
 
     with Step("connect an account"):
         open_id = fake_control("/__fake/accounts", {"nickname": "Smoke Creator",
