@@ -193,6 +193,17 @@ impl Classify for TokenError {
     }
 }
 
+/// Why a call made with an account's token ([`TokenService::call_with_token`]) failed.
+#[derive(Debug)]
+pub enum TokenCallError {
+    /// No usable token: not connected, to be connected again, or the refresh failed.
+    Token(TokenError),
+    /// TikTok's answer to the call.
+    TikTok(TikTokError),
+    /// TikTok refused a token refreshed a moment ago: the access is gone.
+    RefusedAfterRefresh,
+}
+
 /// Hands out working access tokens, refreshing them under the account's lease.
 #[derive(Clone)]
 pub struct TokenService {
@@ -292,6 +303,36 @@ impl TokenService {
         rejected: &SecretString,
     ) -> Result<AccessToken, TokenError> {
         self.obtain(open_id, Some(rejected)).await
+    }
+
+    /// Makes `call` with the account's fresh access token. When TikTok refuses a token we
+    /// thought was good (revoked, or expired early), refreshes it once and calls again.
+    pub async fn call_with_token<T, F, Fut>(
+        &self,
+        open_id: &str,
+        call: F,
+    ) -> Result<T, TokenCallError>
+    where
+        F: Fn(SecretString) -> Fut,
+        Fut: std::future::Future<Output = Result<T, TikTokError>>,
+    {
+        let token = self
+            .fresh_access_token(open_id)
+            .await
+            .map_err(TokenCallError::Token)?;
+        match call(token.secret().clone()).await {
+            Err(TikTokError::AccessTokenInvalid { .. }) => {
+                let token = self
+                    .force_refresh(open_id, token.secret())
+                    .await
+                    .map_err(TokenCallError::Token)?;
+                call(token.secret().clone()).await.map_err(|e| match e {
+                    TikTokError::AccessTokenInvalid { .. } => TokenCallError::RefusedAfterRefresh,
+                    other => TokenCallError::TikTok(other),
+                })
+            }
+            other => other.map_err(TokenCallError::TikTok),
+        }
     }
 
     /// Exchanges an authorization code and saves the connection (a reconnect clears the

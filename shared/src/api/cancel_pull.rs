@@ -12,7 +12,7 @@ use crate::errors::{Classify, ErrorKind};
 use crate::setup::WiringError;
 use crate::store::{Fact, PostRecord, PostState, PostUpdate, StoreError, unix_now};
 use crate::tiktok::{PUBLISH_NOT_CANCELLABLE, TikTokError, TikTokPosting};
-use crate::tokens::{TokenError, TokenService};
+use crate::tokens::{TokenCallError, TokenError, TokenService};
 
 /// What TikTok made of a cancel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +32,11 @@ pub enum CancelPullError {
     TikTok(#[from] TikTokError),
     #[error(transparent)]
     Wiring(#[from] WiringError),
+    /// A token refreshed a moment ago was refused too: the access is gone.
+    #[error(
+        "TikTok refused a freshly refreshed access token for {open_id}: the account must be connected again"
+    )]
+    RefusedAfterRefresh { open_id: String },
 }
 
 impl Classify for CancelPullError {
@@ -40,6 +45,7 @@ impl Classify for CancelPullError {
             CancelPullError::Token(e) => e.kind(),
             CancelPullError::TikTok(e) => e.kind(),
             CancelPullError::Wiring(e) => e.kind(),
+            CancelPullError::RefusedAfterRefresh { .. } => ErrorKind::AccountNeedsReconnect,
         }
     }
 }
@@ -70,20 +76,25 @@ impl PullCanceller for TikTokPullCanceller {
         open_id: &str,
         publish_id: &str,
     ) -> Result<PullCancel, CancelPullError> {
-        let token = self.tokens.fresh_access_token(open_id).await?;
-        let answer = match self.tiktok.cancel_publish(token.secret(), publish_id).await {
-            Err(TikTokError::AccessTokenInvalid { .. }) => {
-                let token = self.tokens.force_refresh(open_id, token.secret()).await?;
-                self.tiktok.cancel_publish(token.secret(), publish_id).await
-            }
-            other => other,
-        };
+        let tiktok = &self.tiktok;
+        let answer = self
+            .tokens
+            .call_with_token(open_id, |token| async move {
+                tiktok.cancel_publish(&token, publish_id).await
+            })
+            .await;
         match answer {
             Ok(()) => Ok(PullCancel::Cancelled),
-            Err(TikTokError::Rejected { code, .. }) if code == PUBLISH_NOT_CANCELLABLE => {
+            Err(TokenCallError::TikTok(TikTokError::Rejected { code, .. }))
+                if code == PUBLISH_NOT_CANCELLABLE =>
+            {
                 Ok(PullCancel::TooLate)
             }
-            Err(other) => Err(other.into()),
+            Err(TokenCallError::Token(e)) => Err(e.into()),
+            Err(TokenCallError::TikTok(e)) => Err(e.into()),
+            Err(TokenCallError::RefusedAfterRefresh) => Err(CancelPullError::RefusedAfterRefresh {
+                open_id: open_id.to_owned(),
+            }),
         }
     }
 }

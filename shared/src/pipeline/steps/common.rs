@@ -15,7 +15,7 @@ use crate::store::{
     UnixTime, unix_now, unix_now_ms,
 };
 use crate::tiktok::TikTokError;
-use crate::tokens::{AccessToken, TokenError};
+use crate::tokens::{TokenCallError, TokenError};
 
 /// Whole seconds for a Wait state, rounded up (a wait cut short only waits again).
 pub(super) fn secs(duration: Duration) -> u64 {
@@ -127,34 +127,19 @@ impl Pipeline {
         F: Fn(SecretString) -> Fut,
         Fut: Future<Output = Result<T, TikTokError>>,
     {
-        let token: AccessToken =
-            self.tokens
-                .fresh_access_token(open_id)
-                .await
-                .map_err(|e| match e {
-                    // Nothing can reach TikTok for an account we hold no tokens for: the post is
-                    // refused (bad input), not failed, and says how to fix it.
-                    TokenError::NotConnected { open_id } => {
-                        StepError::caused(Cause::NotConnected { open_id })
-                    }
-                    other => StepError::from_error(other),
-                })?;
-        match call(token.secret().clone()).await {
-            Err(TikTokError::AccessTokenInvalid { .. }) => {
-                let token = self
-                    .tokens
-                    .force_refresh(open_id, token.secret())
-                    .await
-                    .map_err(StepError::from_error)?;
-                call(token.secret().clone()).await.map_err(|e| match e {
-                    TikTokError::AccessTokenInvalid { .. } => {
-                        StepError::caused(Cause::FreshTokenRefused)
-                    }
-                    other => StepError::from_error(other),
-                })
-            }
-            other => other.map_err(StepError::from_error),
-        }
+        self.tokens
+            .call_with_token(open_id, call)
+            .await
+            .map_err(|e| match e {
+                // Nothing can reach TikTok for an account we hold no tokens for: the post is
+                // refused (bad input), not failed, and says how to fix it.
+                TokenCallError::Token(TokenError::NotConnected { open_id }) => {
+                    StepError::caused(Cause::NotConnected { open_id })
+                }
+                TokenCallError::Token(other) => StepError::from_error(other),
+                TokenCallError::TikTok(other) => StepError::from_error(other),
+                TokenCallError::RefusedAfterRefresh => StepError::caused(Cause::FreshTokenRefused),
+            })
     }
 
     /// The video as it is now, which must be the one the post was made for.
