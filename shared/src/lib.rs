@@ -18,8 +18,10 @@
 //! - [`retention`]: an ended post's video and manifest tagged with its outcome (lifecycle).
 //! - [`sweep`]: the orphan sweep (videos whose event was lost, posts stuck past their deadline).
 //! - [`reconnect`]: warnings for accounts that must be connected again.
+//! - [`browser_upload`]: the web console's uploads, each S3 request presigned for the browser.
 
 pub mod api;
+pub mod browser_upload;
 pub mod config;
 pub mod connect;
 pub mod ends;

@@ -250,6 +250,10 @@ pub async fn handle_object_created(
         Some(UploadKey::PhotoManifest { open_id, key }) => {
             photo_manifest_arrived(intake, prefix, &open_id, bucket, &key).await?
         }
+        Some(UploadKey::ConsoleUpload { .. }) => ignored(
+            key,
+            "a web console upload: the console starts its post with the options its page asked for",
+        ),
     };
     if let TriggerOutcome::Claimed { post_id, .. } = &outcome {
         tracing::Span::current().record("post_id", post_id.as_str());

@@ -23,6 +23,8 @@ pub use dynamo::{
 };
 pub use eventbridge::EventBridgeEvents;
 pub use kms::{KMS_CONTEXT_KEY, KmsCodec};
-pub use s3::{S3RetentionTags, S3UploadListing, S3VideoSource, s3_client};
+pub use s3::{
+    S3Endpoint, S3RetentionTags, S3UploadListing, S3VideoSource, SigV4Presigner, s3_client,
+};
 pub use sfn::SfnExecutions;
 pub use tiktok::TikTokClient;

@@ -5,6 +5,13 @@ use crate::photo_post::{PHOTO_MANIFEST_SUFFIX, is_image_key};
 /// The prefix the S3 trigger watches, unless `UPLOAD_PREFIX` says otherwise.
 pub const DEFAULT_UPLOAD_PREFIX: &str = "uploads/";
 
+/// The folder (under an account's upload folder) the web console's browser uploads land in:
+/// `{prefix}{open_id}/.console/{upload_id}/{name}`. The console starts their posts with the
+/// options the page asked for, so the trigger and the orphan sweep leave them alone; under
+/// the upload prefix, they are tagged for retention and served by the front door as any
+/// upload is.
+pub const CONSOLE_FOLDER: &str = ".console";
+
 /// An object under the upload prefix: `{prefix}{open_id}/{name}`; a name ending in `.json`
 /// is the options manifest of the video named without it (`clip.mp4.json` → `clip.mp4`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +34,12 @@ pub enum UploadKey {
         open_id: String,
         key: String,
     },
+    /// A file the web console uploaded ([`CONSOLE_FOLDER`]): its post is the console's to
+    /// start.
+    ConsoleUpload {
+        open_id: String,
+        key: String,
+    },
 }
 
 /// Reads an S3 key under `prefix` (for example `uploads/`); `None` for keys elsewhere or
@@ -38,6 +51,15 @@ pub fn parse_upload_key(prefix: &str, key: &str) -> Option<UploadKey> {
         return None;
     }
     let open_id = open_id.to_owned();
+    if name
+        .strip_prefix(CONSOLE_FOLDER)
+        .is_some_and(|rest| rest.starts_with('/'))
+    {
+        return Some(UploadKey::ConsoleUpload {
+            open_id,
+            key: key.to_owned(),
+        });
+    }
     if name.ends_with(PHOTO_MANIFEST_SUFFIX) {
         return Some(UploadKey::PhotoManifest {
             open_id,
@@ -97,6 +119,31 @@ mod tests {
             assert_eq!(parse_upload_key("uploads/", outside), None, "{outside}");
         }
         assert_eq!(manifest_key("uploads/a/b.mp4"), "uploads/a/b.mp4.json");
+    }
+
+    #[test]
+    fn console_uploads_are_their_own_kind_whatever_their_name() {
+        for name in [
+            "u1/clip.mp4",
+            "u1/clip.mp4.json",
+            "u1/a.jpg",
+            "u1/a.photos.json",
+        ] {
+            let key = format!("uploads/abc/.console/{name}");
+            assert_eq!(
+                parse_upload_key("uploads/", &key),
+                Some(UploadKey::ConsoleUpload {
+                    open_id: "abc".into(),
+                    key: key.clone()
+                }),
+                "{key}"
+            );
+        }
+        // Only the folder itself: a video named like it is a video.
+        assert!(matches!(
+            parse_upload_key("uploads/", "uploads/abc/.console.mp4"),
+            Some(UploadKey::Video { .. })
+        ));
     }
 
     #[test]
