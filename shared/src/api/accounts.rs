@@ -150,16 +150,7 @@ impl PostsApi {
     pub async fn creator_info(&self, open_id: &str) -> ApiAnswer {
         answer_of(
             async {
-                check_open_id(open_id, "open_id")?;
-                self.check_account_can_post(open_id, PostMode::DirectPost, unix_now())
-                    .await
-                    .map_err(|err| err.with_field("open_id"))?;
-                let info = self
-                    .creator_info
-                    .creator_info(open_id)
-                    .await
-                    .map_err(|err| err.to_api_error(open_id))?;
-                let view = CreatorInfoView::new(open_id, &info);
+                let view = self.creator_info_view(open_id).await?;
                 Ok(ApiAnswer::json(
                     200,
                     serde_json::to_value(view).map_err(ApiError::internal)?,
@@ -169,23 +160,43 @@ impl PostsApi {
         )
     }
 
+    /// The creator's posting settings, typed (the console's Post page renders them).
+    pub async fn creator_info_view(&self, open_id: &str) -> Result<CreatorInfoView, ApiError> {
+        check_open_id(open_id, "open_id")?;
+        self.check_account_can_post(open_id, PostMode::DirectPost, unix_now())
+            .await
+            .map_err(|err| err.with_field("open_id"))?;
+        let info = self
+            .creator_info
+            .creator_info(open_id)
+            .await
+            .map_err(|err| err.to_api_error(open_id))?;
+        Ok(CreatorInfoView::new(open_id, &info))
+    }
+
     /// `GET /accounts`: every connected account and whether it must be reconnected.
     pub async fn list_accounts(&self) -> ApiAnswer {
         answer_of(
             async {
-                let now = unix_now();
-                let mut accounts: Vec<AccountView> = self
-                    .accounts
-                    .list()
-                    .await?
-                    .iter()
-                    .map(|a| AccountView::new(a, now))
-                    .collect();
-                accounts.sort_by(|a, b| a.open_id.cmp(&b.open_id));
+                let accounts = self.account_views().await?;
                 Ok(ApiAnswer::json(200, json!({ "accounts": accounts })))
             }
             .await,
         )
+    }
+
+    /// Every connected account, by open_id, typed (the console's Accounts page).
+    pub async fn account_views(&self) -> Result<Vec<AccountView>, ApiError> {
+        let now = unix_now();
+        let mut accounts: Vec<AccountView> = self
+            .accounts
+            .list()
+            .await?
+            .iter()
+            .map(|a| AccountView::new(a, now))
+            .collect();
+        accounts.sort_by(|a, b| a.open_id.cmp(&b.open_id));
+        Ok(accounts)
     }
 
     /// `DELETE /accounts/{open_id}`: revokes the account's access at TikTok (a refusal is

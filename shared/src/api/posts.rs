@@ -294,6 +294,11 @@ impl PostsApi {
         )
     }
 
+    /// The post's view (the console's post page reads it typed).
+    pub async fn post_view(&self, id: &str) -> Result<PostView, ApiError> {
+        Ok(PostView::from(&self.find_post(id).await?))
+    }
+
     pub(super) async fn find_post(&self, id: &str) -> Result<PostRecord, ApiError> {
         let id = PostId::parse(id).map_err(|e| ApiError::invalid("id", e.to_string()))?;
         self.posts()

@@ -7,12 +7,14 @@
 //! - [`settings`]: every environment variable, read into the core's typed settings.
 //! - [`parts`]: [`Parts`] and the adapters' choice (sealing key, event bus, reporting store).
 //! - [`services`]: the posts API, the sweep and the reconnect check, built from `Parts`.
+//! - [`console`]: the web console's sign-in, uploads and site settings.
 //! - [`lambda`]: what the three step Lambdas share (the pipeline built once, typed input).
 //! - [`telemetry`]: the functions' logging (payload-logging library targets held below TRACE).
 //! - [`trigger`]: the S3 trigger's service, from the few settings that function is given.
 //! - [`public_routes`]: the routes the internet reaches without IAM (OAuth start and
 //!   callback, TikTok's webhook), from `lambda_http`'s request to the core's answer.
 
+pub mod console;
 pub mod lambda;
 pub mod parts;
 pub mod public_routes;

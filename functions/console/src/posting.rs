@@ -1,0 +1,373 @@
+//! The Post to TikTok page (TikTok's Content Sharing Guidelines, point by point: see
+//! docs/tiktok-audit.md), the upload signatures the page's uploader asks for, the post the
+//! page makes once its upload completed, and the post's live status.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Form, Json};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tiktok_publish_core::api::{ApiError, PostView};
+use tiktok_publish_core::browser_upload::SignRequestBody;
+use tiktok_publish_domain::tiktok::PrivacyLevel;
+
+use crate::app::Console;
+use crate::pages::{self, html, privacy_label};
+use crate::signin::SignedIn;
+
+/// Errors the page's script reads: `{"error": {"code", "message", "field"?}}`.
+fn json_error(status: u16, code: &str, message: impl Into<String>, field: Option<&str>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut error = json!({"code": code, "message": message.into()});
+    if let Some(field) = field {
+        error["field"] = json!(field);
+    }
+    (status, Json(json!({ "error": error }))).into_response()
+}
+
+/// An API failure as a page.
+pub fn api_error_page(
+    console: &Console,
+    signed_in: &SignedIn,
+    heading: &str,
+    err: &ApiError,
+) -> Response {
+    let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    html(
+        status,
+        &pages::Message {
+            site: console
+                .site
+                .page(Some(signed_in.session.email.clone()), signed_in.csrf()),
+            heading,
+            class: "error",
+            message: err.message.clone(),
+            link: Some(("/console/accounts", "Back to the accounts")),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct PostQuery {
+    #[serde(default)]
+    account: Option<String>,
+    #[serde(default)]
+    media: Option<String>,
+}
+
+pub async fn page(
+    State(console): State<Console>,
+    signed_in: SignedIn,
+    Query(query): Query<PostQuery>,
+) -> Response {
+    let open_id = match query.account.filter(|a| !a.is_empty()) {
+        Some(open_id) => open_id,
+        None => match console.api.account_views().await {
+            // One account that can post: it is the one. Otherwise the Accounts page asks.
+            Ok(accounts) => match accounts.as_slice() {
+                [only] if !only.needs_reconnect => only.open_id.clone(),
+                _ => return Redirect::to("/console/accounts").into_response(),
+            },
+            Err(err) => return api_error_page(&console, &signed_in, "Post to TikTok", &err),
+        },
+    };
+    let photos = query.media.as_deref() == Some("photos");
+    // Guideline 1: the creator's settings, fresh from TikTok each time the page opens.
+    let creator = match console.api.creator_info_view(&open_id).await {
+        Ok(creator) => creator,
+        Err(err) => {
+            let message = if err.code == "creator_cannot_post" || err.status == 429 {
+                format!("{} Try again later.", err.message)
+            } else {
+                err.message.clone()
+            };
+            let err = ApiError { message, ..err };
+            return api_error_page(&console, &signed_in, "You cannot post right now", &err);
+        }
+    };
+    let creator_json = json!({
+        "privacy_level_options": creator.privacy_level_options,
+        "comment_disabled": creator.comment_disabled,
+        "duet_disabled": creator.duet_disabled,
+        "stitch_disabled": creator.stitch_disabled,
+        "max_video_post_duration_sec": creator.max_video_post_duration_sec,
+    })
+    .to_string();
+    let privacy_options = creator
+        .privacy_level_options
+        .iter()
+        .map(|level| (level.clone(), privacy_label(level)))
+        .collect();
+    let page = pages::PostPage {
+        site: console
+            .site
+            .page(Some(signed_in.session.email.clone()), signed_in.csrf()),
+        creator_json,
+        privacy_options,
+        photos,
+        media: if photos { "photos" } else { "video" },
+        other_media: if photos { "video" } else { "photos" },
+        other_media_label: if photos {
+            "Post a video instead"
+        } else {
+            "Post photos instead"
+        },
+        creator,
+    };
+    html(StatusCode::OK, &page)
+}
+
+#[derive(Deserialize)]
+pub struct AccountQuery {
+    account: String,
+}
+
+/// `POST /console/uploads/sign?account=`: one S3 request of the page's upload, presigned.
+pub async fn sign_upload(
+    State(console): State<Console>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    Query(query): Query<AccountQuery>,
+    body: Result<Json<SignRequestBody>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let presented = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if signed_in.check_csrf(presented).is_err() {
+        return json_error(403, "csrf", "this request did not come from this console's page; reload it", None);
+    }
+    let Json(body) = match body {
+        Ok(body) => body,
+        Err(rejection) => return json_error(400, "invalid_body", rejection.body_text(), Some("body")),
+    };
+    let step = match body.step() {
+        Ok(step) => step,
+        Err(refused) => {
+            return json_error(400, "invalid_upload_request", refused.to_string(), refused.field());
+        }
+    };
+    match console.uploads.sign(&query.account, step).await {
+        Ok(signed) => Json(json!({"method": signed.method, "url": signed.url, "key": signed.key}))
+            .into_response(),
+        Err(refused) => {
+            if refused.status() >= 500 {
+                tracing::warn!(error = %refused, "an upload could not be signed");
+            }
+            json_error(refused.status(), "upload_refused", refused.to_string(), refused.field())
+        }
+    }
+}
+
+/// The Post page's form, sent by its script once the upload completed.
+#[derive(Debug, Default, Deserialize)]
+pub struct PostForm {
+    #[serde(default)]
+    account: String,
+    #[serde(default)]
+    media: String,
+    #[serde(default)]
+    key: String,
+    #[serde(default)]
+    images: Vec<String>,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    privacy_level: String,
+    #[serde(default)]
+    allow_comment: Option<String>,
+    #[serde(default)]
+    allow_duet: Option<String>,
+    #[serde(default)]
+    allow_stitch: Option<String>,
+    #[serde(default)]
+    disclose: Option<String>,
+    #[serde(default)]
+    brand_organic_toggle: Option<String>,
+    #[serde(default)]
+    brand_content_toggle: Option<String>,
+}
+
+impl PostForm {
+    /// `POST /posts`'s body, after the checks the page makes too (the server never trusts
+    /// the page's script to have made them).
+    fn create_request(&self, console: &Console) -> Result<Value, Response> {
+        let on = |value: &Option<String>| value.as_deref() == Some("true");
+        let photos = self.media == "photos";
+        let keys: Vec<&String> = if photos {
+            self.images.iter().collect()
+        } else {
+            vec![&self.key]
+        };
+        if keys.is_empty() || keys.iter().any(|k| k.is_empty()) {
+            return Err(json_error(400, "invalid_form", "choose a file and press Post: the upload did not complete", Some("key")));
+        }
+        if let Some(foreign) = keys
+            .iter()
+            .find(|key| !console.uploads.is_console_upload(&self.account, key))
+        {
+            return Err(json_error(
+                400,
+                "invalid_form",
+                format!("{foreign} is not an upload of this console for the account"),
+                Some("key"),
+            ));
+        }
+        if self.privacy_level.is_empty() {
+            return Err(json_error(400, "invalid_form", "choose who can see this post", Some("privacy_level")));
+        }
+        let (organic, branded) = if on(&self.disclose) {
+            let organic = on(&self.brand_organic_toggle);
+            let branded = on(&self.brand_content_toggle);
+            if !organic && !branded {
+                return Err(json_error(
+                    400,
+                    "invalid_form",
+                    "You need to indicate if your content promotes yourself, a third party, or both.",
+                    Some("disclose"),
+                ));
+            }
+            (organic, branded)
+        } else {
+            (false, false)
+        };
+        let mut options = json!({
+            "title": self.title,
+            "privacy_level": self.privacy_level,
+            "allow_comment": on(&self.allow_comment),
+            "brand_organic_toggle": organic,
+            "brand_content_toggle": branded,
+        });
+        let mut request = json!({"account": self.account});
+        if photos {
+            options["description"] = json!(self.description);
+            request["images"] = json!(keys);
+        } else {
+            options["allow_duet"] = json!(on(&self.allow_duet));
+            options["allow_stitch"] = json!(on(&self.allow_stitch));
+            request["key"] = json!(self.key);
+        }
+        request["options"] = options;
+        Ok(request)
+    }
+}
+
+/// `POST /console/posts`: the post, made through the posts API's own checks; 303 to its page.
+pub async fn create(
+    State(console): State<Console>,
+    signed_in: SignedIn,
+    headers: HeaderMap,
+    Form(form): Form<PostForm>,
+) -> Response {
+    let presented = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if signed_in.check_csrf(presented).is_err() {
+        return json_error(403, "csrf", "this form did not come from this console's page; reload it", None);
+    }
+    let request = match form.create_request(&console) {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    let answer = console.api.create_post(request.to_string().as_bytes(), None).await;
+    match answer.body["id"].as_str() {
+        Some(id) if answer.status < 300 => {
+            tracing::info!(post_id = id, by = %signed_in.session.user_sub, "post made from the console");
+            Redirect::to(&format!("/console/posts/{id}")).into_response()
+        }
+        _ => {
+            let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, Json(answer.body)).into_response()
+        }
+    }
+}
+
+fn state_label(view: &PostView) -> &'static str {
+    match view.state.as_str() {
+        "RECEIVED" | "AWAITING_OPTIONS" | "QUEUED" => "Waiting to upload",
+        "UPLOADING" => "Uploading to TikTok",
+        "PROCESSING" => "TikTok is processing it",
+        "PUBLISHED" => "Published",
+        "SENT_TO_INBOX" => "Sent to the TikTok inbox",
+        "REFUSED" => "Refused",
+        "FAILED" => "Failed",
+        "CANCELLED" => "Cancelled",
+        _ => "Unknown",
+    }
+}
+
+async fn status_fragment(console: &Console, post: &PostView) -> String {
+    let username = console
+        .api
+        .account_views()
+        .await
+        .ok()
+        .and_then(|accounts| accounts.into_iter().find(|a| a.open_id == post.account))
+        .and_then(|account| account.username);
+    let options = post.options.as_ref();
+    let private = options.is_some_and(|o| o.privacy_level == Some(PrivacyLevel::SelfOnly));
+    let fragment = pages::StatusFragment {
+        post,
+        state: post.state.as_str().to_owned(),
+        state_label: state_label(post),
+        title: options.map(|o| o.title.clone()).filter(|t| !t.is_empty()),
+        progress: post.progress.as_ref().map(|p| {
+            format!("Uploaded {} of {} bytes to TikTok", p.bytes_done, p.bytes_total)
+        }),
+        username,
+        private_without_id: private && post.is_final && post.public_post_ids.is_empty(),
+        failure: post.failure.as_ref().map(|f| match &f.advice {
+            Some(advice) => format!("{} {advice}", f.reason),
+            None => f.reason.clone(),
+        }),
+    };
+    askama::Template::render(&fragment).unwrap_or_default()
+}
+
+pub async fn detail(
+    State(console): State<Console>,
+    signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    let post = match console.api.post_view(&id).await {
+        Ok(post) => post,
+        Err(err) => return api_error_page(&console, &signed_in, "Post", &err),
+    };
+    let status = status_fragment(&console, &post).await;
+    html(
+        StatusCode::OK,
+        &pages::PostStatus {
+            site: console
+                .site
+                .page(Some(signed_in.session.email.clone()), signed_in.csrf()),
+            post: &post,
+            status,
+        },
+    )
+}
+
+/// The status section alone, for htmx's polling.
+pub async fn status(
+    State(console): State<Console>,
+    _signed_in: SignedIn,
+    Path(id): Path<String>,
+) -> Response {
+    match console.api.post_view(&id).await {
+        Ok(post) => {
+            let body = status_fragment(&console, &post).await;
+            (
+                [
+                    (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                    (header::CACHE_CONTROL, "no-store"),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        Err(err) => (StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), err.message).into_response(),
+    }
+}
