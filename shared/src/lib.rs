@@ -18,10 +18,12 @@
 //! - [`retention`]: an ended post's video and manifest tagged with its outcome (lifecycle).
 //! - [`sweep`]: the orphan sweep (videos whose event was lost, posts stuck past their deadline).
 //! - [`reconnect`]: warnings for accounts that must be connected again.
+//! - [`console`]: the web console's sign-in (Cognito), sessions and CSRF.
 
 pub mod api;
 pub mod config;
 pub mod connect;
+pub mod console;
 pub mod ends;
 pub use tiktok_publish_domain::errors;
 pub mod events;
