@@ -10,13 +10,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
-    let crate_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let crate_dir =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let repo_root = crate_dir.join("../..");
     let web = crate_dir.join("web");
     for watched in ["build.mjs", "src"] {
         println!("cargo::rerun-if-changed={}", web.join(watched).display());
     }
-    println!("cargo::rerun-if-changed={}", repo_root.join("package-lock.json").display());
+    println!(
+        "cargo::rerun-if-changed={}",
+        repo_root.join("package-lock.json").display()
+    );
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let assets_dir = out_dir.join("assets");
     let _ = fs::remove_dir_all(&assets_dir);
@@ -50,8 +54,15 @@ fn write_table(assets_dir: &Path, table: &Path) {
     let mut code = String::from("pub static ASSETS: &[Asset] = &[\n");
     for (logical, entry) in &manifest {
         let file = entry["file"].as_str().expect("each entry names its file");
-        let content_type = entry["content_type"].as_str().expect("each entry has a content type");
-        let path = |suffix: &str| assets_dir.join(format!("{file}{suffix}")).display().to_string();
+        let content_type = entry["content_type"]
+            .as_str()
+            .expect("each entry has a content type");
+        let path = |suffix: &str| {
+            assets_dir
+                .join(format!("{file}{suffix}"))
+                .display()
+                .to_string()
+        };
         writeln!(
             code,
             "    Asset {{ logical: {logical:?}, file: {file:?}, content_type: {content_type:?}, \

@@ -19,11 +19,13 @@
 //! - [`sweep`]: the orphan sweep (videos whose event was lost, posts stuck past their deadline).
 //! - [`reconnect`]: warnings for accounts that must be connected again.
 //! - [`browser_upload`]: the web console's uploads, each S3 request presigned for the browser.
+//! - [`console`]: the web console's sign-in (Cognito), sessions and CSRF.
 
 pub mod api;
 pub mod browser_upload;
 pub mod config;
 pub mod connect;
+pub mod console;
 pub mod ends;
 pub use tiktok_publish_domain::errors;
 pub mod events;

@@ -2,12 +2,13 @@
 //! (in-process) and moto (started on first use by `test-support`); and the services'
 //! logic over the in-memory ports (`tiktok-publish-memory`, which builds on this crate, so
 //! those tests live here rather than beside the code): `api_logic`, `metrics_logic`,
-//! `reconnect_logic`, `tokens_logic`.
+//! `reconnect_logic`, `tokens_logic`, and `console` (its logic, verifier and moto tests).
 
 mod allowance;
 mod api_logic;
 mod client;
 mod connect;
+mod console;
 mod facts;
 mod intake;
 mod legacy_items;

@@ -14,7 +14,11 @@ pub async fn page(State(console): State<Console>, signed_in: SignedIn) -> Respon
     accounts_page(&console, &signed_in, None).await
 }
 
-async fn accounts_page(console: &Console, signed_in: &SignedIn, notice: Option<String>) -> Response {
+async fn accounts_page(
+    console: &Console,
+    signed_in: &SignedIn,
+    notice: Option<String>,
+) -> Response {
     match console.api.account_views().await {
         Ok(accounts) => html(
             StatusCode::OK,
@@ -63,7 +67,9 @@ pub async fn disconnect(
     }
     let answer = console.api.disconnect_account(&open_id).await;
     let notice = if answer.status == 200 {
-        let cancelled = answer.body["cancelled_posts"].as_array().map_or(0, Vec::len);
+        let cancelled = answer.body["cancelled_posts"]
+            .as_array()
+            .map_or(0, Vec::len);
         format!(
             "Disconnected {open_id}: its access at TikTok is revoked and its tokens are \
              deleted; {cancelled} queued post(s) were cancelled."

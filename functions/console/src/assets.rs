@@ -64,7 +64,10 @@ pub async fn serve(Path(file): Path<String>, headers: HeaderMap) -> Response {
     };
     let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),
@@ -82,15 +85,24 @@ mod tests {
 
     fn accepting(value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();
-        headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(value).unwrap());
+        headers.insert(
+            header::ACCEPT_ENCODING,
+            HeaderValue::from_str(value).unwrap(),
+        );
         headers
     }
 
     #[test]
     fn brotli_is_preferred_then_gzip_and_q0_refuses() {
-        assert_eq!(preferred_encoding(&accepting("gzip, deflate, br, zstd")), Some("br"));
+        assert_eq!(
+            preferred_encoding(&accepting("gzip, deflate, br, zstd")),
+            Some("br")
+        );
         assert_eq!(preferred_encoding(&accepting("gzip")), Some("gzip"));
-        assert_eq!(preferred_encoding(&accepting("br;q=0, gzip;q=0.5")), Some("gzip"));
+        assert_eq!(
+            preferred_encoding(&accepting("br;q=0, gzip;q=0.5")),
+            Some("gzip")
+        );
         assert_eq!(preferred_encoding(&accepting("identity")), None);
         assert_eq!(preferred_encoding(&HeaderMap::new()), None);
     }
@@ -101,8 +113,14 @@ mod tests {
             let asset = ASSETS.iter().find(|a| a.logical == logical).expect(logical);
             assert_ne!(asset.file, logical, "fingerprinted");
             assert!(!asset.identity.is_empty());
-            assert!(asset.brotli.len() < asset.identity.len(), "{logical}: brotli is smaller");
-            assert!(asset.gzip.len() < asset.identity.len(), "{logical}: gzip is smaller");
+            assert!(
+                asset.brotli.len() < asset.identity.len(),
+                "{logical}: brotli is smaller"
+            );
+            assert!(
+                asset.gzip.len() < asset.identity.len(),
+                "{logical}: gzip is smaller"
+            );
             assert_eq!(path_of(logical), format!("/console/assets/{}", asset.file));
         }
     }

@@ -122,7 +122,11 @@ pub fn html(status: StatusCode, page: &impl Template) -> Response {
         }
         Err(err) => {
             tracing::error!(error = %err, "a page failed to render");
-            (StatusCode::INTERNAL_SERVER_ERROR, "the page failed to render").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page failed to render",
+            )
+                .into_response()
         }
     }
 }

@@ -17,7 +17,12 @@ use crate::pages::{self, html, privacy_label};
 use crate::signin::SignedIn;
 
 /// Errors the page's script reads: `{"error": {"code", "message", "field"?}}`.
-fn json_error(status: u16, code: &str, message: impl Into<String>, field: Option<&str>) -> Response {
+fn json_error(
+    status: u16,
+    code: &str,
+    message: impl Into<String>,
+    field: Option<&str>,
+) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut error = json!({"code": code, "message": message.into()});
     if let Some(field) = field {
@@ -136,16 +141,28 @@ pub async fn sign_upload(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if signed_in.check_csrf(presented).is_err() {
-        return json_error(403, "csrf", "this request did not come from this console's page; reload it", None);
+        return json_error(
+            403,
+            "csrf",
+            "this request did not come from this console's page; reload it",
+            None,
+        );
     }
     let Json(body) = match body {
         Ok(body) => body,
-        Err(rejection) => return json_error(400, "invalid_body", rejection.body_text(), Some("body")),
+        Err(rejection) => {
+            return json_error(400, "invalid_body", rejection.body_text(), Some("body"));
+        }
     };
     let step = match body.step() {
         Ok(step) => step,
         Err(refused) => {
-            return json_error(400, "invalid_upload_request", refused.to_string(), refused.field());
+            return json_error(
+                400,
+                "invalid_upload_request",
+                refused.to_string(),
+                refused.field(),
+            );
         }
     };
     match console.uploads.sign(&query.account, step).await {
@@ -155,7 +172,12 @@ pub async fn sign_upload(
             if refused.status() >= 500 {
                 tracing::warn!(error = %refused, "an upload could not be signed");
             }
-            json_error(refused.status(), "upload_refused", refused.to_string(), refused.field())
+            json_error(
+                refused.status(),
+                "upload_refused",
+                refused.to_string(),
+                refused.field(),
+            )
         }
     }
 }
@@ -203,7 +225,12 @@ impl PostForm {
             vec![&self.key]
         };
         if keys.is_empty() || keys.iter().any(|k| k.is_empty()) {
-            return Err(json_error(400, "invalid_form", "choose a file and press Post: the upload did not complete", Some("key")));
+            return Err(json_error(
+                400,
+                "invalid_form",
+                "choose a file and press Post: the upload did not complete",
+                Some("key"),
+            ));
         }
         if let Some(foreign) = keys
             .iter()
@@ -217,7 +244,12 @@ impl PostForm {
             ));
         }
         if self.privacy_level.is_empty() {
-            return Err(json_error(400, "invalid_form", "choose who can see this post", Some("privacy_level")));
+            return Err(json_error(
+                400,
+                "invalid_form",
+                "choose who can see this post",
+                Some("privacy_level"),
+            ));
         }
         let (organic, branded) = if on(&self.disclose) {
             let organic = on(&self.brand_organic_toggle);
@@ -267,20 +299,29 @@ pub async fn create(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if signed_in.check_csrf(presented).is_err() {
-        return json_error(403, "csrf", "this form did not come from this console's page; reload it", None);
+        return json_error(
+            403,
+            "csrf",
+            "this form did not come from this console's page; reload it",
+            None,
+        );
     }
     let request = match form.create_request(&console) {
         Ok(request) => request,
         Err(refused) => return refused,
     };
-    let answer = console.api.create_post(request.to_string().as_bytes(), None).await;
+    let answer = console
+        .api
+        .create_post(request.to_string().as_bytes(), None)
+        .await;
     match answer.body["id"].as_str() {
         Some(id) if answer.status < 300 => {
             tracing::info!(post_id = id, by = %signed_in.session.user_sub, "post made from the console");
             Redirect::to(&format!("/console/posts/{id}")).into_response()
         }
         _ => {
-            let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let status =
+                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             (status, Json(answer.body)).into_response()
         }
     }
@@ -316,7 +357,10 @@ async fn status_fragment(console: &Console, post: &PostView) -> String {
         state_label: state_label(post),
         title: options.map(|o| o.title.clone()).filter(|t| !t.is_empty()),
         progress: post.progress.as_ref().map(|p| {
-            format!("Uploaded {} of {} bytes to TikTok", p.bytes_done, p.bytes_total)
+            format!(
+                "Uploaded {} of {} bytes to TikTok",
+                p.bytes_done, p.bytes_total
+            )
         }),
         username,
         private_without_id: private && post.is_final && post.public_post_ids.is_empty(),
@@ -368,6 +412,10 @@ pub async fn status(
             )
                 .into_response()
         }
-        Err(err) => (StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), err.message).into_response(),
+        Err(err) => (
+            StatusCode::from_u16(err.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            err.message,
+        )
+            .into_response(),
     }
 }

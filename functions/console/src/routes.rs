@@ -21,13 +21,19 @@ pub fn router(console: Console) -> Router {
         .route("/terms", get(terms))
         .route("/privacy", get(privacy))
         .route("/console", get(home))
-        .route("/console/sign-in", get(signin::sign_in_page).post(signin::sign_in))
+        .route(
+            "/console/sign-in",
+            get(signin::sign_in_page).post(signin::sign_in),
+        )
         .route("/console/new-password", post(signin::new_password))
         .route("/console/mfa", post(signin::mfa))
         .route("/console/sign-out", post(signin::sign_out))
         .route("/console/accounts", get(accounts::page))
         .route("/console/accounts/connect", post(accounts::connect))
-        .route("/console/accounts/{open_id}/disconnect", post(accounts::disconnect))
+        .route(
+            "/console/accounts/{open_id}/disconnect",
+            post(accounts::disconnect),
+        )
         .route("/console/post", get(posting::page))
         .route("/console/uploads/sign", post(posting::sign_upload))
         .route("/console/posts", post(posting::create))
@@ -35,7 +41,10 @@ pub fn router(console: Console) -> Router {
         .route("/console/posts/{id}/status", get(posting::status))
         .route("/console/assets/{file}", get(assets::serve))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(console.clone(), security_headers))
+        .layer(middleware::from_fn_with_state(
+            console.clone(),
+            security_headers,
+        ))
         .layer(CompressionLayer::new())
         .with_state(console)
 }
@@ -49,8 +58,14 @@ async fn security_headers(
 ) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
     if let Ok(policy) = HeaderValue::from_str(&console.content_security_policy()) {
         headers.insert(header::CONTENT_SECURITY_POLICY, policy);

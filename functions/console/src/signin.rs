@@ -5,11 +5,11 @@
 //! carry a token that must match a second short-lived `__Host-` cookie (a login-CSRF
 //! guard: another site cannot sign a browser in to an account of its choosing).
 
+use axum::Form;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 use cookie::{Cookie, SameSite};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
@@ -274,7 +274,10 @@ pub async fn new_password(
     }
     let outcome = console
         .auth
-        .answer_new_password(&form.challenge(), &SecretString::from(form.new_password.clone()))
+        .answer_new_password(
+            &form.challenge(),
+            &SecretString::from(form.new_password.clone()),
+        )
         .await;
     signed_in_or_next_step(&console, &headers, outcome, |error| {
         challenge_page(&console, &form.csrf, &form.challenge(), true, Some(error))
@@ -289,7 +292,10 @@ pub async fn mfa(
     if !form_token_matches(&headers, &form.csrf) {
         return forbidden_form();
     }
-    let outcome = console.auth.answer_mfa(&form.challenge(), form.code.trim()).await;
+    let outcome = console
+        .auth
+        .answer_mfa(&form.challenge(), form.code.trim())
+        .await;
     signed_in_or_next_step(&console, &headers, outcome, |error| {
         challenge_page(&console, &form.csrf, &form.challenge(), false, Some(error))
     })
@@ -333,7 +339,8 @@ fn signed_in_or_next_step<T: askama::Template>(
     let csrf = cookie_value(headers, SIGN_IN_COOKIE).unwrap_or_default();
     match outcome {
         Ok(SignInOutcome::SignedIn(new)) => {
-            let lifetime = (new.session.expires_at - console.auth.now()).max(0);
+            // The cookie lives as long as the session may (the table's row says when it ends).
+            let lifetime = i64::try_from(console.site.session_days * 24 * 3600).unwrap_or(i64::MAX);
             let mut response = Redirect::to("/console/post").into_response();
             let headers = response.headers_mut();
             headers.append(header::SET_COOKIE, session_cookie(&new.id, lifetime));

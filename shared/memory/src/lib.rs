@@ -16,25 +16,34 @@
 //! - [`MemoryEvents`]: `OutcomeEvents`, every event sent kept in order.
 //! - [`MemoryLines`]: `MetricLines`, every metric line written kept in order.
 //! - [`MemoryPullCanceller`]: the posts API's `PullCanceller`, answering as the test says.
+//! - [`MemoryIdentity`]: the console's `IdentityProvider` (users, challenges, TOTP, refresh
+//!   tokens a global sign-out revokes), issuing JWTs signed with a [`TestSigningKey`];
+//!   [`MemoryJwks`] publishes those keys; [`MemorySessionStore`]: the console's `SessionStore`.
 
 use std::sync::{Mutex, MutexGuard};
 
 mod allowance;
 mod cancels;
+mod console_identity;
+mod console_sessions;
 mod events;
 mod idempotency;
 mod metrics;
 mod oauth;
 mod posts;
+mod test_keys;
 mod tokens;
 
 pub use allowance::MemoryAllowanceStore;
 pub use cancels::MemoryPullCanceller;
+pub use console_identity::{MEMORY_MIN_PASSWORD_LEN, MEMORY_TOTP_SECRET, MemoryIdentity};
+pub use console_sessions::MemorySessionStore;
 pub use events::MemoryEvents;
 pub use idempotency::MemoryIdempotencyStore;
 pub use metrics::MemoryLines;
 pub use oauth::MemoryOAuthStateStore;
 pub use posts::MemoryPostStore;
+pub use test_keys::{MemoryJwks, TestSigningKey};
 pub use tokens::MemoryTokenStore;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

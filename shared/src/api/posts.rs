@@ -295,8 +295,8 @@ impl PostsApi {
     }
 
     /// The post's view (the console's post page reads it typed).
-    pub async fn post_view(&self, id: &str) -> Result<PostView, ApiError> {
-        Ok(PostView::from(&self.find_post(id).await?))
+    pub async fn post_view(&self, id: &str) -> Result<super::PostView, ApiError> {
+        Ok(super::PostView::from(&self.find_post(id).await?))
     }
 
     pub(super) async fn find_post(&self, id: &str) -> Result<PostRecord, ApiError> {

@@ -74,19 +74,29 @@ impl Parts {
             .ok_or(ConfigError::Missing { name: "AWS_REGION" })?;
         let pool = settings.required("CONSOLE_USER_POOL_ID")?;
         let client_id = settings.required("CONSOLE_CLIENT_ID")?;
-        let jwks_url = settings.required("CONSOLE_JWKS_URL")?;
+        let jwks_url = url::Url::parse(&settings.required("CONSOLE_JWKS_URL")?).map_err(|e| {
+            ConfigError::Invalid {
+                name: "CONSOLE_JWKS_URL",
+                reason: e.to_string(),
+            }
+        })?;
         let session_days = settings.number_or("CONSOLE_SESSION_DAYS", 7)?;
         let ports = ConsolePorts {
             identity: Arc::new(CognitoIdentity::new(
                 aws_sdk_cognitoidentityprovider::Client::new(&self.sdk),
                 client_id.clone(),
             )),
-            sessions: Arc::new(DynamoSessionStore::new(
-                self.dynamodb.clone(),
-                settings.required("CONSOLE_SESSIONS_TABLE")?,
-                secret_codec(&self.sdk, settings),
-            )),
-            jwks: Arc::new(HttpJwks::new(jwks_url)),
+            sessions: Arc::new(
+                DynamoSessionStore::new(
+                    self.dynamodb.clone(),
+                    settings.required("CONSOLE_SESSIONS_TABLE")?,
+                )
+                .with_codec(secret_codec(&self.sdk, settings)),
+            ),
+            jwks: Arc::new(HttpJwks::new(jwks_url).map_err(|e| ConfigError::Invalid {
+                name: "CONSOLE_JWKS_URL",
+                reason: e.to_string(),
+            })?),
         };
         let mut auth = ConsoleAuth::new(
             ports,
@@ -102,14 +112,16 @@ impl Parts {
         let credentials = self
             .sdk
             .credentials_provider()
-            .ok_or(ConfigError::Missing { name: "AWS credentials" })?;
+            .ok_or(ConfigError::Missing {
+                name: "AWS credentials",
+            })?;
         let endpoint = match self.sdk.endpoint_url() {
-            Some(url) => S3Endpoint::PathStyle(url::Url::parse(url).map_err(|e| {
-                ConfigError::Invalid {
+            Some(url) => {
+                S3Endpoint::PathStyle(url::Url::parse(url).map_err(|e| ConfigError::Invalid {
                     name: "AWS_ENDPOINT_URL",
                     reason: e.to_string(),
-                }
-            })?),
+                })?)
+            }
             None => S3Endpoint::Aws {
                 url_suffix: "amazonaws.com".to_owned(),
             },

@@ -37,7 +37,16 @@
 //!   write, the condition of the next); `updated_at` (N, ms); `expires_at` (N, seconds,
 //!   **the TTL attribute**: a minute past the window of the newest call, so idle items go).
 //!
-//! All four are PAY_PER_REQUEST.
+//! **console sessions** (`CONSOLE_SESSIONS_TABLE`; the template's `ConsoleSessionsTable`),
+//! one item per signed-in browser:
+//! - key: `session_hash` (S, HASH): hex SHA-256 of the session id (the cookie's value is
+//!   never stored).
+//! - `user_sub`, `email` (S), `access_token`, `refresh_token`, `csrf_token` (S, sealed, each
+//!   under the context `console-sessions/{session_hash}/{attribute}`), `access_expires_at`,
+//!   `created_at` (N), `expires_at` (N, **the TTL attribute**; readers check it too, since
+//!   TTL deletes late). Created by [`create_console_sessions_table`].
+//!
+//! All are PAY_PER_REQUEST.
 
 use std::collections::HashMap;
 
@@ -54,6 +63,7 @@ mod idempotency;
 mod oauth;
 mod post_item;
 mod posts;
+mod sessions;
 mod tables;
 mod typed;
 
@@ -62,7 +72,8 @@ pub use allowances::DynamoAllowanceStore;
 pub use idempotency::DynamoIdempotencyStore;
 pub use oauth::DynamoOAuthStateStore;
 pub use posts::DynamoPostStore;
-pub use tables::create_tables;
+pub use sessions::DynamoSessionStore;
+pub use tables::{create_console_sessions_table, create_tables};
 
 /// The name of the posts table's index by account.
 pub const POSTS_BY_ACCOUNT_INDEX: &str = "by_account";
@@ -70,6 +81,10 @@ pub const POSTS_BY_ACCOUNT_INDEX: &str = "by_account";
 pub const OAUTH_TTL_ATTRIBUTE: &str = "expires_at";
 /// The allowances table's TTL attribute.
 pub const ALLOWANCES_TTL_ATTRIBUTE: &str = "expires_at";
+/// The console sessions table's key.
+pub const CONSOLE_SESSIONS_KEY: &str = "session_hash";
+/// The console sessions table's TTL attribute.
+pub const CONSOLE_SESSIONS_TTL_ATTRIBUTE: &str = "expires_at";
 
 /// The four tables' names.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,8 +11,8 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::{
-    ALLOWANCES_TTL_ATTRIBUTE, OAUTH_TTL_ATTRIBUTE, POSTS_BY_ACCOUNT_INDEX, TableNames, error_code,
-    sdk_error,
+    ALLOWANCES_TTL_ATTRIBUTE, CONSOLE_SESSIONS_KEY, CONSOLE_SESSIONS_TTL_ATTRIBUTE,
+    OAUTH_TTL_ATTRIBUTE, POSTS_BY_ACCOUNT_INDEX, TableNames, error_code, sdk_error,
 };
 use tiktok_publish_core::store::StoreError;
 
@@ -40,22 +40,38 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), St
         &names.oauth,
         &names.allowances,
     ] {
-        client
-            .wait_until_table_exists()
-            .table_name(table)
-            .wait(Duration::from_secs(120))
-            .await
-            .map_err(|e| StoreError::Unavailable {
-                operation: "DescribeTable",
-                detail: format!(
-                    "table {table} did not become active: {}",
-                    DisplayErrorContext(&e)
-                ),
-                source: None,
-            })?;
+        wait_until_active(client, table).await?;
     }
     enable_ttl(client, &names.oauth, OAUTH_TTL_ATTRIBUTE).await?;
     enable_ttl(client, &names.allowances, ALLOWANCES_TTL_ATTRIBUTE).await
+}
+
+/// Creates the console sessions table `table` (as the module documentation describes it),
+/// waits until it is active and turns its TTL on. An existing table is left as it is.
+///
+/// Apart from [`create_tables`]: [`TableNames`] is built field by field where it is read
+/// from the environment, and the console's Lambda is the only user of this table.
+pub async fn create_console_sessions_table(client: &Client, table: &str) -> Result<(), StoreError> {
+    create_table(client, table, CONSOLE_SESSIONS_KEY, None, None).await?;
+    wait_until_active(client, table).await?;
+    enable_ttl(client, table, CONSOLE_SESSIONS_TTL_ATTRIBUTE).await
+}
+
+async fn wait_until_active(client: &Client, table: &str) -> Result<(), StoreError> {
+    client
+        .wait_until_table_exists()
+        .table_name(table)
+        .wait(Duration::from_secs(120))
+        .await
+        .map(|_| ())
+        .map_err(|e| StoreError::Unavailable {
+            operation: "DescribeTable",
+            detail: format!(
+                "table {table} did not become active: {}",
+                DisplayErrorContext(&e)
+            ),
+            source: None,
+        })
 }
 
 async fn enable_ttl(client: &Client, table: &str, attribute: &str) -> Result<(), StoreError> {
