@@ -1,6 +1,6 @@
 //! Cognito's errors as [`IdentityError`]s, decided on the SDK's typed variants (never on
-//! a message's words). Each operation's error enum is first reduced to the few [`Code`]s
-//! the console tells apart; what a code means then depends on the [`Meaning`] of the call.
+//! a message's words). Each operation's error enum is first reduced to the few [`Reason`]s
+//! the console tells apart; what a reason means then depends on the [`Meaning`] of the call.
 
 use aws_sdk_cognitoidentityprovider::config::http::HttpResponse;
 use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, SdkError};
@@ -30,7 +30,7 @@ pub(crate) enum Meaning {
 
 /// The errors the console tells apart, whichever operation answered them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Code<'a> {
+pub(crate) enum Reason<'a> {
     NotAuthorized,
     UserNotFound,
     /// The password breaks the policy; Cognito's message lists the policy.
@@ -44,129 +44,129 @@ pub(crate) enum Code<'a> {
     Other,
 }
 
-/// An operation's error reduced to a [`Code`].
+/// An operation's error reduced to a [`Reason`].
 pub(crate) trait Classified {
-    fn code(&self) -> Code<'_>;
+    fn code(&self) -> Reason<'_>;
 }
 
 impl Classified for InitiateAuthError {
-    fn code(&self) -> Code<'_> {
+    fn code(&self) -> Reason<'_> {
         match self {
-            InitiateAuthError::NotAuthorizedException(_) => Code::NotAuthorized,
+            InitiateAuthError::NotAuthorizedException(_) => Reason::NotAuthorized,
             // Console users are invited by an administrator (always confirmed); a reset
             // forced by one is fixed by "forgot password", which the sign-in page offers
             // beside a refused password.
             InitiateAuthError::UserNotFoundException(_)
             | InitiateAuthError::UserNotConfirmedException(_)
-            | InitiateAuthError::PasswordResetRequiredException(_) => Code::UserNotFound,
-            InitiateAuthError::TooManyRequestsException(_) => Code::TooManyRequests,
-            InitiateAuthError::InternalErrorException(_) => Code::Internal,
-            _ => Code::Other,
+            | InitiateAuthError::PasswordResetRequiredException(_) => Reason::UserNotFound,
+            InitiateAuthError::TooManyRequestsException(_) => Reason::TooManyRequests,
+            InitiateAuthError::InternalErrorException(_) => Reason::Internal,
+            _ => Reason::Other,
         }
     }
 }
 
 impl Classified for RespondToAuthChallengeError {
-    fn code(&self) -> Code<'_> {
+    fn code(&self) -> Reason<'_> {
         match self {
-            RespondToAuthChallengeError::NotAuthorizedException(_) => Code::NotAuthorized,
-            RespondToAuthChallengeError::UserNotFoundException(_) => Code::UserNotFound,
+            RespondToAuthChallengeError::NotAuthorizedException(_) => Reason::NotAuthorized,
+            RespondToAuthChallengeError::UserNotFoundException(_) => Reason::UserNotFound,
             RespondToAuthChallengeError::InvalidPasswordException(e) => {
-                Code::InvalidPassword(e.message())
+                Reason::InvalidPassword(e.message())
             }
             RespondToAuthChallengeError::PasswordHistoryPolicyViolationException(e) => {
-                Code::InvalidPassword(e.message())
+                Reason::InvalidPassword(e.message())
             }
-            RespondToAuthChallengeError::CodeMismatchException(_) => Code::CodeMismatch,
-            RespondToAuthChallengeError::ExpiredCodeException(_) => Code::ExpiredCode,
-            RespondToAuthChallengeError::TooManyRequestsException(_) => Code::TooManyRequests,
-            RespondToAuthChallengeError::InternalErrorException(_) => Code::Internal,
-            _ => Code::Other,
+            RespondToAuthChallengeError::CodeMismatchException(_) => Reason::CodeMismatch,
+            RespondToAuthChallengeError::ExpiredCodeException(_) => Reason::ExpiredCode,
+            RespondToAuthChallengeError::TooManyRequestsException(_) => Reason::TooManyRequests,
+            RespondToAuthChallengeError::InternalErrorException(_) => Reason::Internal,
+            _ => Reason::Other,
         }
     }
 }
 
 impl Classified for GlobalSignOutError {
-    fn code(&self) -> Code<'_> {
+    fn code(&self) -> Reason<'_> {
         match self {
-            GlobalSignOutError::NotAuthorizedException(_) => Code::NotAuthorized,
-            GlobalSignOutError::TooManyRequestsException(_) => Code::TooManyRequests,
-            GlobalSignOutError::InternalErrorException(_) => Code::Internal,
-            _ => Code::Other,
+            GlobalSignOutError::NotAuthorizedException(_) => Reason::NotAuthorized,
+            GlobalSignOutError::TooManyRequestsException(_) => Reason::TooManyRequests,
+            GlobalSignOutError::InternalErrorException(_) => Reason::Internal,
+            _ => Reason::Other,
         }
     }
 }
 
 impl Classified for ForgotPasswordError {
-    fn code(&self) -> Code<'_> {
+    fn code(&self) -> Reason<'_> {
         match self {
-            ForgotPasswordError::NotAuthorizedException(_) => Code::NotAuthorized,
-            ForgotPasswordError::UserNotFoundException(_) => Code::UserNotFound,
+            ForgotPasswordError::NotAuthorizedException(_) => Reason::NotAuthorized,
+            ForgotPasswordError::UserNotFoundException(_) => Reason::UserNotFound,
             ForgotPasswordError::TooManyRequestsException(_)
-            | ForgotPasswordError::LimitExceededException(_) => Code::TooManyRequests,
+            | ForgotPasswordError::LimitExceededException(_) => Reason::TooManyRequests,
             // The e-mail could not be sent: a later request may get through.
             ForgotPasswordError::InternalErrorException(_)
-            | ForgotPasswordError::CodeDeliveryFailureException(_) => Code::Internal,
-            _ => Code::Other,
+            | ForgotPasswordError::CodeDeliveryFailureException(_) => Reason::Internal,
+            _ => Reason::Other,
         }
     }
 }
 
 impl Classified for ConfirmForgotPasswordError {
-    fn code(&self) -> Code<'_> {
+    fn code(&self) -> Reason<'_> {
         match self {
-            ConfirmForgotPasswordError::NotAuthorizedException(_) => Code::NotAuthorized,
+            ConfirmForgotPasswordError::NotAuthorizedException(_) => Reason::NotAuthorized,
             ConfirmForgotPasswordError::UserNotFoundException(_)
-            | ConfirmForgotPasswordError::UserNotConfirmedException(_) => Code::UserNotFound,
+            | ConfirmForgotPasswordError::UserNotConfirmedException(_) => Reason::UserNotFound,
             ConfirmForgotPasswordError::InvalidPasswordException(e) => {
-                Code::InvalidPassword(e.message())
+                Reason::InvalidPassword(e.message())
             }
             ConfirmForgotPasswordError::PasswordHistoryPolicyViolationException(e) => {
-                Code::InvalidPassword(e.message())
+                Reason::InvalidPassword(e.message())
             }
-            ConfirmForgotPasswordError::CodeMismatchException(_) => Code::CodeMismatch,
-            ConfirmForgotPasswordError::ExpiredCodeException(_) => Code::ExpiredCode,
+            ConfirmForgotPasswordError::CodeMismatchException(_) => Reason::CodeMismatch,
+            ConfirmForgotPasswordError::ExpiredCodeException(_) => Reason::ExpiredCode,
             ConfirmForgotPasswordError::TooManyRequestsException(_)
             | ConfirmForgotPasswordError::TooManyFailedAttemptsException(_)
-            | ConfirmForgotPasswordError::LimitExceededException(_) => Code::TooManyRequests,
-            ConfirmForgotPasswordError::InternalErrorException(_) => Code::Internal,
-            _ => Code::Other,
+            | ConfirmForgotPasswordError::LimitExceededException(_) => Reason::TooManyRequests,
+            ConfirmForgotPasswordError::InternalErrorException(_) => Reason::Internal,
+            _ => Reason::Other,
         }
     }
 }
 
 impl Classified for AssociateSoftwareTokenError {
-    fn code(&self) -> Code<'_> {
+    fn code(&self) -> Reason<'_> {
         match self {
-            AssociateSoftwareTokenError::NotAuthorizedException(_) => Code::NotAuthorized,
-            AssociateSoftwareTokenError::InternalErrorException(_) => Code::Internal,
-            _ => Code::Other,
+            AssociateSoftwareTokenError::NotAuthorizedException(_) => Reason::NotAuthorized,
+            AssociateSoftwareTokenError::InternalErrorException(_) => Reason::Internal,
+            _ => Reason::Other,
         }
     }
 }
 
 impl Classified for VerifySoftwareTokenError {
-    fn code(&self) -> Code<'_> {
+    fn code(&self) -> Reason<'_> {
         match self {
-            VerifySoftwareTokenError::NotAuthorizedException(_) => Code::NotAuthorized,
-            VerifySoftwareTokenError::UserNotFoundException(_) => Code::UserNotFound,
+            VerifySoftwareTokenError::NotAuthorizedException(_) => Reason::NotAuthorized,
+            VerifySoftwareTokenError::UserNotFoundException(_) => Reason::UserNotFound,
             // AWS: "a code mismatch and the service fails to configure the software token".
             VerifySoftwareTokenError::CodeMismatchException(_)
-            | VerifySoftwareTokenError::EnableSoftwareTokenMfaException(_) => Code::CodeMismatch,
-            VerifySoftwareTokenError::TooManyRequestsException(_) => Code::TooManyRequests,
-            VerifySoftwareTokenError::InternalErrorException(_) => Code::Internal,
-            _ => Code::Other,
+            | VerifySoftwareTokenError::EnableSoftwareTokenMfaException(_) => Reason::CodeMismatch,
+            VerifySoftwareTokenError::TooManyRequestsException(_) => Reason::TooManyRequests,
+            VerifySoftwareTokenError::InternalErrorException(_) => Reason::Internal,
+            _ => Reason::Other,
         }
     }
 }
 
 impl Classified for SetUserMFAPreferenceError {
-    fn code(&self) -> Code<'_> {
+    fn code(&self) -> Reason<'_> {
         match self {
-            SetUserMFAPreferenceError::NotAuthorizedException(_) => Code::NotAuthorized,
-            SetUserMFAPreferenceError::UserNotFoundException(_) => Code::UserNotFound,
-            SetUserMFAPreferenceError::InternalErrorException(_) => Code::Internal,
-            _ => Code::Other,
+            SetUserMFAPreferenceError::NotAuthorizedException(_) => Reason::NotAuthorized,
+            SetUserMFAPreferenceError::UserNotFoundException(_) => Reason::UserNotFound,
+            SetUserMFAPreferenceError::InternalErrorException(_) => Reason::Internal,
+            _ => Reason::Other,
         }
     }
 }
@@ -187,30 +187,32 @@ where
     };
     let status = service.raw().status().as_u16();
     match (service.err().code(), meaning) {
-        (Code::TooManyRequests, _) => IdentityError::TooManyRequests,
-        (Code::Internal, _) => IdentityError::Unavailable { detail: detail() },
-        (Code::InvalidPassword(reason), _) => IdentityError::PasswordRefused {
+        (Reason::TooManyRequests, _) => IdentityError::TooManyRequests,
+        (Reason::Internal, _) => IdentityError::Unavailable { detail: detail() },
+        (Reason::InvalidPassword(reason), _) => IdentityError::PasswordRefused {
             reason: reason
                 .unwrap_or("the password does not meet the pool's policy")
                 .to_owned(),
         },
-        (Code::CodeMismatch, _) => IdentityError::CodeMismatch,
-        (Code::ExpiredCode, _) => IdentityError::CodeExpired,
-        (Code::NotAuthorized | Code::UserNotFound, Meaning::SignIn) => {
+        (Reason::CodeMismatch, _) => IdentityError::CodeMismatch,
+        (Reason::ExpiredCode, _) => IdentityError::CodeExpired,
+        (Reason::NotAuthorized | Reason::UserNotFound, Meaning::SignIn) => {
             IdentityError::WrongCredentials
         }
         // The challenge's session expired (three minutes) or was used: start again.
-        (Code::NotAuthorized, Meaning::Challenge) => IdentityError::CodeExpired,
-        (Code::UserNotFound, Meaning::Challenge | Meaning::Recovery) => {
+        (Reason::NotAuthorized, Meaning::Challenge) => IdentityError::CodeExpired,
+        (Reason::UserNotFound, Meaning::Challenge | Meaning::Recovery) => {
             IdentityError::WrongCredentials
         }
-        (Code::NotAuthorized | Code::UserNotFound, Meaning::Token) => IdentityError::TokenRevoked,
+        (Reason::NotAuthorized | Reason::UserNotFound, Meaning::Token) => {
+            IdentityError::TokenRevoked
+        }
         // Self-service recovery is turned off (`admin_only`) or the user is disabled.
-        (Code::NotAuthorized, Meaning::Recovery) => {
+        (Reason::NotAuthorized, Meaning::Recovery) => {
             IdentityError::Misconfigured { detail: detail() }
         }
-        (Code::Other, _) if status >= 500 => IdentityError::Unavailable { detail: detail() },
-        (Code::Other, _) => IdentityError::Misconfigured { detail: detail() },
+        (Reason::Other, _) if status >= 500 => IdentityError::Unavailable { detail: detail() },
+        (Reason::Other, _) => IdentityError::Misconfigured { detail: detail() },
     }
 }
 
