@@ -40,7 +40,7 @@ pub async fn connect(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if let Err(refused) = signed_in.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let caller = format!("console:{}", signed_in.session.email);
     let answer = console.api.connect_link(Some(&caller)).await;
@@ -63,7 +63,7 @@ pub async fn disconnect(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if let Err(refused) = signed_in.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     let answer = console.api.disconnect_account(&open_id).await;
     let notice = if answer.status == 200 {

@@ -216,7 +216,7 @@ pub struct PostForm {
 impl PostForm {
     /// `POST /posts`'s body, after the checks the page makes too (the server never trusts
     /// the page's script to have made them).
-    fn create_request(&self, console: &Console) -> Result<Value, Response> {
+    fn create_request(&self, console: &Console) -> Result<Value, Box<Response>> {
         let on = |value: &Option<String>| value.as_deref() == Some("true");
         let photos = self.media == "photos";
         let keys: Vec<&String> = if photos {
@@ -225,42 +225,42 @@ impl PostForm {
             vec![&self.key]
         };
         if keys.is_empty() || keys.iter().any(|k| k.is_empty()) {
-            return Err(json_error(
+            return Err(Box::new(json_error(
                 400,
                 "invalid_form",
                 "choose a file and press Post: the upload did not complete",
                 Some("key"),
-            ));
+            )));
         }
         if let Some(foreign) = keys
             .iter()
             .find(|key| !console.uploads.is_console_upload(&self.account, key))
         {
-            return Err(json_error(
+            return Err(Box::new(json_error(
                 400,
                 "invalid_form",
                 format!("{foreign} is not an upload of this console for the account"),
                 Some("key"),
-            ));
+            )));
         }
         if self.privacy_level.is_empty() {
-            return Err(json_error(
+            return Err(Box::new(json_error(
                 400,
                 "invalid_form",
                 "choose who can see this post",
                 Some("privacy_level"),
-            ));
+            )));
         }
         let (organic, branded) = if on(&self.disclose) {
             let organic = on(&self.brand_organic_toggle);
             let branded = on(&self.brand_content_toggle);
             if !organic && !branded {
-                return Err(json_error(
+                return Err(Box::new(json_error(
                     400,
                     "invalid_form",
                     "You need to indicate if your content promotes yourself, a third party, or both.",
                     Some("disclose"),
-                ));
+                )));
             }
             (organic, branded)
         } else {
@@ -308,7 +308,7 @@ pub async fn create(
     }
     let request = match form.create_request(&console) {
         Ok(request) => request,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let answer = console
         .api

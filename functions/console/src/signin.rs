@@ -36,16 +36,26 @@ pub struct SignedIn {
 
 impl SignedIn {
     /// Whether a form's (or header's) CSRF token is this session's.
-    pub fn check_csrf(&self, presented: &str) -> Result<(), Response> {
+    pub fn check_csrf(&self, presented: &str) -> Result<(), CsrfRefused> {
         if ConsoleAuth::check_csrf(&self.session, presented) {
             Ok(())
         } else {
-            Err(forbidden_form())
+            Err(CsrfRefused)
         }
     }
 
     pub fn csrf(&self) -> String {
         self.session.csrf_token.expose_secret().to_owned()
+    }
+}
+
+/// A state-changing request without this session's CSRF token.
+#[derive(Debug)]
+pub struct CsrfRefused;
+
+impl IntoResponse for CsrfRefused {
+    fn into_response(self) -> Response {
+        forbidden_form()
     }
 }
 
@@ -412,7 +422,7 @@ pub async fn sign_out(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if let Err(refused) = signed_in.check_csrf(&form.csrf) {
-        return refused;
+        return refused.into_response();
     }
     match console.auth.sign_out(&signed_in.id).await {
         Ok(outcome) => tracing::info!(?outcome, "signed out"),
