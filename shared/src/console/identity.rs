@@ -54,8 +54,10 @@ impl fmt::Debug for CognitoTokens {
 /// A challenge Cognito set instead of answering tokens. `Debug` redacts the session.
 #[derive(Clone)]
 pub struct Challenge {
-    /// Cognito's `USERNAME` challenge parameter. It may differ from the typed e-mail (moto
-    /// gives the user's sub), so this value, not the e-mail, is sent back with the answer.
+    /// The user the challenge names: Cognito's `USERNAME` challenge parameter, which may
+    /// differ from the typed e-mail (moto gives the user's sub), so this value, not the
+    /// e-mail, is sent back with the answer. When Cognito names nobody (an MFA challenge),
+    /// the name the sign-in was sent with.
     pub username: String,
     /// Cognito's session of the challenge: it proves the password step passed.
     pub session: SecretString,

@@ -7,6 +7,7 @@
 //! the operation (a `NotAuthorizedException` is a wrong password at sign-in and a revoked
 //! token at refresh).
 
+use std::collections::HashMap;
 use std::fmt;
 
 use async_trait::async_trait;
@@ -66,7 +67,7 @@ impl<'a> From<&'a InitiateAuthOutput> for Answer<'a> {
             result: out.authentication_result(),
             challenge: out.challenge_name(),
             session: out.session(),
-            username: out.challenge_parameters().and_then(|p| p.get("USERNAME")),
+            username: out.challenge_parameters().and_then(challenge_username),
         }
     }
 }
@@ -77,9 +78,18 @@ impl<'a> From<&'a RespondToAuthChallengeOutput> for Answer<'a> {
             result: out.authentication_result(),
             challenge: out.challenge_name(),
             session: out.session(),
-            username: out.challenge_parameters().and_then(|p| p.get("USERNAME")),
+            username: out.challenge_parameters().and_then(challenge_username),
         }
     }
+}
+
+/// The user a challenge names. `USERNAME` when Cognito sets it (moto: the sub, for
+/// NEW_PASSWORD_REQUIRED); AWS names the user of an MFA challenge `USER_ID_FOR_SRP`, and moto
+/// names none there, so the caller falls back to the name it sent (Cognito takes an alias).
+fn challenge_username(parameters: &HashMap<String, String>) -> Option<&String> {
+    parameters
+        .get("USERNAME")
+        .or_else(|| parameters.get("USER_ID_FOR_SRP"))
 }
 
 fn misconfigured(detail: impl Into<String>) -> IdentityError {
@@ -88,7 +98,8 @@ fn misconfigured(detail: impl Into<String>) -> IdentityError {
     }
 }
 
-fn step(answer: Answer<'_>) -> Result<SignInStep, IdentityError> {
+/// Tokens or a challenge; `sent_username` is the user name the request named.
+fn step(answer: Answer<'_>, sent_username: &str) -> Result<SignInStep, IdentityError> {
     if let Some(result) = answer.result {
         return tokens(result).map(SignInStep::Tokens);
     }
@@ -102,7 +113,7 @@ fn step(answer: Answer<'_>) -> Result<SignInStep, IdentityError> {
             username: answer
                 .username
                 .cloned()
-                .ok_or_else(|| misconfigured("the challenge has no USERNAME"))?,
+                .unwrap_or_else(|| sent_username.to_owned()),
             session: answer
                 .session
                 .map(|s| SecretString::from(s.to_owned()))
@@ -154,7 +165,7 @@ impl IdentityProvider for CognitoIdentity {
             .send()
             .await
             .map_err(|e| cognito_error(e, Meaning::SignIn))?;
-        step(Answer::from(&out))
+        step(Answer::from(&out), email)
     }
 
     async fn answer_new_password(
@@ -173,7 +184,7 @@ impl IdentityProvider for CognitoIdentity {
             .send()
             .await
             .map_err(|e| cognito_error(e, Meaning::Challenge))?;
-        step(Answer::from(&out))
+        step(Answer::from(&out), &challenge.username)
     }
 
     async fn answer_mfa(
@@ -192,7 +203,7 @@ impl IdentityProvider for CognitoIdentity {
             .send()
             .await
             .map_err(|e| cognito_error(e, Meaning::Challenge))?;
-        step(Answer::from(&out))
+        step(Answer::from(&out), &challenge.username)
     }
 
     async fn refresh(&self, refresh_token: &SecretString) -> Result<CognitoTokens, IdentityError> {
