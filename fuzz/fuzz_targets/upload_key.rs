@@ -52,6 +52,10 @@ fuzz_target!(|data: &[u8]| {
         | UploadKey::PhotoManifest {
             open_id,
             key: video,
+        }
+        | UploadKey::ConsoleUpload {
+            open_id,
+            key: video,
         } => {
             assert_eq!(open_id, folder);
             assert!(!open_id.is_empty() && !open_id.contains('/'));
@@ -70,7 +74,8 @@ fuzz_target!(|data: &[u8]| {
                 Some(UploadKey::Video { open_id: owner, .. })
                 | Some(UploadKey::Manifest { open_id: owner, .. })
                 | Some(UploadKey::Image { open_id: owner, .. })
-                | Some(UploadKey::PhotoManifest { open_id: owner, .. }) => {
+                | Some(UploadKey::PhotoManifest { open_id: owner, .. })
+                | Some(UploadKey::ConsoleUpload { open_id: owner, .. }) => {
                     assert_eq!(owner, open_id, "{video_key:?} moved to another account")
                 }
                 None => panic!("manifest {key:?} describes {video_key:?}, which is no upload"),
