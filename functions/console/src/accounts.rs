@@ -23,9 +23,7 @@ async fn accounts_page(
         Ok(accounts) => html(
             StatusCode::OK,
             &pages::Accounts {
-                site: console
-                    .site
-                    .page(Some(signed_in.session.email.clone()), signed_in.csrf()),
+                site: console.page(&signed_in.session.email, signed_in.csrf()),
                 accounts,
                 notice,
             },
@@ -43,16 +41,9 @@ pub async fn connect(
         return refused.into_response();
     }
     let caller = format!("console:{}", signed_in.session.email);
-    let answer = console.api.connect_link(Some(&caller)).await;
-    match answer.body["url"].as_str() {
-        Some(url) if answer.status == 201 => Redirect::to(url).into_response(),
-        _ => {
-            let message = answer.body["error"]["message"]
-                .as_str()
-                .unwrap_or("the connect link could not be made")
-                .to_owned();
-            accounts_page(&console, &signed_in, Some(message)).await
-        }
+    match console.api.new_connect_link(Some(&caller)).await {
+        Ok(link) => Redirect::to(link.expose()).into_response(),
+        Err(err) => accounts_page(&console, &signed_in, Some(err.message)).await,
     }
 }
 

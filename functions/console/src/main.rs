@@ -3,8 +3,6 @@
 //! An axum router ([`routes`]) served through `lambda_http`; the posts it makes go through
 //! the posts API's own logic (`tiktok_publish_core::api`), in-process.
 
-use std::sync::Arc;
-
 use lambda_http::Error;
 use tiktok_publish_wiring::{Parts, aws_config};
 
@@ -22,13 +20,6 @@ async fn main() -> Result<(), Error> {
     tiktok_publish_wiring::telemetry::init_logging();
     // Built once per cold start: clients, table names, the bucket; no network call.
     let parts = Parts::from_env(aws_config().await)?;
-    let wired = parts.console()?;
-    let console = app::Console {
-        api: parts.posts_api()?,
-        auth: Arc::new(wired.auth),
-        uploads: wired.uploads,
-        site: Arc::new(site::SiteSettings::from(wired.site)),
-        form_origins: wired.form_origins.into(),
-    };
+    let console = app::Console::new(parts.posts_api()?, parts.console()?);
     lambda_http::run(routes::router(console)).await
 }

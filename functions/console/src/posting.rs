@@ -8,27 +8,40 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tiktok_publish_core::api::{ApiError, PostView};
+use tiktok_publish_core::api::{ApiAnswer, ApiError, PostView};
 use tiktok_publish_core::browser_upload::SignRequestBody;
+use tiktok_publish_domain::state::PostState;
 use tiktok_publish_domain::tiktok::PrivacyLevel;
 
 use crate::app::Console;
 use crate::pages::{self, html, privacy_label};
 use crate::signin::SignedIn;
 
-/// Errors the page's script reads: `{"error": {"code", "message", "field"?}}`.
+/// Errors the page's script reads, in the posts API's one shape
+/// (`{"error": {"code", "message", "field"?}}`).
 fn json_error(
     status: u16,
-    code: &str,
+    code: &'static str,
     message: impl Into<String>,
     field: Option<&str>,
 ) -> Response {
-    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut error = json!({"code": code, "message": message.into()});
-    if let Some(field) = field {
-        error["field"] = json!(field);
-    }
-    (status, Json(json!({ "error": error }))).into_response()
+    let mut error = ApiError::new(status, code, message);
+    error.field = field.map(str::to_owned);
+    answered(error.answer())
+}
+
+/// A posts API answer as the page's script reads it.
+fn answered(answer: ApiAnswer) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(answer.body)).into_response()
+}
+
+/// The CSRF token a script sent (the page's forms send theirs as a field).
+fn presented_csrf(headers: &HeaderMap) -> &str {
+    headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
 }
 
 /// An API failure as a page.
@@ -42,9 +55,7 @@ pub fn api_error_page(
     html(
         status,
         &pages::Message {
-            site: console
-                .site
-                .page(Some(signed_in.session.email.clone()), signed_in.csrf()),
+            site: console.page(&signed_in.session.email, signed_in.csrf()),
             heading,
             class: "error",
             message: err.message.clone(),
@@ -105,9 +116,7 @@ pub async fn page(
         .map(|level| (level.clone(), privacy_label(level)))
         .collect();
     let page = pages::PostPage {
-        site: console
-            .site
-            .page(Some(signed_in.session.email.clone()), signed_in.csrf()),
+        site: console.page(&signed_in.session.email, signed_in.csrf()),
         creator_json,
         privacy_options,
         photos,
@@ -136,11 +145,7 @@ pub async fn sign_upload(
     Query(query): Query<AccountQuery>,
     body: Result<Json<SignRequestBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let presented = headers
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if signed_in.check_csrf(presented).is_err() {
+    if signed_in.check_csrf(presented_csrf(&headers)).is_err() {
         return json_error(
             403,
             "csrf",
@@ -294,11 +299,7 @@ pub async fn create(
     headers: HeaderMap,
     Form(form): Form<PostForm>,
 ) -> Response {
-    let presented = headers
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if signed_in.check_csrf(presented).is_err() {
+    if signed_in.check_csrf(presented_csrf(&headers)).is_err() {
         return json_error(
             403,
             "csrf",
@@ -319,42 +320,43 @@ pub async fn create(
             tracing::info!(post_id = id, by = %signed_in.session.user_sub, "post made from the console");
             Redirect::to(&format!("/console/posts/{id}")).into_response()
         }
-        _ => {
-            let status =
-                StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, Json(answer.body)).into_response()
-        }
+        _ => answered(answer),
     }
 }
 
-fn state_label(view: &PostView) -> &'static str {
-    match view.state.as_str() {
-        "RECEIVED" | "AWAITING_OPTIONS" | "QUEUED" => "Waiting to upload",
-        "UPLOADING" => "Uploading to TikTok",
-        "PROCESSING" => "TikTok is processing it",
-        "PUBLISHED" => "Published",
-        "SENT_TO_INBOX" => "Sent to the TikTok inbox",
-        "REFUSED" => "Refused",
-        "FAILED" => "Failed",
-        "CANCELLED" => "Cancelled",
-        _ => "Unknown",
+fn state_label(state: PostState) -> &'static str {
+    match state {
+        PostState::Received | PostState::AwaitingOptions | PostState::Queued => "Waiting to upload",
+        PostState::Uploading => "Uploading to TikTok",
+        PostState::Processing => "TikTok is processing it",
+        PostState::Published => "Published",
+        PostState::SentToInbox => "Sent to the TikTok inbox",
+        PostState::Refused => "Refused",
+        PostState::Failed => "Failed",
+        PostState::Cancelled => "Cancelled",
     }
 }
 
 async fn status_fragment(console: &Console, post: &PostView) -> String {
-    let username = console
-        .api
-        .account_views()
-        .await
-        .ok()
-        .and_then(|accounts| accounts.into_iter().find(|a| a.open_id == post.account))
-        .and_then(|account| account.username);
+    // The link needs the creator's handle; only a post with a public id has a link, so the
+    // accounts are read then, not on every poll.
+    let username = if post.public_post_ids.is_empty() {
+        None
+    } else {
+        console
+            .api
+            .account_views()
+            .await
+            .ok()
+            .and_then(|accounts| accounts.into_iter().find(|a| a.open_id == post.account))
+            .and_then(|account| account.username)
+    };
     let options = post.options.as_ref();
     let private = options.is_some_and(|o| o.privacy_level == Some(PrivacyLevel::SelfOnly));
     let fragment = pages::StatusFragment {
         post,
         state: post.state.as_str().to_owned(),
-        state_label: state_label(post),
+        state_label: state_label(post.state),
         title: options.map(|o| o.title.clone()).filter(|t| !t.is_empty()),
         progress: post.progress.as_ref().map(|p| {
             format!(
@@ -385,9 +387,7 @@ pub async fn detail(
     html(
         StatusCode::OK,
         &pages::PostStatus {
-            site: console
-                .site
-                .page(Some(signed_in.session.email.clone()), signed_in.csrf()),
+            site: console.page(&signed_in.session.email, signed_in.csrf()),
             post: &post,
             status,
         },

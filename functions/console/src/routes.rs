@@ -13,6 +13,7 @@ use tower_http::compression::CompressionLayer;
 use crate::app::Console;
 use crate::pages::{self, html};
 use crate::signin::{self, SignedIn};
+use crate::site::Site;
 use crate::{accounts, assets, posting};
 
 pub fn router(console: Console) -> Router {
@@ -67,9 +68,10 @@ async fn security_headers(
         HeaderValue::from_static("same-origin"),
     );
     headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    if let Ok(policy) = HeaderValue::from_str(&console.content_security_policy()) {
-        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
-    }
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        console.content_security_policy.clone(),
+    );
     response
 }
 
@@ -77,7 +79,7 @@ async fn landing(State(console): State<Console>) -> Response {
     html(
         StatusCode::OK,
         &pages::Landing {
-            site: console.site.page(None, String::new()),
+            site: Site::public(&console.site),
         },
     )
 }
@@ -86,7 +88,7 @@ async fn terms(State(console): State<Console>) -> Response {
     html(
         StatusCode::OK,
         &pages::Terms {
-            site: console.site.page(None, String::new()),
+            site: Site::public(&console.site),
         },
     )
 }
@@ -95,7 +97,7 @@ async fn privacy(State(console): State<Console>) -> Response {
     html(
         StatusCode::OK,
         &pages::Privacy {
-            site: console.site.page(None, String::new()),
+            site: Site::public(&console.site),
         },
     )
 }

@@ -20,6 +20,7 @@ use tiktok_publish_core::console::{
 
 use crate::app::Console;
 use crate::pages::{self, html};
+use crate::site::Site;
 
 /// The session cookie: the opaque id, nothing else.
 pub const SESSION_COOKIE: &str = "__Host-console-session";
@@ -70,14 +71,16 @@ pub fn forbidden_form() -> Response {
         .into_response()
 }
 
-fn cookie_value<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The value of the request's cookie `name`.
+fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find_map(|(key, value)| (key == name).then_some(value))
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == name)
+        .map(|cookie| cookie.value().to_owned())
 }
 
 impl FromRequestParts<Console> for SignedIn {
@@ -85,7 +88,7 @@ impl FromRequestParts<Console> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, console: &Console) -> Result<Self, Response> {
         let id = cookie_value(&parts.headers, SESSION_COOKIE)
-            .and_then(|value| SessionId::parse(value).ok());
+            .and_then(|value| SessionId::parse(&value).ok());
         let refused = match id {
             None => SessionRefused::Unknown,
             Some(id) => match console.auth.resume(&id).await {
@@ -132,47 +135,41 @@ impl FromRequestParts<Console> for SignedIn {
     }
 }
 
-fn session_cookie(id: &SessionId, max_age_seconds: i64) -> HeaderValue {
-    let cookie = Cookie::build((SESSION_COOKIE, id.expose().to_owned()))
+/// A `__Host-` cookie (Secure, path `/`, no domain) the page's scripts cannot read.
+fn host_cookie(
+    name: &'static str,
+    value: &str,
+    same_site: SameSite,
+    max_age_seconds: i64,
+) -> HeaderValue {
+    let cookie = Cookie::build((name, value.to_owned()))
         .path("/")
         .secure(true)
         .http_only(true)
-        .same_site(SameSite::Lax)
+        .same_site(same_site)
         .max_age(cookie::time::Duration::seconds(max_age_seconds))
         .build();
-    HeaderValue::from_str(&cookie.to_string()).expect("a session id is a valid cookie value")
+    HeaderValue::from_str(&cookie.to_string()).expect("ids and tokens are valid cookie values")
 }
 
 fn cleared(name: &'static str) -> HeaderValue {
-    let cookie = Cookie::build((name, ""))
-        .path("/")
-        .secure(true)
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .max_age(cookie::time::Duration::ZERO)
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).expect("an empty cookie is valid")
-}
-
-fn sign_in_form_cookie(token: &str) -> HeaderValue {
-    let cookie = Cookie::build((SIGN_IN_COOKIE, token.to_owned()))
-        .path("/")
-        .secure(true)
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .max_age(cookie::time::Duration::seconds(SIGN_IN_FORM_SECONDS))
-        .build();
-    HeaderValue::from_str(&cookie.to_string()).expect("a generated token is a valid cookie value")
+    host_cookie(name, "", SameSite::Lax, 0)
 }
 
 /// The sign-in forms' token: the cookie's if the browser has a valid one, else a new one
 /// (set with the answer).
 fn form_token(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     match cookie_value(headers, SIGN_IN_COOKIE).filter(|v| SessionId::parse(v).is_ok()) {
-        Some(token) => (token.to_owned(), None),
+        Some(token) => (token, None),
         None => {
+            // As unguessable as a session id, and checked the same way.
             let token = SessionId::generate().expose().to_owned();
-            let cookie = sign_in_form_cookie(&token);
+            let cookie = host_cookie(
+                SIGN_IN_COOKIE,
+                &token,
+                SameSite::Strict,
+                SIGN_IN_FORM_SECONDS,
+            );
             (token, Some(cookie))
         }
     }
@@ -212,7 +209,7 @@ pub async fn sign_in_page(
         _ => None,
     };
     let page = pages::SignIn {
-        site: console.site.page(None, String::new()),
+        site: Site::public(&console.site),
         form_csrf: token,
         email: String::new(),
         notice,
@@ -243,7 +240,7 @@ pub async fn sign_in(
     let password = SecretString::from(form.password);
     let outcome = console.auth.sign_in(&email, &password).await;
     signed_in_or_next_step(&console, &headers, outcome, |error| pages::SignIn {
-        site: console.site.page(None, String::new()),
+        site: Site::public(&console.site),
         form_csrf: form.csrf.clone(),
         email: email.clone(),
         notice: None,
@@ -319,7 +316,7 @@ fn challenge_page<'a>(
     error: Option<String>,
 ) -> pages::Challenge<'a> {
     pages::Challenge {
-        site: console.site.page(None, String::new()),
+        site: Site::public(&console.site),
         heading: if new_password {
             "Choose your password"
         } else {
@@ -347,13 +344,17 @@ fn signed_in_or_next_step<T: askama::Template>(
     again: impl FnOnce(String) -> T,
 ) -> Response {
     let csrf = cookie_value(headers, SIGN_IN_COOKIE).unwrap_or_default();
+    let csrf = csrf.as_str();
     match outcome {
         Ok(SignInOutcome::SignedIn(new)) => {
             // The cookie lives as long as the session may (the table's row says when it ends).
             let lifetime = i64::try_from(console.site.session_days * 24 * 3600).unwrap_or(i64::MAX);
             let mut response = Redirect::to("/console/post").into_response();
             let headers = response.headers_mut();
-            headers.append(header::SET_COOKIE, session_cookie(&new.id, lifetime));
+            headers.append(
+                header::SET_COOKIE,
+                host_cookie(SESSION_COOKIE, new.id.expose(), SameSite::Lax, lifetime),
+            );
             headers.append(header::SET_COOKIE, cleared(SIGN_IN_COOKIE));
             response
         }

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::{
     AccountView, ApiAnswer, ApiError, CANCELLABLE, CreatorInfoView, PostsApi, answer_of, view,
 };
-use crate::connect::issue_connect_link;
+use crate::connect::{ConnectLink, issue_connect_link};
 use crate::errors::{Classify, Remedy};
 use crate::setup::WiringError;
 use crate::store::{Fact, UnixTime, unix_now};
@@ -126,11 +126,7 @@ impl PostsApi {
     /// account. It is the answer's purpose, so it is in the body; it is never logged.
     /// `caller` (the IAM principal) is kept with the link.
     pub async fn connect_link(&self, caller: Option<&str>) -> ApiAnswer {
-        let Some(settings) = &self.connect else {
-            return ApiError::internal("PUBLIC_BASE_URL is not set: connect links need it")
-                .answer();
-        };
-        match issue_connect_link(self.oauth.as_ref(), settings, caller, unix_now()).await {
+        match self.new_connect_link(caller).await {
             Ok(link) => ApiAnswer::json(
                 201,
                 json!({
@@ -139,8 +135,20 @@ impl PostsApi {
                 }),
             )
             .with_header("cache-control", "no-store"),
-            Err(err) => ApiError::from_kind(err.kind(), &err).answer(),
+            Err(err) => err.answer(),
         }
+    }
+
+    /// A single-use connect link, typed (the console redirects to it).
+    pub async fn new_connect_link(&self, caller: Option<&str>) -> Result<ConnectLink, ApiError> {
+        let Some(settings) = &self.connect else {
+            return Err(ApiError::internal(
+                "PUBLIC_BASE_URL is not set: connect links need it",
+            ));
+        };
+        issue_connect_link(self.oauth.as_ref(), settings, caller, unix_now())
+            .await
+            .map_err(|err| ApiError::from_kind(err.kind(), &err))
     }
 
     /// `GET /accounts/{open_id}/creator-info`: the creator's posting settings, fresh from

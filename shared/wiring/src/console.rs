@@ -16,7 +16,7 @@ use tiktok_publish_core::console::{
 use tiktok_publish_core::tokens::{Clock, SystemClock};
 use tiktok_publish_domain::time::UnixTime;
 
-use crate::{Parts, secret_codec};
+use crate::Parts;
 
 /// What the public pages name (the template's operator and retention parameters).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +91,7 @@ impl Parts {
                     self.dynamodb.clone(),
                     settings.required("CONSOLE_SESSIONS_TABLE")?,
                 )
-                .with_codec(secret_codec(&self.sdk, settings)),
+                .with_codec(self.codec.clone()),
             ),
             jwks: Arc::new(HttpJwks::new(jwks_url).map_err(|e| ConfigError::Invalid {
                 name: "CONSOLE_JWKS_URL",

@@ -188,6 +188,8 @@ pub struct Parts {
     pub tables: TableNames,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub s3: aws_sdk_s3::Client,
+    /// How secrets are stored (the sealing key's codec, its opened-secret cache shared).
+    pub codec: Arc<dyn SecretCodec>,
     pub posts: Arc<DynamoPostStore>,
     pub accounts: Arc<DynamoTokenStore>,
     pub oauth: Arc<DynamoOAuthStateStore>,
@@ -216,7 +218,8 @@ impl Parts {
                     .with_codec(codec.clone()),
             ),
             accounts: Arc::new(
-                DynamoTokenStore::new(dynamodb.clone(), tables.accounts.clone()).with_codec(codec),
+                DynamoTokenStore::new(dynamodb.clone(), tables.accounts.clone())
+                    .with_codec(codec.clone()),
             ),
             oauth: Arc::new(DynamoOAuthStateStore::new(
                 dynamodb.clone(),
@@ -229,6 +232,7 @@ impl Parts {
             )),
             secret: Arc::new(ClientSecret::new(&sdk, settings.client_secret())),
             events: outcome_events(&sdk, &settings),
+            codec,
             settings,
             tables,
             dynamodb,

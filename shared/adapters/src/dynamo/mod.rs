@@ -121,6 +121,34 @@ pub(crate) fn is_condition_failed<E: ProvideErrorMetadata>(
     error_code(err) == Some("ConditionalCheckFailedException")
 }
 
+/// Writes `item` only if no item has its key (`key_attr`): `Ok(true)` when written,
+/// `Ok(false)` when one already existed (nothing written).
+pub(crate) async fn put_new(
+    client: &Client,
+    table: &str,
+    key_attr: &str,
+    item: Item,
+) -> Result<bool, StoreError> {
+    let mut expr = Expr::new();
+    let key = expr.name(key_attr);
+    expr.condition(format!("attribute_not_exists({key})"));
+    let condition = expr.condition_expression();
+    let (names, _) = expr.into_maps();
+    match client
+        .put_item()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(condition)
+        .set_expression_attribute_names(names)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failed(&e) => Ok(false),
+        Err(e) => Err(sdk_error("PutItem", e)),
+    }
+}
+
 /// Codes DynamoDB uses for "not now": throttling and its own trouble.
 const TRANSIENT_CODES: &[&str] = &[
     "ThrottlingException",

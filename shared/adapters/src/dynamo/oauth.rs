@@ -5,7 +5,9 @@ use std::fmt;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 
-use super::{Expr, Item, OAUTH_TTL_ATTRIBUTE, Reader, is_condition_failed, n, s, sdk_error};
+use super::{
+    Expr, Item, OAUTH_TTL_ATTRIBUTE, Reader, is_condition_failed, n, put_new, s, sdk_error,
+};
 use tiktok_publish_core::store::one_time::{
     ConsumeOutcome, OneTimeKind, OneTimeRecord, OneTimeToken, presented_key,
 };
@@ -91,29 +93,14 @@ impl OAuthStateStore for DynamoOAuthStateStore {
                 item.insert(name.to_owned(), s(value.as_str()));
             }
         }
-        let mut expr = Expr::new();
-        let key = expr.name(KEY);
-        expr.condition(format!("attribute_not_exists({key})"));
-        let condition = expr.condition_expression();
-        let (names, _) = expr.into_maps();
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_condition_expression(condition)
-            .set_expression_attribute_names(names)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failed(&e) => Err(StoreError::Conflict {
-                entity: ENTITY,
-                id: "(redacted)".into(),
-                detail: "a token with this value already exists".into(),
-            }),
-            Err(e) => Err(sdk_error("PutItem", e)),
+        if put_new(&self.client, &self.table, KEY, item).await? {
+            return Ok(());
         }
+        Err(StoreError::Conflict {
+            entity: ENTITY,
+            id: "(redacted)".into(),
+            detail: "a token with this value already exists".into(),
+        })
     }
 
     async fn consume(

@@ -13,7 +13,8 @@ use super::post_item::{
     record_of, set_failure, webhook_attributes,
 };
 use super::{
-    Expr, Item, POSTS_BY_ACCOUNT_INDEX, Reader, is_condition_failed, n, s, sdk_error, string_list,
+    Expr, Item, POSTS_BY_ACCOUNT_INDEX, Reader, is_condition_failed, n, put_new, s, sdk_error,
+    string_list,
 };
 use tiktok_publish_core::store::codec::{PlainCodec, SecretCodec};
 use tiktok_publish_core::store::post::{
@@ -157,32 +158,17 @@ fn non_final_states() -> Vec<PostState> {
 impl PostStore for DynamoPostStore {
     async fn create(&self, record: &PostRecord) -> Result<CreateOutcome, StoreError> {
         let item = item_of(record)?;
-        let mut expr = Expr::new();
-        let key = expr.name(KEY);
-        expr.condition(format!("attribute_not_exists({key})"));
-        let condition = expr.condition_expression();
-        let (names, _) = expr.into_maps();
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_condition_expression(condition)
-            .set_expression_attribute_names(names)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(CreateOutcome::Created),
-            Err(e) if is_condition_failed(&e) => match self.fetch(&record.id).await? {
-                Some(existing) => Ok(CreateOutcome::AlreadyExists(Box::new(existing))),
-                // Created and deleted in between: nobody deletes posts, so say so loudly.
-                None => Err(StoreError::Conflict {
-                    entity: ENTITY,
-                    id: record.id.to_string(),
-                    detail: "the record existed a moment ago and is gone".into(),
-                }),
-            },
-            Err(e) => Err(sdk_error("PutItem", e)),
+        if put_new(&self.client, &self.table, KEY, item).await? {
+            return Ok(CreateOutcome::Created);
+        }
+        match self.fetch(&record.id).await? {
+            Some(existing) => Ok(CreateOutcome::AlreadyExists(Box::new(existing))),
+            // Created and deleted in between: nobody deletes posts, so say so loudly.
+            None => Err(StoreError::Conflict {
+                entity: ENTITY,
+                id: record.id.to_string(),
+                detail: "the record existed a moment ago and is gone".into(),
+            }),
         }
     }
 

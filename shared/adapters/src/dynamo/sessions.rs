@@ -11,7 +11,7 @@ use secrecy::SecretString;
 
 use super::{
     CONSOLE_SESSIONS_KEY, CONSOLE_SESSIONS_TTL_ATTRIBUTE, Expr, Item, Reader, is_condition_failed,
-    n, s, sdk_error,
+    n, put_new, s, sdk_error,
 };
 use tiktok_publish_core::console::{SessionRecord, SessionStore};
 use tiktok_publish_core::store::codec::{PlainCodec, SealedSecret, SecretCodec};
@@ -130,29 +130,14 @@ impl SessionStore for DynamoSessionStore {
                 n(record.expires_at),
             ),
         ]);
-        let mut expr = Expr::new();
-        let key = expr.name(CONSOLE_SESSIONS_KEY);
-        expr.condition(format!("attribute_not_exists({key})"));
-        let condition = expr.condition_expression();
-        let (names, _) = expr.into_maps();
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .set_condition_expression(condition)
-            .set_expression_attribute_names(names)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failed(&e) => Err(StoreError::Conflict {
-                entity: ENTITY,
-                id: "(redacted)".into(),
-                detail: "a session with this id already exists".into(),
-            }),
-            Err(e) => Err(sdk_error("PutItem", e)),
+        if put_new(&self.client, &self.table, CONSOLE_SESSIONS_KEY, item).await? {
+            return Ok(());
         }
+        Err(StoreError::Conflict {
+            entity: ENTITY,
+            id: "(redacted)".into(),
+            detail: "a session with this id already exists".into(),
+        })
     }
 
     async fn get(&self, session_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
