@@ -54,7 +54,7 @@ def create_user_pool_client(aws, r, logical, props, take, log):
     take(props, {"ClientName", "UserPoolId", "GenerateSecret", "ExplicitAuthFlows",
                  "PreventUserExistenceErrors", "EnableTokenRevocation", "AccessTokenValidity",
                  "IdTokenValidity", "RefreshTokenValidity", "TokenValidityUnits",
-                 "AuthSessionValidity"}, logical)
+                 "AuthSessionValidity", "ReadAttributes"}, logical)
     props = r.resolve(props)
     client = aws["cognito-idp"].create_user_pool_client(**props)["UserPoolClient"]
     r.refs[logical] = client["ClientId"]

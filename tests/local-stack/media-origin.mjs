@@ -90,9 +90,16 @@ async function serveObject(s3Client, bucket, forwarded, req, res) {
 
 // CloudFront's cache behaviours for the API's public paths, and the methods each allows
 // (infra/template.yaml, FrontDoor): anything else is answered 403 at the edge.
+// The console's behaviours exist only with ConsoleAdminEmail; here they always pass (the API
+// answers 404 without a console).
+const ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"];
 const API_BEHAVIOURS = [
   { prefix: "/oauth/", methods: ["GET", "HEAD"] },
-  { prefix: "/webhooks/", methods: ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"] },
+  { prefix: "/webhooks/", methods: ALL_METHODS },
+  { prefix: "/console", methods: ALL_METHODS },
+  { exact: "/about", methods: ["GET", "HEAD"] },
+  { exact: "/terms", methods: ["GET", "HEAD"] },
+  { exact: "/privacy", methods: ["GET", "HEAD"] },
 ];
 
 /// Passes a request on to the HTTP API as the distribution does (AllViewerExceptHostHeader:
@@ -188,7 +195,7 @@ export async function startMediaOrigin({ dir, host, s3, bucket, signingKey, veri
     (req, res) => {
       const path = req.url.split("?")[0];
       const done = (status) => log(`${req.method} ${path} -> ${status}`);
-      const behaviour = api && API_BEHAVIOURS.find((b) => path.startsWith(b.prefix));
+      const behaviour = api && API_BEHAVIOURS.find((b) => (b.exact ? path === b.exact : path.startsWith(b.prefix)));
       if (behaviour) {
         if (!behaviour.methods.includes(req.method)) {
           res.writeHead(403).end();

@@ -694,6 +694,10 @@ def main():
         "CertificateArn": (f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/local-front-door"
                            if args.front_door else ""),
         "ConsoleAdminEmail": args.console_admin_email,
+        # What the console's public pages name (the template's rule wants all three with it).
+        "OperatorName": "Local stack operator" if args.console_admin_email else "",
+        "OperatorContactEmail": args.console_admin_email,
+        "OperatorJurisdiction": "the local stack (no law applies)" if args.console_admin_email else "",
     }
     parameters = {}
     for name, spec in template.get("Parameters", {}).items():
@@ -819,6 +823,16 @@ def main():
             function_env[key] = value
     if args.video_source_default:
         function_env["VIDEO_SOURCE_DEFAULT"] = args.video_source_default
+    if console_env:
+        # The template's JWKS URL names AWS's host; moto serves the keys itself.
+        function_env["CONSOLE_JWKS_URL"] = console_env["LOCAL_CONSOLE_JWKS_URL"]
+        # The console's clock, moved by the browser tests (a file of seconds to add; the
+        # template never sets this).
+        clock_file = os.path.join(os.path.abspath(args.out), "console-clock-offset")
+        with open(clock_file, "w") as f:
+            f.write("0\n")
+        function_env["CONSOLE_CLOCK_OFFSET_FILE"] = clock_file
+        console_env["LOCAL_CONSOLE_CLOCK_OFFSET_FILE"] = clock_file
 
     outputs = {name: str(r.resolve(spec["Value"]))
                for name, spec in template.get("Outputs", {}).items()

@@ -276,6 +276,64 @@ impl Tab {
         }
     }
 
+    /// Types `text` into the element `selector` finds, key by key, as a person does.
+    pub async fn type_into(&self, selector: &str, text: &str) -> Result<(), BrowserError> {
+        let element = self
+            .page
+            .find_element(selector)
+            .await
+            .map_err(devtools(format!("find {selector}")))?;
+        element
+            .click()
+            .await
+            .map_err(devtools(format!("focus {selector}")))?;
+        element
+            .type_str(text)
+            .await
+            .map_err(devtools(format!("type into {selector}")))?;
+        Ok(())
+    }
+
+    /// The value of `expression` in the page (a promise is awaited), read as `T`. From
+    /// DevTools, so the page's CSP does not apply (the tests read the DOM this way).
+    pub async fn evaluate<T: serde::de::DeserializeOwned>(
+        &self,
+        expression: &str,
+    ) -> Result<T, BrowserError> {
+        let evaluation = self
+            .page
+            .evaluate(expression)
+            .await
+            .map_err(devtools(format!("evaluate {expression}")))?;
+        evaluation.into_value().map_err(|e| BrowserError::DevTools {
+            action: format!("read the value of {expression}"),
+            source: CdpError::msg(e.to_string()),
+        })
+    }
+
+    /// Picks `files` in the file input `selector`, as the file chooser would.
+    pub async fn choose_files(&self, selector: &str, files: &[&str]) -> Result<(), BrowserError> {
+        use chromiumoxide::cdp::browser_protocol::dom::SetFileInputFilesParams;
+        let element = self
+            .page
+            .find_element(selector)
+            .await
+            .map_err(devtools(format!("find {selector}")))?;
+        let params = SetFileInputFilesParams::builder()
+            .files(files.iter().map(|f| (*f).to_owned()))
+            .backend_node_id(element.backend_node_id)
+            .build()
+            .map_err(|e| BrowserError::DevTools {
+                action: format!("choose files in {selector}"),
+                source: CdpError::msg(e),
+            })?;
+        self.page
+            .execute(params)
+            .await
+            .map_err(devtools(format!("choose files in {selector}")))?;
+        Ok(())
+    }
+
     /// Clicks the element `selector` finds, with the mouse (at its centre, scrolled into
     /// view), as a person does.
     pub async fn click(&self, selector: &str) -> Result<(), BrowserError> {

@@ -146,6 +146,13 @@ impl Stack {
         open_id: &str,
         nickname: &str,
     ) -> Result<String, StackError> {
+        self.seed_fake_creator(json!({ "open_id": open_id, "nickname": nickname }))
+            .await
+    }
+
+    /// Seeds a creator at the fake from a whole seed (tests/fake-tiktok's `AccountSeed`:
+    /// its posting settings too); answers its open_id.
+    pub async fn seed_fake_creator(&self, seed: Value) -> Result<String, StackError> {
         #[derive(Deserialize)]
         struct Seeded {
             open_id: String,
@@ -154,7 +161,7 @@ impl Stack {
         let request = self
             .http
             .post(format!("{}/__fake/accounts", self.fake_url))
-            .json(&json!({ "open_id": open_id, "nickname": nickname }));
+            .json(&seed);
         let seeded: Seeded = send(what, request).await?;
         Ok(seeded.open_id)
     }

@@ -1,0 +1,320 @@
+//! The web console in a real browser; run under `scripts/local-stack run`:
+//!
+//! ```sh
+//! scripts/install-browser && scripts/local-stack run -- \
+//!     cargo test -p browser-tests --features local-stack-tests --test console
+//! ```
+//!
+//! One person's session, in order (the stack has one console user, whose first sign-in
+//! changes the temporary password, so the steps cannot run apart): signed out, a console
+//! page sends to sign-in; the first sign-in asks for a new password; a form without its
+//! CSRF token is refused; an account is connected through the fake TikTok's authorize page;
+//! the Post page follows TikTok's Content Sharing Guidelines (asserted in the DOM) and sends
+//! nothing before Post is pressed; the post reaches PUBLISHED with its id; sign-out ends the
+//! session; a session past its end (the console's clock moved) is refused.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, ensure};
+use browser_tests::chromium::{Chromium, Tab};
+use browser_tests::stack::{FAKE_LOGIN_COOKIE, Stack};
+use serde::Deserialize;
+use serde_json::json;
+
+/// The password the first sign-in sets (the template's policy: 12+, upper, lower, digit).
+const NEW_PASSWORD: &str = "Console-test-Passw0rd";
+
+struct ConsoleEnv {
+    admin: String,
+    temporary_password: String,
+    clock_file: String,
+    /// Where the browser's uploads go (moto's S3).
+    s3_endpoint: String,
+}
+
+fn variable(name: &str) -> Result<String> {
+    std::env::var(name).with_context(|| {
+        format!("{name} is not set: run inside a fresh `scripts/local-stack run` with the console on")
+    })
+}
+
+impl ConsoleEnv {
+    fn from_env() -> Result<ConsoleEnv> {
+        Ok(ConsoleEnv {
+            admin: variable("LOCAL_CONSOLE_ADMIN_EMAIL")?,
+            temporary_password: variable("LOCAL_CONSOLE_ADMIN_TEMPORARY_PASSWORD")?,
+            clock_file: variable("LOCAL_CONSOLE_CLOCK_OFFSET_FILE")?,
+            s3_endpoint: variable("AWS_ENDPOINT_URL")?,
+        })
+    }
+
+    /// Moves the console's clock `seconds` ahead (0: back to the real time).
+    fn move_clock(&self, seconds: i64) -> Result<()> {
+        std::fs::write(&self.clock_file, format!("{seconds}\n"))
+            .with_context(|| format!("cannot write {}", self.clock_file))
+    }
+}
+
+async fn sign_in(tab: &Tab, email: &str, password: &str) -> Result<()> {
+    tab.wait_for("the sign-in form", |shown| shown.title.starts_with("Sign in"))
+        .await?;
+    tab.type_into("#email", email).await?;
+    tab.type_into("#password", password).await?;
+    tab.click("main form button[type=submit]").await?;
+    Ok(())
+}
+
+/// What the Post page shows of the guidelines, read from the DOM.
+#[derive(Debug, Deserialize)]
+struct PostPageState {
+    nickname_shown: bool,
+    privacy_value: String,
+    privacy_placeholder_disabled: bool,
+    privacy_options: Vec<String>,
+    comment: (bool, bool),
+    duet: (bool, bool),
+    stitch: (bool, bool),
+    disclose_checked: bool,
+    disclosure_options_hidden: bool,
+    label_hidden: bool,
+    declaration: String,
+    declaration_before_button: bool,
+    post_disabled: bool,
+    s3_requests: u32,
+}
+
+const READ_POST_PAGE: &str = r#"(() => {
+  const box = (id) => { const e = document.getElementById(id); return [e.checked, e.disabled]; };
+  const select = document.getElementById('privacy');
+  const declaration = document.getElementById('declaration');
+  const button = document.getElementById('post-button');
+  return {
+    nickname_shown: document.body.innerText.includes('Posting to NICKNAME'),
+    privacy_value: select.value,
+    privacy_placeholder_disabled: select.options[0].disabled && select.options[0].value === '',
+    privacy_options: [...select.options].slice(1).map((o) => o.value),
+    comment: box('allow-comment'), duet: box('allow-duet'), stitch: box('allow-stitch'),
+    disclose_checked: document.getElementById('disclose').checked,
+    disclosure_options_hidden: document.getElementById('disclosure-options').hidden,
+    label_hidden: document.getElementById('disclosure-label').hidden,
+    declaration: declaration.innerText,
+    declaration_before_button:
+      !!(declaration.compareDocumentPosition(button) & Node.DOCUMENT_POSITION_FOLLOWING),
+    post_disabled: button.disabled,
+    s3_requests: performance.getEntriesByType('resource')
+      .filter((e) => e.name.startsWith('S3_ENDPOINT')).length,
+  };
+})()"#;
+
+#[tokio::test]
+async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
+    let stack = Stack::from_env()?;
+    let env = ConsoleEnv::from_env()?;
+    let api = stack.api_url().to_owned();
+    let browser = Chromium::launch().await?;
+
+    // Signed out, a console page sends to sign-in.
+    let tab = browser.open(&format!("{api}/console/accounts")).await?;
+    let sign_in_page = format!("{api}/console/sign-in");
+    tab.wait_for("the sign-in page", |shown| shown.location == sign_in_page)
+        .await?;
+
+    // The first sign-in asks for a password of the user's own.
+    sign_in(&tab, &env.admin, &env.temporary_password).await?;
+    tab.wait_for("the new-password step", |shown| {
+        shown.title.starts_with("Choose your password")
+    })
+    .await
+    .context("the temporary password did not lead to the new-password step (a stack whose admin already signed in: start a fresh one)")?;
+    tab.type_into("#new-password", NEW_PASSWORD).await?;
+    tab.click("main form button[type=submit]").await?;
+    // The Post page sends to Accounts while no account is connected.
+    let accounts_page = format!("{api}/console/accounts");
+    let shown = tab
+        .wait_for("the accounts page", |shown| shown.location == accounts_page)
+        .await?;
+    ensure!(
+        shown.text.contains(&format!("Sign out {}", env.admin)),
+        "the console does not say who is signed in: {shown:?}"
+    );
+
+    // A state-changing form without its CSRF token is refused.
+    let status: u16 = tab
+        .evaluate(
+            "fetch('/console/accounts/connect', {method: 'POST', headers: \
+             {'content-type': 'application/x-www-form-urlencoded'}, body: 'csrf=forged'}) \
+             .then((r) => r.status)",
+        )
+        .await?;
+    ensure!(status == 403, "a forged form was answered {status}, not 403");
+
+    // Connect a creator whose Duet is off, through the fake's authorize page.
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos();
+    let nickname = format!("Console creator {nanos}");
+    let open_id = stack
+        .seed_fake_creator(json!({
+            "open_id": format!("console-{nanos}"),
+            "nickname": nickname,
+            "username": format!("console.{nanos}"),
+            "privacy_level_options": ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"],
+            "duet_disabled": true,
+            "max_video_post_duration_sec": 600,
+        }))
+        .await?;
+    browser
+        .set_cookie(stack.fake_url(), FAKE_LOGIN_COOKIE, &open_id)
+        .await?;
+    tab.click("form[action='/console/accounts/connect'] button").await?;
+    let authorize_page = format!("{}/v2/auth/authorize/", stack.fake_url());
+    tab.wait_for("the fake TikTok's consent page", |shown| {
+        shown.location == authorize_page
+    })
+    .await?;
+    tab.click("button[name=decision][value=authorize]").await?;
+    tab.wait_for("the callback's page", |shown| {
+        shown.title == "TikTok account connected"
+    })
+    .await?;
+
+    // The Post page: TikTok's guidelines, point by point.
+    let post_page = format!("{api}/console/post");
+    let tab = browser
+        .open(&format!("{post_page}?account={open_id}"))
+        .await?;
+    tab.wait_for("the Post page", |shown| {
+        shown.location == post_page && shown.text.contains("Posting to")
+    })
+    .await?;
+    let read = READ_POST_PAGE
+        .replace("NICKNAME", &nickname)
+        .replace("S3_ENDPOINT", &env.s3_endpoint);
+    let page: PostPageState = tab.evaluate(&read).await?;
+    ensure!(page.nickname_shown, "1a: the creator's nickname is not shown: {page:?}");
+    ensure!(
+        page.privacy_value.is_empty() && page.privacy_placeholder_disabled,
+        "2b: the privacy has a default: {page:?}"
+    );
+    ensure!(
+        page.privacy_options == ["PUBLIC_TO_EVERYONE", "MUTUAL_FOLLOW_FRIENDS", "SELF_ONLY"],
+        "2b: the privacy options are not the creator's: {page:?}"
+    );
+    ensure!(
+        page.comment == (false, false) && page.stitch == (false, false),
+        "2c: Comment and Stitch must start unchecked and usable: {page:?}"
+    );
+    ensure!(
+        page.duet == (false, true),
+        "2c: Duet, off for this creator, must be unchecked and disabled: {page:?}"
+    );
+    ensure!(
+        !page.disclose_checked && page.disclosure_options_hidden && page.label_hidden,
+        "3a: the disclosure must start off, with no label: {page:?}"
+    );
+    ensure!(
+        page.declaration.contains("By posting, you agree to TikTok's Music Usage Confirmation")
+            && page.declaration_before_button,
+        "the music declaration must be shown before the Post button: {page:?}"
+    );
+    ensure!(page.post_disabled, "Post is enabled with no file: {page:?}");
+
+    // Branded content makes "Only me" unavailable, and says why.
+    tab.click("#disclose").await?;
+    tab.click("#branded-content").await?;
+    let (only_me_disabled, only_me_title, label): (bool, String, String) = tab
+        .evaluate(
+            "(() => { const o = document.querySelector('#privacy option[value=SELF_ONLY]'); \
+             return [o.disabled, o.title, document.getElementById('disclosure-label').innerText]; })()",
+        )
+        .await?;
+    ensure!(
+        only_me_disabled && only_me_title == "Branded content visibility cannot be set to private.",
+        "3b: Branded content must disable Only me with TikTok's text (disabled {only_me_disabled}, title {only_me_title:?})"
+    );
+    ensure!(
+        label == "Your photo/video will be labeled as 'Paid partnership'",
+        "3a: the label for branded content is {label:?}"
+    );
+    tab.click("#branded-content").await?;
+    tab.click("#disclose").await?;
+
+    // A video, then everything but the consent: nothing goes to S3 yet.
+    let video = concat!(env!("CARGO_MANIFEST_DIR"), "/../local-stack/fixtures/smoke.mp4");
+    tab.choose_files("#file", &[video]).await?;
+    tab.type_into("#title", "Posted from the console <b>in a browser</b>")
+        .await?;
+    // A person picks from the dropdown; DevTools sets the value and says it changed.
+    let _: bool = tab
+        .evaluate(
+            "(() => { const s = document.getElementById('privacy'); s.value = 'SELF_ONLY'; \
+             s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()",
+        )
+        .await?;
+    tab.click("#allow-comment").await?;
+    let page: PostPageState = tab.evaluate(&read).await?;
+    ensure!(
+        page.s3_requests == 0,
+        "5c: {} request(s) reached S3 before Post was pressed",
+        page.s3_requests
+    );
+
+    // The consent: the upload, the post, its page, live status to PUBLISHED.
+    tab.click("#post-button").await?;
+    let posts_page = format!("{api}/console/posts/");
+    let shown = tab
+        .wait_for("the post's page, published", |shown| {
+            shown.location.starts_with(&posts_page) && shown.text.contains("Status: Published")
+        })
+        .await?;
+    ensure!(
+        shown.text.contains("it may take a few minutes"),
+        "5d: the processing notice is missing: {shown:?}"
+    );
+    ensure!(
+        shown
+            .text
+            .contains("Title: Posted from the console <b>in a browser</b>"),
+        "the title is not shown as typed (escaped): {shown:?}"
+    );
+    let bold: u32 = tab.evaluate("document.querySelectorAll('main b').length").await?;
+    ensure!(bold == 0, "the title's markup was rendered as HTML");
+    ensure!(
+        shown.text.contains("This post is private"),
+        "a private post must say it has no public link: {shown:?}"
+    );
+
+    // Sign-out ends the session: its pages send to sign-in again.
+    tab.click("header form[action='/console/sign-out'] button").await?;
+    tab.wait_for("the sign-in page after sign-out", |shown| {
+        shown.location == sign_in_page
+    })
+    .await?;
+    let tab = browser.open(&accounts_page).await?;
+    tab.wait_for("sign-in, the session gone", |shown| {
+        shown.location == sign_in_page
+    })
+    .await?;
+
+    // A session past its end is refused (the console's clock, moved 8 days on).
+    sign_in(&tab, &env.admin, NEW_PASSWORD).await?;
+    tab.wait_for("the accounts or Post page", |shown| {
+        shown.location.starts_with(&format!("{api}/console/"))
+            && shown.location != sign_in_page
+    })
+    .await?;
+    env.move_clock(8 * 24 * 3600)?;
+    let expired = async {
+        let tab = browser.open(&accounts_page).await?;
+        tab.wait_for("sign-in, the session ended", |shown| {
+            shown.location == sign_in_page && shown.text.contains("Your session has ended")
+        })
+        .await
+    }
+    .await;
+    env.move_clock(0)?;
+    expired?;
+    browser.close().await?;
+
+    let violations = stack.fake_violations().await?;
+    ensure!(violations.is_empty(), "the fake saw violations: {violations:?}");
+    Ok(())
+}
