@@ -21,6 +21,7 @@ import secrets
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import boto3
@@ -62,8 +63,10 @@ def http(method, url, headers):
 
 
 def console_origin(env):
-    """The template's CORS origin: the front door's https://DomainName, else the API's URL."""
-    return env.get("FRONT_DOOR_URL") or env["LOCAL_API_URL"]
+    """The template's CORS origin: where the console is served, the public base URL (the
+    local API's URL, also with a front door: see setup.py)."""
+    url = urllib.parse.urlsplit(env["PUBLIC_BASE_URL"])
+    return f"{url.scheme}://{url.netloc}"
 
 
 def sign_in(cognito, env):

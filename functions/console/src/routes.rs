@@ -18,7 +18,7 @@ use crate::{accounts, assets, posting};
 
 pub fn router(console: Console) -> Router {
     Router::new()
-        .route("/", get(landing))
+        .route("/about", get(landing))
         .route("/terms", get(terms))
         .route("/privacy", get(privacy))
         .route("/console", get(home))

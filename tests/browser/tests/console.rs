@@ -34,7 +34,9 @@ struct ConsoleEnv {
 
 fn variable(name: &str) -> Result<String> {
     std::env::var(name).with_context(|| {
-        format!("{name} is not set: run inside a fresh `scripts/local-stack run` with the console on")
+        format!(
+            "{name} is not set: run inside a fresh `scripts/local-stack run` with the console on"
+        )
     })
 }
 
@@ -56,8 +58,10 @@ impl ConsoleEnv {
 }
 
 async fn sign_in(tab: &Tab, email: &str, password: &str) -> Result<()> {
-    tab.wait_for("the sign-in form", |shown| shown.title.starts_with("Sign in"))
-        .await?;
+    tab.wait_for("the sign-in form", |shown| {
+        shown.title.starts_with("Sign in")
+    })
+    .await?;
     tab.type_into("#email", email).await?;
     tab.type_into("#password", password).await?;
     tab.click("main form button[type=submit]").await?;
@@ -128,10 +132,17 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
     .context("the temporary password did not lead to the new-password step (a stack whose admin already signed in: start a fresh one)")?;
     tab.type_into("#new-password", NEW_PASSWORD).await?;
     tab.click("main form button[type=submit]").await?;
-    // The Post page sends to Accounts while no account is connected.
+    // Signed in: the Post page (or Accounts, where the account to post to is chosen).
     let accounts_page = format!("{api}/console/accounts");
+    tab.wait_for("a signed-in page", |shown| {
+        shown.location.starts_with(&format!("{api}/console/")) && shown.location != sign_in_page
+    })
+    .await?;
+    let tab = browser.open(&accounts_page).await?;
     let shown = tab
-        .wait_for("the accounts page", |shown| shown.location == accounts_page)
+        .wait_for("the accounts page", |shown| {
+            shown.location == accounts_page && shown.text.contains("Connect a TikTok account")
+        })
         .await?;
     ensure!(
         shown.text.contains(&format!("Sign out {}", env.admin)),
@@ -146,7 +157,10 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
              .then((r) => r.status)",
         )
         .await?;
-    ensure!(status == 403, "a forged form was answered {status}, not 403");
+    ensure!(
+        status == 403,
+        "a forged form was answered {status}, not 403"
+    );
 
     // Connect a creator whose Duet is off, through the fake's authorize page.
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos();
@@ -164,7 +178,8 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
     browser
         .set_cookie(stack.fake_url(), FAKE_LOGIN_COOKIE, &open_id)
         .await?;
-    tab.click("form[action='/console/accounts/connect'] button").await?;
+    tab.click("form[action='/console/accounts/connect'] button")
+        .await?;
     let authorize_page = format!("{}/v2/auth/authorize/", stack.fake_url());
     tab.wait_for("the fake TikTok's consent page", |shown| {
         shown.location == authorize_page
@@ -189,7 +204,10 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
         .replace("NICKNAME", &nickname)
         .replace("S3_ENDPOINT", &env.s3_endpoint);
     let page: PostPageState = tab.evaluate(&read).await?;
-    ensure!(page.nickname_shown, "1a: the creator's nickname is not shown: {page:?}");
+    ensure!(
+        page.nickname_shown,
+        "1a: the creator's nickname is not shown: {page:?}"
+    );
     ensure!(
         page.privacy_value.is_empty() && page.privacy_placeholder_disabled,
         "2b: the privacy has a default: {page:?}"
@@ -211,7 +229,8 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
         "3a: the disclosure must start off, with no label: {page:?}"
     );
     ensure!(
-        page.declaration.contains("By posting, you agree to TikTok's Music Usage Confirmation")
+        page.declaration
+            .contains("By posting, you agree to TikTok's Music Usage Confirmation")
             && page.declaration_before_button,
         "the music declaration must be shown before the Post button: {page:?}"
     );
@@ -238,7 +257,13 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
     tab.click("#disclose").await?;
 
     // A video, then everything but the consent: nothing goes to S3 yet.
-    let video = concat!(env!("CARGO_MANIFEST_DIR"), "/../local-stack/fixtures/smoke.mp4");
+    // An absolute path without `..`: Chromium reads the file only when it is used, and
+    // fails to read it (no preview, an aborted upload) through a path with `..`.
+    let video = std::fs::canonicalize(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../local-stack/fixtures/smoke.mp4"
+    ))?;
+    let video = video.to_str().context("the fixture's path is not UTF-8")?;
     tab.choose_files("#file", &[video]).await?;
     tab.type_into("#title", "Posted from the console <b>in a browser</b>")
         .await?;
@@ -275,7 +300,9 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
             .contains("Title: Posted from the console <b>in a browser</b>"),
         "the title is not shown as typed (escaped): {shown:?}"
     );
-    let bold: u32 = tab.evaluate("document.querySelectorAll('main b').length").await?;
+    let bold: u32 = tab
+        .evaluate("document.querySelectorAll('main b').length")
+        .await?;
     ensure!(bold == 0, "the title's markup was rendered as HTML");
     ensure!(
         shown.text.contains("This post is private"),
@@ -283,7 +310,8 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
     );
 
     // Sign-out ends the session: its pages send to sign-in again.
-    tab.click("header form[action='/console/sign-out'] button").await?;
+    tab.click("header form[action='/console/sign-out'] button")
+        .await?;
     tab.wait_for("the sign-in page after sign-out", |shown| {
         shown.location == sign_in_page
     })
@@ -297,8 +325,7 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
     // A session past its end is refused (the console's clock, moved 8 days on).
     sign_in(&tab, &env.admin, NEW_PASSWORD).await?;
     tab.wait_for("the accounts or Post page", |shown| {
-        shown.location.starts_with(&format!("{api}/console/"))
-            && shown.location != sign_in_page
+        shown.location.starts_with(&format!("{api}/console/")) && shown.location != sign_in_page
     })
     .await?;
     env.move_clock(8 * 24 * 3600)?;
@@ -315,6 +342,9 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
     browser.close().await?;
 
     let violations = stack.fake_violations().await?;
-    ensure!(violations.is_empty(), "the fake saw violations: {violations:?}");
+    ensure!(
+        violations.is_empty(),
+        "the fake saw violations: {violations:?}"
+    );
     Ok(())
 }
