@@ -276,19 +276,7 @@ pub async fn new_password(
     headers: HeaderMap,
     Form(form): Form<ChallengeForm>,
 ) -> Response {
-    if !form_token_matches(&headers, &form.csrf) {
-        return forbidden_form();
-    }
-    let outcome = console
-        .auth
-        .answer_new_password(
-            &form.challenge(),
-            &SecretString::from(form.new_password.clone()),
-        )
-        .await;
-    signed_in_or_next_step(&console, &headers, outcome, |error| {
-        challenge_page(&console, &form.csrf, &form.challenge(), true, Some(error))
-    })
+    answer_challenge(&console, &headers, &form, true).await
 }
 
 pub async fn mfa(
@@ -296,15 +284,31 @@ pub async fn mfa(
     headers: HeaderMap,
     Form(form): Form<ChallengeForm>,
 ) -> Response {
-    if !form_token_matches(&headers, &form.csrf) {
+    answer_challenge(&console, &headers, &form, false).await
+}
+
+/// The answer to the new-password (`new_password`) or the authenticator-code step.
+async fn answer_challenge(
+    console: &Console,
+    headers: &HeaderMap,
+    form: &ChallengeForm,
+    new_password: bool,
+) -> Response {
+    if !form_token_matches(headers, &form.csrf) {
         return forbidden_form();
     }
-    let outcome = console
-        .auth
-        .answer_mfa(&form.challenge(), form.code.trim())
-        .await;
-    signed_in_or_next_step(&console, &headers, outcome, |error| {
-        challenge_page(&console, &form.csrf, &form.challenge(), false, Some(error))
+    let challenge = form.challenge();
+    let outcome = if new_password {
+        let password = SecretString::from(form.new_password.clone());
+        console
+            .auth
+            .answer_new_password(&challenge, &password)
+            .await
+    } else {
+        console.auth.answer_mfa(&challenge, form.code.trim()).await
+    };
+    signed_in_or_next_step(console, headers, outcome, |error| {
+        challenge_page(console, &form.csrf, &challenge, new_password, Some(error))
     })
 }
 

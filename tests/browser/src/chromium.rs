@@ -334,6 +334,15 @@ impl Tab {
         Ok(())
     }
 
+    /// The whole page as a PNG.
+    pub async fn screenshot(&self) -> Result<Vec<u8>, BrowserError> {
+        use chromiumoxide::page::ScreenshotParams;
+        self.page
+            .screenshot(ScreenshotParams::builder().full_page(true).build())
+            .await
+            .map_err(devtools("take a screenshot"))
+    }
+
     /// Clicks the element `selector` finds, with the mouse (at its centre, scrolled into
     /// view), as a person does.
     pub async fn click(&self, selector: &str) -> Result<(), BrowserError> {

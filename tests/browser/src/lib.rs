@@ -6,6 +6,7 @@
 //! - [`chromium`]: Debian's `/usr/bin/chromium`, started headless with a fresh profile and
 //!   driven over the DevTools protocol. Nothing is downloaded: no browser fetcher.
 
+pub mod audit;
 pub mod chromium;
 pub mod stack;
 

@@ -16,6 +16,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, ensure};
+use browser_tests::audit::{assert_accessible, screenshot};
 use browser_tests::chromium::{Chromium, Tab};
 use browser_tests::stack::{FAKE_LOGIN_COOKIE, Stack};
 use serde::Deserialize;
@@ -122,6 +123,8 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
     let sign_in_page = format!("{api}/console/sign-in");
     tab.wait_for("the sign-in page", |shown| shown.location == sign_in_page)
         .await?;
+    assert_accessible(&tab, "the sign-in page").await?;
+    screenshot(&tab, "01-sign-in").await?;
 
     // The first sign-in asks for a password of the user's own.
     sign_in(&tab, &env.admin, &env.temporary_password).await?;
@@ -130,6 +133,8 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
     })
     .await
     .context("the temporary password did not lead to the new-password step (a stack whose admin already signed in: start a fresh one)")?;
+    assert_accessible(&tab, "the new-password step").await?;
+    screenshot(&tab, "02-new-password").await?;
     tab.type_into("#new-password", NEW_PASSWORD).await?;
     tab.click("main form button[type=submit]").await?;
     // Signed in: the Post page (or Accounts, where the account to post to is chosen).
@@ -150,6 +155,8 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
     );
 
     // A state-changing form without its CSRF token is refused.
+    assert_accessible(&tab, "the accounts page").await?;
+    screenshot(&tab, "03-accounts").await?;
     let status: u16 = tab
         .evaluate(
             "fetch('/console/accounts/connect', {method: 'POST', headers: \
@@ -235,6 +242,8 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
         "the music declaration must be shown before the Post button: {page:?}"
     );
     ensure!(page.post_disabled, "Post is enabled with no file: {page:?}");
+    assert_accessible(&tab, "the Post page").await?;
+    screenshot(&tab, "04-post-page").await?;
 
     // Branded content makes "Only me" unavailable, and says why.
     tab.click("#disclose").await?;
@@ -253,6 +262,8 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
         label == "Your photo/video will be labeled as 'Paid partnership'",
         "3a: the label for branded content is {label:?}"
     );
+    assert_accessible(&tab, "the Post page with branded content").await?;
+    screenshot(&tab, "05-post-branded-content").await?;
     tab.click("#branded-content").await?;
     tab.click("#disclose").await?;
 
@@ -282,6 +293,8 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
         page.s3_requests
     );
 
+    screenshot(&tab, "06-post-ready").await?;
+
     // The consent: the upload, the post, its page, live status to PUBLISHED.
     tab.click("#post-button").await?;
     let posts_page = format!("{api}/console/posts/");
@@ -300,6 +313,8 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
             .contains("Title: Posted from the console <b>in a browser</b>"),
         "the title is not shown as typed (escaped): {shown:?}"
     );
+    assert_accessible(&tab, "the post's page").await?;
+    screenshot(&tab, "07-post-published").await?;
     let bold: u32 = tab
         .evaluate("document.querySelectorAll('main b').length")
         .await?;
@@ -339,6 +354,23 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
     .await;
     env.move_clock(0)?;
     expired?;
+
+    // The public pages TikTok's review reads (each in a tab of its own, last: a tab left
+    // behind no longer takes clicks).
+    for (path, name) in [
+        ("about", "08-about"),
+        ("terms", "09-terms"),
+        ("privacy", "10-privacy"),
+    ] {
+        let public = browser.open(&format!("{api}/{path}")).await?;
+        public
+            .wait_for(&format!("/{path}"), |shown| {
+                shown.text.contains("Local stack operator")
+            })
+            .await?;
+        assert_accessible(&public, &format!("/{path}")).await?;
+        screenshot(&public, name).await?;
+    }
     browser.close().await?;
 
     let violations = stack.fake_violations().await?;
