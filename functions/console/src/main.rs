@@ -11,6 +11,7 @@ mod app;
 mod assets;
 mod pages;
 mod posting;
+mod posts;
 mod routes;
 mod signin;
 mod site;

@@ -14,7 +14,7 @@ use crate::app::Console;
 use crate::pages::{self, html};
 use crate::signin::{self, SignedIn};
 use crate::site::Site;
-use crate::{accounts, assets, posting};
+use crate::{accounts, assets, posting, posts};
 
 pub fn router(console: Console) -> Router {
     Router::new()
@@ -38,8 +38,8 @@ pub fn router(console: Console) -> Router {
         .route("/console/post", get(posting::page))
         .route("/console/uploads/sign", post(posting::sign_upload))
         .route("/console/posts", post(posting::create))
-        .route("/console/posts/{id}", get(posting::detail))
-        .route("/console/posts/{id}/status", get(posting::status))
+        .route("/console/posts/{id}", get(posts::detail))
+        .route("/console/posts/{id}/status", get(posts::status))
         .route("/console/assets/{file}", get(assets::serve))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(

@@ -1,10 +1,3 @@
-//! The web console in a real browser; run under `scripts/local-stack run`:
-//!
-//! ```sh
-//! scripts/install-browser && scripts/local-stack run -- \
-//!     cargo test -p browser-tests --features local-stack-tests --test console
-//! ```
-//!
 //! One person's session, in order (the stack has one console user, whose first sign-in
 //! changes the temporary password, so the steps cannot run apart): signed out, a console
 //! page sends to sign-in; the first sign-in asks for a new password; a form without its
@@ -17,57 +10,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, ensure};
 use browser_tests::audit::{assert_accessible, screenshot};
-use browser_tests::chromium::{Chromium, Tab};
+use browser_tests::chromium::Chromium;
 use browser_tests::stack::{FAKE_LOGIN_COOKIE, Stack};
+
+use crate::{ConsoleEnv, NEW_PASSWORD, one_at_a_time, sign_in};
 use serde::Deserialize;
 use serde_json::json;
-
-/// The password the first sign-in sets (the template's policy: 12+, upper, lower, digit).
-const NEW_PASSWORD: &str = "Console-test-Passw0rd";
-
-struct ConsoleEnv {
-    admin: String,
-    temporary_password: String,
-    clock_file: String,
-    /// Where the browser's uploads go (moto's S3).
-    s3_endpoint: String,
-}
-
-fn variable(name: &str) -> Result<String> {
-    std::env::var(name).with_context(|| {
-        format!(
-            "{name} is not set: run inside a fresh `scripts/local-stack run` with the console on"
-        )
-    })
-}
-
-impl ConsoleEnv {
-    fn from_env() -> Result<ConsoleEnv> {
-        Ok(ConsoleEnv {
-            admin: variable("LOCAL_CONSOLE_ADMIN_EMAIL")?,
-            temporary_password: variable("LOCAL_CONSOLE_ADMIN_TEMPORARY_PASSWORD")?,
-            clock_file: variable("LOCAL_CONSOLE_CLOCK_OFFSET_FILE")?,
-            s3_endpoint: variable("AWS_ENDPOINT_URL")?,
-        })
-    }
-
-    /// Moves the console's clock `seconds` ahead (0: back to the real time).
-    fn move_clock(&self, seconds: i64) -> Result<()> {
-        std::fs::write(&self.clock_file, format!("{seconds}\n"))
-            .with_context(|| format!("cannot write {}", self.clock_file))
-    }
-}
-
-async fn sign_in(tab: &Tab, email: &str, password: &str) -> Result<()> {
-    tab.wait_for("the sign-in form", |shown| {
-        shown.title.starts_with("Sign in")
-    })
-    .await?;
-    tab.type_into("#email", email).await?;
-    tab.type_into("#password", password).await?;
-    tab.click("main form button[type=submit]").await?;
-    Ok(())
-}
 
 /// What the Post page shows of the guidelines, read from the DOM.
 #[derive(Debug, Deserialize)]
@@ -113,6 +61,7 @@ const READ_POST_PAGE: &str = r#"(() => {
 
 #[tokio::test]
 async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
+    let _alone = one_at_a_time().await;
     let stack = Stack::from_env()?;
     let env = ConsoleEnv::from_env()?;
     let api = stack.api_url().to_owned();
