@@ -105,9 +105,15 @@ impl CreatorInfoSource for PrivateCreator {
 
 fn api(start_failures: u32) -> PostsApi {
     let accounts = MemoryTokenStore::new();
+    accounts.insert(account("o"));
+    api_over(accounts, start_failures)
+}
+
+/// A connected account that can post (its tokens fresh, both posting scopes).
+pub(crate) fn account(open_id: &str) -> AccountTokens {
     let now = unix_now();
-    accounts.insert(AccountTokens {
-        open_id: "o".into(),
+    AccountTokens {
+        open_id: open_id.into(),
         access_token: SecretString::from("a"),
         access_expires_at: now + 3600,
         refresh_token: Some(SealedSecret::plain(&SecretString::from("r"))),
@@ -124,7 +130,12 @@ fn api(start_failures: u32) -> PostsApi {
         lease_until: None,
         connected_at: now,
         updated_at: now,
-    });
+    }
+}
+
+/// The API over memory ports with these accounts; its first `start_failures` execution
+/// starts fail with a retryable error.
+pub(crate) fn api_over(accounts: MemoryTokenStore, start_failures: u32) -> PostsApi {
     PostsApi {
         intake: Intake {
             posts: Arc::new(MemoryPostStore::new()),

@@ -16,6 +16,7 @@ mod metrics_logic;
 mod operations;
 mod outcomes;
 mod pipeline;
+mod post_listing;
 mod posts_api;
 mod reconnect_logic;
 mod recovery;

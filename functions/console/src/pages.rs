@@ -4,7 +4,7 @@
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use tiktok_publish_core::api::{AccountView, CreatorInfoView, PostView};
+use tiktok_publish_core::api::{AccountView, CreatorInfoView, PostActions, PostView};
 
 use crate::site::Site;
 
@@ -96,6 +96,10 @@ pub struct StatusFragment<'a> {
     pub username: Option<String>,
     pub private_without_id: bool,
     pub failure: Option<String>,
+    /// Which buttons the post has now.
+    pub actions: PostActions,
+    /// The session's CSRF token, for the buttons' forms.
+    pub csrf: String,
 }
 
 #[derive(Template)]
@@ -105,6 +109,10 @@ pub struct PostStatus<'a> {
     pub post: &'a PostView,
     /// The rendered [`StatusFragment`] (escaped there).
     pub status: String,
+    /// What a button did.
+    pub notice: Option<String>,
+    /// Why a button's request was refused.
+    pub error: Option<String>,
 }
 
 /// A rendered page as an HTML answer that no cache keeps.

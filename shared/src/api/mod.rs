@@ -16,6 +16,9 @@
 //!   ([`PostsApi::disconnect_account`]): revoke at TikTok, cancel the account's queued
 //!   posts, forget the account.
 //!
+//! - The console's Posts page ([`PostsApi::list_posts`], [`listing`]): newest first,
+//!   across the accounts or for one, by kind of state, a page at a time.
+//!
 //! The requests live by what they act on: [`posts`] (create, get, cancel), [`retry`],
 //! [`accounts`] (list, disconnect, connect links, creator info); [`error`] holds the one
 //! answer shape. Their public names are re-exported here.
@@ -59,6 +62,7 @@ pub mod cancel_pull;
 pub mod creator;
 pub mod error;
 pub mod idempotency;
+pub mod listing;
 mod posts;
 pub mod retry;
 pub use tiktok_publish_domain::view;
@@ -68,6 +72,7 @@ pub use cancel_pull::{CancelPullError, PullCancel, PullCanceller, TikTokPullCanc
 pub use creator::{CreatorInfoError, CreatorInfoSource, CreatorInfoView, TikTokCreatorInfo};
 pub use error::{ApiAnswer, ApiError};
 pub use idempotency::{IdempotencyKey, IdempotencyStore};
+pub use listing::{PostActions, PostFilter, PostList, StateFilter};
 pub use posts::{CANCELLABLE, CreatePostRequest};
 pub use retry::retry_verdict;
 pub use view::{AccountView, PostView};

@@ -166,6 +166,32 @@ impl Stack {
         Ok(seeded.open_id)
     }
 
+    /// Makes the fake answer `open_id`'s requests as `fault` says (`POST /__fake/faults`
+    /// with tests/fake-tiktok's `Fault`, wrapped to fire for that account only).
+    pub async fn inject_fault_for(&self, open_id: &str, fault: Value) -> Result<(), StackError> {
+        let what = "the fake's POST /__fake/faults";
+        let fault = json!({"type": "ForAccount", "open_id": open_id, "fault": fault});
+        let response = self
+            .http
+            .post(format!("{}/__fake/faults", self.fake_url))
+            .json(&fault)
+            .send()
+            .await
+            .map_err(|source| StackError::Unreachable {
+                what: what.to_owned(),
+                source,
+            })?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        Err(StackError::Refused {
+            what: what.to_owned(),
+            status: status.as_u16(),
+            body: shorten(&response.text().await.unwrap_or_default()),
+        })
+    }
+
     /// What the fake knows of an account, or `None` if it has no such account.
     pub async fn fake_account(&self, open_id: &str) -> Result<Option<FakeAccount>, StackError> {
         #[derive(Deserialize)]

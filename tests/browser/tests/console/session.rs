@@ -273,6 +273,105 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
         "a private post must say it has no public link: {shown:?}"
     );
 
+    // A post TikTok refuses at first (the creator's daily cap, once): FAILED, and the Retry
+    // on its page publishes it.
+    stack
+        .inject_fault_for(
+            &open_id,
+            json!({"type": "HttpError", "endpoint": "DirectInit", "status": 403,
+                   "code": "spam_risk_too_many_posts", "times": 1}),
+        )
+        .await?;
+    let tab = browser
+        .open(&format!("{post_page}?account={open_id}"))
+        .await?;
+    tab.wait_for("the Post page again", |shown| {
+        shown.location == post_page && shown.text.contains("Posting to")
+    })
+    .await?;
+    tab.choose_files("#file", &[video]).await?;
+    tab.type_into("#title", "Refused once, then retried")
+        .await?;
+    let _: bool = tab
+        .evaluate(
+            "(() => { const s = document.getElementById('privacy'); s.value = 'SELF_ONLY'; \
+             s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()",
+        )
+        .await?;
+    tab.click("#post-button").await?;
+    let failed = tab
+        .wait_for("the second post's page, failed", |shown| {
+            shown.location.starts_with(&posts_page) && shown.text.contains("Status: Failed")
+        })
+        .await?;
+    ensure!(
+        failed.text.contains("spam_risk_too_many_posts") && failed.text.contains("Retry"),
+        "a failed post must say why and offer Retry: {failed:?}"
+    );
+    assert_accessible(&tab, "a failed post's page").await?;
+    screenshot(&tab, "20-post-failed").await?;
+    tab.click("#post-status form[action$='/retry'] button")
+        .await?;
+    let retried = tab
+        .wait_for("the retried post, published", |shown| {
+            // `location` leaves the query (`?done=retried`) out.
+            shown.location == failed.location
+                && shown.text.contains("queued again")
+                && shown.text.contains("Status: Published")
+        })
+        .await?;
+    ensure!(
+        !retried.text.contains("Retry"),
+        "a published post offers no Retry: {retried:?}"
+    );
+
+    // The Posts page lists both, newest first, and filters by account and state.
+    let posts_list = format!("{api}/console/posts");
+    let tab = browser.open(&posts_list).await?;
+    tab.wait_for("the Posts page", |shown| {
+        shown.location == posts_list && shown.text.contains("Newest first")
+    })
+    .await?;
+    let read_rows = "[...document.querySelectorAll('table.posts tbody tr')]\
+        .map((tr) => [tr.cells[2].innerText, tr.cells[3].innerText])";
+    let rows: Vec<(String, String)> = tab.evaluate(read_rows).await?;
+    ensure!(
+        rows.starts_with(&[
+            (
+                "Refused once, then retried".to_owned(),
+                "Published".to_owned()
+            ),
+            (
+                "Posted from the console <b>in a browser</b>".to_owned(),
+                "Published".to_owned()
+            ),
+        ]),
+        "the Posts page does not list the two posts newest first: {rows:?}"
+    );
+    assert_accessible(&tab, "the Posts page").await?;
+    screenshot(&tab, "21-posts").await?;
+    // The filters, as a person uses them: choose, then Show.
+    let _: bool = tab
+        .evaluate(&format!(
+            "(() => {{ document.getElementById('filter-account').value = '{open_id}'; \
+             document.getElementById('filter-state').value = 'failed'; return true; }})()"
+        ))
+        .await?;
+    tab.click("form.filters button[type=submit]").await?;
+    tab.wait_for("the Posts page, failed posts of the account", |shown| {
+        shown.location == posts_list && shown.text.contains("No post matches.")
+    })
+    .await?;
+    let tab = browser
+        .open(&format!("{posts_list}?account={open_id}&state=published"))
+        .await?;
+    tab.wait_for("the Posts page, published posts", |shown| {
+        shown.text.contains("Newest first")
+    })
+    .await?;
+    let rows: Vec<(String, String)> = tab.evaluate(read_rows).await?;
+    ensure!(rows.len() == 2, "two published posts, not {rows:?}");
+
     // Sign-out ends the session: its pages send to sign-in again.
     tab.click("header form[action='/console/sign-out'] button")
         .await?;
