@@ -68,7 +68,7 @@ async fn posts_of_every_account_come_newest_first_a_page_at_a_time() {
     for (open_id, at) in [("a", 100), ("b", 105), ("a", 110), ("b", 120), ("a", 130)] {
         made.push((at, post(&api, open_id, PostState::Published, at).await));
     }
-    made.sort_by(|x, y| y.0.cmp(&x.0));
+    made.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
     let newest_first: Vec<String> = made.into_iter().map(|(_, id)| id).collect();
 
     let pages = all_pages(&api, filter(None, None, 2)).await;
