@@ -3,7 +3,9 @@
 //! page at a time with nothing lost or shown twice, filters, and the scan's bound.
 
 use tiktok_publish_core::api::listing::SCAN_LIMIT;
-use tiktok_publish_core::api::{PostActions, PostFilter, PostList, PostsApi, StateFilter};
+use tiktok_publish_core::api::{
+    AccountView, PostActions, PostFilter, PostList, PostsApi, StateFilter,
+};
 use tiktok_publish_core::media::VideoLocation;
 use tiktok_publish_core::store::{PostCursor, PostRecord, PostSource, PostState};
 use tiktok_publish_memory::MemoryTokenStore;
@@ -39,11 +41,18 @@ fn filter(account: Option<&str>, state: Option<StateFilter>, limit: usize) -> Po
     }
 }
 
+async fn connected(api: &PostsApi) -> Vec<AccountView> {
+    api.account_views().await.unwrap()
+}
+
 /// Every page of the listing, following `next`.
 async fn all_pages(api: &PostsApi, mut filter: PostFilter) -> Vec<PostList> {
     let mut pages = Vec::new();
     loop {
-        let page = api.list_posts(&filter).await.unwrap();
+        let page = api
+            .list_posts(&filter, &connected(api).await)
+            .await
+            .unwrap();
         let next = page.next.clone();
         pages.push(page);
         match next {
@@ -119,7 +128,7 @@ async fn the_state_filter_names_parse_back_and_unknown_ones_are_refused() {
 async fn an_account_that_is_not_connected_is_a_404() {
     let api = api_with_accounts(&["a"]);
     let err = api
-        .list_posts(&filter(Some("nobody"), None, 10))
+        .list_posts(&filter(Some("nobody"), None, 10), &connected(&api).await)
         .await
         .unwrap_err();
     assert_eq!((err.status, err.code), (404, "account_not_found"));
@@ -139,7 +148,10 @@ async fn a_filtered_page_stops_where_one_account_was_read_no_further_and_loses_n
     }
 
     let first = api
-        .list_posts(&filter(None, Some(StateFilter::Failed), 10))
+        .list_posts(
+            &filter(None, Some(StateFilter::Failed), 10),
+            &connected(&api).await,
+        )
         .await
         .unwrap();
     assert!(first.posts.is_empty(), "{:?}", first.posts);
@@ -166,11 +178,14 @@ async fn a_page_after_a_cursor_shows_only_older_posts() {
     let older = post(&api, "a", PostState::Published, 100).await;
     let _newer = post(&api, "a", PostState::Published, 200).await;
     let page = api
-        .list_posts(&PostFilter {
-            // At 200 and before any id: the post made at 200 is not older.
-            before: PostCursor::parse("200.0"),
-            ..filter(None, None, 10)
-        })
+        .list_posts(
+            &PostFilter {
+                // At 200 and before any id: the post made at 200 is not older.
+                before: PostCursor::parse("200.0"),
+                ..filter(None, None, 10)
+            },
+            &connected(&api).await,
+        )
         .await
         .unwrap();
     assert_eq!(

@@ -137,14 +137,17 @@ pub async fn list(
         before,
         limit: PAGE_SIZE,
     };
-    let (accounts, page) = match (
-        console.api.account_views().await,
-        console.api.list_posts(&filter).await,
-    ) {
-        (Ok(accounts), Ok(page)) => (accounts, page),
-        (Err(err), _) | (_, Err(err)) => {
-            return api_error_page(&console, &signed_in, "Posts", &err);
-        }
+    let listed = match console.api.account_views().await {
+        Ok(accounts) => console
+            .api
+            .list_posts(&filter, &accounts)
+            .await
+            .map(|page| (accounts, page)),
+        Err(err) => Err(err),
+    };
+    let (accounts, page) = match listed {
+        Ok(listed) => listed,
+        Err(err) => return api_error_page(&console, &signed_in, "Posts", &err),
     };
     let by_id: HashMap<&str, &AccountView> =
         accounts.iter().map(|a| (a.open_id.as_str(), a)).collect();

@@ -10,7 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::retry::retry_verdict;
-use super::{ApiError, CANCELLABLE, PostView, PostsApi};
+use super::{AccountView, ApiError, CANCELLABLE, PostView, PostsApi};
 use crate::store::{PostCursor, PostRecord, PostState};
 
 /// Posts read per account for one page of a filtered listing, at most.
@@ -160,28 +160,29 @@ struct AccountPart {
 }
 
 impl PostsApi {
-    /// One page of posts; 404 for an account that is not connected.
-    pub async fn list_posts(&self, filter: &PostFilter) -> Result<PostList, ApiError> {
+    /// One page of posts of the `connected` accounts (as [`PostsApi::account_views`]
+    /// gives them: a caller showing them already has them); 404 for a filter's account
+    /// that is not one of them.
+    pub async fn list_posts(
+        &self,
+        filter: &PostFilter,
+        connected: &[AccountView],
+    ) -> Result<PostList, ApiError> {
         let limit = filter.limit.clamp(1, 100);
-        // The summaries, not the tokens: listing posts opens no secret.
-        let mut accounts: Vec<String> = self
-            .accounts
-            .list()
-            .await?
-            .into_iter()
-            .map(|account| account.open_id)
-            .collect();
-        if let Some(open_id) = &filter.account {
-            if !accounts.contains(open_id) {
+        let accounts: Vec<&str> = match &filter.account {
+            Some(open_id) if connected.iter().any(|a| &a.open_id == open_id) => {
+                vec![open_id.as_str()]
+            }
+            Some(open_id) => {
                 return Err(ApiError::not_found(
                     "account_not_found",
                     format!("there is no connected account {open_id}"),
                 ));
             }
-            accounts = vec![open_id.clone()];
-        }
+            None => connected.iter().map(|a| a.open_id.as_str()).collect(),
+        };
         let mut parts = Vec::with_capacity(accounts.len());
-        for open_id in &accounts {
+        for open_id in accounts {
             parts.push(self.account_part(open_id, filter, limit).await?);
         }
         Ok(merge(parts, limit))

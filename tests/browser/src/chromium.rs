@@ -76,7 +76,7 @@ pub enum BrowserError {
     },
 }
 
-fn devtools(action: impl Into<String>) -> impl FnOnce(CdpError) -> BrowserError {
+pub(crate) fn devtools(action: impl Into<String>) -> impl FnOnce(CdpError) -> BrowserError {
     let action = action.into();
     move |source| BrowserError::DevTools { action, source }
 }
@@ -195,6 +195,13 @@ impl Chromium {
 /// One tab.
 pub struct Tab {
     page: Page,
+}
+
+impl Tab {
+    /// The DevTools page, for the crate's other helpers ([`crate::network`]).
+    pub(crate) fn page(&self) -> &Page {
+        &self.page
+    }
 }
 
 /// What a tab shows at one instant. Its location has no query: pages of the connect flow

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod chromium;
+pub mod network;
 pub mod stack;
 
 /// The one command that runs the browser tests (quoted by every "how to run me" error).
