@@ -297,6 +297,8 @@ async fn a_forgotten_password_is_reset_with_the_code() -> Result<()> {
         shown.text.contains("Wrong e-mail or password")
     })
     .await?;
+    // A fresh page: the refused form keeps the e-mail typed, and typing appends.
+    let tab = browser.open(&format!("{api}/console/sign-in")).await?;
     sign_in_fully(&tab, &api, &email, new_password).await?;
     browser.close().await?;
     Ok(())
