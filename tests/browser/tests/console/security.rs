@@ -44,7 +44,12 @@ async fn new_user(cognito: &Cognito, what: &str) -> Result<String> {
         .admin_create_user()
         .user_pool_id(&pool)
         .username(&email)
-        .user_attributes(AttributeType::builder().name("email").value(&email).build()?)
+        .user_attributes(
+            AttributeType::builder()
+                .name("email")
+                .value(&email)
+                .build()?,
+        )
         .user_attributes(
             AttributeType::builder()
                 .name("email_verified")
@@ -323,11 +328,9 @@ async fn sign_out_revokes_the_sessions_refresh_token() -> Result<()> {
         .context("no session cookie after sign-in")?;
     let id = SessionId::parse(&cookie).context("the session cookie is not a session id")?;
     let parts = tiktok_publish_wiring::Parts::from_env(tiktok_publish_wiring::aws_config().await)?;
-    let sessions = DynamoSessionStore::new(
-        parts.dynamodb.clone(),
-        variable("CONSOLE_SESSIONS_TABLE")?,
-    )
-    .with_codec(parts.codec.clone());
+    let sessions =
+        DynamoSessionStore::new(parts.dynamodb.clone(), variable("CONSOLE_SESSIONS_TABLE")?)
+            .with_codec(parts.codec.clone());
     let record = sessions
         .get(&id.storage_key())
         .await?
