@@ -24,8 +24,9 @@ use crate::site::Site;
 
 /// Where enrolment stands, as the page shows it.
 pub enum Step {
-    /// Nothing started: the "Set up" button.
-    Start,
+    /// Nothing started: whether TOTP is on (`None`: Cognito could not say), and the "Set up"
+    /// button.
+    Start(Option<bool>),
     /// A secret to scan or type, and the form for the first code.
     Scan(Enrolment),
     /// Cognito accepted the code: sign-ins now ask for one.
@@ -52,7 +53,21 @@ pub struct SecurityPage<'a> {
 }
 
 pub async fn page(State(console): State<Console>, signed_in: SignedIn) -> Response {
-    render(&console, &signed_in, StatusCode::OK, Step::Start, None)
+    let totp_on = match console.auth.totp_enabled(&signed_in.session).await {
+        Ok(on) => Some(on),
+        Err(err) => {
+            // The page still offers the setup; only the current state is not shown.
+            tracing::warn!(error = %err, "could not tell whether TOTP is on");
+            None
+        }
+    };
+    render(
+        &console,
+        &signed_in,
+        StatusCode::OK,
+        Step::Start(totp_on),
+        None,
+    )
 }
 
 #[derive(Deserialize)]
@@ -77,7 +92,13 @@ pub async fn start(
         }
         Err(err) => {
             let (status, message) = failure(&err);
-            render(&console, &signed_in, status, Step::Start, Some(message))
+            render(
+                &console,
+                &signed_in,
+                status,
+                Step::Start(None),
+                Some(message),
+            )
         }
     }
 }
@@ -106,7 +127,7 @@ pub async fn verify(
         let step = if is_base32(&form.secret) {
             enrolment(&console, &signed_in, &form.secret)
         } else {
-            Step::Start
+            Step::Start(None)
         };
         render(&console, &signed_in, status, step, Some(message))
     };

@@ -138,8 +138,8 @@ async fn totp_is_enrolled_on_the_security_page_and_asked_at_sign_in() -> Result<
 
     // The header's Security link, then "Set up an authenticator app".
     tab.click("header a[href='/console/security']").await?;
-    tab.wait_for("the Security page", |shown| {
-        shown.title.starts_with("Security") && shown.text.contains("Two-step sign-in")
+    tab.wait_for("the Security page, TOTP off", |shown| {
+        shown.title.starts_with("Security") && shown.text.contains("Two-step sign-in is off")
     })
     .await?;
     assert_accessible(&tab, "the Security page").await?;
@@ -186,6 +186,12 @@ async fn totp_is_enrolled_on_the_security_page_and_asked_at_sign_in() -> Result<
     })
     .await?;
     assert_accessible(&tab, "the Security page, TOTP on").await?;
+    // Cognito's own record says so too (the page asks GetUser).
+    let tab = browser.open(&format!("{api}/console/security")).await?;
+    tab.wait_for("the Security page, TOTP on", |shown| {
+        shown.title.starts_with("Security") && shown.text.contains("Two-step sign-in is on")
+    })
+    .await?;
 
     // The next sign-in asks for the code; a wrong one is refused, the right one signs in.
     sign_out(&tab, &api).await?;
