@@ -9,10 +9,12 @@ use tiktok_publish_wiring::{Parts, aws_config};
 mod accounts;
 mod app;
 mod assets;
+mod forgot;
 mod pages;
 mod posting;
 mod posts;
 mod routes;
+mod security;
 mod signin;
 mod site;
 

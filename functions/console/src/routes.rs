@@ -14,7 +14,7 @@ use crate::app::Console;
 use crate::pages::{self, html};
 use crate::signin::{self, SignedIn};
 use crate::site::Site;
-use crate::{accounts, assets, posting, posts};
+use crate::{accounts, assets, forgot, posting, posts, security};
 
 pub fn router(console: Console) -> Router {
     Router::new()
@@ -29,6 +29,14 @@ pub fn router(console: Console) -> Router {
         .route("/console/new-password", post(signin::new_password))
         .route("/console/mfa", post(signin::mfa))
         .route("/console/sign-out", post(signin::sign_out))
+        .route(
+            "/console/forgot-password",
+            get(forgot::page).post(forgot::send_code),
+        )
+        .route("/console/reset-password", post(forgot::reset))
+        .route("/console/security", get(security::page))
+        .route("/console/security/totp", post(security::start))
+        .route("/console/security/totp/verify", post(security::verify))
         .route("/console/accounts", get(accounts::page))
         .route("/console/accounts/connect", post(accounts::connect))
         .route(

@@ -72,7 +72,7 @@ pub fn forbidden_form() -> Response {
 }
 
 /// The value of the request's cookie `name`.
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -158,7 +158,7 @@ fn cleared(name: &'static str) -> HeaderValue {
 
 /// The sign-in forms' token: the cookie's if the browser has a valid one, else a new one
 /// (set with the answer).
-fn form_token(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+pub(crate) fn form_token(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     match cookie_value(headers, SIGN_IN_COOKIE).filter(|v| SessionId::parse(v).is_ok()) {
         Some(token) => (token, None),
         None => {
@@ -175,14 +175,14 @@ fn form_token(headers: &HeaderMap) -> (String, Option<HeaderValue>) {
     }
 }
 
-fn form_token_matches(headers: &HeaderMap, presented: &str) -> bool {
+pub(crate) fn form_token_matches(headers: &HeaderMap, presented: &str) -> bool {
     use subtle::ConstantTimeEq;
     cookie_value(headers, SIGN_IN_COOKIE).is_some_and(|expected| {
         !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
     })
 }
 
-fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+pub(crate) fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
     if let Some(cookie) = cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }

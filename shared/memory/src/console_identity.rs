@@ -437,4 +437,11 @@ impl IdentityProvider for MemoryIdentity {
         user.totp = Totp::Preferred;
         Ok(())
     }
+
+    async fn totp_enabled(&self, access_token: &SecretString) -> Result<bool, IdentityError> {
+        let pool = self.pool()?;
+        let email = Self::user_of_access(&pool, access_token)?;
+        let user = pool.users.get(&email).ok_or(IdentityError::TokenRevoked)?;
+        Ok(user.totp == Totp::Preferred)
+    }
 }

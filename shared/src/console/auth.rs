@@ -331,6 +331,15 @@ impl ConsoleAuth {
         Ok(())
     }
 
+    /// Whether the user's sign-ins ask for an authenticator code.
+    pub async fn totp_enabled(&self, session: &Session) -> Result<bool, ConsoleAuthError> {
+        Ok(self
+            .ports
+            .identity
+            .totp_enabled(&session.access_token)
+            .await?)
+    }
+
     /// Sends a reset code. An unknown e-mail answers exactly as a known one.
     pub async fn forgot_password(&self, email: &str) -> Result<(), ConsoleAuthError> {
         match self.ports.identity.forgot_password(email).await {

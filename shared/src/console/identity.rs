@@ -189,6 +189,10 @@ pub trait IdentityProvider: Send + Sync {
 
     /// Makes TOTP the user's (enabled, preferred) second factor, so sign-ins ask for it.
     async fn prefer_totp(&self, access_token: &SecretString) -> Result<(), IdentityError>;
+
+    /// Whether TOTP is one of the user's enabled second factors (`GetUser`'s
+    /// `UserMFASettingList`).
+    async fn totp_enabled(&self, access_token: &SecretString) -> Result<bool, IdentityError>;
 }
 
 #[cfg(test)]

@@ -411,6 +411,7 @@ async fn totp_enrolment_makes_the_next_sign_in_ask_for_a_code() {
     let console = console();
     let new = console.signed_in().await;
     let session = console.resume(&new).await.unwrap();
+    assert!(!console.auth.totp_enabled(&session).await.unwrap());
     let secret_shown = console.auth.start_totp(&session).await.unwrap();
     assert_eq!(secret_shown.expose_secret(), MEMORY_TOTP_SECRET);
     console.identity.set_totp_code("246810");
@@ -423,7 +424,12 @@ async fn totp_enrolment_makes_the_next_sign_in_ask_for_a_code() {
         matches!(err, ConsoleAuthError::Identity(IdentityError::CodeMismatch)),
         "{err:?}"
     );
+    assert!(
+        !console.auth.totp_enabled(&session).await.unwrap(),
+        "a refused code turned TOTP on"
+    );
     console.auth.finish_totp(&session, "246810").await.unwrap();
+    assert!(console.auth.totp_enabled(&session).await.unwrap());
 
     let next = console
         .auth

@@ -338,11 +338,16 @@ async fn totp_enrolment_then_a_sign_in_with_the_code_on_moto() {
     let stack = stack().await;
     let (_, new) = stack.first_sign_in().await;
     let session = stack.auth.resume(&new.id).await.unwrap();
+    assert!(!stack.auth.totp_enabled(&session).await.unwrap());
     let totp_secret = stack.auth.start_totp(&session).await.unwrap();
     assert!(!totp_secret.expose_secret().is_empty());
     // moto checks TOTP codes only with MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP=true, which the
     // test harness does not set: any code passes; the calls and the flow are what is tested.
     stack.auth.finish_totp(&session, "123456").await.unwrap();
+    assert!(
+        stack.auth.totp_enabled(&session).await.unwrap(),
+        "GetUser does not list SOFTWARE_TOKEN_MFA after enrolment"
+    );
     stack.auth.sign_out(&new.id).await.unwrap();
 
     let SignInOutcome::MfaRequired(challenge) = stack

@@ -169,6 +169,20 @@ impl Chromium {
         Ok(())
     }
 
+    /// The value of the browser's cookie `name` (an `HttpOnly` one too: DevTools sees all
+    /// cookies), if it has one.
+    pub async fn cookie(&self, name: &str) -> Result<Option<String>, BrowserError> {
+        let cookies = self
+            .browser
+            .get_cookies()
+            .await
+            .map_err(devtools(format!("read the cookie {name}")))?;
+        Ok(cookies
+            .into_iter()
+            .find(|cookie| cookie.name == name)
+            .map(|cookie| cookie.value))
+    }
+
     /// Opens `url` in a new tab, as typing it into the address bar does.
     pub async fn open(&self, url: &str) -> Result<Tab, BrowserError> {
         let page = self

@@ -7,6 +7,7 @@ use aws_sdk_cognitoidentityprovider::error::{DisplayErrorContext, SdkError};
 use aws_sdk_cognitoidentityprovider::operation::associate_software_token::AssociateSoftwareTokenError;
 use aws_sdk_cognitoidentityprovider::operation::confirm_forgot_password::ConfirmForgotPasswordError;
 use aws_sdk_cognitoidentityprovider::operation::forgot_password::ForgotPasswordError;
+use aws_sdk_cognitoidentityprovider::operation::get_user::GetUserError;
 use aws_sdk_cognitoidentityprovider::operation::global_sign_out::GlobalSignOutError;
 use aws_sdk_cognitoidentityprovider::operation::initiate_auth::InitiateAuthError;
 use aws_sdk_cognitoidentityprovider::operation::respond_to_auth_challenge::RespondToAuthChallengeError;
@@ -155,6 +156,18 @@ impl Classified for VerifySoftwareTokenError {
             | VerifySoftwareTokenError::EnableSoftwareTokenMfaException(_) => Reason::CodeMismatch,
             VerifySoftwareTokenError::TooManyRequestsException(_) => Reason::TooManyRequests,
             VerifySoftwareTokenError::InternalErrorException(_) => Reason::Internal,
+            _ => Reason::Other,
+        }
+    }
+}
+
+impl Classified for GetUserError {
+    fn code(&self) -> Reason<'_> {
+        match self {
+            GetUserError::NotAuthorizedException(_) => Reason::NotAuthorized,
+            GetUserError::UserNotFoundException(_) => Reason::UserNotFound,
+            GetUserError::TooManyRequestsException(_) => Reason::TooManyRequests,
+            GetUserError::InternalErrorException(_) => Reason::Internal,
             _ => Reason::Other,
         }
     }

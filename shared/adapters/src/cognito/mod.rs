@@ -310,4 +310,18 @@ impl IdentityProvider for CognitoIdentity {
             .map(|_| ())
             .map_err(|e| cognito_error(e, Meaning::Token))
     }
+
+    async fn totp_enabled(&self, access_token: &SecretString) -> Result<bool, IdentityError> {
+        let out = self
+            .client
+            .get_user()
+            .access_token(access_token.expose_secret())
+            .send()
+            .await
+            .map_err(|e| cognito_error(e, Meaning::Token))?;
+        Ok(out
+            .user_mfa_setting_list()
+            .iter()
+            .any(|factor| factor == "SOFTWARE_TOKEN_MFA"))
+    }
 }

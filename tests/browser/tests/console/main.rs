@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use browser_tests::chromium::Tab;
 use tokio::sync::{Mutex, MutexGuard};
 
+mod security;
 mod session;
 
 /// The password the first sign-in sets (the template's policy: 12+, upper, lower, digit).

@@ -156,6 +156,18 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
         shown.location == post_page && shown.text.contains("Posting to")
     })
     .await?;
+    // The text is the server's; post.js (a module: it runs after parsing) sets the controls.
+    // Read them once the page has loaded, scripts run: under load, the text comes first.
+    let mut loaded = false;
+    for _ in 0..100 {
+        let state: String = tab.evaluate("document.readyState").await?;
+        if state == "complete" {
+            loaded = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    ensure!(loaded, "the Post page did not finish loading in 10 s");
     let read = READ_POST_PAGE
         .replace("NICKNAME", &nickname)
         .replace("S3_ENDPOINT", &env.s3_endpoint);
