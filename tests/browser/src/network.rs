@@ -1,5 +1,5 @@
-//! What a page load weighs on the wire, as Chromium counts it, and the tab's cookies: for
-//! the console's bench (tests/bench, `console-bench`).
+//! What a page load weighs on the wire, as Chromium counts it: for the console's bench
+//! (tests/bench, `console-bench`).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -68,18 +68,5 @@ impl Tab {
                 bytes: bytes.max(0.0).round() as u64,
             })
             .collect())
-    }
-
-    /// The value of the cookie `name` the tab's page can see, if any.
-    pub async fn cookie(&self, name: &str) -> Result<Option<String>, BrowserError> {
-        let cookies = self
-            .page()
-            .get_cookies()
-            .await
-            .map_err(devtools("read the cookies"))?;
-        Ok(cookies
-            .into_iter()
-            .find(|cookie| cookie.name == name)
-            .map(|cookie| cookie.value))
     }
 }

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail, ensure};
-use browser_tests::chromium::{Chromium, Tab};
+use browser_tests::chromium::Chromium;
 use browser_tests::stack::{FAKE_LOGIN_COOKIE, Stack};
 use publish_bench::{exit_code, machine_summary, runtime};
 use serde_json::json;
@@ -56,7 +56,7 @@ fn variable(name: &str) -> anyhow::Result<String> {
 }
 
 /// Signs in as the stack's admin for the first time (the new-password step included).
-async fn first_sign_in(browser: &Chromium, api: &str) -> anyhow::Result<Tab> {
+async fn first_sign_in(browser: &Chromium, api: &str) -> anyhow::Result<()> {
     let admin = variable("LOCAL_CONSOLE_ADMIN_EMAIL")?;
     let temporary = variable("LOCAL_CONSOLE_ADMIN_TEMPORARY_PASSWORD")?;
     let tab = browser.open(&format!("{api}/console/sign-in")).await?;
@@ -80,7 +80,7 @@ async fn first_sign_in(browser: &Chromium, api: &str) -> anyhow::Result<Tab> {
             && !shown.location.ends_with("/new-password")
     })
     .await?;
-    Ok(tab)
+    Ok(())
 }
 
 /// Connects a creator through the fake TikTok's authorize page; answers its open_id.
@@ -172,9 +172,9 @@ async fn run() -> anyhow::Result<bool> {
     println!("console-bench on {}", machine_summary());
     println!("the local stack's console (a debug build, behind the stack's HTTP API emulation)\n");
     let browser = Chromium::launch().await?;
-    let signed_in = first_sign_in(&browser, &api).await?;
+    first_sign_in(&browser, &api).await?;
     let open_id = connect_creator(&browser, &stack).await?;
-    let session = signed_in
+    let session = browser
         .cookie(SESSION_COOKIE)
         .await?
         .context("no session cookie after sign-in")?;
