@@ -10,6 +10,7 @@ mod accounts;
 mod app;
 mod assets;
 mod pages;
+mod post_form;
 mod posting;
 mod posts;
 mod routes;
