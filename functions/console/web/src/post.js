@@ -130,7 +130,16 @@ function setUp(form) {
     let when = null;
     if (view.schedule?.ok && !view.schedule.message) {
       const at = new Date(view.schedule.publishAt);
-      const local = at.toLocaleString(undefined, { dateStyle: 'full', timeStyle: 'short', timeZoneName: 'short' });
+      // (dateStyle and timeStyle cannot be combined with timeZoneName.)
+      const local = at.toLocaleString(undefined, {
+        weekday: 'long',
+        year: 'numeric',
+        month: 'long',
+        day: 'numeric',
+        hour: '2-digit',
+        minute: '2-digit',
+        timeZoneName: 'short',
+      });
       when = `Posts on ${local} (${view.schedule.publishAt.replace('T', ' ').replace('Z', ' UTC')}).`;
     } else if (view.schedule?.message && scheduleInput?.value) {
       when = view.schedule.message;
