@@ -291,6 +291,18 @@ impl PostForm {
     }
 }
 
+/// The posts API names an option by its place in its body (`options.publish_at`); the
+/// page's form names it as the option (`publish_at`), so its script can point at the field.
+pub fn name_fields_as_the_form(body: &mut Value) {
+    let form_field = body["error"]["field"]
+        .as_str()
+        .and_then(|field| field.strip_prefix("options."))
+        .map(str::to_owned);
+    if let Some(field) = form_field {
+        body["error"]["field"] = json!(field);
+    }
+}
+
 #[cfg(test)]
 #[path = "post_form_tests.rs"]
 mod tests;

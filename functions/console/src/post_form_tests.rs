@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use super::{FormRefusal, PostForm};
+use super::{FormRefusal, PostForm, name_fields_as_the_form};
 
 const ACCOUNT: &str = "open-1";
 const VIDEO: &str = "uploads/open-1/.console/r1/a.mp4";
@@ -234,4 +234,19 @@ fn uploads_and_modes_are_checked() {
         refused_field(&format!("account={ACCOUNT}&media=gif&key={VIDEO}")),
         "media"
     );
+}
+
+#[test]
+fn the_apis_option_fields_are_named_as_the_forms() {
+    let mut body = json!({"error": {"code": "invalid_options", "message": "m", "field": "options.publish_at"}});
+    name_fields_as_the_form(&mut body);
+    assert_eq!(body["error"]["field"], "publish_at");
+    // Fields outside the options (and answers without one) stay as they are.
+    let mut body =
+        json!({"error": {"code": "image_not_found", "message": "m", "field": "images[1]"}});
+    name_fields_as_the_form(&mut body);
+    assert_eq!(body["error"]["field"], "images[1]");
+    let mut body = json!({"id": "p1"});
+    name_fields_as_the_form(&mut body);
+    assert_eq!(body, json!({"id": "p1"}));
 }

@@ -224,13 +224,7 @@ pub async fn create(
             Redirect::to(&format!("/console/posts/{id}")).into_response()
         }
         _ => {
-            // The API names its fields in its body (`options.publish_at`); the page's form
-            // names them as the options do (`publish_at`).
-            if let Some(field) = answer.body["error"]["field"].as_str()
-                && let Some(form_field) = field.strip_prefix("options.")
-            {
-                answer.body["error"]["field"] = json!(form_field);
-            }
+            crate::post_form::name_fields_as_the_form(&mut answer.body);
             answered(answer)
         }
     }

@@ -307,7 +307,9 @@ function setUp(form) {
 
   function showError(message, field) {
     setNote(formError, message);
-    const control = { publish_at: 'publish-at-local', images: 'file', key: 'file' }[field];
+    // The API names a photo by its place (`images[1]`).
+    const name = field?.startsWith('images[') ? 'images' : field;
+    const control = { publish_at: 'publish-at-local', images: 'file', key: 'file' }[name];
     const target = control ? $(control) : field && form.elements.namedItem(field);
     if (target && typeof target.focus === 'function' && !(target instanceof RadioNodeList)) {
       target.focus();
@@ -357,7 +359,7 @@ function setUp(form) {
         // not JSON
       }
       // A refused key (expired, already used) needs a fresh upload.
-      if (error.field === 'key' || error.field === 'images') uploader.forgetKeys();
+      if (error.field === 'key' || error.field?.startsWith('images')) uploader.forgetKeys();
       showError(error.message || `The server answered ${response.status}.`, error.field);
     } catch (err) {
       showError(err?.message || 'The upload failed. Press Post to try again.');
