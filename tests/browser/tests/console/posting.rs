@@ -114,6 +114,18 @@ impl Visit {
         Ok(shown.text)
     }
 
+    /// What the fake TikTok was asked to publish for the creator (`GET
+    /// /__fake/accounts/{open_id}/publishes`).
+    async fn fake_publishes(&self) -> Result<Vec<Value>> {
+        let url = format!(
+            "{}/__fake/accounts/{}/publishes",
+            self.stack.fake_url(),
+            self.open_id
+        );
+        let response = reqwest::get(&url).await?.error_for_status()?;
+        Ok(response.json().await?)
+    }
+
     /// Closes the browser; the fake must have seen no protocol violation.
     async fn finish(self) -> Result<()> {
         self.browser.close().await?;
@@ -331,6 +343,20 @@ async fn a_photo_carousel_is_published() -> Result<()> {
         shown.contains("Title: Two photos"),
         "the carousel's title is not shown: {shown:?}"
     );
+    // At the fake: one photo post, pulled through the front door, the photos in order
+    // (the JPEG goes as it is; the PNG is written again as JPEG).
+    let publishes = visit.fake_publishes().await?;
+    let first_bytes = std::fs::metadata(&first)?.len();
+    ensure!(
+        matches!(publishes.as_slice(), [one]
+            if one["media_type"] == "PHOTO"
+                && one["kind"] == "Direct"
+                && one["post_info"]["title"] == "Two photos"
+                && one["post_info"]["description"] == "A carousel from the console #photos"
+                && one["pulled"].as_array().is_some_and(|p| p.len() == 2)
+                && one["pulled"][0]["bytes"] == first_bytes),
+        "the fake did not get the carousel as posted ({first_bytes} bytes first): {publishes:?}"
+    );
     assert_accessible(&tab, "the photo post's page").await?;
     visit.finish().await
 }
@@ -373,6 +399,11 @@ async fn a_draft_reaches_the_creators_inbox() -> Result<()> {
     let shown = visit
         .send_and_wait(&tab, "Sent to the TikTok inbox")
         .await?;
+    let publishes = visit.fake_publishes().await?;
+    ensure!(
+        matches!(publishes.as_slice(), [one] if one["kind"] == "Inbox" && one["post_info"].is_null()),
+        "the fake did not get one inbox upload without post info: {publishes:?}"
+    );
     ensure!(
         shown.contains("open the notification in the TikTok app"),
         "the draft's page must say where it is: {shown:?}"
