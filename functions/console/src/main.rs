@@ -11,6 +11,7 @@ mod app;
 mod assets;
 mod forgot;
 mod pages;
+mod post_form;
 mod posting;
 mod posts;
 mod routes;

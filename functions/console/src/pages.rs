@@ -79,8 +79,11 @@ pub struct PostPage<'a> {
     pub creator_json: String,
     pub photos: bool,
     pub media: &'static str,
-    pub other_media: &'static str,
-    pub other_media_label: &'static str,
+    /// TikTok's title limit for this media (UTF-16 units), and a photo post's description's.
+    pub title_limit: usize,
+    pub description_limit: usize,
+    /// How far ahead a post may be scheduled (the posts API's limit).
+    pub max_schedule_days: i64,
     /// The creator's privacy levels with their labels, in TikTok's order; no default.
     pub privacy_options: Vec<(String, String)>,
 }

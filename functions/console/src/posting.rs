@@ -2,17 +2,22 @@
 //! docs/tiktok-audit.md), the upload signatures the page's uploader asks for, the post the
 //! page makes once its upload completed.
 
+use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Form, Json};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use tiktok_publish_core::api::{ApiAnswer, ApiError};
 use tiktok_publish_core::browser_upload::SignRequestBody;
+use tiktok_publish_domain::options::MAX_SCHEDULE_AHEAD_SECS;
+use tiktok_publish_domain::tiktok::{
+    MAX_PHOTO_DESCRIPTION_UTF16, MAX_PHOTO_TITLE_UTF16, MAX_TITLE_UTF16,
+};
 
 use crate::app::Console;
 use crate::pages::{self, html, privacy_label};
+use crate::post_form::PostForm;
 use crate::signin::SignedIn;
 
 /// Errors the page's script reads, in the posts API's one shape
@@ -119,12 +124,13 @@ pub async fn page(
         privacy_options,
         photos,
         media: if photos { "photos" } else { "video" },
-        other_media: if photos { "video" } else { "photos" },
-        other_media_label: if photos {
-            "Post a video instead"
+        title_limit: if photos {
+            MAX_PHOTO_TITLE_UTF16
         } else {
-            "Post photos instead"
+            MAX_TITLE_UTF16
         },
+        description_limit: MAX_PHOTO_DESCRIPTION_UTF16,
+        max_schedule_days: MAX_SCHEDULE_AHEAD_SECS / (24 * 3600),
         creator,
     };
     html(StatusCode::OK, &page)
@@ -185,117 +191,12 @@ pub async fn sign_upload(
     }
 }
 
-/// The Post page's form, sent by its script once the upload completed.
-#[derive(Debug, Default, Deserialize)]
-pub struct PostForm {
-    #[serde(default)]
-    account: String,
-    #[serde(default)]
-    media: String,
-    #[serde(default)]
-    key: String,
-    #[serde(default)]
-    images: Vec<String>,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default)]
-    privacy_level: String,
-    #[serde(default)]
-    allow_comment: Option<String>,
-    #[serde(default)]
-    allow_duet: Option<String>,
-    #[serde(default)]
-    allow_stitch: Option<String>,
-    #[serde(default)]
-    disclose: Option<String>,
-    #[serde(default)]
-    brand_organic_toggle: Option<String>,
-    #[serde(default)]
-    brand_content_toggle: Option<String>,
-}
-
-impl PostForm {
-    /// `POST /posts`'s body, after the checks the page makes too (the server never trusts
-    /// the page's script to have made them).
-    fn create_request(&self, console: &Console) -> Result<Value, Box<Response>> {
-        let on = |value: &Option<String>| value.as_deref() == Some("true");
-        let photos = self.media == "photos";
-        let keys: Vec<&String> = if photos {
-            self.images.iter().collect()
-        } else {
-            vec![&self.key]
-        };
-        if keys.is_empty() || keys.iter().any(|k| k.is_empty()) {
-            return Err(Box::new(json_error(
-                400,
-                "invalid_form",
-                "choose a file and press Post: the upload did not complete",
-                Some("key"),
-            )));
-        }
-        if let Some(foreign) = keys
-            .iter()
-            .find(|key| !console.uploads.is_console_upload(&self.account, key))
-        {
-            return Err(Box::new(json_error(
-                400,
-                "invalid_form",
-                format!("{foreign} is not an upload of this console for the account"),
-                Some("key"),
-            )));
-        }
-        if self.privacy_level.is_empty() {
-            return Err(Box::new(json_error(
-                400,
-                "invalid_form",
-                "choose who can see this post",
-                Some("privacy_level"),
-            )));
-        }
-        let (organic, branded) = if on(&self.disclose) {
-            let organic = on(&self.brand_organic_toggle);
-            let branded = on(&self.brand_content_toggle);
-            if !organic && !branded {
-                return Err(Box::new(json_error(
-                    400,
-                    "invalid_form",
-                    "You need to indicate if your content promotes yourself, a third party, or both.",
-                    Some("disclose"),
-                )));
-            }
-            (organic, branded)
-        } else {
-            (false, false)
-        };
-        let mut options = json!({
-            "title": self.title,
-            "privacy_level": self.privacy_level,
-            "allow_comment": on(&self.allow_comment),
-            "brand_organic_toggle": organic,
-            "brand_content_toggle": branded,
-        });
-        let mut request = json!({"account": self.account});
-        if photos {
-            options["description"] = json!(self.description);
-            request["images"] = json!(keys);
-        } else {
-            options["allow_duet"] = json!(on(&self.allow_duet));
-            options["allow_stitch"] = json!(on(&self.allow_stitch));
-            request["key"] = json!(self.key);
-        }
-        request["options"] = options;
-        Ok(request)
-    }
-}
-
 /// `POST /console/posts`: the post, made through the posts API's own checks; 303 to its page.
 pub async fn create(
     State(console): State<Console>,
     signed_in: SignedIn,
     headers: HeaderMap,
-    Form(form): Form<PostForm>,
+    body: axum::body::Bytes,
 ) -> Response {
     if signed_in.check_csrf(presented_csrf(&headers)).is_err() {
         return json_error(
@@ -305,11 +206,15 @@ pub async fn create(
             None,
         );
     }
-    let request = match form.create_request(&console) {
-        Ok(request) => request,
-        Err(refused) => return *refused,
-    };
-    let answer = console
+    let form = PostForm::from_urlencoded(&body);
+    let request =
+        match form.create_request(|account, key| console.uploads.is_console_upload(account, key)) {
+            Ok(request) => request,
+            Err(refused) => {
+                return json_error(400, "invalid_form", refused.message, Some(refused.field));
+            }
+        };
+    let mut answer = console
         .api
         .create_post(request.to_string().as_bytes(), None)
         .await;
@@ -318,6 +223,9 @@ pub async fn create(
             tracing::info!(post_id = id, by = %signed_in.session.user_sub, "post made from the console");
             Redirect::to(&format!("/console/posts/{id}")).into_response()
         }
-        _ => answered(answer),
+        _ => {
+            crate::post_form::name_fields_as_the_form(&mut answer.body);
+            answered(answer)
+        }
     }
 }

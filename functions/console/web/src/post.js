@@ -1,15 +1,14 @@
 // The "Post to TikTok" page: keeps the form's controls in the state rules.js
-// computes, shows a preview, and on the Post button uploads the file(s) to S3
-// with Uppy and then sends the form.
+// computes (post now, schedule, or a draft to the creator's inbox; a video or
+// photos), shows a preview, and on the button uploads the file(s) to S3 with
+// Uppy (upload.js) and then sends the form.
 //
 // Config comes only from data- attributes on #post-form: the page's CSP
 // forbids inline scripts. Nothing here runs when the page has no form (the
 // creator cannot post right now, guideline 1b).
 
-import Uppy from '@uppy/core';
-import AwsS3 from '@uppy/aws-s3';
-import StatusBar from '@uppy/status-bar';
-import { evaluate, durationVerdict, unreadableDuration, MAX_PHOTOS } from './rules.js';
+import { evaluate, durationVerdict, unreadableDuration, MAX_PHOTOS, MAX_SCHEDULE_AHEAD_DAYS } from './rules.js';
+import { createUploader, errorMessage } from './upload.js';
 
 const form = document.getElementById('post-form');
 if (form) setUp(form);
@@ -43,6 +42,24 @@ function setUp(form) {
   const button = $('post-button');
   const buttonReason = $('post-button-reason');
   const progress = $('upload-progress');
+  const title = $('title');
+  const description = $('description');
+  const scheduleInput = $('publish-at-local');
+  const publishAt = $('publish-at');
+  const scheduleZone = $('schedule-zone');
+  const scheduleNote = $('schedule-note');
+  // The parts each mode shows; hidden ones are disabled too, so the form
+  // never sends what the page does not show.
+  const sections = {
+    title: $('title-field'),
+    description: $('description-field'),
+    privacy: $('privacy-field'),
+    interactions: $('interactions'),
+    disclosure: $('disclosure'),
+    schedule: $('schedule-fields'),
+  };
+  const draftNote = $('draft-note');
+  const uploader = createUploader({ signUrl: form.dataset.signUrl, csrf, progress });
 
   // Guideline 2c: a box the creator turned off stays off, whatever happens.
   const lockedByCreator = (box) => box?.dataset.creatorDisabled === 'true';
@@ -52,20 +69,25 @@ function setUp(form) {
   let objectUrls = [];
   let pickGeneration = 0; // ignores a late loadedmetadata from an older pick
   let busy = false;
-  let uploaded = null; // {files, keys}: S3 keys of an earlier upload of `files`
-  let uppy = null; // created on the first press of Post (guideline 5c)
   let shownDeclaration = null; // the sentence #declaration holds, once rebuilt
-  const uppyIds = new Map(); // File → Uppy file id
-  const requestedKeys = new Map(); // client key → File, to describe it to the signer
 
   // ---------------------------------------------------------------- state
 
   function currentState() {
+    const mode = form.querySelector('input[name="mode"]:checked')?.value ?? 'now';
+    // datetime-local has no zone: Date reads "YYYY-MM-DDTHH:MM" as the
+    // browser's local time, which is what the page says it is.
+    const scheduleAt = scheduleInput?.value ? new Date(scheduleInput.value).getTime() : NaN;
     return {
       creator,
       media,
+      mode,
       fileCount: files.length,
       duration,
+      title: title?.value ?? '',
+      description: description?.value ?? '',
+      scheduleAt,
+      now: Date.now(),
       privacy: privacy?.value ?? '',
       disclose: Boolean(disclose?.checked),
       yourBrand: Boolean(yourBrand?.checked),
@@ -79,8 +101,55 @@ function setUp(form) {
     el.hidden = !text;
   }
 
+  function showSection(el, shown) {
+    if (!el) return;
+    el.hidden = !shown;
+    for (const control of el.querySelectorAll('input, select, textarea')) {
+      if (!shown) control.disabled = true;
+      // Shown again: usable, unless something below disables it.
+      else if (!lockedByCreator(control)) control.disabled = false;
+    }
+  }
+
+  function setCount(id, count) {
+    const el = $(id);
+    if (!el) return;
+    el.textContent = count.text;
+    el.classList.toggle('over', count.over);
+  }
+
+  function renderMode(view) {
+    for (const [name, el] of Object.entries(sections)) showSection(el, view.fields[name]);
+    if (draftNote) draftNote.hidden = view.mode !== 'draft';
+    setCount('title-count', view.titleCount);
+    setCount('description-count', view.descriptionCount);
+    if (publishAt) {
+      publishAt.disabled = !view.fields.schedule || !view.schedule?.ok;
+      publishAt.value = view.schedule?.publishAt ?? '';
+    }
+    let when = null;
+    if (view.schedule?.ok && !view.schedule.message) {
+      const at = new Date(view.schedule.publishAt);
+      // (dateStyle and timeStyle cannot be combined with timeZoneName.)
+      const local = at.toLocaleString(undefined, {
+        weekday: 'long',
+        year: 'numeric',
+        month: 'long',
+        day: 'numeric',
+        hour: '2-digit',
+        minute: '2-digit',
+        timeZoneName: 'short',
+      });
+      when = `Posts on ${local} (${view.schedule.publishAt.replace('T', ' ').replace('Z', ' UTC')}).`;
+    } else if (view.schedule?.message && scheduleInput?.value) {
+      when = view.schedule.message;
+    }
+    setNote(scheduleNote, when);
+  }
+
   function render() {
     const view = evaluate(currentState());
+    renderMode(view);
 
     // Guideline 2b / 3b: only the creator's options, "Only me" disabled while
     // branded content is ticked. The title is the hover text TikTok asks for;
@@ -102,7 +171,8 @@ function setUp(form) {
 
     // Guideline 3b: "Only me" chosen → Branded content disabled, with the reason.
     if (branded) {
-      branded.disabled = view.branded.disabled;
+      // (A draft's hidden disclosure stays disabled: showSection did it.)
+      if (view.fields.disclosure) branded.disabled = view.branded.disabled;
       if (view.branded.reason) branded.title = view.branded.reason;
       else branded.removeAttribute('title');
     }
@@ -142,7 +212,8 @@ function setUp(form) {
       }
     }
 
-    const reason = busy ? 'Posting…' : view.post.reason;
+    button.textContent = view.buttonLabel;
+    const reason = busy ? 'Sending…' : view.post.reason;
     button.disabled = busy || !view.post.enabled;
     if (reason) button.title = reason;
     else button.removeAttribute('title');
@@ -167,14 +238,10 @@ function setUp(form) {
   function onPick() {
     files = Array.from(fileInput.files ?? []);
     duration = null;
-    uploaded = null; // a new choice needs a new upload
+    uploader.forget(); // a new choice needs a new upload
     const generation = ++pickGeneration;
     clearPreview();
     setNote(fileNote, null);
-    if (uppy) {
-      uppy.cancelAll(); // forget files of an earlier (failed) press
-      uppyIds.clear();
-    }
 
     // Guideline 5a: a preview of what will be posted.
     if (media === 'video' && files[0]) {
@@ -203,11 +270,16 @@ function setUp(form) {
       video.src = objectUrl(files[0]);
       preview?.append(video);
     } else if (media === 'photos') {
+      // In the order they will appear on TikTok; the first is the cover.
       files.forEach((file, i) => {
+        const figure = document.createElement('figure');
         const img = document.createElement('img');
-        img.alt = `Photo ${i + 1} of ${files.length}`;
+        img.alt = `Photo ${i + 1} of ${files.length}: ${file.name}`;
         img.src = objectUrl(file);
-        preview?.append(img);
+        const caption = document.createElement('figcaption');
+        caption.textContent = i === 0 ? '1 (cover)' : String(i + 1);
+        figure.append(img, caption);
+        preview?.append(figure);
       });
       if (files.length > 0) {
         setNote(fileNote, `${files.length} of at most ${MAX_PHOTOS} photos chosen.`);
@@ -216,83 +288,7 @@ function setUp(form) {
     render();
   }
 
-  // ---------------------------------------------------------------- upload
-
-  async function signRequest({ method, key, uploadId, partNumber, contentType }) {
-    // Only the create request names a file; later ones use the server's key.
-    const file = requestedKeys.get(key);
-    const response = await fetch(form.dataset.signUrl, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-      body: JSON.stringify({
-        method,
-        key,
-        uploadId,
-        partNumber,
-        filename: file?.name,
-        content_type: contentType ?? (file ? file.type || 'application/octet-stream' : undefined),
-      }),
-      credentials: 'same-origin',
-    });
-    if (!response.ok) throw new Error(await errorMessage(response));
-    return response.json(); // {url, key?, headers?}; a key on create is the server's choice
-  }
-
-  function getUppy() {
-    if (uppy) return uppy;
-    // autoProceed false: adding a file never starts a transfer; only the
-    // press of Post calls upload() (guideline 5c).
-    uppy = new Uppy({ autoProceed: false });
-    uppy.use(AwsS3, {
-      shouldUseMultipart: true,
-      signRequest,
-      allowedMetaFields: false,
-      // A throw-away client key; the server returns the real one on create.
-      generateObjectKey(uppyFile) {
-        const key = `upload-${uppyFile.id}`;
-        requestedKeys.set(key, uppyFile.data);
-        return key;
-      },
-    });
-    if (progress) {
-      uppy.use(StatusBar, {
-        target: progress,
-        hideAfterFinish: false,
-        hideUploadButton: true, // the Post button is the only way to start
-        hideRetryButton: true, // pressing Post again retries
-        showProgressDetails: true,
-      });
-    }
-    return uppy;
-  }
-
-  /** Uploads `files` (once) and returns their S3 keys, in order. */
-  async function upload() {
-    if (uploaded && uploaded.files === files) return uploaded.keys;
-    const u = getUppy();
-    // Files are handed to Uppy only now. The status bar's Cancel removes
-    // them, so a file Uppy no longer knows is added again.
-    const missing = files.filter((file) => !(uppyIds.has(file) && u.getFile(uppyIds.get(file))));
-    if (missing.length) {
-      u.addFiles(
-        missing.map((file) => ({ name: file.name, type: file.type, data: file, source: 'post-form' })),
-      );
-      for (const uf of u.getFiles()) uppyIds.set(uf.data, uf.id);
-    }
-    const result = await u.upload(); // also retries files that failed on an earlier press
-    // @uppy/aws-s3 6 clears file.s3Multipart once Complete succeeds; the final
-    // key (the one the signer returned on create, echoed by S3's
-    // CompleteMultipartUploadResult) is in the upload-success body.
-    const keys = files.map((file) => u.getFile(uppyIds.get(file))?.response?.body?.key);
-    if (keys.some((key) => !key)) {
-      const failed = result?.failed?.find((f) => f.error);
-      throw new Error(
-        failed ? `The upload failed: ${failed.error}` : 'The upload did not finish. Press Post to try again.',
-      );
-    }
-    uploaded = { files, keys };
-    return keys;
-  }
+  // ---------------------------------------------------------------- send
 
   function setKeys(keys) {
     if (media === 'video') {
@@ -309,19 +305,12 @@ function setUp(form) {
     }
   }
 
-  async function errorMessage(response) {
-    try {
-      const body = await response.json();
-      if (body?.error?.message) return body.error.message;
-    } catch {
-      // not JSON: fall through
-    }
-    return `The server answered ${response.status} ${response.statusText}`.trim() + '.';
-  }
-
   function showError(message, field) {
     setNote(formError, message);
-    const target = field && form.elements.namedItem(field);
+    // The API names a photo by its place (`images[1]`).
+    const name = field?.startsWith('images[') ? 'images' : field;
+    const control = { publish_at: 'publish-at-local', images: 'file', key: 'file' }[name];
+    const target = control ? $(control) : field && form.elements.namedItem(field);
     if (target && typeof target.focus === 'function' && !(target instanceof RadioNodeList)) {
       target.focus();
     }
@@ -336,7 +325,7 @@ function setUp(form) {
     setNote(formError, null);
     render();
     try {
-      const keys = await upload();
+      const keys = await uploader.upload(files);
       // The user may have changed the form while the file was uploading.
       const view = evaluate(currentState());
       if (!view.post.enabled) {
@@ -370,7 +359,7 @@ function setUp(form) {
         // not JSON
       }
       // A refused key (expired, already used) needs a fresh upload.
-      if (error.field === 'key' || error.field === 'images') uploaded = null;
+      if (error.field === 'key' || error.field?.startsWith('images')) uploader.forgetKeys();
       showError(error.message || `The server answered ${response.status}.`, error.field);
     } catch (err) {
       showError(err?.message || 'The upload failed. Press Post to try again.');
@@ -391,6 +380,17 @@ function setUp(form) {
       if (branded) branded.checked = false;
     }
   });
+  if (scheduleZone) {
+    // The time zone made explicit: the picker's time is the browser's.
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'local time';
+    const offset = -new Date().getTimezoneOffset();
+    const sign = offset < 0 ? '-' : '+';
+    const hh = String(Math.floor(Math.abs(offset) / 60)).padStart(2, '0');
+    const mm = String(Math.abs(offset) % 60).padStart(2, '0');
+    scheduleZone.textContent =
+      `In your time zone, ${zone} (UTC${sign}${hh}:${mm}). At most ${MAX_SCHEDULE_AHEAD_DAYS} days ahead; ` +
+      'a time already past posts at once.';
+  }
   form.addEventListener('input', render);
   form.addEventListener('change', render);
   form.addEventListener('submit', onSubmit);

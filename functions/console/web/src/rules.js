@@ -27,7 +27,29 @@ export const TEXT = Object.freeze({
   choosePrivacy: 'Choose who can see this post.',
   unreadableDuration:
     'This browser cannot read this video; the server will check its duration when you post.',
+  chooseTime: 'Choose when to post.',
+  pastTime: 'That time has passed: the post goes out as soon as you press the button.',
 });
+
+// How the post goes out (the posts API's `mode` and `publish_at`).
+export const MODES = Object.freeze(['now', 'schedule', 'draft']);
+
+// What the button says in each mode.
+export const BUTTON_LABELS = Object.freeze({
+  now: 'Post',
+  schedule: 'Schedule post',
+  draft: 'Send to TikTok inbox',
+});
+
+// docs/publishing.md: a post may be scheduled at most 300 days ahead (the
+// posts API refuses later; a Standard Step Functions execution lives a year).
+export const MAX_SCHEDULE_AHEAD_DAYS = 300;
+const DAY_MS = 24 * 3600 * 1000;
+
+// TikTok's limits, in UTF-16 code units (tiktok-api.md §4; TikTok's Photo
+// Post page: "title ... 90 UTF-16 runes", "description ... 4000").
+export const TITLE_LIMITS = Object.freeze({ video: 2200, photos: 90 });
+export const MAX_DESCRIPTION = 4000;
 
 // Guideline 2b: the options come from creator_info; these are the display
 // names. A level TikTok adds later keeps its raw name rather than vanishing.
@@ -42,6 +64,41 @@ export const SELF_ONLY = 'SELF_ONLY';
 
 // tiktok-api.md §4b: a photo post carries 1 to 35 images.
 export const MAX_PHOTOS = 35;
+
+/**
+ * A text's length as TikTok counts it: UTF-16 code units, which is what a JS
+ * string's length is (an emoji counts as 2).
+ */
+export function textLength(text) {
+  return String(text ?? '').length;
+}
+
+/** "12 / 90": what a limited field shows under it, and whether it is over. */
+export function counter(text, limit) {
+  const length = textLength(text);
+  return { text: `${length} / ${limit}`, over: length > limit, length };
+}
+
+/**
+ * The scheduled time. `at` is the epoch milliseconds of what the creator
+ * picked in their own time zone (NaN or null: nothing or half a date yet);
+ * `now` the page's clock. Returns {ok, message, publishAt}: publishAt is the
+ * RFC 3339 UTC time the posts API takes.
+ */
+export function scheduleVerdict(at, now) {
+  if (at == null || !Number.isFinite(at)) return { ok: false, message: TEXT.chooseTime, publishAt: null };
+  const publishAt = new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (at - now > MAX_SCHEDULE_AHEAD_DAYS * DAY_MS) {
+    return {
+      ok: false,
+      message: `Choose a time at most ${MAX_SCHEDULE_AHEAD_DAYS} days ahead.`,
+      publishAt,
+    };
+  }
+  // The posts API posts a past time at once: say so rather than refuse it.
+  if (at <= now) return { ok: true, message: TEXT.pastTime, publishAt };
+  return { ok: true, message: null, publishAt };
+}
 
 export function privacyLabel(level) {
   // (Object.hasOwn is ES2022; the bundle targets ES2020.)
@@ -125,9 +182,12 @@ const INTERACTIONS = [
  *   creator: {privacy_level_options, comment_disabled, duet_disabled,
  *             stitch_disabled, max_video_post_duration_sec},
  *   media: 'video' | 'photos',
+ *   mode: 'now' | 'schedule' | 'draft' (left out: 'now'),
  *   fileCount: number of files chosen,
  *   duration: seconds read by the browser, null while unknown, or NaN when
  *             the browser cannot read it (see unreadableDuration),
+ *   title, description: the texts typed,
+ *   scheduleAt: epoch ms of the chosen time (NaN/null: none), now: epoch ms,
  *   privacy: '' or a privacy level,
  *   disclose, yourBrand, brandedContent: booleans,
  * }
@@ -135,12 +195,26 @@ const INTERACTIONS = [
 export function evaluate(state) {
   const creator = state.creator ?? {};
   const photos = state.media === 'photos';
+  const mode = MODES.includes(state.mode) ? state.mode : 'now';
+  // A draft (TikTok's MEDIA_UPLOAD) takes no post settings: the creator
+  // chooses them in the TikTok app. A photo draft keeps its title and
+  // description; a video draft takes neither (TikTok's inbox init has no
+  // post_info).
+  const draft = mode === 'draft';
+  const fields = {
+    title: !(draft && !photos),
+    description: photos,
+    privacy: !draft,
+    interactions: !draft,
+    disclosure: !draft,
+    schedule: mode === 'schedule',
+  };
   const options = Array.isArray(creator.privacy_level_options)
     ? creator.privacy_level_options
     : [];
 
   // Guideline 3a: the two boxes only mean something while the switch is on.
-  const disclose = Boolean(state.disclose);
+  const disclose = fields.disclosure && Boolean(state.disclose);
   const yourBrand = disclose && Boolean(state.yourBrand);
   const brandedContent = disclose && Boolean(state.brandedContent);
 
@@ -172,9 +246,14 @@ export function evaluate(state) {
   // interaction off in the app; never checked by default (the page's job).
   const interactions = INTERACTIONS.map(({ name, flag, photos: onPhotos }) => ({
     name,
-    shown: photos ? onPhotos : true,
+    shown: fields.interactions && (photos ? onPhotos : true),
     disabled: Boolean(creator[flag]),
   }));
+
+  const titleLimit = TITLE_LIMITS[photos ? 'photos' : 'video'];
+  const titleCount = counter(state.title, titleLimit);
+  const descriptionCount = counter(state.description, MAX_DESCRIPTION);
+  const schedule = fields.schedule ? scheduleVerdict(state.scheduleAt, state.now ?? Date.now()) : null;
 
   const reasons = [];
   const fileCount = Number(state.fileCount) || 0;
@@ -183,11 +262,25 @@ export function evaluate(state) {
   } else if (photos && fileCount > MAX_PHOTOS) {
     reasons.push(`Choose at most ${MAX_PHOTOS} photos (you chose ${fileCount}).`);
   }
-  if (!photos && fileCount > 0 && state.duration != null) {
+  // Guideline 1c is about direct posts: the server checks a draft's length
+  // against nothing (the creator finishes it in the app), so neither does the page.
+  if (!photos && !draft && fileCount > 0 && state.duration != null) {
     const verdict = durationVerdict(state.duration, creator.max_video_post_duration_sec);
     if (!verdict.ok) reasons.push(verdict.message);
   }
-  if (!privacy) {
+  if (fields.title && titleCount.over) {
+    reasons.push(
+      `The title is ${titleCount.length} characters long; TikTok takes at most ${titleLimit} for ${
+        photos ? 'a photo post' : 'a video'
+      } (an emoji counts as 2).`,
+    );
+  }
+  if (fields.description && descriptionCount.over) {
+    reasons.push(
+      `The description is ${descriptionCount.length} characters long; TikTok takes at most ${MAX_DESCRIPTION} (an emoji counts as 2).`,
+    );
+  }
+  if (fields.privacy && !privacy) {
     // The state "Only me" plus branded content cannot be reached through the
     // page (each disables the other), but a restored form could carry it.
     reasons.push(state.privacy === SELF_ONLY && brandedContent ? TEXT.brandedNotPrivate : TEXT.choosePrivacy);
@@ -195,8 +288,11 @@ export function evaluate(state) {
   // Guideline 3a: switch on with neither box ticked → no posting.
   const disclosureWarning = disclose && !yourBrand && !brandedContent ? TEXT.disclosureRequired : null;
   if (disclosureWarning) reasons.push(disclosureWarning);
+  if (schedule && !schedule.ok) reasons.push(schedule.message);
 
   return {
+    mode,
+    fields,
     privacyOptions,
     privacyNote,
     privacy,
@@ -206,6 +302,10 @@ export function evaluate(state) {
     labelPrompt: labelPrompt(yourBrand, brandedContent),
     declaration: declaration(brandedContent),
     interactions,
+    titleCount: { ...titleCount, limit: titleLimit },
+    descriptionCount: { ...descriptionCount, limit: MAX_DESCRIPTION },
+    schedule,
+    buttonLabel: BUTTON_LABELS[mode],
     post: { enabled: reasons.length === 0, reason: reasons[0] ?? null, reasons },
   };
 }

@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use browser_tests::chromium::Tab;
 use tokio::sync::{Mutex, MutexGuard};
 
+mod posting;
 mod security;
 mod session;
 
@@ -26,7 +27,7 @@ pub struct ConsoleEnv {
     pub s3_endpoint: String,
 }
 
-fn variable(name: &str) -> Result<String> {
+pub fn variable(name: &str) -> Result<String> {
     std::env::var(name).with_context(|| {
         format!(
             "{name} is not set: run inside a fresh `scripts/local-stack run` with the console on"
@@ -60,6 +61,47 @@ pub async fn sign_in(tab: &Tab, email: &str, password: &str) -> Result<()> {
     tab.type_into("#password", password).await?;
     tab.click("main form button[type=submit]").await?;
     Ok(())
+}
+
+/// A console user of the caller's own on the stack's Cognito (moto), with a permanent
+/// password: tests other than `session` sign in as one (the admin's first sign-in is
+/// `session`'s to make). Answers the user's e-mail.
+pub async fn console_user(name: &str) -> Result<String> {
+    use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
+    let pool = variable("CONSOLE_USER_POOL_ID")?;
+    let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let cognito = aws_sdk_cognitoidentityprovider::Client::new(&config);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_nanos();
+    let email = format!("{name}-{nanos}@example.com");
+    let attribute = |name: &str, value: &str| {
+        AttributeType::builder()
+            .name(name)
+            .value(value)
+            .build()
+            .context("a Cognito attribute")
+    };
+    cognito
+        .admin_create_user()
+        .user_pool_id(&pool)
+        .username(&email)
+        .user_attributes(attribute("email", &email)?)
+        .user_attributes(attribute("email_verified", "true")?)
+        .message_action(MessageActionType::Suppress)
+        .send()
+        .await
+        .with_context(|| format!("AdminCreateUser {email} in {pool}"))?;
+    cognito
+        .admin_set_user_password()
+        .user_pool_id(&pool)
+        .username(&email)
+        .password(NEW_PASSWORD)
+        .permanent(true)
+        .send()
+        .await
+        .with_context(|| format!("AdminSetUserPassword {email}"))?;
+    Ok(email)
 }
 
 /// Held for a whole test: the tests share the stack's one console (and its clock).

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail, ensure};
 use aws_sdk_cognitoidentityprovider::Client as Cognito;
-use aws_sdk_cognitoidentityprovider::types::{AttributeType, AuthFlowType, MessageActionType};
+use aws_sdk_cognitoidentityprovider::types::AuthFlowType;
 use browser_tests::audit::{assert_accessible, screenshot};
 use browser_tests::chromium::{Chromium, Tab};
 use browser_tests::stack::Stack;
@@ -18,58 +18,13 @@ use tiktok_publish_adapters::DynamoSessionStore;
 use tiktok_publish_core::console::{SessionId, SessionStore};
 use totp_rs::{Builder, Secret, Totp};
 
-use crate::{one_at_a_time, sign_in};
+use crate::{NEW_PASSWORD, console_user, one_at_a_time, sign_in, variable};
 
 /// The console's session cookie (`SESSION_COOKIE` in functions/console/src/signin.rs).
 const SESSION_COOKIE: &str = "__Host-console-session";
-const PASSWORD: &str = "Security-test-Passw0rd";
-
-fn variable(name: &str) -> Result<String> {
-    std::env::var(name).with_context(|| {
-        format!("{name} is not set: run inside `scripts/local-stack run` with the console on")
-    })
-}
 
 async fn cognito() -> Cognito {
     Cognito::new(&tiktok_publish_wiring::aws_config().await)
-}
-
-/// A new confirmed console user with a permanent password, as an admin would make one
-/// (without the invitation's temporary password): its e-mail.
-async fn new_user(cognito: &Cognito, what: &str) -> Result<String> {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos();
-    let email = format!("{what}-{nanos}@example.test");
-    let pool = variable("CONSOLE_USER_POOL_ID")?;
-    cognito
-        .admin_create_user()
-        .user_pool_id(&pool)
-        .username(&email)
-        .user_attributes(
-            AttributeType::builder()
-                .name("email")
-                .value(&email)
-                .build()?,
-        )
-        .user_attributes(
-            AttributeType::builder()
-                .name("email_verified")
-                .value("true")
-                .build()?,
-        )
-        .message_action(MessageActionType::Suppress)
-        .send()
-        .await
-        .context("AdminCreateUser")?;
-    cognito
-        .admin_set_user_password()
-        .user_pool_id(&pool)
-        .username(&email)
-        .password(PASSWORD)
-        .permanent(true)
-        .send()
-        .await
-        .context("AdminSetUserPassword")?;
-    Ok(email)
 }
 
 /// Signs in on the sign-in page `tab` shows and waits for a signed-in page.
@@ -131,10 +86,10 @@ async fn totp_is_enrolled_on_the_security_page_and_asked_at_sign_in() -> Result<
     let _alone = one_at_a_time().await;
     let stack = Stack::from_env()?;
     let api = stack.api_url().to_owned();
-    let email = new_user(&cognito().await, "totp").await?;
+    let email = console_user("totp").await?;
     let browser = Chromium::launch().await?;
     let tab = browser.open(&format!("{api}/console/sign-in")).await?;
-    sign_in_fully(&tab, &api, &email, PASSWORD).await?;
+    sign_in_fully(&tab, &api, &email, NEW_PASSWORD).await?;
 
     // The header's Security link, then "Set up an authenticator app".
     tab.click("header a[href='/console/security']").await?;
@@ -195,7 +150,7 @@ async fn totp_is_enrolled_on_the_security_page_and_asked_at_sign_in() -> Result<
 
     // The next sign-in asks for the code; a wrong one is refused, the right one signs in.
     sign_out(&tab, &api).await?;
-    sign_in(&tab, &email, PASSWORD).await?;
+    sign_in(&tab, &email, NEW_PASSWORD).await?;
     tab.wait_for("the code step", |shown| {
         shown.title.starts_with("Enter your authenticator code")
     })
@@ -256,7 +211,7 @@ async fn a_forgotten_password_is_reset_with_the_code() -> Result<()> {
     let _alone = one_at_a_time().await;
     let stack = Stack::from_env()?;
     let api = stack.api_url().to_owned();
-    let email = new_user(&cognito().await, "forgot").await?;
+    let email = console_user("forgot").await?;
     let browser = Chromium::launch().await?;
     let tab = browser.open(&format!("{api}/console/sign-in")).await?;
     tab.wait_for("the sign-in page", |shown| {
@@ -303,7 +258,7 @@ async fn a_forgotten_password_is_reset_with_the_code() -> Result<()> {
         shown.title.starts_with("Sign in") && shown.text.contains("Your password was changed")
     })
     .await?;
-    sign_in(&tab, &email, PASSWORD).await?;
+    sign_in(&tab, &email, NEW_PASSWORD).await?;
     tab.wait_for("the old password refused", |shown| {
         shown.text.contains("Wrong e-mail or password")
     })
@@ -321,10 +276,10 @@ async fn sign_out_revokes_the_sessions_refresh_token() -> Result<()> {
     let stack = Stack::from_env()?;
     let api = stack.api_url().to_owned();
     let cognito = cognito().await;
-    let email = new_user(&cognito, "sign-out").await?;
+    let email = console_user("sign-out").await?;
     let browser = Chromium::launch().await?;
     let tab = browser.open(&format!("{api}/console/sign-in")).await?;
-    sign_in_fully(&tab, &api, &email, PASSWORD).await?;
+    sign_in_fully(&tab, &api, &email, NEW_PASSWORD).await?;
 
     // The session's refresh token, read from its row as the console reads it (sealed with
     // the stack's KMS key, bound to the row).
