@@ -1,7 +1,8 @@
 //! The Post page's other modes, each a visit of a console user of its own with a creator of
 //! its own: a video longer than the creator may post is refused on the page (nothing sent
 //! to S3); a photo carousel reaches PUBLISHED through the front door; a draft reaches the
-//! creator's inbox (SENT_TO_INBOX); a scheduled post is accepted and shows its time.
+//! creator's inbox (SENT_TO_INBOX); a scheduled post is accepted, shows its time and is
+//! cancelled from its page.
 
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -473,5 +474,19 @@ async fn a_scheduled_post_is_accepted_and_shows_its_time() -> Result<()> {
     );
     assert_accessible(&tab, "the scheduled post's page").await?;
     screenshot(&tab, "16-post-scheduled").await?;
+
+    // Waiting for its time, it can still be cancelled from its page.
+    tab.click("#post-status form[action$='/cancel'] button")
+        .await?;
+    let cancelled = tab
+        .wait_for("the scheduled post, cancelled", |shown| {
+            shown.text.contains("The post was cancelled")
+                && shown.text.contains("Status: Cancelled")
+        })
+        .await?;
+    ensure!(
+        !cancelled.text.contains("Cancel this post") && !cancelled.text.contains("Retry"),
+        "a cancelled post offers neither button: {cancelled:?}"
+    );
     visit.finish().await
 }

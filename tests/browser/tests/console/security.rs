@@ -98,7 +98,7 @@ async fn totp_is_enrolled_on_the_security_page_and_asked_at_sign_in() -> Result<
     })
     .await?;
     assert_accessible(&tab, "the Security page").await?;
-    screenshot(&tab, "11-security").await?;
+    screenshot(&tab, "30-security").await?;
     tab.click("form[action='/console/security/totp'] button")
         .await?;
     tab.wait_for("the key and its QR code", |shown| {
@@ -116,7 +116,7 @@ async fn totp_is_enrolled_on_the_security_page_and_asked_at_sign_in() -> Result<
         "the QR code is not an inline SVG ({qr_modules} paths)"
     );
     assert_accessible(&tab, "the Security page's enrolment").await?;
-    screenshot(&tab, "12-security-enrol").await?;
+    screenshot(&tab, "31-security-enrol").await?;
     let app = authenticator(&key)?;
 
     // A wrong first code is refused, the key still shown; the right one turns TOTP on.
@@ -156,7 +156,7 @@ async fn totp_is_enrolled_on_the_security_page_and_asked_at_sign_in() -> Result<
     })
     .await?;
     assert_accessible(&tab, "the sign-in's code step").await?;
-    screenshot(&tab, "13-sign-in-code").await?;
+    screenshot(&tab, "32-sign-in-code").await?;
     tab.type_into("#code", &wrong(&current_code(&app).await?)?)
         .await?;
     tab.click("main form button[type=submit]").await?;
@@ -224,7 +224,7 @@ async fn a_forgotten_password_is_reset_with_the_code() -> Result<()> {
     })
     .await?;
     assert_accessible(&tab, "the forgotten-password page").await?;
-    screenshot(&tab, "14-forgot-password").await?;
+    screenshot(&tab, "33-forgot-password").await?;
     tab.type_into("#email", &email).await?;
     tab.click("main form button[type=submit]").await?;
     tab.wait_for("the code and new-password page", |shown| {
@@ -233,7 +233,7 @@ async fn a_forgotten_password_is_reset_with_the_code() -> Result<()> {
     })
     .await?;
     assert_accessible(&tab, "the code and new-password page").await?;
-    screenshot(&tab, "15-reset-password").await?;
+    screenshot(&tab, "34-reset-password").await?;
 
     // moto refuses a code of its form that is not the user's (as expired; Cognito says
     // CodeMismatch): the page says so and offers a new code.
