@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chromiumoxide::cdp::browser_protocol::network::{
     ClearBrowserCacheParams, EventLoadingFinished, EventRequestWillBeSent, RequestId,
+    SetCacheDisabledParams,
 };
 use futures::StreamExt;
 
@@ -36,6 +37,11 @@ impl Tab {
         page.execute(ClearBrowserCacheParams::default())
             .await
             .map_err(devtools("empty the cache"))?;
+        // Emptying the disk cache leaves the renderer's memory cache: a script an earlier
+        // page of the visit loaded would come from there, without a network event.
+        page.execute(SetCacheDisabledParams::new(true))
+            .await
+            .map_err(devtools("turn the cache off"))?;
         let mut started = page
             .event_listener::<EventRequestWillBeSent>()
             .await

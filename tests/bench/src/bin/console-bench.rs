@@ -191,7 +191,8 @@ async fn run() -> anyhow::Result<bool> {
         let tab = browser.open("about:blank").await?;
         let transfers = tab.load_weighing(url, Duration::from_millis(1500)).await?;
         let total: u64 = transfers.iter().map(|t| t.bytes).sum();
-        println!("  {name}: {total} B in {} responses", transfers.len());
+        let title = tab.shown().await?.title;
+        println!("  {name} (\"{title}\"): {total} B in {} responses", transfers.len());
         for transfer in &transfers {
             println!("      {:>7} B  {}", transfer.bytes, transfer.url);
         }
