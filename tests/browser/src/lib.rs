@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod chromium;
+pub mod connect;
 pub mod network;
 pub mod stack;
 

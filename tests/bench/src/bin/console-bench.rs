@@ -13,7 +13,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail, ensure};
 use browser_tests::chromium::Chromium;
-use browser_tests::stack::{FAKE_LOGIN_COOKIE, Stack};
+use browser_tests::connect::connect_at_fake;
+use browser_tests::stack::Stack;
 use publish_bench::{exit_code, machine_summary, runtime};
 use serde_json::json;
 
@@ -93,9 +94,6 @@ async fn connect_creator(browser: &Chromium, stack: &Stack) -> anyhow::Result<St
             "privacy_level_options": ["PUBLIC_TO_EVERYONE", "SELF_ONLY"],
         }))
         .await?;
-    browser
-        .set_cookie(stack.fake_url(), FAKE_LOGIN_COOKIE, &open_id)
-        .await?;
     let tab = browser
         .open(&format!("{}/console/accounts", stack.api_url()))
         .await?;
@@ -103,18 +101,7 @@ async fn connect_creator(browser: &Chromium, stack: &Stack) -> anyhow::Result<St
         shown.text.contains("Connect a TikTok account")
     })
     .await?;
-    tab.click("form[action='/console/accounts/connect'] button")
-        .await?;
-    let authorize = format!("{}/v2/auth/authorize/", stack.fake_url());
-    tab.wait_for("the fake's consent page", |shown| {
-        shown.location == authorize
-    })
-    .await?;
-    tab.click("button[name=decision][value=authorize]").await?;
-    tab.wait_for("the callback's page", |shown| {
-        shown.title == "TikTok account connected"
-    })
-    .await?;
+    connect_at_fake(browser, &tab, stack, &open_id).await?;
     Ok(open_id)
 }
 
@@ -192,7 +179,10 @@ async fn run() -> anyhow::Result<bool> {
         let transfers = tab.load_weighing(url, Duration::from_millis(1500)).await?;
         let total: u64 = transfers.iter().map(|t| t.bytes).sum();
         let title = tab.shown().await?.title;
-        println!("  {name} (\"{title}\"): {total} B in {} responses", transfers.len());
+        println!(
+            "  {name} (\"{title}\"): {total} B in {} responses",
+            transfers.len()
+        );
         for transfer in &transfers {
             println!("      {:>7} B  {}", transfer.bytes, transfer.url);
         }

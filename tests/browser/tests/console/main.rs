@@ -104,6 +104,17 @@ pub async fn console_user(name: &str) -> Result<String> {
     Ok(email)
 }
 
+/// Picks a privacy level as a person does from the dropdown.
+pub async fn choose_privacy(tab: &Tab, level: &str) -> Result<()> {
+    let _: bool = tab
+        .evaluate(&format!(
+            "(() => {{ const s = document.getElementById('privacy'); s.value = '{level}'; \
+             s.dispatchEvent(new Event('change', {{bubbles: true}})); return true; }})()"
+        ))
+        .await?;
+    Ok(())
+}
+
 /// Held for a whole test: the tests share the stack's one console (and its clock).
 pub async fn one_at_a_time() -> MutexGuard<'static, ()> {
     static CONSOLE: Mutex<()> = Mutex::const_new(());

@@ -10,11 +10,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, ensure};
 use browser_tests::audit::{assert_accessible, screenshot};
 use browser_tests::chromium::{Chromium, Tab};
-use browser_tests::stack::{FAKE_LOGIN_COOKIE, Stack};
+use browser_tests::connect::connect_at_fake;
+use browser_tests::stack::Stack;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::{ConsoleEnv, NEW_PASSWORD, console_user, one_at_a_time, sign_in};
+use crate::{ConsoleEnv, NEW_PASSWORD, choose_privacy, console_user, one_at_a_time, sign_in};
 
 /// One visit: the browser, signed in as a new console user who connected `creator`.
 struct Visit {
@@ -61,21 +62,7 @@ impl Visit {
             seed.extend(settings.clone());
         }
         let open_id = stack.seed_fake_creator(seed).await?;
-        browser
-            .set_cookie(stack.fake_url(), FAKE_LOGIN_COOKIE, &open_id)
-            .await?;
-        tab.click("form[action='/console/accounts/connect'] button")
-            .await?;
-        let authorize_page = format!("{}/v2/auth/authorize/", stack.fake_url());
-        tab.wait_for("the fake TikTok's consent page", |shown| {
-            shown.location == authorize_page
-        })
-        .await?;
-        tab.click("button[name=decision][value=authorize]").await?;
-        tab.wait_for("the callback's page", |shown| {
-            shown.title == "TikTok account connected"
-        })
-        .await?;
+        connect_at_fake(&browser, &tab, &stack, &open_id).await?;
         Ok(Visit {
             stack,
             env,
@@ -147,17 +134,6 @@ fn fixture(name: &str) -> Result<String> {
     path.to_str()
         .map(str::to_owned)
         .context("the fixture's path is not UTF-8")
-}
-
-/// Picks a privacy level as a person does from the dropdown.
-async fn choose_privacy(tab: &Tab, level: &str) -> Result<()> {
-    let _: bool = tab
-        .evaluate(&format!(
-            "(() => {{ const s = document.getElementById('privacy'); s.value = '{level}'; \
-             s.dispatchEvent(new Event('change', {{bubbles: true}})); return true; }})()"
-        ))
-        .await?;
-    Ok(())
 }
 
 /// Replaces a text field's value, as a paste does.

@@ -11,9 +11,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result, ensure};
 use browser_tests::audit::{assert_accessible, screenshot};
 use browser_tests::chromium::Chromium;
-use browser_tests::stack::{FAKE_LOGIN_COOKIE, Stack};
+use browser_tests::connect::connect_at_fake;
+use browser_tests::stack::Stack;
 
-use crate::{ConsoleEnv, NEW_PASSWORD, one_at_a_time, sign_in};
+use crate::{ConsoleEnv, NEW_PASSWORD, choose_privacy, one_at_a_time, sign_in};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -131,21 +132,7 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
             "max_video_post_duration_sec": 600,
         }))
         .await?;
-    browser
-        .set_cookie(stack.fake_url(), FAKE_LOGIN_COOKIE, &open_id)
-        .await?;
-    tab.click("form[action='/console/accounts/connect'] button")
-        .await?;
-    let authorize_page = format!("{}/v2/auth/authorize/", stack.fake_url());
-    tab.wait_for("the fake TikTok's consent page", |shown| {
-        shown.location == authorize_page
-    })
-    .await?;
-    tab.click("button[name=decision][value=authorize]").await?;
-    tab.wait_for("the callback's page", |shown| {
-        shown.title == "TikTok account connected"
-    })
-    .await?;
+    connect_at_fake(&browser, &tab, &stack, &open_id).await?;
 
     // The Post page: TikTok's guidelines, point by point.
     let post_page = format!("{api}/console/post");
@@ -239,13 +226,7 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
     tab.choose_files("#file", &[video]).await?;
     tab.type_into("#title", "Posted from the console <b>in a browser</b>")
         .await?;
-    // A person picks from the dropdown; DevTools sets the value and says it changed.
-    let _: bool = tab
-        .evaluate(
-            "(() => { const s = document.getElementById('privacy'); s.value = 'SELF_ONLY'; \
-             s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()",
-        )
-        .await?;
+    choose_privacy(&tab, "SELF_ONLY").await?;
     tab.click("#allow-comment").await?;
     let page: PostPageState = tab.evaluate(&read).await?;
     ensure!(
@@ -304,12 +285,7 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
     tab.choose_files("#file", &[video]).await?;
     tab.type_into("#title", "Refused once, then retried")
         .await?;
-    let _: bool = tab
-        .evaluate(
-            "(() => { const s = document.getElementById('privacy'); s.value = 'SELF_ONLY'; \
-             s.dispatchEvent(new Event('change', {bubbles: true})); return true; })()",
-        )
-        .await?;
+    choose_privacy(&tab, "SELF_ONLY").await?;
     tab.click("#post-button").await?;
     let failed = tab
         .wait_for("the second post's page, failed", |shown| {
