@@ -285,7 +285,8 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
     tab.choose_files("#file", &[video]).await?;
     tab.type_into("#title", "Refused once, then retried")
         .await?;
-    choose_privacy(&tab, "SELF_ONLY").await?;
+    // Public this time: TikTok gives a public post an id, and the page links to it.
+    choose_privacy(&tab, "PUBLIC_TO_EVERYONE").await?;
     tab.click("#post-button").await?;
     let failed = tab
         .wait_for("the second post's page, failed", |shown| {
@@ -311,6 +312,18 @@ async fn a_console_session_from_sign_in_to_a_published_post() -> Result<()> {
     ensure!(
         !retried.text.contains("Retry"),
         "a published post offers no Retry: {retried:?}"
+    );
+    // The id TikTok gave (the link to it needs the creator's handle, which this account,
+    // connected without the profile scope, did not share).
+    let post_id = retried
+        .text
+        .split("TikTok post id: ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_default();
+    ensure!(
+        !post_id.is_empty() && post_id.bytes().all(|b| b.is_ascii_digit()),
+        "a public post must show its TikTok post id: {retried:?}"
     );
 
     // The Posts page lists both, newest first, and filters by account and state.
