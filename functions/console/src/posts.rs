@@ -245,12 +245,37 @@ pub struct DetailQuery {
     done: String,
 }
 
-fn done_notice(done: &str) -> Option<&'static str> {
-    match done {
-        "retried" => Some("The post was queued again: a new attempt starts now."),
-        "cancelled" => Some("The post was cancelled: nothing more will be sent to TikTok."),
-        _ => None,
+/// A post page's buttons.
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Retry,
+    Cancel,
+}
+
+impl Action {
+    const ALL: [Action; 2] = [Action::Retry, Action::Cancel];
+
+    /// Its name in the post page's `?done=` once it did its work.
+    fn done(self) -> &'static str {
+        match self {
+            Action::Retry => "retried",
+            Action::Cancel => "cancelled",
+        }
     }
+
+    fn notice(self) -> &'static str {
+        match self {
+            Action::Retry => "The post was queued again: a new attempt starts now.",
+            Action::Cancel => "The post was cancelled: nothing more will be sent to TikTok.",
+        }
+    }
+}
+
+fn done_notice(done: &str) -> Option<&'static str> {
+    Action::ALL
+        .into_iter()
+        .find(|action| action.done() == done)
+        .map(Action::notice)
 }
 
 pub async fn detail(
@@ -296,11 +321,7 @@ pub async fn retry(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Err(refused) = signed_in.check_csrf(&form.csrf) {
-        return refused.into_response();
-    }
-    let answer = console.api.retry_post(&id).await;
-    after_action(&console, &signed_in, &id, answer, "retried").await
+    act(&console, &signed_in, &id, &form, Action::Retry).await
 }
 
 /// `POST /console/posts/{id}/cancel`: the posts API's cancel; back to the post's page.
@@ -310,22 +331,26 @@ pub async fn cancel(
     Path(id): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if let Err(refused) = signed_in.check_csrf(&form.csrf) {
-        return refused.into_response();
-    }
-    let answer = console.api.cancel_post(&id).await;
-    after_action(&console, &signed_in, &id, answer, "cancelled").await
+    act(&console, &signed_in, &id, &form, Action::Cancel).await
 }
 
-/// A button's answer: 303 to the post's page saying it was `done`, or the post's page
-/// with the API's reason and its status code.
-async fn after_action(
+/// A button pressed: 303 to the post's page saying it was done, or the post's page with the
+/// API's reason and its status code.
+async fn act(
     console: &Console,
     signed_in: &SignedIn,
     id: &str,
-    answer: tiktok_publish_core::api::ApiAnswer,
-    done: &str,
+    form: &CsrfForm,
+    action: Action,
 ) -> Response {
+    if let Err(refused) = signed_in.check_csrf(&form.csrf) {
+        return refused.into_response();
+    }
+    let answer = match action {
+        Action::Retry => console.api.retry_post(id).await,
+        Action::Cancel => console.api.cancel_post(id).await,
+    };
+    let done = action.done();
     if (200..300).contains(&answer.status) {
         tracing::info!(post_id = id, by = %signed_in.session.user_sub, done, "post changed from the console");
         // The API accepted the id: a post id (letters, digits, `-` and `_`).

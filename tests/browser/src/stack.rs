@@ -171,16 +171,11 @@ impl Stack {
     pub async fn inject_fault_for(&self, open_id: &str, fault: Value) -> Result<(), StackError> {
         let what = "the fake's POST /__fake/faults";
         let fault = json!({"type": "ForAccount", "open_id": open_id, "fault": fault});
-        let response = self
+        let request = self
             .http
             .post(format!("{}/__fake/faults", self.fake_url))
-            .json(&fault)
-            .send()
-            .await
-            .map_err(|source| StackError::Unreachable {
-                what: what.to_owned(),
-                source,
-            })?;
+            .json(&fault);
+        let response = deliver(what, request).await?;
         let status = response.status();
         if status.is_success() {
             return Ok(());
@@ -213,15 +208,7 @@ impl Stack {
             })?
             .pop_if_empty()
             .extend(["__fake", "accounts", open_id]);
-        let response =
-            self.http
-                .get(url)
-                .send()
-                .await
-                .map_err(|source| StackError::Unreachable {
-                    what: what.to_owned(),
-                    source,
-                })?;
+        let response = deliver(what, self.http.get(url)).await?;
         if response.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
@@ -276,14 +263,21 @@ async fn send<T: DeserializeOwned>(
     what: &str,
     request: reqwest::RequestBuilder,
 ) -> Result<T, StackError> {
-    let response = request
+    parse(what, deliver(what, request).await?).await
+}
+
+/// Sends `request`; any answer is the caller's to read.
+async fn deliver(
+    what: &str,
+    request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, StackError> {
+    request
         .send()
         .await
         .map_err(|source| StackError::Unreachable {
             what: what.to_owned(),
             source,
-        })?;
-    parse(what, response).await
+        })
 }
 
 async fn parse<T: DeserializeOwned>(
