@@ -25,12 +25,20 @@
 // restart loop of scripts/local-stack appends a line to LOCAL_STACK_EXITS_DIR/<function>
 // at each exit; the bridge watches that file while it waits.
 //
+// With LOCAL_STACK_LAMBDA_KILLS (a share, e.g. 0.05), that share of task invocations is
+// chosen to die: at a random moment in its first 1.5 s, if it is still running and is its
+// function's only invocation in flight (so that nothing queued behind it dies too), the
+// function's process is killed (SIGKILL, its pid from the restart loop's pids/ file). The
+// invocation then fails as Lambda.Unknown, and the definition's Retry takes it from there.
+// Kills are counted in LOCAL_STACK_DIR/lambda-kills.json.
+//
 // Environment: AWS_ENDPOINT_URL (moto), LOCAL_STACK_LAMBDA_URL (watch), LOCAL_STACK_JSON
 // (setup.py's stack.json), LOCAL_STACK_WAIT_MS (default and minimum 2000),
 // LOCAL_STACK_EXITS_DIR (optional: without it a dead function's invocation waits for its
-// time-out).
+// time-out), LOCAL_STACK_LAMBDA_KILLS with LOCAL_STACK_PIDS_DIR and LOCAL_STACK_DIR
+// (optional).
 // Usage: node tests/local-stack/driver.mjs       (scripts/local-stack starts it)
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { SQSClient, ReceiveMessageCommand, DeleteMessageCommand } from "@aws-sdk/client-sqs";
 import { functionName, invoke, processExits, short } from "./bridge.mjs";
 import {
@@ -62,15 +70,48 @@ const lambdaUrl = new URL(process.env.LOCAL_STACK_LAMBDA_URL);
 const waitMs = Math.max(MIN_WAIT_MS, Number(process.env.LOCAL_STACK_WAIT_MS || MIN_WAIT_MS));
 const exitsDir = process.env.LOCAL_STACK_EXITS_DIR;
 
+const killShare = Number(process.env.LOCAL_STACK_LAMBDA_KILLS || 0);
+const pidsDir = process.env.LOCAL_STACK_PIDS_DIR;
+const KILL_WITHIN_MS = 1500;
+const kills = { chosen: 0, killed: 0, finished_first: 0, not_alone: 0, by_function: {} };
+const inFlight = new Map(); // function name -> invocations the driver is waiting on
+
 // Invokes `fn`, failing the invocation as Lambda.Unknown if its process exits meanwhile.
-async function invokeFunction(fn, payload, timeoutMs) {
+// `mayKill`: a task invocation, one LOCAL_STACK_LAMBDA_KILLS may choose to kill.
+async function invokeFunction(fn, payload, timeoutMs, { mayKill = false } = {}) {
   if (!exitsDir) return invoke(lambdaUrl, fn, payload, timeoutMs);
   const exits = processExits(`${exitsDir}/${fn}`);
+  inFlight.set(fn, (inFlight.get(fn) ?? 0) + 1);
+  let running = true;
+  const killer = mayKill && killShare > 0 && Math.random() < killShare ? chooseToKill(fn, () => running) : undefined;
   try {
     return await invoke(lambdaUrl, fn, payload, timeoutMs, { exited: exits.exited });
   } finally {
+    running = false;
+    clearTimeout(killer);
+    inFlight.set(fn, inFlight.get(fn) - 1);
     exits.stop();
   }
+}
+
+function chooseToKill(fn, isRunning) {
+  kills.chosen += 1;
+  return setTimeout(() => {
+    if (!isRunning()) kills.finished_first += 1;
+    else if (inFlight.get(fn) !== 1) kills.not_alone += 1;
+    else {
+      const pid = Number(readFileSync(`${pidsDir}/${fn}`, "utf8"));
+      try {
+        process.kill(pid, "SIGKILL");
+        kills.killed += 1;
+        kills.by_function[fn] = (kills.by_function[fn] ?? 0) + 1;
+        log("driver", `killed ${fn} (pid ${pid}) mid-invocation (LOCAL_STACK_LAMBDA_KILLS)`);
+      } catch (e) {
+        log("driver", `could not kill ${fn} (pid ${pid}): ${e.message}`);
+      }
+    }
+    writeFileSync(`${process.env.LOCAL_STACK_DIR}/lambda-kills.json`, JSON.stringify(kills));
+  }, Math.random() * KILL_WITHIN_MS);
 }
 const aws = {
   endpoint: process.env.AWS_ENDPOINT_URL,
@@ -164,7 +205,7 @@ function overridesFor(definition) {
       const fn = functionName(state.Resource);
       // The runner enforces TimeoutSeconds itself; the request gives up a little later.
       const timeoutMs = ((state.TimeoutSeconds ?? 60) + 5) * 1000;
-      taskResourceLocalHandlers[name] = (input) => invokeFunction(fn, input, timeoutMs);
+      taskResourceLocalHandlers[name] = (input) => invokeFunction(fn, input, timeoutMs, { mayKill: true });
     } else if (state.Type === "Wait") {
       waitTimeOverrides[name] = waitMs;
     } else if (state.Type === "Map" || state.Type === "Parallel") {

@@ -53,6 +53,12 @@ pub enum Fault {
     /// (zero-based), e.g. to cut the second chunk of an upload. Combine with `ForAccount`
     /// (either way round) to scope it to one account too.
     OnChunk { chunk: u64, fault: Box<Fault> },
+    /// `fault` (an `HttpError`, `ResetMidBody` or `StallBody`, possibly scoped) fires on
+    /// about `percent` in 100 of the requests it matches, drawn at random, instead of on
+    /// the next ones; its `times` still caps how often it fires. TikTok's errors come
+    /// scattered through a run, not in a row.
+    /// JSON: `{"type": "Sometimes", "percent": 20, "fault": {"type": "HttpError", ...}}`.
+    Sometimes { percent: u8, fault: Box<Fault> },
     /// The access token this account sends on its next call to `endpoint` (a Content
     /// Posting call) expires just before the call is checked: the call answers 401
     /// `access_token_invalid` without violation, as a token that ran out mid-run would.

@@ -1086,6 +1086,69 @@ mod faults {
     }
 
     #[tokio::test]
+    async fn sometimes_faults_fire_on_about_their_share_scattered_and_capped() {
+        let h = Harness::start(settings()).await;
+        let tokens = h.tokens();
+        // user.info has no rate limit: 200 calls stay clear of 429s.
+        h.fake.inject(Fault::Sometimes {
+            percent: 50,
+            fault: Box::new(Fault::HttpError {
+                endpoint: Endpoint::UserInfo,
+                status: 503,
+                code: "internal_error".into(),
+                times: 1_000,
+            }),
+        });
+        let user_info = || async {
+            h.http
+                .get(h.url("/v2/user/info/?fields=open_id"))
+                .bearer_auth(&tokens.access_token)
+                .send()
+                .await
+                .expect("user info")
+                .status()
+        };
+        let mut failed = 0;
+        for _ in 0..200 {
+            match user_info().await {
+                StatusCode::SERVICE_UNAVAILABLE => failed += 1,
+                StatusCode::OK => {}
+                other => panic!("user.info answered {other}"),
+            }
+        }
+        // Binomial(200, 0.5): outside 60..=140 about once in 10^8 runs.
+        assert!(
+            (60..=140).contains(&failed),
+            "{failed} of 200 failed at 50 %"
+        );
+        h.fake.inject(Fault::Sometimes {
+            percent: 100,
+            fault: Box::new(Fault::HttpError {
+                endpoint: Endpoint::CreatorInfo,
+                status: 500,
+                code: "internal_error".into(),
+                times: 2,
+            }),
+        });
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            let path = "/v2/post/publish/creator_info/query/";
+            statuses.push(
+                h.post(path, &tokens.access_token, json!({}))
+                    .await
+                    .0
+                    .as_u16(),
+            );
+        }
+        assert_eq!(
+            statuses,
+            vec![500, 500, 200],
+            "times caps a Sometimes fault"
+        );
+        assert_eq!(h.fake.violations(), vec![]);
+    }
+
+    #[tokio::test]
     async fn reset_mid_body_is_a_transport_error_and_the_chunk_is_not_taken() {
         let h = Harness::start(settings()).await;
         let tokens = h.tokens();

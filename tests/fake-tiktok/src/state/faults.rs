@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use rand::Rng;
+
 use super::{Reject, State};
 use crate::{Endpoint, Fault};
 
@@ -14,6 +16,8 @@ pub(super) enum CountedFault {
         left: u32,
         /// `Some`: fires only on this account's requests.
         open_id: Option<String>,
+        /// `Some`: fires on about this many in 100 of the requests it matches.
+        percent: Option<u8>,
     },
     Body {
         fault: BodyFault,
@@ -21,6 +25,7 @@ pub(super) enum CountedFault {
         open_id: Option<String>,
         /// `Some`: fires only on a PUT of this chunk.
         chunk: Option<u64>,
+        percent: Option<u8>,
     },
 }
 
@@ -29,11 +34,18 @@ pub(super) enum CountedFault {
 struct FaultScope {
     open_id: Option<String>,
     chunk: Option<u64>,
+    percent: Option<u8>,
 }
 
 /// Whether a fault scoped to `scope` applies to a request of `caller`.
 fn in_scope(scope: &Option<String>, caller: Option<&str>) -> bool {
     scope.as_deref().is_none_or(|wanted| Some(wanted) == caller)
+}
+
+/// Whether a fault that matched a request fires on it: always, or on `percent` in 100 drawn
+/// at random (drawn only once the rest of the fault matched).
+fn fires(percent: Option<u8>) -> bool {
+    percent.is_none_or(|percent| rand::rng().random_range(0..100) < percent)
 }
 
 /// What to do to an upload body.
@@ -61,12 +73,14 @@ impl State {
                 code,
                 left: times,
                 open_id: scope.open_id,
+                percent: scope.percent,
             }),
             Fault::ResetMidBody { after_bytes, times } => self.faults.push(CountedFault::Body {
                 fault: BodyFault::Reset { after_bytes },
                 left: times,
                 open_id: scope.open_id,
                 chunk: scope.chunk,
+                percent: scope.percent,
             }),
             Fault::StallBody {
                 after_bytes,
@@ -77,6 +91,7 @@ impl State {
                 left: times,
                 open_id: scope.open_id,
                 chunk: scope.chunk,
+                percent: scope.percent,
             }),
             Fault::ForAccount { open_id, fault } => {
                 let scope = FaultScope {
@@ -88,6 +103,13 @@ impl State {
             Fault::OnChunk { chunk, fault } => {
                 let scope = FaultScope {
                     chunk: Some(chunk),
+                    ..scope
+                };
+                self.inject_scoped(*fault, scope);
+            }
+            Fault::Sometimes { percent, fault } => {
+                let scope = FaultScope {
+                    percent: Some(percent),
                     ..scope
                 };
                 self.inject_scoped(*fault, scope);
@@ -147,8 +169,8 @@ impl State {
         caller: Option<&str>,
     ) -> Option<Reject> {
         let index = self.faults.iter().position(|f| {
-            matches!(f, CountedFault::Http { endpoint: e, left, open_id, .. }
-                if *e == endpoint && *left > 0 && in_scope(open_id, caller))
+            matches!(f, CountedFault::Http { endpoint: e, left, open_id, percent, .. }
+                if *e == endpoint && *left > 0 && in_scope(open_id, caller) && fires(*percent))
         })?;
         let CountedFault::Http {
             status, code, left, ..
@@ -171,8 +193,9 @@ impl State {
         chunk: u64,
     ) -> Option<BodyFault> {
         let index = self.faults.iter().position(|f| {
-            matches!(f, CountedFault::Body { left, open_id, chunk: only, .. }
-                if *left > 0 && in_scope(open_id, caller) && only.is_none_or(|c| c == chunk))
+            matches!(f, CountedFault::Body { left, open_id, chunk: only, percent, .. }
+                if *left > 0 && in_scope(open_id, caller) && only.is_none_or(|c| c == chunk)
+                    && fires(*percent))
         })?;
         let CountedFault::Body { fault, left, .. } = &mut self.faults[index] else {
             return None;
