@@ -1,11 +1,12 @@
 //! Faults on both sides at once: the functions' AWS calls through the stack's fault proxy
 //! (throttling errors, 500s and 503s, dropped connections) and TikTok failing chunk PUTs.
+//! With LOCAL_STACK_LAMBDA_KILLS, task invocations are also killed mid-way (Lambda.Unknown).
 //! Every fault here is one a retry gets past, so every post must end `PUBLISHED`, exactly
 //! once, with the exact bytes. Run it on a stack of its own, started with the faults on:
 //!
 //! ```sh
 //! LOCAL_STACK_AWS_FAULTS=dynamodb:0.1,s3:0.1,kms:0.1,sfn:0.1,events:0.1 \
-//! LOCAL_STACK_FUNCTION_ENV=CHUNK_TARGET_SIZE=5242880 \
+//! LOCAL_STACK_LAMBDA_KILLS=0.1 LOCAL_STACK_FUNCTION_ENV=CHUNK_TARGET_SIZE=5242880 \
 //!   scripts/local-stack run -- cargo test -p e2e --features local-stack-tests --test faults
 //! ```
 //!
@@ -165,8 +166,8 @@ async fn check_aws_faults(stack: &Stack) -> anyhow::Result<()> {
         eprintln!(
             "  {:<16} {:>6} {:>6} {:>9} {:>13} {:>8}",
             service,
-            seen["share"],
-            seen["calls"],
+            seen["share"].as_f64().unwrap_or(0.0),
+            seen["calls"].as_u64().unwrap_or(0),
             injected("throttle"),
             injected("server_error"),
             injected("dropped")
