@@ -27,8 +27,10 @@ pub const CANCELLABLE: [PostState; 3] = [
 const MAX_KEY_BYTES: usize = 1024;
 const MAX_VERSION_LEN: usize = 1024;
 
-/// The body of `POST /posts`.
-#[derive(Debug, Deserialize)]
+/// The body of `POST /posts`: `account`, and `key` (a video) or `images` (a photo post).
+/// Every field is optional to the parser so that a missing one is refused by name (400,
+/// `field`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePostRequest {
     /// The `open_id` of a connected account.
@@ -37,6 +39,7 @@ pub struct CreatePostRequest {
     pub key: Option<String>,
     /// A photo post instead of a video: the keys of its images (1 to 35), in order. Read
     /// as JSON first, so a bad entry is named (`images[2]`).
+    #[schema(value_type = Option<Vec<String>>)]
     pub images: Option<serde_json::Value>,
     /// A specific object version; the current one when absent.
     pub version_id: Option<String>,
@@ -301,10 +304,9 @@ impl PostsApi {
 
     pub(super) async fn find_post(&self, id: &str) -> Result<PostRecord, ApiError> {
         let id = PostId::parse(id).map_err(|e| ApiError::invalid("id", e.to_string()))?;
-        self.posts()
-            .get(&id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("post_not_found", format!("there is no post {id}")))
+        self.posts().get(&id).await?.ok_or_else(|| {
+            ApiError::not_found("post_not_found", format!("there is no post {id}")).with_field("id")
+        })
     }
 
     // ------------------------------------------------------------ DELETE /posts/{id}

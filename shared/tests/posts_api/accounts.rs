@@ -101,7 +101,7 @@ async fn disconnecting_revokes_at_tiktok_cancels_queued_posts_and_forgets_the_ac
     );
     assert!(r.stack.accounts.get(&open_id).await.unwrap().is_none());
     let again = r.api.disconnect_account(&open_id).await;
-    assert_eq!(error_of(&again), (404, "account_not_found", None));
+    assert_eq!(error_of(&again), (404, "account_not_found", Some("open_id")));
     assert!(r.stack.fake.take_violations().is_empty());
 }
 

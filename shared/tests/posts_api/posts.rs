@@ -261,7 +261,7 @@ async fn get_shows_the_post_and_never_its_upload_url() {
     assert_eq!(states, ["QUEUED", "UPLOADING"]);
 
     let missing = r.api.get_post(&"0".repeat(64)).await;
-    assert_eq!(error_of(&missing), (404, "post_not_found", None));
+    assert_eq!(error_of(&missing), (404, "post_not_found", Some("id")));
     let invalid = r.api.get_post("not/an id").await;
     assert_eq!(error_of(&invalid), (400, "invalid_request", Some("id")));
 }
