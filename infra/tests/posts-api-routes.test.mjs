@@ -6,26 +6,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import YAML from "yaml";
+import { join } from "node:path";
+import { repoRoot, template } from "./template.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..", "..");
-// CloudFormation's short tags in their long form; only !Sub and !Ref matter here.
-const cfnTags = ["Ref", "GetAtt", "Sub", "Join", "If", "Equals", "Not", "And", "Or", "Select",
-  "Split", "FindInMap", "ImportValue", "GetAZs", "Base64", "Cidr", "Condition"]
-  .flatMap((name) => ["scalar", "seq", "map"].map((kind) => ({
-    tag: `!${name}`,
-    collection: kind === "scalar" ? undefined : kind,
-    resolve: (value) => {
-      const plain = value && typeof value.toJSON === "function" ? value.toJSON() : value;
-      return { [name === "Ref" ? name : `Fn::${name}`]: plain };
-    },
-  })));
-const template = YAML.parse(readFileSync(join(root, "infra/template.yaml"), "utf8"),
-  { customTags: cfnTags });
-const document = JSON.parse(readFileSync(join(root, "docs/openapi.json"), "utf8"));
+const document = JSON.parse(readFileSync(join(repoRoot, "docs/openapi.json"), "utf8"));
 
 const postsApiRoutes = Object.entries(template.Resources)
   .filter(([, r]) => r.Type === "AWS::ApiGatewayV2::Route")

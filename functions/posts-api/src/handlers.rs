@@ -1,7 +1,9 @@
 //! The handlers, one per operation, each with its OpenAPI description (`#[utoipa::path]`):
 //! the router ([`crate::routes`]) and the document ([`crate::openapi`]) are both built from
-//! these, so a route cannot exist undocumented. Answers common to every operation (405,
-//! 500, 503) are added to the document by [`crate::openapi`].
+//! these, so a route cannot exist undocumented. Answers common to every operation (405, 500,
+//! 503) are added to the document by [`crate::openapi`]. utoipa takes only literals for
+//! patterns: [`PostPath`]'s and [`AccountPath`]'s are `PostId::PATTERN` and
+//! `OPEN_ID_PATTERN`, which the tests compare.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -14,6 +16,26 @@ use tiktok_publish_core::api::{
 };
 
 use crate::routes::{Caller, PathParam, Route, answered};
+
+/// The post a path names (`/posts/{id}`...); [`PathParam`] reads it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // A description of the path only.
+struct PostPath {
+    /// The post's id.
+    #[param(pattern = r"^[0-9A-Za-z_-]{1,80}$")]
+    id: String,
+}
+
+/// The account a path names (`/accounts/{open_id}`...); [`PathParam`] reads it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // A description of the path only.
+struct AccountPath {
+    /// The account's TikTok open_id.
+    #[param(pattern = r"^[!-.0-~]{1,128}$")]
+    open_id: String,
+}
 
 /// Creates a post of a video (`key`) or of images (`images`) in the bucket.
 ///
@@ -77,7 +99,7 @@ pub async fn create_post(
 #[utoipa::path(
     get,
     path = "/posts/{id}",
-    params(("id" = String, Path, description = "The post's id")),
+    params(PostPath),
     responses(
         (status = 200, description = "The post", body = PostView),
         (status = 400, description = "`id` is not a post id", body = ErrorBody),
@@ -93,7 +115,7 @@ pub async fn get_post(State(api): State<PostsApi>, PathParam(id): PathParam) -> 
 #[utoipa::path(
     delete,
     path = "/posts/{id}",
-    params(("id" = String, Path, description = "The post's id")),
+    params(PostPath),
     responses(
         (status = 200, description = "The post, CANCELLED", body = PostView),
         (status = 400, description = "`id` is not a post id", body = ErrorBody),
@@ -111,7 +133,7 @@ pub async fn cancel_post(State(api): State<PostsApi>, PathParam(id): PathParam) 
 #[utoipa::path(
     post,
     path = "/posts/{id}/retry",
-    params(("id" = String, Path, description = "The post's id")),
+    params(PostPath),
     responses(
         (status = 202, description = "The post, QUEUED again", body = PostView),
         (status = 200, description = "The post, queued by a retry already", body = PostView),
@@ -141,7 +163,7 @@ pub async fn list_accounts(State(api): State<PostsApi>) -> Response {
 #[utoipa::path(
     delete,
     path = "/accounts/{open_id}",
-    params(("open_id" = String, Path, description = "The account's TikTok open_id")),
+    params(AccountPath),
     responses(
         (status = 200, description = "What the disconnection did", body = Disconnected),
         (status = 400, description = "`open_id` is not an open_id", body = ErrorBody),
@@ -173,7 +195,7 @@ pub async fn connect_link(State(api): State<PostsApi>, Caller(caller): Caller) -
 #[utoipa::path(
     get,
     path = "/accounts/{open_id}/creator-info",
-    params(("open_id" = String, Path, description = "The account's TikTok open_id")),
+    params(AccountPath),
     responses(
         (status = 200, description = "The creator's settings", body = CreatorInfoView),
         (status = 400, description = "`open_id` is not an open_id", body = ErrorBody),

@@ -3,8 +3,10 @@
 //! The router matches the path the handler sees: API Gateway's `rawPath` (`/posts/ID`), or
 //! what `cargo lambda watch` leaves after stripping its `/lambda-url/posts-api` prefix.
 //! [`canonical_path`] makes it one form first, so a missing leading slash, a trailing
-//! slash and a left-over prefix are all tolerated. The routes are those of the deployed
-//! HTTP API (infra/template.yaml) and of watch's router (the root Cargo.toml). Path
+//! slash and a left-over prefix are all tolerated. The routes are the handlers' documented
+//! operations ([`crate::handlers`], `docs/openapi.json`); the deployed HTTP API
+//! (infra/template.yaml) and watch's router (the root Cargo.toml) send every method of
+//! their paths here, so a wrong method gets this router's 405 with `Allow`. Path
 //! parameters, when API Gateway (or watch's router) supplies them, are preferred to the
 //! router's decoding of the segment ([`PathParam`]).
 
@@ -74,11 +76,13 @@ impl RouteError {
 
     /// The answer: the API's error shape, and the `Allow` header of a 405.
     pub fn answer(&self) -> ApiAnswer {
-        let code = match self {
-            RouteError::NotFound { .. } => "route_not_found",
-            RouteError::MethodNotAllowed { .. } => "method_not_allowed",
+        let (code, field) = match self {
+            RouteError::NotFound { .. } => ("route_not_found", "path"),
+            RouteError::MethodNotAllowed { .. } => ("method_not_allowed", "method"),
         };
-        let answer = ApiError::new(self.status(), code, self.to_string()).answer();
+        let answer = ApiError::new(self.status(), code, self.to_string())
+            .with_field(field)
+            .answer();
         match self.allow() {
             Some(allow) => answer.with_header("allow", allow),
             None => answer,

@@ -86,6 +86,9 @@ impl PostId {
         PostId(hex::encode(hasher.finalize()))
     }
 
+    /// [`PostId::parse`]'s rule as a regular expression (the API's document states it).
+    pub const PATTERN: &str = "^[0-9A-Za-z_-]{1,80}$";
+
     /// A post id received from outside (an API path, a state machine input).
     pub fn parse(value: &str) -> Result<PostId, PostIdError> {
         let valid = !value.is_empty()

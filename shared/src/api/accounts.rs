@@ -190,7 +190,8 @@ impl PostsApi {
                 let view = self.creator_info_view(open_id).await?;
                 Ok(answer_json(200, &view))
             }
-            .await,
+            .await
+            .map_err(|err: ApiError| err.or_field("open_id")),
         )
     }
 
@@ -238,7 +239,11 @@ impl PostsApi {
     /// its posts that have not started uploading, then forgets it.
     #[tracing::instrument(skip(self))]
     pub async fn disconnect_account(&self, open_id: &str) -> ApiAnswer {
-        answer_of(self.disconnect(open_id).await)
+        answer_of(
+            self.disconnect(open_id)
+                .await
+                .map_err(|err: ApiError| err.or_field("open_id")),
+        )
     }
 
     async fn disconnect(&self, open_id: &str) -> Result<ApiAnswer, ApiError> {
@@ -309,19 +314,22 @@ impl PostsApi {
     }
 }
 
+/// What an open_id may be, as the API's document states it (`OPEN_ID_PATTERN`): TikTok's
+/// are printable ASCII; '/' would split a path.
+pub const OPEN_ID_PATTERN: &str = r"^[!-.0-~]{1,128}$";
+
 pub(super) fn check_open_id(open_id: &str, field: &str) -> Result<(), ApiError> {
     let valid = !open_id.is_empty()
         && open_id.len() <= MAX_OPEN_ID_LEN
-        && !open_id
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || c == '/');
+        && open_id.bytes().all(|b| b.is_ascii_graphic() && b != b'/');
     if valid {
         Ok(())
     } else {
         Err(ApiError::invalid(
             field,
             format!(
-                "must be a TikTok open_id (1 to {MAX_OPEN_ID_LEN} characters, no spaces or '/')"
+                "must be a TikTok open_id (1 to {MAX_OPEN_ID_LEN} printable ASCII characters, \
+                 no spaces or '/')"
             ),
         ))
     }

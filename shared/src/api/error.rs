@@ -49,8 +49,8 @@ pub struct ApiError {
     /// What went wrong and what to do, for people.
     pub message: String,
     /// The request's part at fault: a JSON path of the body (`options.title`, `images[2]`),
-    /// a path parameter (`id`, `open_id`) or a header (`Idempotency-Key`). Every 400 has one,
-    /// and so has every 404 or 409 about a part of the request.
+    /// a path parameter (`id`, `open_id`), a header (`Idempotency-Key`), or the request's
+    /// `path` or `method` (no route). Every 4xx has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// The post's state, for conflicts about it.
@@ -118,6 +118,15 @@ impl ApiError {
     pub fn with_field(mut self, field: impl Into<String>) -> ApiError {
         self.field = Some(field.into());
         self
+    }
+
+    /// A refusal (4xx) about what `field` names, unless it names a more precise field
+    /// already: the answer of an operation on one post or account names its path parameter.
+    pub fn or_field(self, field: &str) -> ApiError {
+        match (&self.field, self.status) {
+            (None, 400..=499) => self.with_field(field),
+            _ => self,
+        }
     }
 
     pub fn with_state(mut self, state: PostState) -> ApiError {
@@ -217,6 +226,15 @@ mod tests {
         let answer = ApiError::from_kind(ErrorKind::Internal, "table x missing").answer();
         assert_eq!(answer.status, 500);
         assert!(!answer.body.to_string().contains("table x"));
+
+        // A refusal about a post names the path's id unless it names a finer field.
+        assert_eq!(
+            ApiError::conflict("c", "m").or_field("id").field.as_deref(),
+            Some("id")
+        );
+        let precise = ApiError::invalid("options.title", "is too long").or_field("id");
+        assert_eq!(precise.field.as_deref(), Some("options.title"));
+        assert_eq!(ApiError::unavailable("m").or_field("id").field, None);
 
         let conflict = StoreError::StateConflict {
             id: "p".into(),

@@ -68,7 +68,8 @@ pub mod retry;
 pub use tiktok_publish_domain::view;
 
 pub use accounts::{
-    AccountList, ConnectLinkView, Disconnected, RevokeError, Revoker, TikTokRevoker,
+    AccountList, ConnectLinkView, Disconnected, OPEN_ID_PATTERN, RevokeError, Revoker,
+    TikTokRevoker,
 };
 pub use cancel_pull::{CancelPullError, PullCancel, PullCanceller, TikTokPullCanceller};
 pub use creator::{CreatorInfoError, CreatorInfoSource, CreatorInfoView, TikTokCreatorInfo};

@@ -34,6 +34,8 @@ const MAX_VERSION_LEN: usize = 1024;
 #[serde(deny_unknown_fields)]
 pub struct CreatePostRequest {
     /// The `open_id` of a connected account.
+    // OPEN_ID_PATTERN: utoipa takes only a literal here (posts-api's tests compare them).
+    #[schema(required = true, nullable = false, pattern = r"^[!-.0-~]{1,128}$")]
     pub account: Option<String>,
     /// The object key in the video bucket.
     pub key: Option<String>,
@@ -84,6 +86,7 @@ impl PostsApi {
                         "idempotency_key_in_progress",
                         "a request with this Idempotency-Key is still running; retry shortly",
                     )
+                    .with_field("Idempotency-Key")
                 }
                 .answer(),
             };
@@ -182,6 +185,7 @@ impl PostsApi {
                     claim.post.id, claim.post.state
                 ),
             )
+            .with_field("key")
             .with_state(claim.post.state));
         }
         let status = if claim.created { 201 } else { 200 };
@@ -242,6 +246,7 @@ impl PostsApi {
                     claim.post.id, claim.post.state
                 ),
             )
+            .with_field("images")
             .with_state(claim.post.state));
         }
         let status = if claim.created { 201 } else { 200 };
@@ -288,13 +293,11 @@ impl PostsApi {
     /// `GET /posts/{id}`.
     #[tracing::instrument(skip(self))]
     pub async fn get_post(&self, id: &str) -> ApiAnswer {
-        answer_of(
-            async {
-                let post = self.find_post(id).await?;
-                Ok(ApiAnswer::json(200, view_json(&post)?))
-            }
-            .await,
-        )
+        let answer = async {
+            let post = self.find_post(id).await?;
+            Ok(ApiAnswer::json(200, view_json(&post)?))
+        };
+        answer_of(answer.await.map_err(|err: ApiError| err.or_field("id")))
     }
 
     /// The post's view (the console's post page reads it typed).
@@ -316,14 +319,12 @@ impl PostsApi {
     /// execution again, in case the first attempt ended between the two).
     #[tracing::instrument(skip(self))]
     pub async fn cancel_post(&self, id: &str) -> ApiAnswer {
-        answer_of(
-            async {
-                let post = self.find_post(id).await?;
-                let post = self.cancel(&post, Fact::CancelledByRequest).await?;
-                Ok(ApiAnswer::json(200, view_json(&post)?))
-            }
-            .await,
-        )
+        let answer = async {
+            let post = self.find_post(id).await?;
+            let post = self.cancel(&post, Fact::CancelledByRequest).await?;
+            Ok(ApiAnswer::json(200, view_json(&post)?))
+        };
+        answer_of(answer.await.map_err(|err: ApiError| err.or_field("id")))
     }
 
     /// Cancels the post; `why` (a cancellation's fact) goes into its history and becomes

@@ -4,6 +4,9 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
+use tiktok_publish_core::api::OPEN_ID_PATTERN;
+use tiktok_publish_core::store::PostId;
+
 use super::*;
 
 const REGENERATE: &str = "UPDATE_OPENAPI=1 cargo test -p posts-api openapi";
@@ -81,6 +84,27 @@ fn the_openapi_document_has_every_route_and_the_apis_error_shape() {
     let create = &json["paths"]["/posts"]["post"];
     assert_eq!(create["parameters"][0]["name"], "Idempotency-Key");
     assert_eq!(create["parameters"][0]["in"], "header");
+}
+
+/// The patterns the document states are the rules the core checks (utoipa takes literals).
+#[test]
+fn the_openapi_document_states_the_cores_id_patterns() {
+    let json: serde_json::Value =
+        serde_json::from_str(&document_json().expect("serializes")).expect("JSON");
+    let pattern = |path: &str, method: &str| {
+        json["paths"][path][method]["parameters"][0]["schema"]["pattern"].clone()
+    };
+    for method in ["get", "delete"] {
+        assert_eq!(pattern("/posts/{id}", method), PostId::PATTERN);
+    }
+    assert_eq!(pattern("/posts/{id}/retry", "post"), PostId::PATTERN);
+    assert_eq!(pattern("/accounts/{open_id}", "delete"), OPEN_ID_PATTERN);
+    assert_eq!(
+        pattern("/accounts/{open_id}/creator-info", "get"),
+        OPEN_ID_PATTERN
+    );
+    let account = &json["components"]["schemas"]["CreatePostRequest"]["properties"]["account"];
+    assert_eq!(account["pattern"], OPEN_ID_PATTERN);
 }
 
 /// `cargo lambda watch`'s router table (the root Cargo.toml) sends each documented path to
