@@ -37,6 +37,30 @@ struct AccountPath {
     open_id: String,
 }
 
+/// What an operation on the post its path names refuses.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Descriptions only: the core answers with an ErrorBody.
+enum PostRefusals {
+    /// `id` is not a post id
+    #[response(status = 400)]
+    NotAnId(ErrorBody),
+    /// `post_not_found` (`id`)
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+}
+
+/// What an operation on the account its path names refuses.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Descriptions only: the core answers with an ErrorBody.
+enum AccountRefusals {
+    /// `open_id` is not an open_id
+    #[response(status = 400)]
+    NotAnOpenId(ErrorBody),
+    /// `account_not_found` (`open_id`)
+    #[response(status = 404)]
+    NotFound(ErrorBody),
+}
+
 /// Creates a post of a video (`key`) or of images (`images`) in the bucket.
 ///
 /// One post per video (object version) or set of images and account, however often it is
@@ -102,8 +126,7 @@ pub async fn create_post(
     params(PostPath),
     responses(
         (status = 200, description = "The post", body = PostView),
-        (status = 400, description = "`id` is not a post id", body = ErrorBody),
-        (status = 404, description = "`post_not_found` (`id`)", body = ErrorBody),
+        PostRefusals,
     ),
 )]
 pub async fn get_post(State(api): State<PostsApi>, PathParam(id): PathParam) -> Response {
@@ -118,8 +141,7 @@ pub async fn get_post(State(api): State<PostsApi>, PathParam(id): PathParam) -> 
     params(PostPath),
     responses(
         (status = 200, description = "The post, CANCELLED", body = PostView),
-        (status = 400, description = "`id` is not a post id", body = ErrorBody),
-        (status = 404, description = "`post_not_found` (`id`)", body = ErrorBody),
+        PostRefusals,
         (status = 409, description = "`post_not_cancellable`, with the post's `state`",
          body = ErrorBody),
     ),
@@ -137,8 +159,7 @@ pub async fn cancel_post(State(api): State<PostsApi>, PathParam(id): PathParam) 
     responses(
         (status = 202, description = "The post, QUEUED again", body = PostView),
         (status = 200, description = "The post, queued by a retry already", body = PostView),
-        (status = 400, description = "`id` is not a post id", body = ErrorBody),
-        (status = 404, description = "`post_not_found` (`id`)", body = ErrorBody),
+        PostRefusals,
         (status = 409, description = "Why a retry cannot help (`post_not_retryable`, \
                                       `retry_limit_reached`, ...), with the post's `state`",
          body = ErrorBody),
@@ -166,8 +187,7 @@ pub async fn list_accounts(State(api): State<PostsApi>) -> Response {
     params(AccountPath),
     responses(
         (status = 200, description = "What the disconnection did", body = Disconnected),
-        (status = 400, description = "`open_id` is not an open_id", body = ErrorBody),
-        (status = 404, description = "`account_not_found` (`open_id`)", body = ErrorBody),
+        AccountRefusals,
     ),
 )]
 pub async fn disconnect_account(
@@ -198,8 +218,7 @@ pub async fn connect_link(State(api): State<PostsApi>, Caller(caller): Caller) -
     params(AccountPath),
     responses(
         (status = 200, description = "The creator's settings", body = CreatorInfoView),
-        (status = 400, description = "`open_id` is not an open_id", body = ErrorBody),
-        (status = 404, description = "`account_not_found` (`open_id`)", body = ErrorBody),
+        AccountRefusals,
         (status = 409, description = "`account_needs_reconnect`, `creator_cannot_post` \
                                       (`open_id`)", body = ErrorBody),
         (status = 429, description = "`rate_limited`: TikTok's limit for this account",
