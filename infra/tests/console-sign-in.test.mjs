@@ -5,28 +5,8 @@
 // Usage: node --test infra/tests/     (scripts/lint-infra runs it)
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import YAML from "yaml";
+import { template } from "./template.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const TEMPLATE = join(here, "..", "template.yaml");
-
-// CloudFormation's short tags in their long form ({"Fn::If": [...]}, {"Ref": "X"}).
-const cfnTags = ["Ref", "GetAtt", "Sub", "Join", "If", "Equals", "Not", "And", "Or", "Select",
-  "Split", "FindInMap", "ImportValue", "GetAZs", "Base64", "Cidr", "Condition"]
-  .flatMap((name) => ["scalar", "seq", "map"].map((kind) => ({
-    tag: `!${name}`,
-    collection: kind === "scalar" ? undefined : kind,
-    resolve: (value) => {
-      const plain = value && typeof value.toJSON === "function" ? value.toJSON() : value;
-      const key = name === "Ref" || name === "Condition" ? name : `Fn::${name}`;
-      return { [key]: name === "GetAtt" && typeof plain === "string" ? plain.split(".") : plain };
-    },
-  })));
-
-const template = YAML.parse(readFileSync(TEMPLATE, "utf8"), { customTags: cfnTags });
 const resources = template.Resources;
 const NO_VALUE = Symbol("AWS::NoValue");
 

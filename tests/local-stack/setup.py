@@ -640,9 +640,11 @@ def check_routes(template, r, cargo_toml, repo_root):
         entry = router.get(path)
         if isinstance(entry, str):
             served = entry
-        elif isinstance(entry, list):
+        elif isinstance(entry, list) and method != "ANY":
             served = next((e["function"] for e in entry if e.get("method") == method), None)
         else:
+            # watch matches a listed method exactly: an `ANY` route needs a bare function
+            # name (every method) in the table.
             served = None
         if served == binary:
             continue

@@ -3,27 +3,32 @@
 //! The router matches the path the handler sees: API Gateway's `rawPath` (`/posts/ID`), or
 //! what `cargo lambda watch` leaves after stripping its `/lambda-url/posts-api` prefix.
 //! [`canonical_path`] makes it one form first, so a missing leading slash, a trailing
-//! slash and a left-over prefix are all tolerated. The routes are those of the deployed
-//! HTTP API (infra/template.yaml) and of watch's router (the root Cargo.toml). Path
+//! slash and a left-over prefix are all tolerated. The routes are the handlers' documented
+//! operations ([`crate::handlers`], `docs/openapi.json`); the deployed HTTP API
+//! (infra/template.yaml) and watch's router (the root Cargo.toml) send every method of
+//! their paths here, so a wrong method gets this router's 405 with `Allow`. Path
 //! parameters, when API Gateway (or watch's router) supplies them, are preferred to the
 //! router's decoding of the segment ([`PathParam`]).
 
 use std::convert::Infallible;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, RawPathParams, State};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, MatchedPath, RawPathParams};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::MethodRouter;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
-use tiktok_publish_core::api::{ApiAnswer, ApiError, IdempotencyKey, PostsApi};
+use tiktok_publish_core::api::{ApiAnswer, ApiError, PostsApi};
 use tower::util::MapRequest;
+use utoipa::openapi::PathItem;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
+
+use crate::{handlers, openapi};
 
 /// What a request asked for; every answer of a route carries it in its extensions (the
 /// log line names it, and tests read which route a request reached).
@@ -49,7 +54,7 @@ pub enum RouteError {
     #[error("{method} is not allowed here; use {}", joined(allowed, " or "))]
     MethodNotAllowed {
         method: Method,
-        allowed: &'static [Method],
+        allowed: Vec<Method>,
     },
 }
 
@@ -71,11 +76,13 @@ impl RouteError {
 
     /// The answer: the API's error shape, and the `Allow` header of a 405.
     pub fn answer(&self) -> ApiAnswer {
-        let code = match self {
-            RouteError::NotFound { .. } => "route_not_found",
-            RouteError::MethodNotAllowed { .. } => "method_not_allowed",
+        let (code, field) = match self {
+            RouteError::NotFound { .. } => ("route_not_found", "path"),
+            RouteError::MethodNotAllowed { .. } => ("method_not_allowed", "method"),
         };
-        let answer = ApiError::new(self.status(), code, self.to_string()).answer();
+        let answer = ApiError::new(self.status(), code, self.to_string())
+            .with_field(field)
+            .answer();
         match self.allow() {
             Some(allow) => answer.with_header("allow", allow),
             None => answer,
@@ -97,11 +104,6 @@ fn joined(methods: &[Method], separator: &str) -> String {
     names.join(separator)
 }
 
-const GET: &[Method] = &[Method::GET];
-const POST: &[Method] = &[Method::POST];
-const DELETE: &[Method] = &[Method::DELETE];
-const GET_DELETE: &[Method] = &[Method::GET, Method::DELETE];
-
 /// What `lambda_http::run` serves: the path made canonical, then the router.
 pub type PostsService = MapRequest<Router, fn(Request) -> Request>;
 
@@ -111,26 +113,10 @@ pub fn service(api: PostsApi) -> PostsService {
     MapRequest::new(router(api), canonical_path as fn(Request) -> Request)
 }
 
-/// The routes. A static segment wins over a parameter (`/accounts/connect-link`), as in
-/// API Gateway.
+/// The routes, served.
 pub fn router(api: PostsApi) -> Router {
-    Router::new()
-        .route("/posts", allowing(POST).post(create_post))
-        .route(
-            "/posts/{id}",
-            allowing(GET_DELETE).get(get_post).delete(cancel_post),
-        )
-        .route("/posts/{id}/retry", allowing(POST).post(retry_post))
-        .route("/accounts", allowing(GET).get(list_accounts))
-        .route("/accounts/connect-link", allowing(POST).post(connect_link))
-        .route(
-            "/accounts/{open_id}",
-            allowing(DELETE).delete(disconnect_account),
-        )
-        .route(
-            "/accounts/{open_id}/creator-info",
-            allowing(GET).get(creator_info),
-        )
+    let (router, _) = documented_routes().split_for_parts();
+    router
         .fallback(no_route)
         // Lambda's 6 MB payload limit bounds a body already; axum's 2 MB default would
         // answer a larger one in plain text instead of the API's error shape.
@@ -139,12 +125,59 @@ pub fn router(api: PostsApi) -> Router {
         .with_state(api)
 }
 
-/// A path whose methods are `allowed`: any other answers 405 naming them. HEAD is refused
-/// too: axum would answer it with the GET handler, a method this API never offered.
-fn allowing(allowed: &'static [Method]) -> MethodRouter<PostsApi> {
-    let refuse =
-        move |method: Method| async move { RouteError::MethodNotAllowed { method, allowed } };
-    MethodRouter::new().head(refuse).fallback(refuse)
+/// The routes and their OpenAPI paths, from the handlers' `#[utoipa::path]`s: one place for
+/// both ([`crate::openapi::document`] completes the document). A static segment wins over
+/// a parameter (`/accounts/connect-link`), as in API Gateway.
+pub fn documented_routes() -> OpenApiRouter<PostsApi> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(only_documented(routes!(handlers::create_post)))
+        .routes(only_documented(routes!(
+            handlers::get_post,
+            handlers::cancel_post
+        )))
+        .routes(only_documented(routes!(handlers::retry_post)))
+        .routes(only_documented(routes!(handlers::list_accounts)))
+        .routes(only_documented(routes!(handlers::connect_link)))
+        .routes(only_documented(routes!(handlers::disconnect_account)))
+        .routes(only_documented(routes!(handlers::creator_info)))
+}
+
+/// A path whose documented methods are the only ones served: any other answers 405 naming
+/// them. HEAD is refused too: axum would answer it with the GET handler, a method this API
+/// never offered.
+fn only_documented(route: UtoipaMethodRouter<PostsApi>) -> UtoipaMethodRouter<PostsApi> {
+    let allowed: Vec<Method> = route
+        .1
+        .paths
+        .values()
+        .flat_map(documented_methods)
+        .collect();
+    route.map(move |methods| {
+        let refuse = move |method: Method| {
+            let allowed = allowed.clone();
+            async move { RouteError::MethodNotAllowed { method, allowed } }
+        };
+        methods.head(refuse.clone()).fallback(refuse)
+    })
+}
+
+/// The methods a path documents, in a fixed order (GET, PUT, POST, DELETE, ...).
+pub fn documented_methods(item: &PathItem) -> Vec<Method> {
+    let operations = [
+        (Method::GET, &item.get),
+        (Method::PUT, &item.put),
+        (Method::POST, &item.post),
+        (Method::DELETE, &item.delete),
+        (Method::OPTIONS, &item.options),
+        (Method::HEAD, &item.head),
+        (Method::PATCH, &item.patch),
+        (Method::TRACE, &item.trace),
+    ];
+    operations
+        .into_iter()
+        .filter(|(_, operation)| operation.is_some())
+        .map(|(method, _)| method)
+        .collect()
 }
 
 async fn no_route(method: Method, uri: Uri) -> RouteError {
@@ -189,74 +222,10 @@ fn canonical_path(mut request: Request) -> Request {
     request
 }
 
-async fn create_post(
-    State(api): State<PostsApi>,
-    Caller(caller): Caller,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    // API Gateway joins a repeated header's values with commas; keys have none.
-    let values = headers
-        .get_all("idempotency-key")
-        .iter()
-        .map(|v| v.to_str().unwrap_or("\u{0}"))
-        .flat_map(|v| v.split(','));
-    let answer = match (
-        IdempotencyKey::from_header_values(values, caller.as_deref()),
-        body,
-    ) {
-        // The body is parsed as JSON whatever its Content-Type says (`curl -d` sends a form
-        // type): anything else is refused as "not valid JSON", naming the body.
-        (Ok(key), Ok(body)) => api.create_post(&body, key.as_ref()).await,
-        (Err(err), _) => err.answer(),
-        (_, Err(unreadable)) => ApiError::invalid("body", unreadable.body_text()).answer(),
-    };
-    answered(Route::CreatePost, answer)
-}
-
-async fn get_post(State(api): State<PostsApi>, PathParam(id): PathParam) -> Response {
-    let answer = api.get_post(&id).await;
-    answered(Route::GetPost(id), answer)
-}
-
-async fn cancel_post(State(api): State<PostsApi>, PathParam(id): PathParam) -> Response {
-    let answer = api.cancel_post(&id).await;
-    answered(Route::CancelPost(id), answer)
-}
-
-async fn retry_post(State(api): State<PostsApi>, PathParam(id): PathParam) -> Response {
-    let answer = api.retry_post(&id).await;
-    answered(Route::RetryPost(id), answer)
-}
-
-async fn list_accounts(State(api): State<PostsApi>) -> Response {
-    answered(Route::ListAccounts, api.list_accounts().await)
-}
-
-async fn disconnect_account(
-    State(api): State<PostsApi>,
-    PathParam(open_id): PathParam,
-) -> Response {
-    let answer = api.disconnect_account(&open_id).await;
-    answered(Route::DisconnectAccount(open_id), answer)
-}
-
-async fn connect_link(State(api): State<PostsApi>, Caller(caller): Caller) -> Response {
-    answered(
-        Route::ConnectLink,
-        api.connect_link(caller.as_deref()).await,
-    )
-}
-
-async fn creator_info(State(api): State<PostsApi>, PathParam(open_id): PathParam) -> Response {
-    let answer = api.creator_info(&open_id).await;
-    answered(Route::CreatorInfo(open_id), answer)
-}
-
 /// The IAM principal that signed the request (scopes idempotency keys, labels connect
 /// links), from the API Gateway request context `lambda_http` puts in the request's
 /// extensions; absent locally, where IAM is not emulated.
-struct Caller(Option<String>);
+pub(crate) struct Caller(pub(crate) Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = Infallible;
@@ -275,7 +244,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 
 /// The route's one path parameter: API Gateway's (or watch's router's) value of the same
 /// name when it supplies one, else the router's percent-decoding of the segment.
-struct PathParam(String);
+pub(crate) struct PathParam(pub(crate) String);
 
 impl<S: Send + Sync> FromRequestParts<S> for PathParam {
     type Rejection = Response;
@@ -310,7 +279,7 @@ fn parameter_segment(parts: &Parts) -> Option<(String, String)> {
         })
 }
 
-fn answered(route: Route, answer: ApiAnswer) -> Response {
+pub(crate) fn answered(route: Route, answer: ApiAnswer) -> Response {
     let mut response = reply(answer);
     response.extensions_mut().insert(route);
     response
@@ -334,6 +303,8 @@ fn reply(answer: ApiAnswer) -> Response {
     response
 }
 
+#[cfg(test)]
+mod document_tests;
 #[cfg(test)]
 mod route_tests;
 #[cfg(test)]

@@ -40,6 +40,7 @@ impl OptionsError {
 /// Options as a user writes them: every field optional, unknown fields refused (a typo
 /// must not silently post with defaults).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct OptionsInput {
     pub title: Option<String>,

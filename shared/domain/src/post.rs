@@ -86,6 +86,9 @@ impl PostId {
         PostId(hex::encode(hasher.finalize()))
     }
 
+    /// [`PostId::parse`]'s rule as a regular expression (the API's document states it).
+    pub const PATTERN: &str = "^[0-9A-Za-z_-]{1,80}$";
+
     /// A post id received from outside (an API path, a state machine input).
     pub fn parse(value: &str) -> Result<PostId, PostIdError> {
         let valid = !value.is_empty()
@@ -120,6 +123,7 @@ impl<'de> Deserialize<'de> for PostId {
 
 /// What the user chose for the post (stored as JSON).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PostOptions {
     #[serde(default)]
     pub title: String,
@@ -145,6 +149,8 @@ pub struct PostOptions {
     pub mode: PostMode,
     /// Not before this time (Unix seconds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    // `UnixTime` is an alias, which utoipa would name as a schema of its own.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub publish_at: Option<UnixTime>,
     /// How TikTok gets the video; `None`: the stack's default.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a post is in its life (see `design.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PostState {
     Received,

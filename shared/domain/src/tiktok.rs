@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 /// Who may see a post. TikTok offers each creator a subset (`privacy_level_options`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PrivacyLevel {
     PublicToEveryone,
@@ -123,6 +124,7 @@ impl From<&crate::chunk_plan::ChunkPlan> for SourceInfo {
 /// downloads it from the front door (`PULL_FROM_URL`, which needs the user's own verified
 /// domain; see docs/front-door.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VideoSource {
     FileUpload,
@@ -243,6 +245,7 @@ impl Serialize for PhotoSourceInfo {
 
 /// Where the post goes: live on the account, or to the creator's inbox as a draft.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PostMode {
     DirectPost,

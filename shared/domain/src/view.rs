@@ -20,6 +20,7 @@ pub fn rfc3339(at: UnixTime) -> String {
 
 /// One post as the API shows it. Never the upload URL.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PostView {
     pub id: String,
     pub account: String,
@@ -54,6 +55,7 @@ pub struct PostView {
 
 /// What a post publishes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MediaKind {
     Video,
@@ -62,12 +64,14 @@ pub enum MediaKind {
 
 /// One image of a photo post, pinned to the version the post was made of.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImageView {
     pub key: String,
     pub version_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProgressView {
     pub chunks_done: u64,
     pub chunks_total: u64,
@@ -76,6 +80,7 @@ pub struct ProgressView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FailureView {
     pub kind: String,
     pub reason: String,
@@ -83,6 +88,7 @@ pub struct FailureView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryView {
     pub state: PostState,
     pub at: String,
@@ -157,6 +163,7 @@ impl From<&PostRecord> for PostView {
 
 /// One connected account, without its tokens.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountView {
     pub open_id: String,
     /// TikTok's display name, from user info at connect (and at most daily after refreshes).

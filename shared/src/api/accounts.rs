@@ -5,10 +5,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{
-    AccountView, ApiAnswer, ApiError, CANCELLABLE, CreatorInfoView, PostsApi, answer_of, view,
+    AccountView, ApiAnswer, ApiError, CANCELLABLE, CreatorInfoView, PostsApi, answer_json,
+    answer_of, view,
 };
 use crate::connect::{ConnectLink, issue_connect_link};
 use crate::errors::{Classify, Remedy};
@@ -18,6 +20,34 @@ use crate::tiktok::{PostMode, TikTokError, TikTokRevoke};
 use crate::tokens::{TokenError, TokenService};
 
 const MAX_OPEN_ID_LEN: usize = 128;
+
+/// `GET /accounts`: every connected account, by open_id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AccountList {
+    pub accounts: Vec<AccountView>,
+}
+
+/// `POST /accounts/connect-link`: a single-use link whose holder can connect one account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ConnectLinkView {
+    pub url: String,
+    /// RFC 3339.
+    pub expires_at: String,
+}
+
+/// `DELETE /accounts/{open_id}`: what the disconnection did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Disconnected {
+    pub open_id: String,
+    /// TikTok revoked the app's access.
+    pub revoked: bool,
+    /// Why TikTok did not revoke it, and what its owner can do; absent when it did.
+    pub revoke_note: Option<String>,
+    /// The account's posts cancelled before they started uploading.
+    pub cancelled_posts: Vec<String>,
+    /// Already uploading: they fail on their own once the token is gone.
+    pub posts_in_flight: Vec<String>,
+}
 
 /// TikTok's revoke for one account, with a token fresh enough to be accepted.
 #[async_trait]
@@ -127,14 +157,13 @@ impl PostsApi {
     /// `caller` (the IAM principal) is kept with the link.
     pub async fn connect_link(&self, caller: Option<&str>) -> ApiAnswer {
         match self.new_connect_link(caller).await {
-            Ok(link) => ApiAnswer::json(
-                201,
-                json!({
-                    "url": link.expose(),
-                    "expires_at": view::rfc3339(link.expires_at),
-                }),
-            )
-            .with_header("cache-control", "no-store"),
+            Ok(link) => {
+                let view = ConnectLinkView {
+                    url: link.expose().to_owned(),
+                    expires_at: view::rfc3339(link.expires_at),
+                };
+                answer_json(201, &view).with_header("cache-control", "no-store")
+            }
             Err(err) => err.answer(),
         }
     }
@@ -159,12 +188,10 @@ impl PostsApi {
         answer_of(
             async {
                 let view = self.creator_info_view(open_id).await?;
-                Ok(ApiAnswer::json(
-                    200,
-                    serde_json::to_value(view).map_err(ApiError::internal)?,
-                ))
+                Ok(answer_json(200, &view))
             }
-            .await,
+            .await
+            .map_err(|err: ApiError| err.or_field("open_id")),
         )
     }
 
@@ -187,7 +214,7 @@ impl PostsApi {
         answer_of(
             async {
                 let accounts = self.account_views().await?;
-                Ok(ApiAnswer::json(200, json!({ "accounts": accounts })))
+                Ok(answer_json(200, &AccountList { accounts }))
             }
             .await,
         )
@@ -212,7 +239,11 @@ impl PostsApi {
     /// its posts that have not started uploading, then forgets it.
     #[tracing::instrument(skip(self))]
     pub async fn disconnect_account(&self, open_id: &str) -> ApiAnswer {
-        answer_of(self.disconnect(open_id).await)
+        answer_of(
+            self.disconnect(open_id)
+                .await
+                .map_err(|err: ApiError| err.or_field("open_id")),
+        )
     }
 
     async fn disconnect(&self, open_id: &str) -> Result<ApiAnswer, ApiError> {
@@ -221,7 +252,8 @@ impl PostsApi {
             return Err(ApiError::not_found(
                 "account_not_found",
                 format!("no connected TikTok account has open_id {open_id:?}"),
-            ));
+            )
+            .with_field("open_id"));
         }
         let revoke_note = match self.revoker.revoke(open_id).await {
             Ok(()) => None,
@@ -271,33 +303,33 @@ impl PostsApi {
             in_flight = in_flight.len(),
             "account disconnected"
         );
-        Ok(ApiAnswer::json(
-            200,
-            json!({
-                "open_id": open_id,
-                "revoked": revoke_note.is_none(),
-                "revoke_note": revoke_note,
-                "cancelled_posts": cancelled,
-                // Already uploading: they fail on their own once the token is gone.
-                "posts_in_flight": in_flight,
-            }),
-        ))
+        let disconnected = Disconnected {
+            open_id: open_id.to_owned(),
+            revoked: revoke_note.is_none(),
+            revoke_note,
+            cancelled_posts: cancelled,
+            posts_in_flight: in_flight,
+        };
+        Ok(answer_json(200, &disconnected))
     }
 }
+
+/// What an open_id may be, as the API's document states it (`OPEN_ID_PATTERN`): TikTok's
+/// are printable ASCII; '/' would split a path.
+pub const OPEN_ID_PATTERN: &str = r"^[!-.0-~]{1,128}$";
 
 pub(super) fn check_open_id(open_id: &str, field: &str) -> Result<(), ApiError> {
     let valid = !open_id.is_empty()
         && open_id.len() <= MAX_OPEN_ID_LEN
-        && !open_id
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || c == '/');
+        && open_id.bytes().all(|b| b.is_ascii_graphic() && b != b'/');
     if valid {
         Ok(())
     } else {
         Err(ApiError::invalid(
             field,
             format!(
-                "must be a TikTok open_id (1 to {MAX_OPEN_ID_LEN} characters, no spaces or '/')"
+                "must be a TikTok open_id (1 to {MAX_OPEN_ID_LEN} printable ASCII characters, \
+                 no spaces or '/')"
             ),
         ))
     }

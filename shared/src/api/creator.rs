@@ -27,7 +27,7 @@ pub const TIKTOK_RATE_LIMIT_RETRY_SECS: u64 = 60;
 
 /// The creator's posting settings as the API shows them (and the CLI reads them: a field an
 /// older stack does not send reads as empty).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CreatorInfoView {
     pub open_id: String,
     #[serde(default)]

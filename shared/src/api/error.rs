@@ -1,7 +1,9 @@
 //! The API's answers and its one error shape: `{"error": {"code", "message", "field"?,
 //! "state"?}}` with a status that says what the caller can do.
 
+use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::errors::{Classify, ErrorKind};
 use crate::intake::IntakeError;
@@ -35,20 +37,34 @@ impl ApiAnswer {
     }
 }
 
-/// A refused or failed request.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// A refused or failed request. Serialized, it is the `error` of the answer's body
+/// ([`ErrorBody`]); the status and `Retry-After` travel beside it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, ToSchema)]
 #[error("{status} {code}: {message}")]
 pub struct ApiError {
+    #[serde(skip)]
     pub status: u16,
-    /// Stable, machine-readable (`invalid_body`, `post_not_found`, ...).
+    /// Stable, machine-readable (`invalid_request`, `post_not_found`, ...).
     pub code: &'static str,
+    /// What went wrong and what to do, for people.
     pub message: String,
-    /// The JSON path (or header) at fault, for 400s.
+    /// The request's part at fault: a JSON path of the body (`options.title`, `images[2]`),
+    /// a path parameter (`id`, `open_id`), a header (`Idempotency-Key`), or the request's
+    /// `path` or `method` (no route). Every 4xx has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
     /// The post's state, for conflicts about it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<PostState>,
     /// Seconds, for 503s.
+    #[serde(skip)]
     pub retry_after: Option<u64>,
+}
+
+/// The body of every failure: `{"error": {"code", "message", "field"?, "state"?}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ApiError,
 }
 
 impl ApiError {
@@ -104,6 +120,15 @@ impl ApiError {
         self
     }
 
+    /// A refusal (4xx) about what `field` names, unless it names a more precise field
+    /// already: the answer of an operation on one post or account names its path parameter.
+    pub fn or_field(self, field: &str) -> ApiError {
+        match (&self.field, self.status) {
+            (None, 400..=499) => self.with_field(field),
+            _ => self,
+        }
+    }
+
     pub fn with_state(mut self, state: PostState) -> ApiError {
         self.state = Some(state);
         self
@@ -124,14 +149,13 @@ impl ApiError {
     }
 
     pub fn answer(&self) -> ApiAnswer {
-        let mut error = json!({ "code": self.code, "message": self.message });
-        if let Some(field) = &self.field {
-            error["field"] = json!(field);
-        }
-        if let Some(state) = self.state {
-            error["state"] = json!(state);
-        }
-        let answer = ApiAnswer::json(self.status, json!({ "error": error }));
+        let body = ErrorBody {
+            error: self.clone(),
+        };
+        // Strings and a unit enum: serializing cannot fail; were it to, code and message stay.
+        let body = serde_json::to_value(body)
+            .unwrap_or_else(|_| json!({ "error": { "code": self.code, "message": self.message } }));
+        let answer = ApiAnswer::json(self.status, body);
         match self.retry_after {
             Some(secs) => answer.with_header("retry-after", secs.to_string()),
             None => answer,
@@ -202,6 +226,15 @@ mod tests {
         let answer = ApiError::from_kind(ErrorKind::Internal, "table x missing").answer();
         assert_eq!(answer.status, 500);
         assert!(!answer.body.to_string().contains("table x"));
+
+        // A refusal about a post names the path's id unless it names a finer field.
+        assert_eq!(
+            ApiError::conflict("c", "m").or_field("id").field.as_deref(),
+            Some("id")
+        );
+        let precise = ApiError::invalid("options.title", "is too long").or_field("id");
+        assert_eq!(precise.field.as_deref(), Some("options.title"));
+        assert_eq!(ApiError::unavailable("m").or_field("id").field, None);
 
         let conflict = StoreError::StateConflict {
             id: "p".into(),

@@ -67,10 +67,13 @@ mod posts;
 pub mod retry;
 pub use tiktok_publish_domain::view;
 
-pub use accounts::{RevokeError, Revoker, TikTokRevoker};
+pub use accounts::{
+    AccountList, ConnectLinkView, Disconnected, OPEN_ID_PATTERN, RevokeError, Revoker,
+    TikTokRevoker,
+};
 pub use cancel_pull::{CancelPullError, PullCancel, PullCanceller, TikTokPullCanceller};
 pub use creator::{CreatorInfoError, CreatorInfoSource, CreatorInfoView, TikTokCreatorInfo};
-pub use error::{ApiAnswer, ApiError};
+pub use error::{ApiAnswer, ApiError, ErrorBody};
 pub use idempotency::{IdempotencyKey, IdempotencyStore};
 pub use listing::{PostActions, PostFilter, PostList, StateFilter};
 pub use posts::{CANCELLABLE, CreatePostRequest};
@@ -105,6 +108,15 @@ impl PostsApi {
 
 fn answer_of(result: Result<ApiAnswer, ApiError>) -> ApiAnswer {
     result.unwrap_or_else(|err| err.answer())
+}
+
+/// A JSON answer of one of the API's bodies (plain data: serializing it cannot fail, and
+/// would answer 500 if it did).
+fn answer_json(status: u16, body: &impl serde::Serialize) -> ApiAnswer {
+    match serde_json::to_value(body) {
+        Ok(body) => ApiAnswer::json(status, body),
+        Err(err) => ApiError::internal(err).answer(),
+    }
 }
 
 fn view_json(post: &PostRecord) -> Result<serde_json::Value, ApiError> {

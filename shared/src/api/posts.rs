@@ -27,16 +27,21 @@ pub const CANCELLABLE: [PostState; 3] = [
 const MAX_KEY_BYTES: usize = 1024;
 const MAX_VERSION_LEN: usize = 1024;
 
-/// The body of `POST /posts`.
-#[derive(Debug, Deserialize)]
+/// The body of `POST /posts`: `account`, and `key` (a video) or `images` (a photo post).
+/// Every field is optional to the parser so that a missing one is refused by name (400,
+/// `field`).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePostRequest {
     /// The `open_id` of a connected account.
+    // OPEN_ID_PATTERN: utoipa takes only a literal here (posts-api's tests compare them).
+    #[schema(required = true, nullable = false, pattern = r"^[!-.0-~]{1,128}$")]
     pub account: Option<String>,
     /// The object key in the video bucket.
     pub key: Option<String>,
     /// A photo post instead of a video: the keys of its images (1 to 35), in order. Read
     /// as JSON first, so a bad entry is named (`images[2]`).
+    #[schema(value_type = Option<Vec<String>>)]
     pub images: Option<serde_json::Value>,
     /// A specific object version; the current one when absent.
     pub version_id: Option<String>,
@@ -81,6 +86,7 @@ impl PostsApi {
                         "idempotency_key_in_progress",
                         "a request with this Idempotency-Key is still running; retry shortly",
                     )
+                    .with_field("Idempotency-Key")
                 }
                 .answer(),
             };
@@ -179,6 +185,7 @@ impl PostsApi {
                     claim.post.id, claim.post.state
                 ),
             )
+            .with_field("key")
             .with_state(claim.post.state));
         }
         let status = if claim.created { 201 } else { 200 };
@@ -239,6 +246,7 @@ impl PostsApi {
                     claim.post.id, claim.post.state
                 ),
             )
+            .with_field("images")
             .with_state(claim.post.state));
         }
         let status = if claim.created { 201 } else { 200 };
@@ -285,13 +293,11 @@ impl PostsApi {
     /// `GET /posts/{id}`.
     #[tracing::instrument(skip(self))]
     pub async fn get_post(&self, id: &str) -> ApiAnswer {
-        answer_of(
-            async {
-                let post = self.find_post(id).await?;
-                Ok(ApiAnswer::json(200, view_json(&post)?))
-            }
-            .await,
-        )
+        let answer = async {
+            let post = self.find_post(id).await?;
+            Ok(ApiAnswer::json(200, view_json(&post)?))
+        };
+        answer_of(answer.await.map_err(|err: ApiError| err.or_field("id")))
     }
 
     /// The post's view (the console's post page reads it typed).
@@ -301,10 +307,9 @@ impl PostsApi {
 
     pub(super) async fn find_post(&self, id: &str) -> Result<PostRecord, ApiError> {
         let id = PostId::parse(id).map_err(|e| ApiError::invalid("id", e.to_string()))?;
-        self.posts()
-            .get(&id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("post_not_found", format!("there is no post {id}")))
+        self.posts().get(&id).await?.ok_or_else(|| {
+            ApiError::not_found("post_not_found", format!("there is no post {id}")).with_field("id")
+        })
     }
 
     // ------------------------------------------------------------ DELETE /posts/{id}
@@ -314,14 +319,12 @@ impl PostsApi {
     /// execution again, in case the first attempt ended between the two).
     #[tracing::instrument(skip(self))]
     pub async fn cancel_post(&self, id: &str) -> ApiAnswer {
-        answer_of(
-            async {
-                let post = self.find_post(id).await?;
-                let post = self.cancel(&post, Fact::CancelledByRequest).await?;
-                Ok(ApiAnswer::json(200, view_json(&post)?))
-            }
-            .await,
-        )
+        let answer = async {
+            let post = self.find_post(id).await?;
+            let post = self.cancel(&post, Fact::CancelledByRequest).await?;
+            Ok(ApiAnswer::json(200, view_json(&post)?))
+        };
+        answer_of(answer.await.map_err(|err: ApiError| err.or_field("id")))
     }
 
     /// Cancels the post; `why` (a cancellation's fact) goes into its history and becomes

@@ -33,7 +33,7 @@ impl PostsApi {
     /// a retry already), 409 saying why not, 404 for an unknown post, 503 to try again.
     #[tracing::instrument(skip(self))]
     pub async fn retry_post(&self, id: &str) -> ApiAnswer {
-        answer_of(self.retry(id).await)
+        answer_of(self.retry(id).await.map_err(|err| err.or_field("id")))
     }
 
     async fn retry(&self, id: &str) -> Result<ApiAnswer, ApiError> {

@@ -101,7 +101,10 @@ async fn disconnecting_revokes_at_tiktok_cancels_queued_posts_and_forgets_the_ac
     );
     assert!(r.stack.accounts.get(&open_id).await.unwrap().is_none());
     let again = r.api.disconnect_account(&open_id).await;
-    assert_eq!(error_of(&again), (404, "account_not_found", None));
+    assert_eq!(
+        error_of(&again),
+        (404, "account_not_found", Some("open_id"))
+    );
     assert!(r.stack.fake.take_violations().is_empty());
 }
 
@@ -229,7 +232,7 @@ async fn creator_info_rate_limits_say_when_to_retry() {
         times: 1,
     });
     let answer = r.api.creator_info(&open_id).await;
-    assert_eq!(error_of(&answer), (429, "rate_limited", None));
+    assert_eq!(error_of(&answer), (429, "rate_limited", Some("open_id")));
     assert!(answer.headers.contains(&("retry-after", "60".to_owned())));
 
     // Our own budget (shared with the pipeline) refuses before TikTok is asked.
@@ -245,7 +248,7 @@ async fn creator_info_rate_limits_say_when_to_retry() {
     assert_eq!(api.creator_info(&other).await.status, 200);
     let calls = r.stack.fake.call_count(FakeEndpoint::CreatorInfo);
     let answer = api.creator_info(&other).await;
-    assert_eq!(error_of(&answer), (429, "rate_limited", None));
+    assert_eq!(error_of(&answer), (429, "rate_limited", Some("open_id")));
     assert!(
         answer
             .headers
@@ -266,7 +269,10 @@ async fn creator_info_of_a_creator_tiktok_stops_says_why() {
         times: 1,
     });
     let answer = r.api.creator_info(&open_id).await;
-    assert_eq!(error_of(&answer), (409, "creator_cannot_post", None));
+    assert_eq!(
+        error_of(&answer),
+        (409, "creator_cannot_post", Some("open_id"))
+    );
     assert!(
         answer.body["error"]["message"]
             .as_str()

@@ -69,7 +69,7 @@ async fn the_same_images_twice_make_one_photo_post_shown_as_one() {
     let other = r
         .create(&photo_body(&open_id, &images, "other"), None)
         .await;
-    assert_eq!(error_of(&other), (409, "post_exists", None));
+    assert_eq!(error_of(&other), (409, "post_exists", Some("images")));
 
     // Another order is another carousel.
     let reversed: Vec<String> = images.iter().rev().cloned().collect();

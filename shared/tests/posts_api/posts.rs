@@ -28,7 +28,7 @@ async fn the_same_post_twice_makes_one_post_and_one_execution() {
     );
     // The same video with other options is not silently taken for the first post.
     let other = r.create(&body(&open_id, &key, "changed"), None).await;
-    assert_eq!(error_of(&other), (409, "post_exists", None));
+    assert_eq!(error_of(&other), (409, "post_exists", Some("key")));
     assert_eq!(other.body["error"]["state"], "QUEUED");
     assert_eq!(r.executions().await.len(), 1);
 }
@@ -261,7 +261,7 @@ async fn get_shows_the_post_and_never_its_upload_url() {
     assert_eq!(states, ["QUEUED", "UPLOADING"]);
 
     let missing = r.api.get_post(&"0".repeat(64)).await;
-    assert_eq!(error_of(&missing), (404, "post_not_found", None));
+    assert_eq!(error_of(&missing), (404, "post_not_found", Some("id")));
     let invalid = r.api.get_post("not/an id").await;
     assert_eq!(error_of(&invalid), (400, "invalid_request", Some("id")));
 }
@@ -310,7 +310,10 @@ async fn delete_cancels_a_queued_post_and_refuses_an_uploading_one() {
         )
         .await;
     let refused = r.api.cancel_post(&uploading_id).await;
-    assert_eq!(error_of(&refused), (409, "post_not_cancellable", None));
+    assert_eq!(
+        error_of(&refused),
+        (409, "post_not_cancellable", Some("id"))
+    );
     assert_eq!(refused.body["error"]["state"], "UPLOADING");
     assert_eq!(
         r.execution_status(&uploading_id).await,

@@ -102,7 +102,7 @@ async fn a_405_names_the_paths_methods_in_its_variant() {
         err,
         RouteError::MethodNotAllowed {
             method: Method::PATCH,
-            allowed: &[Method::GET, Method::DELETE],
+            allowed: vec![Method::GET, Method::DELETE],
         }
     );
     assert_eq!(err.allow().as_deref(), Some("GET, DELETE"));
