@@ -354,6 +354,19 @@ impl Stack {
         format!("api/{open_id}/{name}")
     }
 
+    /// The "Object Created" event S3 sends through EventBridge for the object at `key`, with
+    /// the event id `id` (EventBridge redelivers an event with its id), for s3-trigger.
+    pub fn object_created_event(&self, key: &str, size: u64, id: &str) -> Value {
+        json!({
+            "version": "0", "id": id,
+            "detail-type": "Object Created", "source": "aws.s3",
+            "account": "123456789012", "time": "2026-11-25T12:00:00Z", "region": "us-east-1",
+            "resources": [format!("arn:aws:s3:::{}", self.bucket)],
+            "detail": {"version": "0", "bucket": {"name": self.bucket},
+                       "object": {"key": key, "size": size}, "reason": "PutObject"}
+        })
+    }
+
     /// Writes a valid MP4 of `size` bytes and `seconds` into the bucket, streamed part by
     /// part (never whole in memory). Its bytes after the header are pseudo-random from
     /// `seed`, so a corrupted upload shows in the hash.
