@@ -23,7 +23,7 @@ use publish_bench::volume::stack::{
     Recorded, aws_operations, driver_counts, function_processes, records_of, run_dir,
 };
 use publish_bench::volume::{
-    Door, PerPost, PlannedPost, counts_between, drop_to_live, plan, usage_of,
+    Door, PerPost, PlannedPost, busiest_window, counts_between, drop_to_live, plan, usage_of,
 };
 use publish_bench::{exit_code, machine_summary, percentile, runtime};
 use serde_json::{Value, json};
@@ -176,8 +176,9 @@ async fn create_post(
         .with_context(|| format!("no id in {answer}"))
 }
 
-/// Drops every planned post, `concurrency` videos written at once, in the plan's order
-/// (round robin over the accounts).
+/// Drops every planned post, `concurrency` videos written at once, account by account:
+/// each account's posts arrive back to back, faster than TikTok's 6 inits a minute, so the
+/// system has to pace them within the account's allowance.
 async fn drop_all(
     stack: &Arc<Stack>,
     sent: &Arc<Sent>,
@@ -187,7 +188,9 @@ async fn drop_all(
 ) -> anyhow::Result<Vec<Dropped>> {
     let slots = Arc::new(Semaphore::new(concurrency));
     let mut tasks = tokio::task::JoinSet::new();
-    for planned in plan {
+    let mut in_order: Vec<&PlannedPost> = plan.iter().collect();
+    in_order.sort_by_key(|p| (p.account, p.n));
+    for planned in in_order {
         let (stack, sent, slots) = (stack.clone(), sent.clone(), slots.clone());
         let (planned, open_id) = (*planned, accounts[planned.account].clone());
         let slot = slots.acquire_owned().await.context("the slots closed")?;
@@ -365,6 +368,7 @@ async fn run() -> anyhow::Result<bool> {
         "429s answered by the fake: {rate_limited} (of {} calls it recorded)",
         calls.len()
     );
+    print_busiest_minutes(calls, &accounts);
     println!("contract violations at the fake: {}", violations.len());
     for violation in &violations {
         println!("  {violation}");
@@ -390,6 +394,18 @@ async fn run() -> anyhow::Result<bool> {
         driver.transitions.len(),
         driver.running,
         transitions as f64 / posts as f64
+    );
+    let mut per_execution: BTreeMap<u64, usize> = BTreeMap::new();
+    for n in driver.transitions.values() {
+        *per_execution.entry(*n).or_default() += 1;
+    }
+    let spread: Vec<String> = per_execution
+        .iter()
+        .map(|(n, executions)| format!("{n} × {executions}"))
+        .collect();
+    println!(
+        "transitions per execution: {} (7 is one Init, one upload, one status fetch; each hold by the allowance adds WaitForInit, Init and InitReady; each extra status fetch Pause, Status and Route)",
+        spread.join(", ")
     );
     let usage = usage_of(
         transitions,
@@ -419,6 +435,52 @@ async fn run() -> anyhow::Result<bool> {
         if met { "met" } else { "NOT met" }
     );
     Ok(met)
+}
+
+/// How close each of TikTok's per-account limits came to being reached: the most calls of
+/// one account within any 60 s, against the fake's limit (its defaults, as the stack starts it).
+fn print_busiest_minutes(calls: &[Value], accounts: &[String]) {
+    let limits = fake_tiktok::RateLimits::default();
+    let groups = [
+        (
+            "video inits",
+            &["DirectInit", "InboxInit"][..],
+            limits.init_per_minute,
+        ),
+        (
+            "creator_info",
+            &["CreatorInfo"][..],
+            limits.creator_info_per_minute,
+        ),
+        (
+            "status fetches",
+            &["StatusFetch"][..],
+            limits.status_per_minute,
+        ),
+    ];
+    let busiest: Vec<String> = groups
+        .iter()
+        .map(|(name, endpoints, limit)| {
+            let most = accounts
+                .iter()
+                .map(|open_id| {
+                    let times = calls
+                        .iter()
+                        .filter(|c| c["open_id"].as_str() == Some(open_id.as_str()))
+                        .filter(|c| endpoints.iter().any(|e| c["endpoint"] == *e))
+                        .filter_map(|c| c["at"].as_i64())
+                        .collect();
+                    busiest_window(times, 60_000)
+                })
+                .max()
+                .unwrap_or(0);
+            format!("{most} {name} (limit {limit})")
+        })
+        .collect();
+    println!(
+        "busiest minute of one account at the fake: {}",
+        busiest.join(", ")
+    );
 }
 
 fn print_drop_to_live(dropped: &[Dropped], records: &BTreeMap<String, Vec<Recorded>>) {

@@ -98,6 +98,21 @@ pub fn counts_between(
         .collect()
 }
 
+/// The most of `at_ms` (call times, unix ms) within any `window_ms` from one of them on: how
+/// close a sliding-window rate limit came to being reached.
+pub fn busiest_window(mut at_ms: Vec<i64>, window_ms: i64) -> usize {
+    at_ms.sort_unstable();
+    (0..at_ms.len())
+        .map(|first| {
+            at_ms[first..]
+                .iter()
+                .take_while(|at| **at - at_ms[first] < window_ms)
+                .count()
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// From the video's drop (unix seconds, sub-second) to its post's PUBLISHED history entry
 /// (unix seconds, truncated by the store): never below zero.
 pub fn drop_to_live(dropped_at: f64, published_at: i64) -> Duration {
@@ -207,6 +222,15 @@ mod tests {
             counts_between(&before, &after),
             reading(&[("DynamoDB GetItem", 7), ("S3 HEAD", 3)])
         );
+    }
+
+    #[test]
+    fn the_busiest_window_counts_calls_less_than_a_window_apart() {
+        assert_eq!(busiest_window(vec![], 60_000), 0);
+        assert_eq!(busiest_window(vec![5], 60_000), 1);
+        // 0, 30 and 59.999 s fit in one minute; 60 s starts the next.
+        let calls = vec![60_000, 0, 30_000, 59_999, 61_000, 200_000];
+        assert_eq!(busiest_window(calls, 60_000), 4);
     }
 
     #[test]
