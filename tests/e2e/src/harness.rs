@@ -521,27 +521,62 @@ impl Stack {
 
     /// `(post id, key)` of every post of the account (posts table, index by_account).
     pub async fn posts_of(&self, open_id: &str) -> anyhow::Result<Vec<(String, String)>> {
-        let answer = self
-            .dynamodb
-            .query()
-            .table_name(&self.posts_table)
-            .index_name("by_account")
-            .key_condition_expression("open_id = :o")
-            .expression_attribute_values(":o", AttributeValue::S(open_id.to_owned()))
-            .send()
-            .await
-            .context("Query posts by_account")?;
         let text = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| {
             item.get(name)
                 .and_then(|v| v.as_s().ok())
                 .cloned()
                 .unwrap_or_default()
         };
-        Ok(answer
-            .items()
+        Ok(self
+            .post_items_of(open_id)
+            .await?
             .iter()
             .map(|item| (text(item, "id"), text(item, "key")))
             .collect())
+    }
+
+    /// Every post item of the account as stored (posts table, index by_account, which
+    /// projects every attribute), all pages.
+    pub async fn post_items_of(
+        &self,
+        open_id: &str,
+    ) -> anyhow::Result<Vec<std::collections::HashMap<String, AttributeValue>>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .query()
+                .table_name(&self.posts_table)
+                .index_name("by_account")
+                .key_condition_expression("open_id = :o")
+                .expression_attribute_values(":o", AttributeValue::S(open_id.to_owned()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .context("Query posts by_account")?;
+            items.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// The AWS fault proxy's counts (`GET $AWS_FAULT_PROXY_URL/__faults`): calls and faults
+    /// per service and kind, calls per operation. Fails on a stack without the proxy.
+    pub async fn aws_fault_counts(&self) -> anyhow::Result<Value> {
+        let url = self
+            .env("AWS_FAULT_PROXY_URL")
+            .filter(|url| !url.is_empty())
+            .context("no AWS fault proxy: start the stack with LOCAL_STACK_AWS_FAULTS")?;
+        let answer = self
+            .http
+            .get(format!("{url}/__faults"))
+            .send()
+            .await
+            .context("GET /__faults")?;
+        Self::json_of(answer, "GET /__faults").await
     }
 
     /// Waits for the post of the video at `key` to be recorded; returns its id.

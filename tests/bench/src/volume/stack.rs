@@ -22,32 +22,15 @@ pub struct Recorded {
     pub published_at: Option<i64>,
 }
 
-/// Every post record of the account, read from the posts table (index by_account, which
-/// projects every attribute). Reads moto directly: not through the fault proxy, so the
-/// bench's polling is not counted as the functions' AWS calls.
+/// Every post record of the account, read from the posts table. Reads moto directly: not
+/// through the fault proxy, so the bench's polling is not counted as the functions' AWS calls.
 pub async fn records_of(stack: &Stack, open_id: &str) -> anyhow::Result<Vec<Recorded>> {
-    let mut records = Vec::new();
-    let mut start = None;
-    loop {
-        let page = stack
-            .dynamodb
-            .query()
-            .table_name(&stack.posts_table)
-            .index_name("by_account")
-            .key_condition_expression("open_id = :o")
-            .expression_attribute_values(":o", AttributeValue::S(open_id.to_owned()))
-            .set_exclusive_start_key(start)
-            .send()
-            .await
-            .context("Query posts by_account")?;
-        for item in page.items() {
-            records.push(recorded(item)?);
-        }
-        start = page.last_evaluated_key;
-        if start.is_none() {
-            return Ok(records);
-        }
-    }
+    stack
+        .post_items_of(open_id)
+        .await?
+        .iter()
+        .map(recorded)
+        .collect()
 }
 
 fn recorded(item: &HashMap<String, AttributeValue>) -> anyhow::Result<Recorded> {
@@ -74,22 +57,12 @@ fn recorded(item: &HashMap<String, AttributeValue>) -> anyhow::Result<Recorded> 
     })
 }
 
-/// The fault proxy's calls per operation (`GET $AWS_FAULT_PROXY_URL/__faults`), named as the
-/// bench's counting proxy names them.
+/// The fault proxy's calls per operation, named as the bench's counting proxy names them.
 pub async fn aws_operations(stack: &Stack) -> anyhow::Result<BTreeMap<String, u64>> {
-    let url = stack
-        .env("AWS_FAULT_PROXY_URL")
-        .filter(|url| !url.is_empty())
-        .context("no AWS_FAULT_PROXY_URL: start the stack with LOCAL_STACK_AWS_FAULTS=none")?;
-    let counts: Value = stack
-        .http
-        .get(format!("{url}/__faults"))
-        .send()
+    let counts = stack
+        .aws_fault_counts()
         .await
-        .context("GET /__faults")?
-        .json()
-        .await
-        .context("GET /__faults answered non-JSON")?;
+        .context("the bench counts the functions' AWS calls: LOCAL_STACK_AWS_FAULTS=none")?;
     let operations = counts["operations"]
         .as_object()
         .with_context(|| format!("no operations in {counts}"))?;
