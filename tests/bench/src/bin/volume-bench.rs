@@ -7,8 +7,8 @@
 //!
 //! On a fresh stack that counts the functions' AWS calls:
 //! `LOCAL_STACK_AWS_FAULTS=none LOCAL_STACK_QUIET=1 scripts/local-stack run -- target/debug/volume-bench`
-//! (after `cargo build -p publish-bench --bin volume-bench`; `-- --posts 10 --accounts 2`
-//! for a short try).
+//! (after `cargo build -p publish-bench --features local-stack --bin volume-bench`;
+//! `-- --posts 10 --accounts 2` for a short try).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
