@@ -1,8 +1,10 @@
 //! The volume bench (`volume-bench`): its plan (which account each post goes to, through
 //! which door, at which size, which ones are sent twice) and the arithmetic on what the run
 //! counted. Pure: the run is `src/bin/volume-bench.rs`, what it reads from the local stack
-//! is `stack` (with the `local-stack` feature only, as the binary).
+//! is `stack`, its drops `drops` (both with the `local-stack` feature only, as the binary).
 
+#[cfg(feature = "local-stack")]
+pub mod drops;
 #[cfg(feature = "local-stack")]
 pub mod stack;
 
