@@ -32,6 +32,12 @@
 // invocation then fails as Lambda.Unknown, and the definition's Retry takes it from there.
 // Kills are counted in LOCAL_STACK_DIR/lambda-kills.json.
 //
+// With LOCAL_STACK_DIR, the driver also counts what it did, for the volume bench
+// (tests/bench): each function's invocations through it (the event pump's and the Task
+// states'; not watch's HTTP API, nor invocations made straight to the Invoke API) and, per
+// execution, the states entered and the retries (what Step Functions bills as transitions).
+// They go to LOCAL_STACK_DIR/driver-counts.json, rewritten at most once a second.
+//
 // Environment: AWS_ENDPOINT_URL (moto), LOCAL_STACK_LAMBDA_URL (watch), LOCAL_STACK_JSON
 // (setup.py's stack.json), LOCAL_STACK_WAIT_MS (default and minimum 2000),
 // LOCAL_STACK_EXITS_DIR (optional: without it a dead function's invocation waits for its
@@ -76,9 +82,22 @@ const KILL_WITHIN_MS = 1500;
 const kills = { chosen: 0, killed: 0, finished_first: 0, not_alone: 0, by_function: {} };
 const inFlight = new Map(); // function name -> invocations the driver is waiting on
 
+// What driver-counts.json holds (see the header).
+const counts = { invocations: {}, executions: {} };
+let countsDue;
+function countsChanged() {
+  if (countsDue || !process.env.LOCAL_STACK_DIR) return;
+  countsDue = setTimeout(() => {
+    countsDue = undefined;
+    writeFileSync(`${process.env.LOCAL_STACK_DIR}/driver-counts.json`, JSON.stringify(counts));
+  }, 1000);
+}
+
 // Invokes `fn`, failing the invocation as Lambda.Unknown if its process exits meanwhile.
 // `mayKill`: a task invocation, one LOCAL_STACK_LAMBDA_KILLS may choose to kill.
 async function invokeFunction(fn, payload, timeoutMs, { mayKill = false } = {}) {
+  counts.invocations[fn] = (counts.invocations[fn] ?? 0) + 1;
+  countsChanged();
   if (!exitsDir) return invoke(lambdaUrl, fn, payload, timeoutMs);
   const exits = processExits(`${exitsDir}/${fn}`);
   inFlight.set(fn, (inFlight.get(fn) ?? 0) + 1);
@@ -233,11 +252,14 @@ async function run(stateMachine, summary) {
   runs.set(arn, { abort: execution.abort, name: summary.name });
   log(who, `started ${short(input)} (waits ${waitMs} ms)`);
   const entered = new Map();
+  const counted = (counts.executions[summary.name] = { states: 0, retries: 0, outcome: "running" });
   let outcome = "ended";
   for await (const event of execution.eventLogs) {
     const state = event.state;
     switch (event.type) {
       case "StateEntered":
+        counted.states += 1;
+        countsChanged();
         entered.set(state.name, Date.now());
         if (state.type === "Wait") log(who, `${state.name}: wait ${waitMs} ms (definition asks ${short(state.input?.wait_seconds ?? "its own")} s)`);
         break;
@@ -246,6 +268,7 @@ async function run(stateMachine, summary) {
         else if (state.type === "Choice") log(who, `${state.name}: chose the next state`);
         break;
       case "StateRetried":
+        counted.retries += 1;
         log(who, `${state.name}: retry ${event.retry.attempt} after ${event.retry.retrier.ErrorEquals.join("|")}`);
         break;
       case "StateCaught":
@@ -271,6 +294,8 @@ async function run(stateMachine, summary) {
     }
   }
   await execution.result.catch(() => {});
+  counted.outcome = outcome;
+  countsChanged();
   const wasStoppedOutside = !runs.has(arn);
   runs.delete(arn);
   if (!wasStoppedOutside && !stopping) {

@@ -12,6 +12,7 @@ pub mod lambda;
 pub mod measure;
 pub mod runtime_api;
 pub mod servers;
+pub mod volume;
 
 use std::path::PathBuf;
 
@@ -87,6 +88,15 @@ pub fn median(values: &[f64]) -> f64 {
     }
 }
 
+/// The value at `fraction` (0..=1) of the sorted `values`, by nearest rank; zero when empty.
+pub fn percentile(sorted: &[std::time::Duration], fraction: f64) -> std::time::Duration {
+    if sorted.is_empty() {
+        return std::time::Duration::ZERO;
+    }
+    let rank = (fraction * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
 /// CPU time (user + system) this process has used so far, in seconds.
 pub fn process_cpu_seconds() -> f64 {
     // SAFETY: getrusage only writes into the zeroed struct we hand it.
@@ -145,6 +155,17 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]), 2.5);
         assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn percentiles_take_the_nearest_rank() {
+        let secs: Vec<std::time::Duration> = (1..=10).map(std::time::Duration::from_secs).collect();
+        assert_eq!(percentile(&secs, 0.5).as_secs(), 5);
+        assert_eq!(percentile(&secs, 0.9).as_secs(), 9);
+        assert_eq!(percentile(&secs, 1.0).as_secs(), 10);
+        assert_eq!(percentile(&secs, 0.0).as_secs(), 1);
+        assert_eq!(percentile(&secs[..1], 0.9).as_secs(), 1);
+        assert!(percentile(&[], 0.5).is_zero());
     }
 
     #[test]

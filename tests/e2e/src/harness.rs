@@ -354,6 +354,19 @@ impl Stack {
         format!("api/{open_id}/{name}")
     }
 
+    /// The "Object Created" event S3 sends through EventBridge for the object at `key`, with
+    /// the event id `id` (EventBridge redelivers an event with its id), for s3-trigger.
+    pub fn object_created_event(&self, key: &str, size: u64, id: &str) -> Value {
+        json!({
+            "version": "0", "id": id,
+            "detail-type": "Object Created", "source": "aws.s3",
+            "account": "123456789012", "time": "2026-11-25T12:00:00Z", "region": "us-east-1",
+            "resources": [format!("arn:aws:s3:::{}", self.bucket)],
+            "detail": {"version": "0", "bucket": {"name": self.bucket},
+                       "object": {"key": key, "size": size}, "reason": "PutObject"}
+        })
+    }
+
     /// Writes a valid MP4 of `size` bytes and `seconds` into the bucket, streamed part by
     /// part (never whole in memory). Its bytes after the header are pseudo-random from
     /// `seed`, so a corrupted upload shows in the hash.
@@ -508,27 +521,62 @@ impl Stack {
 
     /// `(post id, key)` of every post of the account (posts table, index by_account).
     pub async fn posts_of(&self, open_id: &str) -> anyhow::Result<Vec<(String, String)>> {
-        let answer = self
-            .dynamodb
-            .query()
-            .table_name(&self.posts_table)
-            .index_name("by_account")
-            .key_condition_expression("open_id = :o")
-            .expression_attribute_values(":o", AttributeValue::S(open_id.to_owned()))
-            .send()
-            .await
-            .context("Query posts by_account")?;
         let text = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| {
             item.get(name)
                 .and_then(|v| v.as_s().ok())
                 .cloned()
                 .unwrap_or_default()
         };
-        Ok(answer
-            .items()
+        Ok(self
+            .post_items_of(open_id)
+            .await?
             .iter()
             .map(|item| (text(item, "id"), text(item, "key")))
             .collect())
+    }
+
+    /// Every post item of the account as stored (posts table, index by_account, which
+    /// projects every attribute), all pages.
+    pub async fn post_items_of(
+        &self,
+        open_id: &str,
+    ) -> anyhow::Result<Vec<std::collections::HashMap<String, AttributeValue>>> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .query()
+                .table_name(&self.posts_table)
+                .index_name("by_account")
+                .key_condition_expression("open_id = :o")
+                .expression_attribute_values(":o", AttributeValue::S(open_id.to_owned()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .context("Query posts by_account")?;
+            items.extend(page.items().iter().cloned());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+    }
+
+    /// The AWS fault proxy's counts (`GET $AWS_FAULT_PROXY_URL/__faults`): calls and faults
+    /// per service and kind, calls per operation. Fails on a stack without the proxy.
+    pub async fn aws_fault_counts(&self) -> anyhow::Result<Value> {
+        let url = self
+            .env("AWS_FAULT_PROXY_URL")
+            .filter(|url| !url.is_empty())
+            .context("no AWS fault proxy: start the stack with LOCAL_STACK_AWS_FAULTS")?;
+        let answer = self
+            .http
+            .get(format!("{url}/__faults"))
+            .send()
+            .await
+            .context("GET /__faults")?;
+        Self::json_of(answer, "GET /__faults").await
     }
 
     /// Waits for the post of the video at `key` to be recorded; returns its id.

@@ -720,14 +720,7 @@ mod survived {
         stack.put_manifest(&key, &private_post("twice")).await?;
         let video = stack.put_video(&key, SMALL, 10, 7).await?;
         // EventBridge delivers at least once: the same event (same id) comes again, twice.
-        let event = json!({
-            "version": "0", "id": format!("e2e-duplicate-{open_id}"),
-            "detail-type": "Object Created", "source": "aws.s3",
-            "account": "123456789012", "time": "2026-11-25T12:00:00Z", "region": "us-east-1",
-            "resources": [format!("arn:aws:s3:::{}", stack.bucket)],
-            "detail": {"version": "0", "bucket": {"name": stack.bucket},
-                       "object": {"key": key, "size": SMALL}, "reason": "PutObject"}
-        });
+        let event = stack.object_created_event(&key, SMALL, &format!("e2e-duplicate-{open_id}"));
         for _ in 0..2 {
             let (status, answer) = stack.invoke("s3-trigger", &event).await?;
             ensure!(status == 200, "s3-trigger answered {status}: {answer}");

@@ -140,17 +140,7 @@ async fn inject_chunk_faults(stack: &Stack, open_id: &str) -> anyhow::Result<()>
 /// The fault proxy's counts (GET /__faults), printed as a table; fails if a faulted service
 /// or a kind saw no fault.
 async fn check_aws_faults(stack: &Stack) -> anyhow::Result<()> {
-    let url = stack
-        .env("AWS_FAULT_PROXY_URL")
-        .filter(|url| !url.is_empty())
-        .context("no AWS fault proxy: start the stack with LOCAL_STACK_AWS_FAULTS (see the top of this file)")?;
-    let counts: Value = stack
-        .http
-        .get(format!("{url}/__faults"))
-        .send()
-        .await?
-        .json()
-        .await?;
+    let counts = stack.aws_fault_counts().await?;
     eprintln!(
         "faults: AWS calls from the functions, and the faults injected (seed {}):",
         counts["seed"]

@@ -15,7 +15,7 @@ use anyhow::{Context, bail, ensure};
 use browser_tests::chromium::Chromium;
 use browser_tests::connect::connect_at_fake;
 use browser_tests::stack::Stack;
-use publish_bench::{exit_code, machine_summary, runtime};
+use publish_bench::{exit_code, machine_summary, percentile, runtime};
 use serde_json::json;
 
 const POST_PAGE_GOAL_BYTES: u64 = 150_000;
@@ -103,15 +103,6 @@ async fn connect_creator(browser: &Chromium, stack: &Stack) -> anyhow::Result<St
     .await?;
     connect_at_fake(browser, &tab, stack, &open_id).await?;
     Ok(open_id)
-}
-
-/// The value at `fraction` (0..=1) of the sorted `values`, by nearest rank.
-fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (fraction * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 fn ms(duration: Duration) -> f64 {
