@@ -38,6 +38,8 @@ const CHROMIUM_FLAGS: [&str; 13] = [
 /// How long a page may take to get where a test expects it (the whole OAuth redirect chain
 /// through `cargo lambda watch` takes well under a second when the stack is warm).
 pub const PAGE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long [`Tab::click`] waits for an element to become clickable (laid out, visible).
+pub const CLICKABLE_WITHIN: Duration = Duration::from_secs(5);
 
 /// What went wrong with the browser. Each says what to do.
 #[derive(Debug, thiserror::Error)]
@@ -365,18 +367,25 @@ impl Tab {
     }
 
     /// Clicks the element `selector` finds, with the mouse (at its centre, scrolled into
-    /// view), as a person does.
+    /// view), as a person does. An element the page's script is about to show (a control
+    /// revealed by the previous click) is waited for, up to [`CLICKABLE_WITHIN`]: on a busy
+    /// machine the page can take a moment to lay it out, as a person would wait to see it.
     pub async fn click(&self, selector: &str) -> Result<(), BrowserError> {
-        let element = self
-            .page
-            .find_element(selector)
-            .await
-            .map_err(devtools(format!("find {selector}")))?;
-        element
-            .click()
-            .await
-            .map_err(devtools(format!("click {selector}")))?;
-        Ok(())
+        let started = Instant::now();
+        loop {
+            let element = self
+                .page
+                .find_element(selector)
+                .await
+                .map_err(devtools(format!("find {selector}")))?;
+            match element.click().await {
+                Ok(_) => return Ok(()),
+                Err(_) if started.elapsed() < CLICKABLE_WITHIN => {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => return Err(devtools(format!("click {selector}"))(error)),
+            }
+        }
     }
 }
 
