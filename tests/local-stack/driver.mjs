@@ -26,10 +26,13 @@
 // at each exit; the bridge watches that file while it waits.
 //
 // With LOCAL_STACK_LAMBDA_KILLS (a share, e.g. 0.05), that share of task invocations is
-// chosen to die: at a random moment in its first 1.5 s, if it is still running and is its
-// function's only invocation in flight (so that nothing queued behind it dies too), the
+// chosen to die. A choice is taken by an invocation that is its function's only one in
+// flight (so that nothing queued behind it dies too: one process serves a function here);
+// while the function is busy, the choice waits for the next such invocation (at most three
+// wait). At a random moment in its first 1.5 s, if it is still running and still alone, the
 // function's process is killed (SIGKILL, its pid from the restart loop's pids/ file). The
-// invocation then fails as Lambda.Unknown, and the definition's Retry takes it from there.
+// invocation then fails as Lambda.Unknown, and the definition's Retry takes it from there;
+// a retry (the same task input) is never killed again.
 // Kills are counted in LOCAL_STACK_DIR/lambda-kills.json.
 //
 // With LOCAL_STACK_DIR, the driver also counts what it did, for the volume bench
@@ -79,7 +82,8 @@ const exitsDir = process.env.LOCAL_STACK_EXITS_DIR;
 const killShare = Number(process.env.LOCAL_STACK_LAMBDA_KILLS || 0);
 const pidsDir = process.env.LOCAL_STACK_PIDS_DIR;
 const KILL_WITHIN_MS = 1500;
-const kills = { chosen: 0, killed: 0, finished_first: 0, not_alone: 0, by_function: {} };
+const MAX_WAITING_KILLS = 3;
+const kills = { chosen: 0, owed: 0, killed: 0, finished_first: 0, not_alone: 0, by_function: {} };
 const inFlight = new Map(); // function name -> invocations the driver is waiting on
 
 // What driver-counts.json holds (see the header).
@@ -102,7 +106,7 @@ async function invokeFunction(fn, payload, timeoutMs, { mayKill = false } = {}) 
   const exits = processExits(`${exitsDir}/${fn}`);
   inFlight.set(fn, (inFlight.get(fn) ?? 0) + 1);
   let running = true;
-  const killer = mayKill && killShare > 0 && Math.random() < killShare ? chooseToKill(fn, () => running) : undefined;
+  const killer = mayKill ? killerFor(fn, payload, () => running) : undefined;
   try {
     return await invoke(lambdaUrl, fn, payload, timeoutMs, { exited: exits.exited });
   } finally {
@@ -113,15 +117,33 @@ async function invokeFunction(fn, payload, timeoutMs, { mayKill = false } = {}) 
   }
 }
 
-function chooseToKill(fn, isRunning) {
-  kills.chosen += 1;
+// Task inputs already killed once: a state's retry has the same input, and is never killed
+// again, so no state loses more than one of its Lambda.Unknown retries to the kills.
+const killedInputs = new Set();
+
+// Chooses this task invocation (at the share) or carries over a choice an earlier one could
+// not take (its function was busy with others); at most MAX_WAITING_KILLS choices wait. Only an
+// invocation alone in flight takes one. Returns its timer, or undefined.
+function killerFor(fn, payload, isRunning) {
+  if (killShare <= 0) return undefined;
+  if (Math.random() < killShare) {
+    kills.chosen += 1;
+    kills.owed = Math.min(kills.owed + 1, MAX_WAITING_KILLS);
+  }
+  const input = `${fn} ${JSON.stringify(payload)}`;
+  if (kills.owed === 0 || inFlight.get(fn) !== 1 || killedInputs.has(input)) return undefined;
+  kills.owed -= 1;
   return setTimeout(() => {
+    // A choice that finds nothing to kill waits for the next invocation.
+    const missed = !isRunning() || inFlight.get(fn) !== 1;
+    if (missed) kills.owed = Math.min(kills.owed + 1, MAX_WAITING_KILLS);
     if (!isRunning()) kills.finished_first += 1;
     else if (inFlight.get(fn) !== 1) kills.not_alone += 1;
     else {
       const pid = Number(readFileSync(`${pidsDir}/${fn}`, "utf8"));
       try {
         process.kill(pid, "SIGKILL");
+        killedInputs.add(input);
         kills.killed += 1;
         kills.by_function[fn] = (kills.by_function[fn] ?? 0) + 1;
         log("driver", `killed ${fn} (pid ${pid}) mid-invocation (LOCAL_STACK_LAMBDA_KILLS)`);
