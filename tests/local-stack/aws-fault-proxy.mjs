@@ -110,7 +110,6 @@ export class FaultPlan {
       this.services.set(name, {
         calls: 0,
         injected: Object.fromEntries(KINDS.map((k) => [k, 0])),
-        faults: 0,
         random: generator(seedOf(`${this.seed}/${name}`)),
       });
     }
@@ -124,10 +123,10 @@ export class FaultPlan {
     seen.calls += 1;
     const share = this.shares.get(name) ?? 0;
     if (share === 0) return undefined;
-    const behind = Math.floor(seen.calls * share) - seen.faults >= 2;
+    const faults = KINDS.reduce((sum, k) => sum + seen.injected[k], 0);
+    const behind = Math.floor(seen.calls * share) - faults >= 2;
     if (!(seen.random() < share || behind)) return undefined;
-    const kind = KINDS[seen.faults % KINDS.length];
-    seen.faults += 1;
+    const kind = KINDS[faults % KINDS.length];
     seen.injected[kind] += 1;
     return kind;
   }

@@ -134,12 +134,12 @@ function killerFor(fn, payload, isRunning) {
   if (kills.owed === 0 || inFlight.get(fn) !== 1 || killedInputs.has(input)) return undefined;
   kills.owed -= 1;
   return setTimeout(() => {
-    // A choice that finds nothing to kill waits for the next invocation.
-    const missed = !isRunning() || inFlight.get(fn) !== 1;
-    if (missed) kills.owed = Math.min(kills.owed + 1, MAX_WAITING_KILLS);
-    if (!isRunning()) kills.finished_first += 1;
-    else if (inFlight.get(fn) !== 1) kills.not_alone += 1;
-    else {
+    if (!isRunning() || inFlight.get(fn) !== 1) {
+      // A choice that finds nothing to kill waits for the next invocation.
+      kills.owed = Math.min(kills.owed + 1, MAX_WAITING_KILLS);
+      if (isRunning()) kills.not_alone += 1;
+      else kills.finished_first += 1;
+    } else {
       const pid = Number(readFileSync(`${pidsDir}/${fn}`, "utf8"));
       try {
         process.kill(pid, "SIGKILL");
